@@ -1,0 +1,168 @@
+/* byoca crypto: keys, JWK/JWS, thumbprints, CSR, X.509 inspection.
+ *
+ * All private-key use (sign, CSR, export, destroy) goes through struct
+ * byoca_key, whose operations are a signer interface (struct
+ * byoca_signer_ops) so that key custody can move into a separate process
+ * without touching callers. OpenSSL is used from lib/crypto only; nothing
+ * outside sees an EVP_PKEY or X509.
+ */
+#ifndef BYOCA_CRYPTO_H
+#define BYOCA_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "byoca/err.h"
+#include "byoca/util.h"
+
+enum byoca_keytype {
+  BYOCA_KEY_EC256 = 0,
+  BYOCA_KEY_EC384,
+  BYOCA_KEY_RSA2048,
+  BYOCA_KEY_RSA3072,
+  BYOCA_KEY_RSA4096,
+  BYOCA_KEY_ED25519,
+};
+
+/* "ec256" ... "ed25519" <-> enum. Parse returns BYOCA_E_INVAL if unknown. */
+int byoca_keytype_parse(const char *s, enum byoca_keytype *out) BYOCA_WUR;
+const char *byoca_keytype_name(enum byoca_keytype t);
+
+struct byoca_key;
+
+/* The signer interface: how a key is used. The default implementation keeps
+ * the key in this process. */
+struct byoca_signer_ops {
+  /* Signs data with the key in JWS form (ES*: raw r||s; RS256: PKCS#1 v1.5
+   * SHA-256; EdDSA: Ed25519). *sig caller frees. */
+  int (*sign)(void *ctx, const void *data, size_t len, unsigned char **sig,
+              size_t *siglen, struct byoca_err *err);
+  /* Destroys the key material (wipe). Called by byoca_key_free. */
+  void (*destroy)(void *ctx);
+};
+
+/* Generates a fresh key. RSA may take a while; call from a worker thread
+ * when latency matters. */
+int byoca_key_generate(enum byoca_keytype type, struct byoca_key **out,
+                       struct byoca_err *err) BYOCA_WUR;
+/* Loads a private key from PEM (PKCS#8, traditional EC/RSA). */
+int byoca_key_load_pem(const char *pem, size_t len, struct byoca_key **out,
+                       struct byoca_err *err) BYOCA_WUR;
+/* Loads a private key from a file; err names the path only. */
+int byoca_key_load_file(const char *path, struct byoca_key **out,
+                        struct byoca_err *err) BYOCA_WUR;
+/* PKCS#8 PEM of the private key, for writing a 0600 file. The buffer is a
+ * secret: free with byoca_buf_free_secret. */
+int byoca_key_private_pem(const struct byoca_key *k, struct byoca_buf *out,
+                          struct byoca_err *err) BYOCA_WUR;
+/* SubjectPublicKeyInfo PEM of the public key. */
+int byoca_key_public_pem(const struct byoca_key *k, char **out) BYOCA_WUR;
+/* SHA-256 of the DER SubjectPublicKeyInfo, lowercase hex (64 chars + NUL). */
+int byoca_key_public_sha256(const struct byoca_key *k, char out[65]) BYOCA_WUR;
+enum byoca_keytype byoca_key_type(const struct byoca_key *k);
+/* JWS "alg" for this key: ES256, ES384, RS256, EdDSA. */
+const char *byoca_key_alg(const struct byoca_key *k);
+/* Wipes and frees; NULL is a no-op. */
+void byoca_key_free(struct byoca_key *k);
+
+/* ---- JWK / JWS (RFC 7517, 7515, 7638, 8555 §6.2) ---- */
+
+/* Public JWK as compact JSON with members in lexicographic order and only
+ * the required members (so it is also the RFC 7638 thumbprint input). */
+int byoca_jwk_json(const struct byoca_key *k, char **out) BYOCA_WUR;
+/* RFC 7638 SHA-256 thumbprint, base64url. */
+int byoca_jwk_thumbprint(const struct byoca_key *k, char **out) BYOCA_WUR;
+
+/* Flattened JWS JSON serialization: {"protected":..,"payload":..,
+ * "signature":..}. protected_json is the full protected header JSON (the
+ * caller builds it with alg, nonce, url, jwk or kid). payload may be "" for
+ * POST-as-GET. */
+int byoca_jws_sign(const struct byoca_key *k, const char *protected_json,
+                   const char *payload, char **out,
+                   struct byoca_err *err) BYOCA_WUR;
+/* Builds and signs an ACME request: protected header {alg, jwk|kid, nonce,
+ * url}; kid NULL means embed the jwk; nonce NULL means omit (inner JWS of
+ * keyChange). */
+int byoca_jws_acme(const struct byoca_key *k, const char *kid,
+                   const char *nonce, const char *url, const char *payload,
+                   char **out, struct byoca_err *err) BYOCA_WUR;
+/* Verifies a flattened JWS produced with k's public key (tests and
+ * fixtures). Returns 0 if valid, BYOCA_E_CRYPTO if not. *payload_out
+ * (decoded, caller frees) may be NULL. */
+int byoca_jws_verify(const struct byoca_key *k, const char *jws,
+                     char **payload_out) BYOCA_WUR;
+
+/* External Account Binding JWS (RFC 8555 §7.3.4): HS256 over the account's
+ * public JWK, protected {"alg":"HS256","kid":eab_kid,"url":url}. hmac is the
+ * decoded MAC key. Result is the JSON object to put in
+ * "externalAccountBinding". */
+int byoca_eab_jws(const struct byoca_key *account_key, const char *eab_kid,
+                  const struct byoca_secret *hmac, const char *url, char **out,
+                  struct byoca_err *err) BYOCA_WUR;
+
+/* SHA-256 of data, base64url (dns-01 TXT value of a key authorization). */
+int byoca_sha256_b64url(const void *data, size_t len, char **out) BYOCA_WUR;
+/* SHA-256 raw. */
+int byoca_sha256(const void *data, size_t len, unsigned char out[32]) BYOCA_WUR;
+/* Random bytes from OpenSSL's CSPRNG. */
+int byoca_random(void *out, size_t len) BYOCA_WUR;
+
+/* ---- CSR ---- */
+
+/* PKCS#10 CSR (DER) for names: each is a DNS name or an IPv4/IPv6 literal
+ * (which becomes an iPAddress SAN). Subject CN = first DNS name if it is at
+ * most 64 bytes, otherwise empty subject. */
+int byoca_csr_create(const struct byoca_key *k, const char *const *names,
+                     size_t nnames, unsigned char **der, size_t *derlen,
+                     struct byoca_err *err) BYOCA_WUR;
+
+/* ---- X.509 ---- */
+
+struct byoca_cert;
+
+/* Parses one certificate from DER or from the first PEM block. */
+int byoca_cert_parse(const void *data, size_t len, struct byoca_cert **out,
+                     struct byoca_err *err) BYOCA_WUR;
+void byoca_cert_free(struct byoca_cert *c);
+/* notBefore / notAfter as unix seconds. */
+int byoca_cert_validity(const struct byoca_cert *c, int64_t *not_before,
+                        int64_t *not_after) BYOCA_WUR;
+/* SANs as strings: DNS names as-is, IPs in canonical text form. *out is an
+ * array of n strings, free with byoca_strv_free. */
+int byoca_cert_sans(const struct byoca_cert *c, char ***out, size_t *n) BYOCA_WUR;
+void byoca_strv_free(char **v, size_t n);
+/* 1 if the certificate's public key equals k's public key. */
+int byoca_cert_matches_key(const struct byoca_cert *c, const struct byoca_key *k);
+/* Serial as lowercase hex without leading zeros stripped beyond DER. */
+int byoca_cert_serial_hex(const struct byoca_cert *c, char **out) BYOCA_WUR;
+/* Raw serial bytes (DER INTEGER contents) and AKI keyIdentifier bytes, for
+ * ARI CertIDs. BYOCA_E_NOTFOUND if the AKI is absent. */
+int byoca_cert_serial_raw(const struct byoca_cert *c, unsigned char **out,
+                          size_t *len) BYOCA_WUR;
+int byoca_cert_aki(const struct byoca_cert *c, unsigned char **out,
+                   size_t *len) BYOCA_WUR;
+/* Subject and issuer CN (or the full one-line DN if no CN). Caller frees. */
+char *byoca_cert_subject_cn(const struct byoca_cert *c);
+char *byoca_cert_issuer_cn(const struct byoca_cert *c);
+/* DER encoding; *der caller frees. */
+int byoca_cert_der(const struct byoca_cert *c, unsigned char **der,
+                   size_t *len) BYOCA_WUR;
+/* PEM encoding; caller frees. */
+int byoca_cert_pem(const struct byoca_cert *c, char **out) BYOCA_WUR;
+
+/* A PEM chain as returned by ACME (application/pem-certificate-chain):
+ * leaf first. */
+struct byoca_chain {
+  struct byoca_cert **certs;
+  size_t n;
+};
+/* Parses every PEM CERTIFICATE block; anything but whitespace between
+ * blocks is an error; at most max_certs certificates (BYOCA_E_TOOBIG). */
+int byoca_chain_parse(const char *pem, size_t len, size_t max_certs,
+                      struct byoca_chain *out, struct byoca_err *err) BYOCA_WUR;
+void byoca_chain_free(struct byoca_chain *ch);
+/* Issuer CN of the last certificate of the chain, i.e. the name a user
+ * gives to --preferred-chain (certbot semantics: the topmost issuer). */
+char *byoca_chain_top_issuer_cn(const struct byoca_chain *ch);
+
+#endif

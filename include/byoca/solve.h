@@ -1,0 +1,82 @@
+/* byoca solve: challenge solvers.
+ *
+ * A solver provisions what a CA checks to validate a challenge (RFC 8555
+ * §8) and removes it afterwards. The engine asks each configured solver, in
+ * the user's preference order, whether it can answer a challenge type
+ * offered by the CA, and uses the first that can.
+ */
+#ifndef BYOCA_SOLVE_H
+#define BYOCA_SOLVE_H
+
+#include <stdint.h>
+
+#include "byoca/err.h"
+#include "byoca/net.h"
+
+/* What a solver needs to provision one challenge. All strings borrowed
+ * for the duration of the call that receives them. */
+struct byoca_challenge {
+  const char *type;        /* "http-01", "dns-01", "tls-alpn-01", ... */
+  const char *ident_type;  /* "dns" or "ip" */
+  const char *identifier;  /* authorization identifier, never "*." */
+  int wildcard;            /* the order asked for *.identifier */
+  const char *token;
+  const char *key_authz;   /* token "." base64url(JWK thumbprint) */
+  const char *dns_value;   /* base64url(SHA-256(key_authz)) */
+  const char *record_name; /* "_acme-challenge.<identifier>" for dns-01 */
+};
+
+/* Completion of setup or cleanup; err NULL on success. */
+typedef void (*byoca_solve_cb)(void *arg, const struct byoca_err *err);
+
+struct byoca_solver_ops {
+  /* 1 if this solver can answer this challenge type. */
+  int (*supports)(void *ctx, const char *type);
+  /* Provisions; calls cb exactly once, possibly before returning 0. A
+   * non-zero return means cb will not be called. */
+  int (*setup)(void *ctx, const struct byoca_challenge *ch, byoca_solve_cb cb,
+               void *arg, struct byoca_err *err);
+  /* Removes what setup added; same contract. */
+  int (*cleanup)(void *ctx, const struct byoca_challenge *ch,
+                 byoca_solve_cb cb, void *arg, struct byoca_err *err);
+  void (*free)(void *ctx);
+};
+
+struct byoca_solver {
+  const char *name;  /* "standalone", "webroot", "hook", for messages */
+  const struct byoca_solver_ops *ops;
+  void *ctx;
+};
+
+/* Frees a solver and what it holds (closes listeners). NULL no-op. */
+void byoca_solver_free(struct byoca_solver *s);
+/* 1 if s answers type. */
+int byoca_solver_supports(const struct byoca_solver *s, const char *type);
+
+/* http-01 built-in responder: listens on addr:port (addr NULL = all,
+ * default port 80) right away, so a busy port is reported now. Serves
+ * GET /.well-known/acme-challenge/<token> with the key authorization
+ * (text/plain) for tokens currently set up, 404 otherwise. */
+struct byoca_solver *byoca_solver_http_standalone(struct byoca_loop *loop,
+                                                  const char *addr, int port,
+                                                  struct byoca_err *err);
+
+/* http-01 webroot: writes <dir>/.well-known/acme-challenge/<token>
+ * (0644, folders created 0755) and removes it on cleanup (and the folders
+ * it created, if empty). */
+struct byoca_solver *byoca_solver_webroot(const char *dir,
+                                          struct byoca_err *err);
+
+/* Any challenge type through a hook program, called as
+ *   PATH setup|cleanup
+ * with environment BYOCA_ACTION, BYOCA_CHALLENGE_TYPE, BYOCA_IDENTIFIER,
+ * BYOCA_IDENTIFIER_TYPE, BYOCA_WILDCARD (0/1), BYOCA_RECORD_NAME,
+ * BYOCA_RECORD_VALUE, BYOCA_TOKEN, BYOCA_KEY_AUTHORIZATION. Exit status 0
+ * is success; otherwise the error carries its last output line. types is a
+ * comma-separated list of challenge types it answers (NULL = "dns-01"). */
+struct byoca_solver *byoca_solver_hook(struct byoca_loop *loop,
+                                       const char *path, const char *types,
+                                       int64_t timeout_ms,
+                                       struct byoca_err *err);
+
+#endif

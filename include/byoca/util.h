@@ -1,0 +1,146 @@
+/* byoca util: capped buffers, base64url, time parsing, logging, strings.
+ *
+ * libc only. Everything else in byoca builds on these.
+ */
+#ifndef BYOCA_UTIL_H
+#define BYOCA_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "byoca/err.h"
+
+#define BYOCA_WUR __attribute__((warn_unused_result))
+
+/* ---- capped dynamic buffer ---- */
+
+/* A growable byte buffer that refuses to grow past max. data is always
+ * NUL-terminated after len bytes (when non-NULL), so text can be used as a
+ * C string. */
+struct byoca_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+  size_t max; /* 0 = no cap */
+};
+
+/* Initialises an empty buffer with a cap (0 = none). Allocates nothing. */
+void byoca_buf_init(struct byoca_buf *b, size_t max);
+/* Appends bytes; BYOCA_E_TOOBIG past the cap, BYOCA_E_NOMEM. */
+int byoca_buf_append(struct byoca_buf *b, const void *data, size_t len) BYOCA_WUR;
+int byoca_buf_appends(struct byoca_buf *b, const char *s) BYOCA_WUR;
+int byoca_buf_appendf(struct byoca_buf *b, const char *fmt, ...) BYOCA_WUR
+    __attribute__((format(printf, 2, 3)));
+/* Empties the buffer, keeps the allocation. */
+void byoca_buf_reset(struct byoca_buf *b);
+/* Frees the data and resets to empty (max kept). */
+void byoca_buf_free(struct byoca_buf *b);
+/* Wipes (explicit_bzero) then frees: for buffers that held secrets. */
+void byoca_buf_free_secret(struct byoca_buf *b);
+/* Hands the data (NUL-terminated, caller frees) and resets b. Returns
+ * an empty allocated string when b is empty; NULL only on NOMEM. */
+char *byoca_buf_steal(struct byoca_buf *b);
+
+/* ---- secrets ---- */
+
+/* Bytes that wipe themselves on free. Never format into logs or errors. */
+struct byoca_secret {
+  unsigned char *data;
+  size_t len;
+};
+/* Reads a whole file into a secret, stripping trailing whitespace. Refuses
+ * files larger than max. err names the path, never the contents. */
+int byoca_secret_read_file(const char *path, size_t max,
+                           struct byoca_secret *out, struct byoca_err *err) BYOCA_WUR;
+void byoca_secret_free(struct byoca_secret *s);
+
+/* ---- base64url (RFC 4648 §5, no padding) ---- */
+
+/* Encodes; *out is NUL-terminated, caller frees. */
+int byoca_b64url_encode(const void *data, size_t len, char **out) BYOCA_WUR;
+/* Decodes strictly: rejects padding, whitespace and characters outside the
+ * alphabet, and non-canonical trailing bits. *out caller frees (NUL-terminated
+ * for convenience, not counted in *outlen). */
+int byoca_b64url_decode(const char *s, size_t slen, unsigned char **out,
+                        size_t *outlen) BYOCA_WUR;
+/* 1 if s is a non-empty string of base64url characters (RFC 8555 nonce). */
+int byoca_b64url_valid(const char *s);
+/* Decodes standard base64 or base64url, with or without padding (for EAB
+ * keys pasted from CA dashboards). */
+int byoca_b64any_decode(const char *s, size_t slen, unsigned char **out,
+                        size_t *outlen) BYOCA_WUR;
+
+/* ---- time ---- */
+
+/* Current wall-clock time, unix seconds / milliseconds. Overridable for tests
+ * with byoca_time_set_fake (0 restores the real clock). */
+int64_t byoca_now(void);
+int64_t byoca_now_ms(void);
+void byoca_time_set_fake(int64_t unix_seconds);
+
+/* RFC 3339 date-time ("2026-11-28T12:00:00Z", offsets, fractions) ->
+ * unix seconds (fractions truncated). */
+int byoca_time_parse_rfc3339(const char *s, int64_t *out) BYOCA_WUR;
+/* Formats unix seconds as "YYYY-MM-DDTHH:MM:SSZ"; out needs 21 bytes. */
+void byoca_time_format_rfc3339(int64_t t, char *out, size_t outlen);
+/* HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and
+ * asctime forms) -> unix seconds. */
+int byoca_time_parse_httpdate(const char *s, int64_t *out) BYOCA_WUR;
+/* Retry-After (RFC 9110 §10.2.3): delay-seconds or HTTP-date. Returns the
+ * delay in seconds from now (may be negative for dates in the past; huge
+ * values saturate at INT64_MAX/2). BYOCA_E_INVAL if neither form. */
+int byoca_retry_after_parse(const char *value, int64_t now,
+                            int64_t *delay_out) BYOCA_WUR;
+
+/* ---- logging ---- */
+
+enum byoca_loglevel {
+  BYOCA_LOG_ERROR = 0,
+  BYOCA_LOG_WARN,
+  BYOCA_LOG_INFO,  /* progress lines a user sees by default */
+  BYOCA_LOG_DEBUG, /* --verbose */
+};
+/* Sets the threshold; messages above it are dropped. Default INFO. */
+void byoca_log_set_level(enum byoca_loglevel lvl);
+enum byoca_loglevel byoca_log_get_level(void);
+/* JSON lines ({"ts":...,"level":...,"msg":...}) instead of plain text. */
+void byoca_log_set_json(int on);
+/* Logs to stderr. Control characters in the formatted message are escaped
+ * so a server-provided string cannot drive the terminal. */
+void byoca_log(enum byoca_loglevel lvl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void byoca_logv(enum byoca_loglevel lvl, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* ---- strings ---- */
+
+/* strdup that returns NULL on NULL input. */
+char *byoca_strdup(const char *s);
+/* Allocating printf; NULL on NOMEM. */
+char *byoca_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Copies src into dst (size n), always NUL-terminates, truncates. Returns
+ * strlen(src). */
+size_t byoca_strlcpy(char *dst, const char *src, size_t n);
+/* Writes s into out with control characters, DEL and invalid UTF-8 replaced
+ * by '?' (or \xNN when escape is set), at most outlen-1 bytes. */
+void byoca_str_sanitize(const char *s, char *out, size_t outlen);
+/* Parses a non-negative decimal integer in full (no sign, no spaces),
+ * refusing overflow past max. */
+int byoca_parse_uint(const char *s, uint64_t max, uint64_t *out) BYOCA_WUR;
+/* ASCII case-insensitive equality. */
+int byoca_strcaseeq(const char *a, const char *b);
+
+/* ---- files ---- */
+
+/* Writes data to path atomically: temp file in the same folder with mode,
+ * fsync, rename, fsync of the folder. Never leaves a partial file. */
+int byoca_file_write_atomic(const char *path, const void *data, size_t len,
+                            unsigned mode, struct byoca_err *err) BYOCA_WUR;
+/* Reads a whole file (cap max bytes) into a NUL-terminated buffer. */
+int byoca_file_read(const char *path, size_t max, char **out, size_t *outlen,
+                    struct byoca_err *err) BYOCA_WUR;
+/* mkdir -p with mode for the created folders. */
+int byoca_mkdir_p(const char *path, unsigned mode, struct byoca_err *err) BYOCA_WUR;
+
+#endif
