@@ -73,9 +73,10 @@ struct byoca_err {
   struct byoca_problem *problem; /* owned; NULL if none */
 };
 
-/* Sets code, class and message (printf-style). Frees a previous problem.
- * A NULL err is allowed and ignored. Returns code, for `return
- * byoca_err_set(...)`. */
+/* Sets code, class and message (printf-style, truncated to fit). Frees a
+ * previous problem; other fields are left as they are. The arguments may
+ * point into err itself (its msg or problem). A NULL err is allowed and
+ * ignored. Returns code, for `return byoca_err_set(...)`. */
 int byoca_err_set(struct byoca_err *err, int code, enum byoca_errclass cls,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -88,17 +89,22 @@ void byoca_err_activity(struct byoca_err *err, const char *fmt, ...)
 void byoca_err_native(struct byoca_err *err, enum byoca_errorigin origin,
                       long native);
 
-/* Takes ownership of problem (may be NULL). */
+/* Takes ownership of problem (may be NULL), freeing a previous one; with a
+ * NULL err the problem is freed. */
 void byoca_err_set_problem(struct byoca_err *err, struct byoca_problem *problem);
 
 /* Frees owned parts and zeroes the struct; safe on a zeroed struct and NULL. */
 void byoca_err_clear(struct byoca_err *err);
 
-/* Deep copy; dst is cleared first. Returns 0 or BYOCA_E_NOMEM. */
+/* Deep copy; dst is cleared first. Returns 0 or BYOCA_E_NOMEM (dst then has
+ * everything but the problem). */
 int byoca_err_copy(struct byoca_err *dst, const struct byoca_err *src);
 
-/* Formats one line for a user: "activity: message (problem detail)",
- * with control characters replaced. Always NUL-terminates out. */
+/* Formats one line for a user:
+ *   "activity: message — detail (type): ident: detail; ident: detail"
+ * (ACME types shortened to the part after urn:ietf:params:acme:error:, at
+ * most 8 subproblems), every part through byoca_str_sanitize and truncated
+ * to outlen. Always NUL-terminates out (outlen > 0). */
 void byoca_err_format(const struct byoca_err *err, char *out, size_t outlen);
 
 /* Short name of an error code, e.g. "network error". */

@@ -25,9 +25,11 @@ struct byoca_buf {
   size_t max; /* 0 = no cap */
 };
 
-/* Initialises an empty buffer with a cap (0 = none). Allocates nothing. */
+/* Initialises an empty buffer with a cap (0 = none). Allocates nothing.
+ * Growth copies and wipes (no realloc), so secrets leave no stray copies. */
 void byoca_buf_init(struct byoca_buf *b, size_t max);
-/* Appends bytes; BYOCA_E_TOOBIG past the cap, BYOCA_E_NOMEM. */
+/* Appends bytes; BYOCA_E_TOOBIG past the cap (nothing is appended then),
+ * BYOCA_E_NOMEM. */
 int byoca_buf_append(struct byoca_buf *b, const void *data, size_t len) BYOCA_WUR;
 int byoca_buf_appends(struct byoca_buf *b, const char *s) BYOCA_WUR;
 int byoca_buf_appendf(struct byoca_buf *b, const char *fmt, ...) BYOCA_WUR
@@ -49,8 +51,11 @@ struct byoca_secret {
   unsigned char *data;
   size_t len;
 };
-/* Reads a whole file into a secret, stripping trailing whitespace. Refuses
- * files larger than max. err names the path, never the contents. */
+/* Reads a whole regular file into a secret, stripping trailing whitespace.
+ * Refuses files larger than max (BYOCA_E_TOOBIG), files that are not regular
+ * and files that are empty after stripping (BYOCA_E_INVAL); a missing file
+ * is BYOCA_E_NOTFOUND. err names the path, never the contents. data is
+ * NUL-terminated (not counted in len). */
 int byoca_secret_read_file(const char *path, size_t max,
                            struct byoca_secret *out, struct byoca_err *err) BYOCA_WUR;
 void byoca_secret_free(struct byoca_secret *s);
@@ -67,7 +72,8 @@ int byoca_b64url_decode(const char *s, size_t slen, unsigned char **out,
 /* 1 if s is a non-empty string of base64url characters (RFC 8555 nonce). */
 int byoca_b64url_valid(const char *s);
 /* Decodes standard base64 or base64url, with or without padding (for EAB
- * keys pasted from CA dashboards). */
+ * keys pasted from CA dashboards). Padding, when present, must complete the
+ * last group; no whitespace; non-canonical trailing bits are refused. */
 int byoca_b64any_decode(const char *s, size_t slen, unsigned char **out,
                         size_t *outlen) BYOCA_WUR;
 
@@ -106,8 +112,12 @@ void byoca_log_set_level(enum byoca_loglevel lvl);
 enum byoca_loglevel byoca_log_get_level(void);
 /* JSON lines ({"ts":...,"level":...,"msg":...}) instead of plain text. */
 void byoca_log_set_json(int on);
-/* Logs to stderr. Control characters in the formatted message are escaped
- * so a server-provided string cannot drive the terminal. */
+/* Logs one line to stderr: plain text is the message, prefixed "error: ",
+ * "warning: " or "debug: " (none for INFO); JSON lines carry level "error",
+ * "warn", "info" or "debug". Control characters, C1, bidi controls and
+ * invalid UTF-8 in the formatted message are escaped (\xNN in plain text,
+ * \uXXXX in JSON) so a server-provided string cannot drive the terminal or
+ * forge lines. Messages are truncated at 2 KiB. */
 void byoca_log(enum byoca_loglevel lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void byoca_logv(enum byoca_loglevel lvl, const char *fmt, va_list ap)
@@ -122,25 +132,31 @@ char *byoca_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* Copies src into dst (size n), always NUL-terminates, truncates. Returns
  * strlen(src). */
 size_t byoca_strlcpy(char *dst, const char *src, size_t n);
-/* Writes s into out with control characters, DEL and invalid UTF-8 replaced
- * by '?' (or \xNN when escape is set), at most outlen-1 bytes. */
+/* Writes s into out with control characters (C0, DEL, C1 as UTF-8), the
+ * bidirectional overrides/isolates, U+2028/U+2029 and invalid UTF-8 replaced
+ * by '?' (TAB by a space), at most outlen-1 bytes, never cutting a UTF-8
+ * sequence. Always NUL-terminates when outlen > 0. */
 void byoca_str_sanitize(const char *s, char *out, size_t outlen);
-/* Parses a non-negative decimal integer in full (no sign, no spaces),
- * refusing overflow past max. */
+/* Parses a non-negative decimal integer in full (no sign, no spaces):
+ * BYOCA_E_INVAL for bad syntax, BYOCA_E_TOOBIG past max. */
 int byoca_parse_uint(const char *s, uint64_t max, uint64_t *out) BYOCA_WUR;
 /* ASCII case-insensitive equality. */
 int byoca_strcaseeq(const char *a, const char *b);
 
 /* ---- files ---- */
 
-/* Writes data to path atomically: temp file in the same folder with mode,
- * fsync, rename, fsync of the folder. Never leaves a partial file. */
+/* Writes data to path atomically: temp file "<dir>/.<name>.tmpXXXXXX" given
+ * exactly mode (umask not applied) before any byte is written, fsync,
+ * rename, fsync of the folder. Never leaves a partial or temp file. */
 int byoca_file_write_atomic(const char *path, const void *data, size_t len,
                             unsigned mode, struct byoca_err *err) BYOCA_WUR;
-/* Reads a whole file (cap max bytes) into a NUL-terminated buffer. */
+/* Reads a whole file (cap max bytes, else BYOCA_E_TOOBIG) into a
+ * NUL-terminated buffer; outlen may be NULL. A missing file is
+ * BYOCA_E_NOTFOUND. */
 int byoca_file_read(const char *path, size_t max, char **out, size_t *outlen,
                     struct byoca_err *err) BYOCA_WUR;
-/* mkdir -p with mode for the created folders. */
+/* mkdir -p with mode (minus umask) for the created folders; existing
+ * folders are left as they are. */
 int byoca_mkdir_p(const char *path, unsigned mode, struct byoca_err *err) BYOCA_WUR;
 
 #endif
