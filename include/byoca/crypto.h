@@ -4,7 +4,8 @@
  * byoca_key, whose operations are a signer interface (struct
  * byoca_signer_ops) so that key custody can move into a separate process
  * without touching callers. OpenSSL is used from lib/crypto only; nothing
- * outside sees an EVP_PKEY or X509.
+ * outside sees an EVP_PKEY or X509. Returned buffers and strings are
+ * allocated with malloc: release them with free().
  */
 #ifndef BYOCA_CRYPTO_H
 #define BYOCA_CRYPTO_H
@@ -51,8 +52,10 @@ int byoca_key_load_pem(const char *pem, size_t len, struct byoca_key **out,
 /* Loads a private key from a file; err names the path only. */
 int byoca_key_load_file(const char *path, struct byoca_key **out,
                         struct byoca_err *err) BYOCA_WUR;
-/* PKCS#8 PEM of the private key, for writing a 0600 file. The buffer is a
- * secret: free with byoca_buf_free_secret. */
+/* PKCS#8 PEM of the private key, for writing a 0600 file, appended to out
+ * (initialised by the caller with byoca_buf_init). The buffer is a secret:
+ * free with byoca_buf_free_secret. BYOCA_E_INVAL if the signer does not let
+ * the key out. */
 int byoca_key_private_pem(const struct byoca_key *k, struct byoca_buf *out,
                           struct byoca_err *err) BYOCA_WUR;
 /* SubjectPublicKeyInfo PEM of the public key. */
@@ -87,8 +90,9 @@ int byoca_jws_acme(const struct byoca_key *k, const char *kid,
                    const char *nonce, const char *url, const char *payload,
                    char **out, struct byoca_err *err) BYOCA_WUR;
 /* Verifies a flattened JWS produced with k's public key (tests and
- * fixtures). Returns 0 if valid, BYOCA_E_CRYPTO if not. *payload_out
- * (decoded, caller frees) may be NULL. */
+ * fixtures); the protected "alg" must be k's. Returns 0 if valid,
+ * BYOCA_E_CRYPTO if not. *payload_out (decoded, NUL-terminated, caller
+ * frees) may be NULL. */
 int byoca_jws_verify(const struct byoca_key *k, const char *jws,
                      char **payload_out) BYOCA_WUR;
 
@@ -110,8 +114,12 @@ int byoca_random(void *out, size_t len) BYOCA_WUR;
 /* ---- CSR ---- */
 
 /* PKCS#10 CSR (DER) for names: each is a DNS name or an IPv4/IPv6 literal
- * (which becomes an iPAddress SAN). Subject CN = first DNS name if it is at
- * most 64 bytes, otherwise empty subject. */
+ * (which becomes an iPAddress SAN, RFC 8738). Subject CN = first DNS name if
+ * it is at most 64 bytes, otherwise empty subject. Signed through the
+ * signer with the key's JWS algorithm: ecdsa-with-SHA256 (P-256),
+ * ecdsa-with-SHA384 (P-384), sha256WithRSAEncryption, Ed25519. *der caller
+ * frees. BYOCA_E_INVAL for no names or a name that is empty, longer than
+ * 253 bytes or has spaces/control characters. */
 int byoca_csr_create(const struct byoca_key *k, const char *const *names,
                      size_t nnames, unsigned char **der, size_t *derlen,
                      struct byoca_err *err) BYOCA_WUR;
@@ -127,16 +135,20 @@ void byoca_cert_free(struct byoca_cert *c);
 /* notBefore / notAfter as unix seconds. */
 int byoca_cert_validity(const struct byoca_cert *c, int64_t *not_before,
                         int64_t *not_after) BYOCA_WUR;
-/* SANs as strings: DNS names as-is, IPs in canonical text form. *out is an
- * array of n strings, free with byoca_strv_free. */
+/* SANs as strings: DNS names as-is, IPs in canonical text form (inet_ntop),
+ * in certificate order; other name types are skipped. *out is an array of n
+ * strings, free with byoca_strv_free (NULL and 0 without SANs). */
 int byoca_cert_sans(const struct byoca_cert *c, char ***out, size_t *n) BYOCA_WUR;
 void byoca_strv_free(char **v, size_t n);
 /* 1 if the certificate's public key equals k's public key. */
 int byoca_cert_matches_key(const struct byoca_cert *c, const struct byoca_key *k);
-/* Serial as lowercase hex without leading zeros stripped beyond DER. */
+/* Serial as lowercase hex of its magnitude bytes ("0f", "8abc01"): the DER
+ * sign octet 0x00 is not shown, other leading zero nibbles are kept. */
 int byoca_cert_serial_hex(const struct byoca_cert *c, char **out) BYOCA_WUR;
-/* Raw serial bytes (DER INTEGER contents) and AKI keyIdentifier bytes, for
- * ARI CertIDs. BYOCA_E_NOTFOUND if the AKI is absent. */
+/* Raw serial bytes and AKI keyIdentifier bytes, for ARI CertIDs (RFC 9773
+ * §4.1). The serial is the DER INTEGER's content octets, *including* the
+ * leading 0x00 DER adds when the top bit is set: base64url it as is.
+ * BYOCA_E_NOTFOUND if the AKI is absent. *out caller frees. */
 int byoca_cert_serial_raw(const struct byoca_cert *c, unsigned char **out,
                           size_t *len) BYOCA_WUR;
 int byoca_cert_aki(const struct byoca_cert *c, unsigned char **out,
@@ -156,8 +168,10 @@ struct byoca_chain {
   struct byoca_cert **certs;
   size_t n;
 };
-/* Parses every PEM CERTIFICATE block; anything but whitespace between
- * blocks is an error; at most max_certs certificates (BYOCA_E_TOOBIG). */
+/* Parses every PEM CERTIFICATE block; anything but whitespace outside the
+ * blocks is BYOCA_E_PROTO "certificate chain contains non-PEM data", no
+ * certificate is BYOCA_E_PROTO; more than max_certs certificates (0: no
+ * cap) is BYOCA_E_TOOBIG. out is written only on success. */
 int byoca_chain_parse(const char *pem, size_t len, size_t max_certs,
                       struct byoca_chain *out, struct byoca_err *err) BYOCA_WUR;
 void byoca_chain_free(struct byoca_chain *ch);

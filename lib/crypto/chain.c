@@ -1,0 +1,128 @@
+/* PEM certificate chains (RFC 8555 §9.1, application/pem-certificate-chain):
+ * strict parsing with a cap, leaf first. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "crypto_int.h"
+
+static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
+static const char pem_end[] = "-----END CERTIFICATE-----";
+
+const char *pem_find(const char *hay, size_t len, const char *needle) {
+  size_t nlen = strlen(needle);
+  const char *p = hay, *end = hay + len;
+
+  while (nlen > 0 && (size_t)(end - p) >= nlen &&
+         (p = memchr(p, needle[0], (size_t)(end - p) - nlen + 1)) != NULL) {
+    if (memcmp(p, needle, nlen) == 0)
+      return p;
+    p++;
+  }
+  return NULL;
+}
+
+static const char *skip_ws(const char *p, const char *end) {
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    p++;
+  return p;
+}
+
+/* Parses the block [p, end) which starts with BEGIN and ends with END. */
+static int parse_block(const char *p, const char *end, size_t idx,
+                       struct byoca_cert **out, struct byoca_err *err) {
+  BIO *bio = BIO_new_mem_buf(p, (int)(end - p));
+  struct byoca_cert *c;
+  X509 *x;
+  char what[80];
+
+  if (bio == NULL)
+    return crypto_nomem(err);
+  x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+  BIO_free(bio);
+  if (x == NULL) {
+    snprintf(what, sizeof(what), "certificate %zu of the chain is invalid",
+             idx + 1);
+    return crypto_fail(err, BYOCA_E_PROTO, BYOCA_CLASS_CA, what);
+  }
+  if ((c = calloc(1, sizeof(*c))) == NULL) {
+    X509_free(x);
+    return crypto_nomem(err);
+  }
+  c->x = x;
+  *out = c;
+  return 0;
+}
+
+static int chain_push(struct byoca_chain *ch, struct byoca_cert *c) {
+  struct byoca_cert **v = realloc(ch->certs, (ch->n + 1) * sizeof(*v));
+  if (v == NULL)
+    return BYOCA_E_NOMEM;
+  v[ch->n++] = c;
+  ch->certs = v;
+  return 0;
+}
+
+int byoca_chain_parse(const char *pem, size_t len, size_t max_certs,
+                      struct byoca_chain *out, struct byoca_err *err) {
+  struct byoca_chain ch = {NULL, 0};
+  const char *p = pem, *end = pem + len, *e;
+  struct byoca_cert *c = NULL;
+  int rc = 0;
+
+  while ((p = skip_ws(p, end)) < end) {
+    if ((size_t)(end - p) < sizeof(pem_begin) - 1 ||
+        memcmp(p, pem_begin, sizeof(pem_begin) - 1) != 0 ||
+        (e = pem_find(p, (size_t)(end - p), pem_end)) == NULL) {
+      rc = byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                         "certificate chain contains non-PEM data");
+      goto out;
+    }
+    if (max_certs != 0 && ch.n >= max_certs) {
+      rc = byoca_err_set(err, BYOCA_E_TOOBIG, BYOCA_CLASS_CA,
+                         "certificate chain has more than %zu certificates",
+                         max_certs);
+      goto out;
+    }
+    e += sizeof(pem_end) - 1;
+    if ((rc = parse_block(p, e, ch.n, &c, err)) != 0)
+      goto out;
+    if (chain_push(&ch, c) != 0) {
+      byoca_cert_free(c);
+      rc = crypto_nomem(err);
+      goto out;
+    }
+    p = e;
+  }
+  if (ch.n == 0) {
+    rc = byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                       "certificate chain is empty");
+    goto out;
+  }
+  *out = ch;
+  ch.certs = NULL;
+  ch.n = 0;
+out:
+  byoca_chain_free(&ch);
+  return rc;
+}
+
+void byoca_chain_free(struct byoca_chain *ch) {
+  if (ch == NULL)
+    return;
+  for (size_t i = 0; i < ch->n; i++)
+    byoca_cert_free(ch->certs[i]);
+  free(ch->certs);
+  ch->certs = NULL;
+  ch->n = 0;
+}
+
+char *byoca_chain_top_issuer_cn(const struct byoca_chain *ch) {
+  if (ch == NULL || ch->n == 0)
+    return NULL;
+  return byoca_cert_issuer_cn(ch->certs[ch->n - 1]);
+}

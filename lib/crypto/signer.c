@@ -1,0 +1,158 @@
+/* The default signer: the private key lives in this process as an EVP_PKEY
+ * and is used only here. */
+#include <stdlib.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "crypto_int.h"
+
+struct default_signer {
+  EVP_PKEY *pkey;
+  enum byoca_keytype type;
+};
+
+static int sign_der(struct default_signer *s, const void *data, size_t len,
+                    unsigned char **sig, size_t *siglen,
+                    struct byoca_err *err) {
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  unsigned char *buf = NULL;
+  size_t n = 0;
+  int rc;
+
+  if (md == NULL)
+    return crypto_nomem(err);
+  if (EVP_DigestSignInit_ex(md, NULL, key_md_name(s->type), NULL, NULL, s->pkey,
+                            NULL) != 1 ||
+      EVP_DigestSign(md, NULL, &n, data, len) != 1) {
+    rc = crypto_fail(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
+                     "signing failed");
+    goto out;
+  }
+  if ((buf = malloc(n)) == NULL) {
+    rc = crypto_nomem(err);
+    goto out;
+  }
+  if (EVP_DigestSign(md, buf, &n, data, len) != 1) {
+    rc = crypto_fail(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
+                     "signing failed");
+    goto out;
+  }
+  *sig = buf;
+  *siglen = n;
+  buf = NULL;
+  rc = 0;
+out:
+  free(buf);
+  EVP_MD_CTX_free(md);
+  return rc;
+}
+
+/* JWS form: ECDSA signatures become raw r||s (RFC 7518 §3.4). */
+static int default_sign(void *ctx, const void *data, size_t len,
+                        unsigned char **sig, size_t *siglen,
+                        struct byoca_err *err) {
+  struct default_signer *s = ctx;
+  unsigned char *der = NULL;
+  size_t derlen = 0;
+  size_t size = key_ec_size(s->type);
+  int rc;
+
+  if ((rc = sign_der(s, data, len, &der, &derlen, err)) != 0)
+    return rc;
+  if (size == 0) {
+    *sig = der;
+    *siglen = derlen;
+    return 0;
+  }
+  rc = ecdsa_der_to_raw(der, derlen, size, sig, siglen, err);
+  free(der);
+  return rc;
+}
+
+static void default_destroy(void *ctx) {
+  struct default_signer *s = ctx;
+  if (s == NULL)
+    return;
+  /* EVP_PKEY_free clears the private components before freeing them. */
+  EVP_PKEY_free(s->pkey);
+  free(s);
+}
+
+static int default_public_der(void *ctx, unsigned char **der, size_t *len,
+                              struct byoca_err *err) {
+  struct default_signer *s = ctx;
+  int n = i2d_PUBKEY(s->pkey, NULL);
+  unsigned char *buf, *p;
+
+  if (n <= 0)
+    return crypto_fail(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
+                       "cannot encode public key");
+  if ((buf = malloc((size_t)n)) == NULL)
+    return crypto_nomem(err);
+  p = buf;
+  if (i2d_PUBKEY(s->pkey, &p) != n) {
+    free(buf);
+    return crypto_fail(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
+                       "cannot encode public key");
+  }
+  *der = buf;
+  *len = (size_t)n;
+  return 0;
+}
+
+static int default_export_pem(void *ctx, struct byoca_buf *out,
+                              struct byoca_err *err) {
+  struct default_signer *s = ctx;
+  /* A secure-memory BIO wipes its buffer when freed. */
+  BIO *bio = BIO_new(BIO_s_secmem());
+  char *data = NULL;
+  long n;
+  int rc;
+
+  if (bio == NULL)
+    return crypto_nomem(err);
+  if (PEM_write_bio_PrivateKey(bio, s->pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
+      (n = BIO_get_mem_data(bio, &data)) <= 0) {
+    rc = crypto_fail(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
+                     "cannot encode private key");
+    goto out;
+  }
+  if ((rc = byoca_buf_append(out, data, (size_t)n)) != 0)
+    byoca_err_set(err, rc, BYOCA_CLASS_INTERNAL,
+                  rc == BYOCA_E_TOOBIG ? "private key PEM too large"
+                                       : "out of memory");
+out:
+  BIO_free(bio);
+  return rc;
+}
+
+static const struct byoca_signer_ops default_ops = {
+    .sign = default_sign,
+    .destroy = default_destroy,
+};
+
+static const struct signer_ext_ops default_ext = {
+    .public_der = default_public_der,
+    .export_pem = default_export_pem,
+};
+
+int signer_default_new(EVP_PKEY *pkey, struct byoca_key **out,
+                       struct byoca_err *err) {
+  struct default_signer *s;
+  enum byoca_keytype type;
+  int rc;
+
+  if ((rc = key_classify(pkey, &type, err)) != 0) {
+    EVP_PKEY_free(pkey);
+    return rc;
+  }
+  if ((s = calloc(1, sizeof(*s))) == NULL) {
+    EVP_PKEY_free(pkey);
+    return crypto_nomem(err);
+  }
+  s->pkey = pkey;
+  s->type = type;
+  return key_from_signer(&default_ops, &default_ext, s, out, err);
+}
