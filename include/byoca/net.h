@@ -34,7 +34,9 @@ typedef void (*byoca_work_cb)(void *arg); /* runs on a worker thread */
 typedef void (*byoca_done_cb)(void *arg); /* runs on the loop afterwards */
 
 struct byoca_loop *byoca_loop_new(void);
-/* Runs until byoca_loop_break or nothing is left to wait for. */
+/* Runs until byoca_loop_break or nothing is left to wait for. Returns 0
+ * after byoca_loop_break, 1 when nothing was left to wait for, -1 on error
+ * (event_base_dispatch's convention). */
 int byoca_loop_run(struct byoca_loop *loop);
 void byoca_loop_break(struct byoca_loop *loop);
 /* Frees the loop; everything registered on it must be gone. NULL no-op. */
@@ -187,6 +189,8 @@ struct byoca_http_req {
   const void *body;
   size_t body_len;
   int follow_redirects;      /* each hop re-checked by the policy */
+  const char *const *headers; /* extra "Name: value" lines, NULL-terminated
+                                 array (e.g. Accept); NULL = none */
 };
 
 struct byoca_http_header {
