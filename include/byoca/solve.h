@@ -56,7 +56,9 @@ int byoca_solver_supports(const struct byoca_solver *s, const char *type);
 /* http-01 built-in responder: listens on addr:port (addr NULL = all,
  * default port 80) right away, so a busy port is reported now. Serves
  * GET /.well-known/acme-challenge/<token> with the key authorization
- * (text/plain) for tokens currently set up, 404 otherwise. */
+ * (text/plain) for tokens currently set up, 404 otherwise. addr is an IP
+ * literal; NULL listens on 0.0.0.0 and also on [::] when the host has IPv6.
+ * Its listener keeps byoca_loop_run from returning until it is freed. */
 struct byoca_solver *byoca_solver_http_standalone(struct byoca_loop *loop,
                                                   const char *addr, int port,
                                                   struct byoca_err *err);
@@ -71,9 +73,10 @@ struct byoca_solver *byoca_solver_webroot(const char *dir,
  *   PATH setup|cleanup
  * with environment BYOCA_ACTION, BYOCA_CHALLENGE_TYPE, BYOCA_IDENTIFIER,
  * BYOCA_IDENTIFIER_TYPE, BYOCA_WILDCARD (0/1), BYOCA_RECORD_NAME,
- * BYOCA_RECORD_VALUE, BYOCA_TOKEN, BYOCA_KEY_AUTHORIZATION. Exit status 0
- * is success; otherwise the error carries its last output line. types is a
- * comma-separated list of challenge types it answers (NULL = "dns-01"). */
+ * BYOCA_RECORD_VALUE, BYOCA_TOKEN, BYOCA_KEY_AUTHORIZATION (empty when
+ * the challenge lacks the field). Exit status 0 is success; otherwise the
+ * error carries its last output line. types is a comma-separated list of
+ * challenge types it answers (NULL = "dns-01"). timeout_ms 0 = none. */
 struct byoca_solver *byoca_solver_hook(struct byoca_loop *loop,
                                        const char *path, const char *types,
                                        int64_t timeout_ms,
