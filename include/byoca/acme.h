@@ -1,0 +1,177 @@
+/* byoca acme: the RFC 8555 engine.
+ *
+ * A struct byoca_acme talks to one ACME server (one directory URL) on the
+ * caller's loop: it keeps the directory, a nonce pool and the account in
+ * use. Every operation is a state machine advanced by HTTP callbacks, so
+ * one process carries many orders at once; completion is reported through
+ * a callback, exactly once, never from inside the starting call.
+ *
+ * Every answer of the server is checked before it is believed (DESIGN.md,
+ * hostile servers): directory URLs, order identifiers, authorization
+ * identifiers, certificate key and SANs, chain syntax.
+ */
+#ifndef BYOCA_ACME_H
+#define BYOCA_ACME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "byoca/crypto.h"
+#include "byoca/err.h"
+#include "byoca/net.h"
+#include "byoca/solve.h"
+
+struct byoca_acme;
+
+/* Completion of a simple operation; err NULL on success. */
+typedef void (*byoca_acme_cb)(void *arg, const struct byoca_err *err);
+
+/* A client for the server at directory_url. http and loop are borrowed and
+ * must outlive it. Nothing is fetched until an operation needs it. */
+struct byoca_acme *byoca_acme_new(struct byoca_loop *loop,
+                                  struct byoca_http *http,
+                                  const char *directory_url,
+                                  struct byoca_err *err);
+/* Cancels what is in flight (no callbacks) and frees. NULL no-op. */
+void byoca_acme_free(struct byoca_acme *a);
+
+/* Fetches and validates the directory (RFC 8555 §7.1.1): newNonce,
+ * newAccount, newOrder must be https URLs (or the server's own origin
+ * when it was trusted by the operator). Cached after the first success. */
+int byoca_acme_directory(struct byoca_acme *a, byoca_acme_cb cb,
+                         void *arg) BYOCA_WUR;
+
+/* Directory facts, valid after byoca_acme_directory succeeded. Strings are
+ * borrowed from a until it is freed. */
+const char *byoca_acme_directory_url(const struct byoca_acme *a);
+const char *byoca_acme_terms_of_service(const struct byoca_acme *a);
+int byoca_acme_eab_required(const struct byoca_acme *a);
+/* Profiles advertised in meta.profiles (draft-ietf-acme-profiles): names,
+ * NULL-terminated; NULL if none. */
+const char *const *byoca_acme_profiles(const struct byoca_acme *a);
+/* 1 if the directory has that resource (e.g. "keyChange", "revokeCert"). */
+int byoca_acme_has(const struct byoca_acme *a, const char *resource);
+
+/* ---- accounts (RFC 8555 §7.3) ---- */
+
+struct byoca_account_req {
+  const char *const *contacts;  /* "mailto:..." (or bare addresses, which
+                                   get mailto: prepended); may be NULL */
+  size_t ncontacts;
+  int tos_agreed;               /* send termsOfServiceAgreed: true */
+  int only_existing;            /* onlyReturnExisting: look up only */
+  const char *eab_kid;          /* External Account Binding (§7.3.4) */
+  const struct byoca_secret *eab_hmac; /* decoded MAC key */
+};
+
+/* Uses key (borrowed, must outlive a) and, if kid is non-NULL, the known
+ * account URL, for every later signed request. */
+void byoca_acme_set_account(struct byoca_acme *a, struct byoca_key *key,
+                            const char *kid);
+/* The account URL (JWS kid) once known; borrowed. */
+const char *byoca_acme_account_url(const struct byoca_acme *a);
+/* The account's status and contact as last seen (JSON object text);
+ * borrowed, NULL if none. */
+const char *byoca_acme_account_json(const struct byoca_acme *a);
+
+/* newAccount with the key set by byoca_acme_set_account; on success the
+ * account URL is known. An existing account for the key is returned as is
+ * (200). Without tos_agreed and with a ToS in the directory, fails with
+ * BYOCA_E_INVAL naming the terms URL. EAB required but absent -> error of
+ * class CA (D-EAB: another CA may not need it). */
+int byoca_acme_account_register(struct byoca_acme *a,
+                                const struct byoca_account_req *req,
+                                byoca_acme_cb cb, void *arg) BYOCA_WUR;
+/* POST-as-GET of the account: refreshes byoca_acme_account_json. */
+int byoca_acme_account_fetch(struct byoca_acme *a, byoca_acme_cb cb,
+                             void *arg) BYOCA_WUR;
+/* Replaces the contacts (ncontacts 0 = remove all). */
+int byoca_acme_account_update(struct byoca_acme *a,
+                              const char *const *contacts, size_t ncontacts,
+                              byoca_acme_cb cb, void *arg) BYOCA_WUR;
+/* Deactivates the account, irreversibly (§7.3.6). */
+int byoca_acme_account_deactivate(struct byoca_acme *a, byoca_acme_cb cb,
+                                  void *arg) BYOCA_WUR;
+/* Key rollover (§7.3.5) to new_key (borrowed); on success a uses new_key. */
+int byoca_acme_account_keychange(struct byoca_acme *a, struct byoca_key *new_key,
+                                 byoca_acme_cb cb, void *arg) BYOCA_WUR;
+
+/* ---- orders (RFC 8555 §7.4) ---- */
+
+struct byoca_order_req {
+  const char *const *names;  /* DNS names (may be "*.x") and IP literals */
+  size_t nnames;
+  enum byoca_keytype key_type; /* for the fresh certificate key (D-KEYS) */
+  const char *profile;       /* requested only if advertised; NULL none */
+  const char *preferred_chain; /* issuer CN of the chain's top; NULL none */
+  const char *replaces;      /* ARI CertID of the predecessor; NULL none */
+  struct byoca_solver *const *solvers; /* in preference order; borrowed */
+  size_t nsolvers;
+  const char *label;         /* for progress lines; NULL = first name */
+};
+
+/* What an issuance produced; owned by the receiver of the callback, freed
+ * with byoca_order_result_free. */
+struct byoca_order_result {
+  struct byoca_key *key;     /* the certificate's private key */
+  char *cert_pem;            /* leaf */
+  char *chain_pem;           /* intermediates (may be "") */
+  char *fullchain_pem;       /* leaf + chain */
+  char *serial;              /* hex */
+  char *order_url;
+  char *profile;             /* as echoed by the server, or NULL */
+  int64_t not_before, not_after;
+};
+void byoca_order_result_free(struct byoca_order_result *r);
+
+/* res is non-NULL exactly when err is NULL; ownership passes to the
+ * callee. */
+typedef void (*byoca_order_cb)(void *arg, struct byoca_order_result *res,
+                               const struct byoca_err *err);
+
+struct byoca_order;
+
+/* Runs the whole flow for names: newOrder, authorizations, challenges
+ * through the first solver that supports a type the server offers,
+ * polling (D-POLL), a fresh key, CSR, finalize, download (with the
+ * preferred alternate chain), verification. The account must be known
+ * (byoca_acme_account_register first). Returns a handle to cancel, or
+ * NULL with err set if it could not start. */
+struct byoca_order *byoca_order_start(struct byoca_acme *a,
+                                      const struct byoca_order_req *req,
+                                      byoca_order_cb cb, void *arg,
+                                      struct byoca_err *err);
+/* Stops an order in flight; its callback is not called. Provisioned
+ * challenges are cleaned up in the background. */
+void byoca_order_cancel(struct byoca_order *o);
+
+/* ---- revocation (RFC 8555 §7.6) ---- */
+
+/* Revokes cert (PEM or DER). cert_key NULL: signed by the account key
+ * (kid); otherwise signed with the certificate's own key (jwk). reason is
+ * an RFC 5280 CRLReason code, or -1 to omit it. */
+int byoca_acme_revoke(struct byoca_acme *a, const void *cert, size_t certlen,
+                      int reason, struct byoca_key *cert_key,
+                      byoca_acme_cb cb, void *arg) BYOCA_WUR;
+/* RFC 5280 reason name ("keyCompromise", "superseded", ...) or decimal
+ * -> code; -1 for unknown. */
+int byoca_revocation_reason_parse(const char *s);
+
+/* ---- protocol helpers (exposed for tests and the daemon) ---- */
+
+/* Checks a name a user gave: an IPv4/IPv6 literal, or a DNS name of at
+ * least two LDH labels, optionally starting "*."; err names it. */
+int byoca_acme_check_name(const char *name, struct byoca_err *err) BYOCA_WUR;
+
+/* Parses a problem document (RFC 7807, RFC 8555 §6.7) with subproblems.
+ * Caps: 100 subproblems kept. */
+int byoca_problem_parse(const char *json, size_t len,
+                        struct byoca_problem **out) BYOCA_WUR;
+/* The class policy code uses for an ACME error type (full URN or short
+ * name): D-FALLBACK. */
+enum byoca_errclass byoca_problem_class(const char *type);
+/* The delay before the next poll per D-POLL: Retry-After (clamped 1 s -
+ * 10 min) when given, else 250 ms doubling per attempt up to 30 s. */
+int64_t byoca_poll_delay_ms(const char *retry_after, int attempt, int64_t now);
+
+#endif

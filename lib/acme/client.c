@@ -1,0 +1,264 @@
+/* The ACME client object: directory fetch and validation (RFC 8555
+ * §7.1.1), accessors, and small helpers shared by the engine. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme_int.h"
+
+struct byoca_acme *byoca_acme_new(struct byoca_loop *loop,
+                                  struct byoca_http *http,
+                                  const char *directory_url,
+                                  struct byoca_err *err) {
+  struct byoca_acme *a = calloc(1, sizeof(*a));
+  if (a == NULL || (a->dir_url = strdup(directory_url)) == NULL) {
+    free(a);
+    byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    return NULL;
+  }
+  a->loop = loop;
+  a->http = http;
+  return a;
+}
+
+static void free_profiles(char **p) {
+  for (size_t i = 0; p != NULL && p[i] != NULL; i++)
+    free(p[i]);
+  free(p);
+}
+
+void acme_req_detach_all(struct byoca_acme *a);
+
+void byoca_acme_free(struct byoca_acme *a) {
+  if (a == NULL)
+    return;
+  acme_req_detach_all(a);
+  acme_nonce_clear(a);
+  json_decref(a->dir);
+  free(a->dir_url);
+  free(a->tos);
+  free_profiles(a->profiles);
+  free(a->kid);
+  free(a->account_json);
+  free(a);
+}
+
+struct byoca_loop *byoca_acme_loop(const struct byoca_acme *a) {
+  return a->loop;
+}
+
+const char *byoca_acme_directory_url(const struct byoca_acme *a) {
+  return a->dir_url;
+}
+const char *byoca_acme_terms_of_service(const struct byoca_acme *a) {
+  return a->tos;
+}
+int byoca_acme_eab_required(const struct byoca_acme *a) {
+  return a->eab_required;
+}
+const char *const *byoca_acme_profiles(const struct byoca_acme *a) {
+  return (const char *const *)a->profiles;
+}
+int byoca_acme_has(const struct byoca_acme *a, const char *resource) {
+  return acme_dir_url(a, resource) != NULL;
+}
+
+const char *acme_dir_url(const struct byoca_acme *a, const char *resource) {
+  return a->dir == NULL ? NULL : acme_json_str(a->dir, resource);
+}
+
+const char *acme_json_str(const json_t *obj, const char *key) {
+  json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+  return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+char *acme_json_dump(const json_t *v) {
+  return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static int same_origin(const char *a, const char *b) {
+  char *s1 = NULL, *h1 = NULL, *s2 = NULL, *h2 = NULL;
+  int p1 = 0, p2 = 0, same = 0;
+  if (byoca_url_split(a, &s1, &h1, &p1) == 0 &&
+      byoca_url_split(b, &s2, &h2, &p2) == 0)
+    same = strcmp(s1, s2) == 0 && byoca_strcaseeq(h1, h2) && p1 == p2;
+  free(s1);
+  free(h1);
+  free(s2);
+  free(h2);
+  return same;
+}
+
+int acme_check_url(const struct byoca_acme *a, const char *url,
+                   const char *what, struct byoca_err *err) {
+  char *scheme = NULL, *host = NULL;
+  int port = 0, rc = 0;
+  if (url == NULL || byoca_url_split(url, &scheme, &host, &port) != 0) {
+    rc = byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                       "server sent an invalid %s URL", what);
+    goto out;
+  }
+  if (strcmp(scheme, "https") != 0 && !same_origin(url, a->dir_url)) {
+    rc = byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                       "server sent a non-https %s URL: %.200s", what, url);
+  }
+out:
+  free(scheme);
+  free(host);
+  return rc;
+}
+
+void acme_err_http(struct byoca_err *err, const struct acme_resp *resp,
+                   const char *what) {
+  byoca_err_set(err, BYOCA_E_PROTO,
+                resp->status >= 500 ? BYOCA_CLASS_CA : BYOCA_CLASS_CA,
+                "%s: unexpected HTTP status %ld", what, resp->status);
+  if (err != NULL)
+    err->http_status = (int)resp->status;
+}
+
+/* ---- deferred completion ---- */
+
+struct deferred {
+  byoca_acme_cb cb;
+  void *arg;
+  int has_err;
+  struct byoca_err err;
+};
+
+static void deferred_fire(void *p) {
+  struct deferred *d = p;
+  d->cb(d->arg, d->has_err ? &d->err : NULL);
+  byoca_err_clear(&d->err);
+  free(d);
+}
+
+void acme_defer(struct byoca_acme *a, byoca_acme_cb cb, void *arg,
+                const struct byoca_err *err) {
+  struct deferred *d = calloc(1, sizeof(*d));
+  if (d == NULL) {
+    cb(arg, err); /* last resort: better re-entrant than lost */
+    return;
+  }
+  d->cb = cb;
+  d->arg = arg;
+  if (err != NULL) {
+    d->has_err = 1;
+    if (byoca_err_copy(&d->err, err) != 0)
+      byoca_err_set(&d->err, err->code, err->cls, "%s", err->msg);
+  }
+  if (byoca_timer_add(a->loop, 0, deferred_fire, d) == NULL)
+    deferred_fire(d);
+}
+
+/* ---- directory ---- */
+
+struct dir_ctx {
+  struct byoca_acme *a;
+  byoca_acme_cb cb;
+  void *arg;
+};
+
+static int dir_parse_meta(struct byoca_acme *a, json_t *meta) {
+  const char *tos = acme_json_str(meta, ACME_META_TOS);
+  if (tos != NULL && (a->tos = strdup(tos)) == NULL)
+    return BYOCA_E_NOMEM;
+  a->eab_required = json_is_true(json_object_get(meta, ACME_META_EAB));
+  json_t *prof = json_object_get(meta, ACME_META_PROFILES);
+  if (!json_is_object(prof) || json_object_size(prof) == 0)
+    return 0;
+  size_t n = json_object_size(prof), i = 0;
+  if (n > 64)
+    n = 64;
+  a->profiles = calloc(n + 1, sizeof(char *));
+  if (a->profiles == NULL)
+    return BYOCA_E_NOMEM;
+  const char *k;
+  json_t *v;
+  json_object_foreach(prof, k, v) {
+    if (i == n)
+      break;
+    if ((a->profiles[i++] = strdup(k)) == NULL)
+      return BYOCA_E_NOMEM;
+  }
+  return 0;
+}
+
+static int dir_validate(struct byoca_acme *a, json_t *dir,
+                        struct byoca_err *err) {
+  static const char *const required[] = {
+      ACME_DIR_NEW_NONCE, ACME_DIR_NEW_ACCOUNT, ACME_DIR_NEW_ORDER};
+  static const char *const optional[] = {ACME_DIR_REVOKE, ACME_DIR_KEY_CHANGE,
+                                         ACME_DIR_RENEWAL_INFO};
+  if (!json_is_object(dir))
+    return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                         "directory %.200s is not a JSON object", a->dir_url);
+  for (size_t i = 0; i < sizeof(required) / sizeof(*required); i++) {
+    const char *u = acme_json_str(dir, required[i]);
+    if (u == NULL)
+      return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                           "directory %.200s has no \"%s\"", a->dir_url,
+                           required[i]);
+    if (acme_check_url(a, u, required[i], err) != 0)
+      return BYOCA_E_PROTO;
+  }
+  for (size_t i = 0; i < sizeof(optional) / sizeof(*optional); i++) {
+    json_t *v = json_object_get(dir, optional[i]);
+    if (v != NULL &&
+        (!json_is_string(v) ||
+         acme_check_url(a, json_string_value(v), optional[i], err) != 0))
+      return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                           "directory %.200s has an invalid \"%s\"", a->dir_url,
+                           optional[i]);
+  }
+  json_t *meta = json_object_get(dir, ACME_DIR_META);
+  if (meta != NULL && !json_is_object(meta))
+    return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                         "directory %.200s has an invalid \"meta\"",
+                         a->dir_url);
+  if (meta != NULL && dir_parse_meta(a, meta) != 0)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                         "out of memory");
+  return 0;
+}
+
+static void dir_done(void *arg, const struct acme_resp *resp,
+                     const struct byoca_err *err) {
+  struct dir_ctx *c = arg;
+  struct byoca_err e = {0};
+  if (err != NULL) {
+    byoca_err_copy(&e, err);
+  } else if (resp->status != 200) {
+    acme_err_http(&e, resp, "fetching the directory");
+  } else if (resp->json == NULL) {
+    byoca_err_set(&e, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                  "directory %.200s is not JSON", c->a->dir_url);
+  } else if (dir_validate(c->a, resp->json, &e) == 0) {
+    c->a->dir = json_incref(resp->json);
+  }
+  byoca_err_activity(&e, "reading the ACME directory %.200s", c->a->dir_url);
+  c->cb(c->arg, e.code != 0 ? &e : NULL);
+  byoca_err_clear(&e);
+  free(c);
+}
+
+int byoca_acme_directory(struct byoca_acme *a, byoca_acme_cb cb, void *arg) {
+  struct byoca_err e = {0};
+  if (a->dir != NULL) {
+    acme_defer(a, cb, arg, NULL);
+    return 0;
+  }
+  struct dir_ctx *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return BYOCA_E_NOMEM;
+  c->a = a;
+  c->cb = cb;
+  c->arg = arg;
+  int rc = acme_get(a, a->dir_url, dir_done, c, &e);
+  if (rc != 0) {
+    free(c);
+    byoca_err_activity(&e, "reading the ACME directory %.200s", a->dir_url);
+    acme_defer(a, cb, arg, &e);
+    byoca_err_clear(&e);
+  }
+  return 0;
+}

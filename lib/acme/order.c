@@ -1,0 +1,433 @@
+/* Orders (RFC 8555 §7.4): newOrder, the order object checks, and the
+ * lifecycle bookkeeping (pending operations, failure, cancellation). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "order_int.h"
+
+static void order_free(struct byoca_order *o) {
+  for (size_t i = 0; i < o->nauthz; i++) {
+    struct authz *z = &o->authz[i];
+    free(z->url);
+    free(z->ident);
+    free(z->ident_type);
+    free(z->chall_type);
+    free(z->chall_url);
+    free(z->token);
+    free(z->key_authz);
+    free(z->dns_value);
+    free(z->record_name);
+  }
+  free(o->authz);
+  for (size_t i = 0; i < o->nnames; i++)
+    free(o->names[i]);
+  free(o->names);
+  byoca_http_links_free(o->alts, o->nalts);
+  free(o->profile);
+  free(o->preferred_chain);
+  free(o->replaces);
+  free(o->solvers);
+  free(o->label);
+  free(o->thumbprint);
+  free(o->url);
+  free(o->finalize_url);
+  free(o->cert_url);
+  free(o->echoed_profile);
+  free(o->default_pem);
+  byoca_key_free(o->key);
+  byoca_err_clear(&o->err);
+  byoca_err_clear(&o->key_err);
+  free(o);
+}
+
+void op_begin(struct byoca_order *o) {
+  o->pending++;
+}
+
+static void maybe_finish(struct byoca_order *o) {
+  if (o->pending > 0)
+    return;
+  if (o->failed && !o->reported && !o->cancelled) {
+    o->reported = 1;
+    o->cb(o->arg, NULL, &o->err);
+  }
+  if (o->reported || o->cancelled)
+    order_free(o);
+}
+
+int op_end(struct byoca_order *o) {
+  o->pending--;
+  if (o->cancelled || o->failed || o->reported) {
+    maybe_finish(o);
+    return 1;
+  }
+  return 0;
+}
+
+/* Cancels timers and cleans up provisioned challenges. A solver may
+ * complete its cleanup synchronously, so one operation is held open while
+ * looping: the order cannot be freed under our feet. */
+static void stop_everything(struct byoca_order *o) {
+  o->pending++;
+  if (o->timer != NULL) {
+    byoca_timer_cancel(o->timer);
+    o->timer = NULL;
+    o->pending--;
+  }
+  for (size_t i = 0; i < o->nauthz; i++) {
+    authz_cancel_timer(&o->authz[i]);
+    if (o->authz[i].provisioned)
+      authz_cleanup(&o->authz[i]);
+  }
+  o->pending--;
+}
+
+void order_fail(struct byoca_order *o, const struct byoca_err *err) {
+  if (o->failed || o->reported || o->cancelled)
+    return;
+  o->failed = 1;
+  if (byoca_err_copy(&o->err, err) != 0)
+    byoca_err_set(&o->err, err->code, err->cls, "%s", err->msg);
+  stop_everything(o);
+  maybe_finish(o);
+}
+
+void order_failf(struct byoca_order *o, int code, enum byoca_errclass cls,
+                 const char *fmt, ...) {
+  struct byoca_err e = {0};
+  char msg[sizeof(e.msg)];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  byoca_err_set(&e, code, cls, "%s", msg);
+  order_fail(o, &e);
+  byoca_err_clear(&e);
+}
+
+void order_succeed(struct byoca_order *o, struct byoca_order_result *res) {
+  o->reported = 1;
+  o->cb(o->arg, res, NULL);
+  maybe_finish(o);
+}
+
+void byoca_order_cancel(struct byoca_order *o) {
+  if (o == NULL || o->cancelled)
+    return;
+  o->cancelled = 1;
+  if (!o->failed && !o->reported)
+    stop_everything(o);
+  maybe_finish(o);
+}
+
+void order_progress(const struct byoca_order *o, const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  if (o->label != NULL)
+    byoca_log(BYOCA_LOG_INFO, "%s: %s", o->label, line);
+  else
+    byoca_log(BYOCA_LOG_INFO, "%s", line);
+}
+
+int order_post(struct byoca_order *o, const char *url, const char *payload,
+               const char *accept, acme_resp_cb cb, void *arg) {
+  struct byoca_err e = {0};
+  struct acme_sign how = {.accept = accept};
+  op_begin(o);
+  if (acme_post(o->a, url, payload, &how, cb, arg, &e) != 0) {
+    o->pending--;
+    order_fail(o, &e);
+    byoca_err_clear(&e);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- checking the order object ---- */
+
+static int find_name(const struct byoca_order *o, const char *norm) {
+  for (size_t i = 0; i < o->nnames; i++)
+    if (strcmp(o->names[i], norm) == 0)
+      return (int)i;
+  return -1;
+}
+
+static int check_identifiers(struct byoca_order *o, const json_t *ids) {
+  if (!json_is_array(ids) || json_array_size(ids) != o->nnames)
+    return -1;
+  size_t i;
+  json_t *id;
+  json_array_foreach(ids, i, id) {
+    const char *t = NULL, *v = acme_json_str(id, "value");
+    char *n = v != NULL ? acme_ident_norm(v, &t) : NULL;
+    const char *st = acme_json_str(id, "type");
+    int ok =
+        n != NULL && st != NULL && strcmp(st, t) == 0 && find_name(o, n) >= 0;
+    free(n);
+    if (!ok)
+      return -1;
+  }
+  return 0;
+}
+
+static int take_authz_urls(struct byoca_order *o, const json_t *arr) {
+  size_t n = json_array_size(arr);
+  if (!json_is_array(arr) || n == 0 || n > o->nnames || n > ACME_MAX_AUTHZ)
+    return -1;
+  o->authz = calloc(n, sizeof(*o->authz));
+  if (o->authz == NULL)
+    return -1;
+  o->nauthz = o->authz_left = n;
+  for (size_t i = 0; i < n; i++) {
+    const char *u = json_string_value(json_array_get(arr, i));
+    struct byoca_err e = {0};
+    if (u == NULL || acme_check_url(o->a, u, "authorization", &e) != 0 ||
+        (o->authz[i].url = strdup(u)) == NULL) {
+      byoca_err_clear(&e);
+      return -1;
+    }
+    o->authz[i].o = o;
+  }
+  return 0;
+}
+
+static void order_error_detail(struct byoca_order *o, const json_t *order) {
+  json_t *pe = json_object_get(order, "error");
+  struct byoca_problem *p = NULL;
+  struct byoca_err e = {0};
+  char *txt = pe != NULL ? acme_json_dump(pe) : NULL;
+  byoca_err_set(&e, BYOCA_E_ACME, BYOCA_CLASS_CA, "the order became invalid");
+  if (txt != NULL && byoca_problem_parse(txt, strlen(txt), &p) == 0) {
+    e.cls = byoca_problem_class(p->type);
+    byoca_err_set_problem(&e, p);
+  }
+  free(txt);
+  order_fail(o, &e);
+  byoca_err_clear(&e);
+}
+
+void order_handle(struct byoca_order *o, const struct acme_resp *resp) {
+  const json_t *j = resp->json;
+  const char *st = acme_json_str(j, "status");
+  const char *fin = acme_json_str(j, "finalize");
+  const char *exp = acme_json_str(j, "expires");
+  struct byoca_err e = {0};
+  if (st == NULL || fin == NULL ||
+      check_identifiers(o, json_object_get(j, "identifiers")) != 0) {
+    order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                "the server's order does not match the request"
+                " (identifiers, status or finalize missing or wrong)");
+    return;
+  }
+  if (acme_check_url(o->a, fin, "finalize", &e) != 0) {
+    order_fail(o, &e);
+    byoca_err_clear(&e);
+    return;
+  }
+  if (o->finalize_url == NULL)
+    o->finalize_url = strdup(fin);
+  if (exp != NULL && o->expires == 0 &&
+      byoca_time_parse_rfc3339(exp, &o->expires) != 0)
+    o->expires = 0;
+  const char *prof = acme_json_str(j, "profile");
+  if (prof != NULL && o->echoed_profile == NULL)
+    o->echoed_profile = strndup(prof, 64);
+  const char *cert = acme_json_str(j, "certificate");
+  if (strcmp(st, ACME_ST_VALID) == 0 && cert != NULL) {
+    if (acme_check_url(o->a, cert, "certificate", &e) != 0) {
+      order_fail(o, &e);
+      byoca_err_clear(&e);
+      return;
+    }
+    free(o->cert_url);
+    o->cert_url = strdup(cert);
+    order_download(o);
+  } else if (strcmp(st, ACME_ST_INVALID) == 0) {
+    order_error_detail(o, j);
+  } else if (strcmp(st, ACME_ST_PENDING) == 0 && o->authz == NULL) {
+    if (take_authz_urls(o, json_object_get(j, "authorizations")) != 0) {
+      order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                  "the server's order has invalid authorizations");
+      return;
+    }
+    for (size_t i = 0; i < o->nauthz && !o->failed; i++)
+      authz_start(&o->authz[i]);
+  } else if (!o->finalized && strcmp(st, ACME_ST_READY) == 0) {
+    order_finalize(o);
+  } else if (strcmp(st, ACME_ST_READY) == 0 ||
+             strcmp(st, ACME_ST_PROCESSING) == 0 ||
+             strcmp(st, ACME_ST_VALID) == 0 ||
+             strcmp(st, ACME_ST_PENDING) == 0) {
+    order_poll(o, resp);
+  } else {
+    order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                "the order has an unknown status \"%.40s\"", st);
+  }
+}
+
+/* ---- start ---- */
+
+static void on_new_order(void *arg, const struct acme_resp *resp,
+                         const struct byoca_err *err) {
+  struct byoca_order *o = arg;
+  if (op_end(o))
+    return;
+  if (err != NULL) {
+    struct byoca_err e = {0};
+    byoca_err_copy(&e, err);
+    byoca_err_activity(&e, "ordering a certificate for %s", o->names[0]);
+    order_fail(o, &e);
+    byoca_err_clear(&e);
+    return;
+  }
+  if (resp->status != 201 || resp->location == NULL || resp->json == NULL) {
+    order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                "newOrder answered HTTP %ld without an order and its"
+                " Location",
+                resp->status);
+    return;
+  }
+  o->url = byoca_url_resolve(byoca_acme_directory_url(o->a), resp->location);
+  struct byoca_err e = {0};
+  if (o->url == NULL || acme_check_url(o->a, o->url, "order", &e) != 0) {
+    if (e.code == 0)
+      byoca_err_set(&e, BYOCA_E_PROTO, BYOCA_CLASS_CA, "bad order URL");
+    order_fail(o, &e);
+    byoca_err_clear(&e);
+    return;
+  }
+  order_handle(o, resp);
+}
+
+static void start_done(void *arg) {
+  struct byoca_order *o = arg;
+  op_end(o);
+}
+
+static char *new_order_payload(struct byoca_order *o) {
+  json_t *ids = json_array();
+  for (size_t i = 0; i < o->nnames; i++) {
+    const char *t = "dns";
+    char *n = acme_ident_norm(o->names[i], &t);
+    json_array_append_new(
+        ids, json_pack("{s:s,s:s}", "type", t, "value", n != NULL ? n : ""));
+    free(n);
+  }
+  json_t *p = json_pack("{s:o}", "identifiers", ids);
+  if (o->profile != NULL)
+    json_object_set_new(p, "profile", json_string(o->profile));
+  if (o->replaces != NULL)
+    json_object_set_new(p, "replaces", json_string(o->replaces));
+  char *s = acme_json_dump(p);
+  json_decref(p);
+  return s;
+}
+
+static int copy_request(struct byoca_order *o, const struct byoca_order_req *r,
+                        struct byoca_err *err) {
+  o->names = calloc(r->nnames, sizeof(char *));
+  if (o->names == NULL)
+    return BYOCA_E_NOMEM;
+  for (size_t i = 0; i < r->nnames; i++) {
+    const char *t;
+    if (acme_ident_check(r->names[i], err) != 0)
+      return BYOCA_E_INVAL;
+    char *n = acme_ident_norm(r->names[i], &t);
+    if (n == NULL)
+      return BYOCA_E_NOMEM;
+    if (find_name(o, n) >= 0) {
+      free(n);
+      continue;
+    }
+    o->names[o->nnames++] = n;
+  }
+  o->key_type = r->key_type;
+  o->preferred_chain = byoca_strdup(r->preferred_chain);
+  o->replaces = byoca_strdup(r->replaces);
+  o->label = byoca_strdup(r->label);
+  o->solvers = calloc(r->nsolvers + 1, sizeof(*o->solvers));
+  if (o->solvers == NULL)
+    return BYOCA_E_NOMEM;
+  memcpy(o->solvers, r->solvers, r->nsolvers * sizeof(*o->solvers));
+  o->nsolvers = r->nsolvers;
+  return 0;
+}
+
+static int choose_profile(struct byoca_order *o, const char *want) {
+  const char *const *p = byoca_acme_profiles(o->a);
+  if (want == NULL)
+    return 0;
+  for (size_t i = 0; p != NULL && p[i] != NULL; i++)
+    if (strcmp(p[i], want) == 0)
+      return (o->profile = strdup(want)) == NULL ? BYOCA_E_NOMEM : 0;
+  order_progress(o,
+                 "profile \"%s\" is not offered by this CA; ordering the"
+                 " default",
+                 want);
+  return 0;
+}
+
+struct byoca_order *byoca_order_start(struct byoca_acme *a,
+                                      const struct byoca_order_req *req,
+                                      byoca_order_cb cb, void *arg,
+                                      struct byoca_err *err) {
+  struct byoca_order *o = calloc(1, sizeof(*o));
+  char *payload = NULL;
+  int rc = BYOCA_E_NOMEM;
+  if (o == NULL)
+    goto fail;
+  o->a = a;
+  o->cb = cb;
+  o->arg = arg;
+  if (req->nnames == 0) {
+    rc = byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                       "no names to order a certificate for");
+    goto fail;
+  }
+  if ((rc = copy_request(o, req, err)) != 0 ||
+      (rc = choose_profile(o, req->profile)) != 0)
+    goto fail;
+  if (byoca_acme_account_url(a) == NULL) {
+    rc = byoca_err_set(err, BYOCA_E_INTERNAL, BYOCA_CLASS_INTERNAL,
+                       "no ACME account; register one first");
+    goto fail;
+  }
+  rc = BYOCA_E_NOMEM;
+  if ((payload = new_order_payload(o)) == NULL)
+    goto fail;
+  order_progress(o, "ordering a certificate for %s%s", o->names[0],
+                 o->nnames > 1 ? " and more" : "");
+  /* held until the next loop turn, so no callback runs inside this call */
+  op_begin(o);
+  if (byoca_timer_add(byoca_acme_loop(a), 0, start_done, o) == NULL)
+    goto fail;
+  order_keygen_start(o);
+  order_post(o, acme_dir_url(a, ACME_DIR_NEW_ORDER), payload, NULL,
+             on_new_order, o);
+  free(payload);
+  return o;
+fail:
+  if (rc == BYOCA_E_NOMEM && err != NULL && err->code == 0)
+    byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+  free(payload);
+  if (o != NULL)
+    order_free(o);
+  return NULL;
+}
+
+void byoca_order_result_free(struct byoca_order_result *r) {
+  if (r == NULL)
+    return;
+  byoca_key_free(r->key);
+  free(r->cert_pem);
+  free(r->chain_pem);
+  free(r->fullchain_pem);
+  free(r->serial);
+  free(r->order_url);
+  free(r->profile);
+  free(r);
+}

@@ -1,0 +1,106 @@
+/* The order state machine shared by order.c (newOrder, authorizations,
+ * challenges), finalize.c (key, CSR, finalize, polling) and download.c
+ * (certificate, alternate chains, verification). */
+#ifndef BYOCA_ORDER_INT_H
+#define BYOCA_ORDER_INT_H
+
+#include "acme_int.h"
+
+struct authz {
+  struct byoca_order *o;
+  char *url;
+  char *ident; /* as the authorization names it (no "*.") */
+  char *ident_type;
+  int wildcard;
+  char *chall_type;
+  char *chall_url;
+  char *token;
+  char *key_authz;
+  char *dns_value;
+  char *record_name;
+  struct byoca_solver *solver; /* borrowed */
+  int responded;
+  int provisioned;
+  int done;
+  int attempt;
+  struct byoca_timer *timer;
+};
+
+struct byoca_order {
+  struct byoca_acme *a;
+  byoca_order_cb cb;
+  void *arg;
+  int pending; /* async operations outstanding */
+  int cancelled;
+  int failed;
+  int reported;
+  struct byoca_err err;
+  /* request */
+  char **names; /* normalised, as requested (may start "*.") */
+  size_t nnames;
+  enum byoca_keytype key_type;
+  char *profile;
+  char *preferred_chain;
+  char *replaces;
+  struct byoca_solver **solvers;
+  size_t nsolvers;
+  char *label;
+  char *thumbprint;
+  /* server state */
+  char *url;
+  char *finalize_url;
+  char *cert_url;
+  char *echoed_profile;
+  int64_t expires;
+  struct authz *authz;
+  size_t nauthz;
+  size_t authz_left;
+  /* key and finalisation */
+  struct byoca_key *key;
+  int key_ready;
+  int want_finalize;
+  struct byoca_err key_err;
+  int finalized;
+  int attempt;
+  struct byoca_timer *timer;
+  /* download */
+  char *default_pem;
+  char **alts;
+  size_t nalts;
+  size_t alt_next;
+};
+
+/* Bookkeeping for every async step: call op_begin before starting one,
+ * and op_end first thing in its callback; op_end returns 1 if the order is
+ * being torn down and the callback must return at once. */
+void op_begin(struct byoca_order *o);
+int op_end(struct byoca_order *o);
+/* Records the first failure, cleans up challenges, and reports once
+ * nothing is outstanding. */
+void order_fail(struct byoca_order *o, const struct byoca_err *err);
+/* Reports success (ownership of res passes to the caller's callback). */
+void order_succeed(struct byoca_order *o, struct byoca_order_result *res);
+/* Progress line on stderr, prefixed with the label when there is one. */
+void order_progress(const struct byoca_order *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* POST to url on behalf of o (op_begin included). */
+int order_post(struct byoca_order *o, const char *url, const char *payload,
+               const char *accept, acme_resp_cb cb, void *arg);
+/* Handles an order object from the server: checks it and moves on. */
+void order_handle(struct byoca_order *o, const struct acme_resp *resp);
+/* Downloads the certificate (download.c). */
+void order_download(struct byoca_order *o);
+/* Fails with a formatted error. */
+void order_failf(struct byoca_order *o, int code, enum byoca_errclass cls,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* authz.c */
+void authz_start(struct authz *z);
+void authz_cancel_timer(struct authz *z);
+void authz_cleanup(struct authz *z);
+/* finalize.c: starts generating the certificate key */
+void order_keygen_start(struct byoca_order *o);
+/* finalize.c: polls the order again after Retry-After or D-POLL */
+void order_poll(struct byoca_order *o, const struct acme_resp *resp);
+
+#endif
