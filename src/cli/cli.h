@@ -1,0 +1,208 @@
+/* The byoca command: shared options, the runtime (loop, HTTP, solvers),
+ * the state directory layout, and the job runner every command uses. */
+#ifndef BYOCA_CLI_H
+#define BYOCA_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "byoca/acme.h"
+#include "byoca/crypto.h"
+#include "byoca/net.h"
+#include "byoca/solve.h"
+#include "byoca/util.h"
+
+/* Exit codes (byoca(1)). */
+enum {
+  EXIT_OK = 0,
+  EXIT_FAILED = 1,
+  EXIT_USAGE = 2,
+  EXIT_PARTIAL = 3,
+};
+
+#define CLI_MAX_NAMES 100
+#define CLI_MAX_ALLOW 32
+
+/* Options shared by the commands that talk to a CA. */
+struct cli_opts {
+  const char *state_dir;
+  const char *server;
+  const char *ca_bundle;
+  const char *resolver;
+  const char *allow_net[CLI_MAX_ALLOW];
+  size_t nallow;
+  int json;
+  /* account */
+  const char *email;
+  int agree_tos;
+  const char *eab_kid;
+  const char *eab_hmac_file;
+  /* solvers */
+  const char *webroot;
+  const char *http_addr;
+  int http_port;
+  const char *hook;
+  const char *hook_types;
+  int64_t hook_timeout_ms;
+};
+
+/* Global switches (main.c). */
+extern int cli_verbose;
+extern int cli_log_json; /* --log-json: errors as JSON lines too */
+
+/* ---- options (opts.c) ---- */
+
+/* Fills defaults: state dir from $BYOCA_STATE_DIR or /var/lib/byoca. */
+void cli_opts_init(struct cli_opts *o);
+/* Handles an option shared by CA commands; 1 if it was one, 0 if not,
+ * -1 on a bad value (message printed). */
+int cli_opts_common(struct cli_opts *o, int opt, const char *arg);
+/* The getopt_long entries for the shared options, and their help text. */
+#define CLI_COMMON_LONGOPTS                                                    \
+  {"state-dir", required_argument, NULL, 1001},                                \
+      {"server", required_argument, NULL, 1002},                               \
+      {"ca-bundle", required_argument, NULL, 1003},                            \
+      {"resolver", required_argument, NULL, 1004},                             \
+      {"allow-net", required_argument, NULL, 1005},                            \
+      {"json", no_argument, NULL, 1006},                                       \
+      {"email", required_argument, NULL, 1007},                                \
+      {"agree-tos", no_argument, NULL, 1008},                                  \
+      {"eab-kid", required_argument, NULL, 1009},                              \
+      {"eab-hmac-file", required_argument, NULL, 1010},                        \
+      {"webroot", required_argument, NULL, 1011},                              \
+      {"http-addr", required_argument, NULL, 1012},                            \
+      {"http-port", required_argument, NULL, 1013},                            \
+      {"hook", required_argument, NULL, 1014},                                 \
+      {"hook-types", required_argument, NULL, 1015},                           \
+      {"hook-timeout", required_argument, NULL, 1016},                         \
+      {"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},  \
+  {                                                                            \
+    "help", no_argument, NULL, 'h'                                             \
+  }
+extern const char cli_common_help[];
+/* Prints "byoca: <msg>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints an error struct as one line (plus detail with --verbose). */
+void cli_error_err(const struct byoca_err *err);
+/* Usage error: message + hint, returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- runtime (runtime.c) ---- */
+
+struct cli_rt {
+  struct byoca_loop *loop;
+  struct byoca_netpolicy *policy;
+  struct byoca_resolver *resolver;
+  struct byoca_http *http;
+  struct byoca_solver *solvers[4];
+  size_t nsolvers;
+};
+
+/* Loop, address policy (with --allow-net), resolver (with --resolver),
+ * HTTP client (with --ca-bundle) trusting --server. */
+int cli_rt_init(struct cli_rt *rt, const struct cli_opts *o,
+                struct byoca_err *err);
+/* Solvers from --webroot, --http-port/--http-addr, --hook (standalone
+ * http-01 on port 80 when none is given). */
+int cli_rt_solvers(struct cli_rt *rt, const struct cli_opts *o,
+                   struct byoca_err *err);
+void cli_rt_free(struct cli_rt *rt);
+
+/* Runs one asynchronous operation to completion: calls start(arg, cb,
+ * cbarg) and spins the loop until cb fires. Returns 0 or the error. */
+typedef int (*cli_start_fn)(void *arg, byoca_acme_cb cb, void *cbarg);
+int cli_wait(struct cli_rt *rt, cli_start_fn start, void *arg,
+             struct byoca_err *err);
+
+/* ---- state directory (state.c) ---- */
+
+/* <state>/accounts/<server id>/ with key.pem (0600) and account.json. */
+struct cli_account {
+  char *dir;
+  struct byoca_key *key;
+  char *url; /* NULL until registered */
+  int deactivated;
+};
+
+/* Loads the account for server, or prepares a new one (generating and
+ * saving its key) when create is set. */
+int cli_account_load(const char *state, const char *server, int create,
+                     struct cli_account *out, struct byoca_err *err);
+int cli_account_save(const struct cli_account *acct, struct byoca_err *err);
+void cli_account_free(struct cli_account *acct);
+
+/* A lineage: what was asked and what was issued (renewal/<name>.json). */
+struct cli_lineage {
+  char *name;
+  char **names;
+  size_t nnames;
+  char *server;
+  char *key_type;
+  char *preferred_chain;
+  char *profile;
+  char *webroot;
+  char *http_addr;
+  int http_port;
+  char *hook;
+  char *hook_types;
+  char *deploy_hook;
+  char *ca_bundle;
+  /* issued */
+  char *serial;
+  int64_t not_before, not_after;
+  int revoked;
+};
+
+int cli_lineage_load(const char *state, const char *name,
+                     struct cli_lineage *out, struct byoca_err *err);
+int cli_lineage_save(const char *state, const struct cli_lineage *l,
+                     struct byoca_err *err);
+void cli_lineage_free(struct cli_lineage *l);
+/* Names of every lineage, sorted; *out free with byoca_strv_free. */
+int cli_lineage_list(const char *state, char ***out, size_t *n,
+                     struct byoca_err *err);
+/* Checks a certificate name is a safe file name. */
+int cli_name_check(const char *name, struct byoca_err *err);
+/* The instant renewal is due (D-ARI without ARI: 2/3 of the lifetime,
+ * 1/2 under 10 days). */
+int64_t cli_due_time(int64_t not_before, int64_t not_after);
+
+/* Writes archive/<name>/<version>/ and switches live/<name> to it
+ * atomically (a symlink renamed over the old one). */
+int cli_live_write(const char *state, const char *name,
+                   const struct byoca_order_result *res, struct byoca_err *err);
+/* Paths inside live/<name>; caller frees. */
+char *cli_live_path(const char *state, const char *name, const char *file);
+
+/* ---- issuance jobs (jobs.c) ---- */
+
+struct cli_job {
+  struct cli_lineage *lin; /* borrowed */
+  int status;              /* 0 pending, 1 ok, -1 failed, 2 skipped */
+  char detail[512];
+  struct byoca_order_result *res;
+};
+
+/* Issues every job against one server with at most parallel orders in
+ * flight, writing each lineage as it completes and running deploy hooks.
+ * Returns EXIT_OK, EXIT_FAILED or EXIT_PARTIAL. */
+int cli_run_jobs(struct cli_rt *rt, const struct cli_opts *o,
+                 struct cli_job *jobs, size_t njobs, int parallel);
+
+/* ---- output (output.c) ---- */
+
+/* Prints the outcome of jobs: a table (several jobs) or nothing beyond the
+ * progress lines (one job); with json, one JSON document on stdout. */
+void cli_print_jobs(const struct cli_opts *o, const struct cli_job *jobs,
+                    size_t njobs);
+
+/* ---- commands ---- */
+
+int cmd_issue(int argc, char **argv);
+int cmd_renew(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_account(int argc, char **argv);
+
+#endif

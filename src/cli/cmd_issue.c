@@ -1,0 +1,325 @@
+/* byoca issue: obtain a certificate for one set of names, or one per line
+ * of a batch file, all driven by the one engine. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_BATCH 100000
+#define MAX_BATCH_FILE (64 * 1024 * 1024)
+
+static const char help[] =
+    "usage: byoca issue -d NAME [-d NAME ...] --server URL [OPTIONS]\n"
+    "       byoca issue --batch FILE [--parallel N] --server URL [OPTIONS]\n"
+    "\n"
+    "Obtains a certificate and writes <state>/live/<name>/{cert.pem,\n"
+    "chain.pem,fullchain.pem,privkey.pem}. A certificate that is not yet due\n"
+    "for renewal is left alone unless --force is given.\n"
+    "\n"
+    "Certificate:\n"
+    "  -d, --domain NAME      a DNS name, *.wildcard or IP address\n"
+    "                         (repeatable; the first names the certificate)\n"
+    "  --cert-name NAME       name of the lineage (default: first -d)\n"
+    "  --key-type TYPE        ec256 (default), ec384, rsa2048, rsa3072,\n"
+    "                         rsa4096, ed25519\n"
+    "  --preferred-chain CN   use the alternate chain whose top issuer is CN\n"
+    "  --profile NAME         ask the CA for this certificate profile\n"
+    "  --deploy-hook CMD      shell command run after each issuance\n"
+    "  --force                issue even if the certificate is not yet due\n"
+    "  --batch FILE           one certificate per line: names separated by\n"
+    "                         spaces, '#' starts a comment\n"
+    "  --parallel N           orders in flight at once with --batch (8)\n"
+    "\n";
+
+struct issue_args {
+  struct cli_opts o;
+  const char *names[CLI_MAX_NAMES];
+  size_t nnames;
+  const char *cert_name;
+  const char *key_type;
+  const char *preferred_chain;
+  const char *profile;
+  const char *deploy_hook;
+  const char *batch;
+  int parallel;
+  int force;
+};
+
+static int parse(int argc, char **argv, struct issue_args *a) {
+  static const struct option longopts[] = {
+      {"domain", required_argument, NULL, 'd'},
+      {"cert-name", required_argument, NULL, 2001},
+      {"key-type", required_argument, NULL, 2002},
+      {"preferred-chain", required_argument, NULL, 2003},
+      {"profile", required_argument, NULL, 2004},
+      {"deploy-hook", required_argument, NULL, 2005},
+      {"batch", required_argument, NULL, 2006},
+      {"parallel", required_argument, NULL, 2007},
+      {"force", no_argument, NULL, 2008},
+      CLI_COMMON_LONGOPTS,
+      {NULL, 0, NULL, 0}};
+  enum byoca_keytype kt;
+  uint64_t v;
+  int c, r;
+  cli_opts_init(&a->o);
+  a->parallel = 8;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":d:vqh", longopts, NULL)) != -1) {
+    if ((r = cli_opts_common(&a->o, c, optarg)) != 0) {
+      if (r < 0)
+        return EXIT_USAGE;
+      continue;
+    }
+    switch (c) {
+    case 'd':
+      if (a->nnames == CLI_MAX_NAMES)
+        return cli_usage("issue", "too many names (at most %d)", CLI_MAX_NAMES);
+      a->names[a->nnames++] = optarg;
+      break;
+    case 2001:
+      a->cert_name = optarg;
+      break;
+    case 2002:
+      if (byoca_keytype_parse(optarg, &kt) != 0)
+        return cli_usage("issue", "unknown key type '%s'", optarg);
+      a->key_type = optarg;
+      break;
+    case 2003:
+      a->preferred_chain = optarg;
+      break;
+    case 2004:
+      a->profile = optarg;
+      break;
+    case 2005:
+      a->deploy_hook = optarg;
+      break;
+    case 2006:
+      a->batch = optarg;
+      break;
+    case 2007:
+      if (byoca_parse_uint(optarg, 10000, &v) != 0 || v == 0)
+        return cli_usage("issue", "invalid --parallel '%s'", optarg);
+      a->parallel = (int)v;
+      break;
+    case 2008:
+      a->force = 1;
+      break;
+    case 'h':
+      fputs(help, stdout);
+      fputs(cli_common_help, stdout);
+      return -1;
+    case ':':
+      return cli_usage("issue", "option '%s' needs a value", argv[optind - 1]);
+    default:
+      return cli_usage("issue", "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return cli_usage("issue", "unexpected argument '%s'", argv[optind]);
+  if (a->o.server == NULL)
+    return cli_usage("issue", "--server URL is required (the CA's ACME"
+                              " directory)");
+  if (a->batch == NULL && a->nnames == 0)
+    return cli_usage("issue", "no names: give -d NAME or --batch FILE");
+  if (a->batch != NULL && (a->nnames > 0 || a->cert_name != NULL))
+    return cli_usage("issue", "--batch does not go with -d or --cert-name");
+  return 0;
+}
+
+/* Fills a lineage from the command line. */
+static int lineage_from(struct issue_args *a, struct cli_lineage *l,
+                        const char *name, char **names, size_t nnames,
+                        struct byoca_err *err) {
+  memset(l, 0, sizeof(*l));
+  for (size_t i = 0; i < nnames; i++)
+    if (byoca_acme_check_name(names[i], err) != 0)
+      return BYOCA_E_INVAL;
+  if (strncmp(name, "*.", 2) == 0)
+    name += 2;
+  if (cli_name_check(name, err) != 0)
+    return BYOCA_E_INVAL;
+  l->name = strdup(name);
+  l->names = names;
+  l->nnames = nnames;
+  l->server = strdup(a->o.server);
+  l->key_type = byoca_strdup(a->key_type != NULL ? a->key_type : "ec256");
+  l->preferred_chain = byoca_strdup(a->preferred_chain);
+  l->profile = byoca_strdup(a->profile);
+  l->webroot = byoca_strdup(a->o.webroot);
+  l->http_addr = byoca_strdup(a->o.http_addr);
+  l->http_port = a->o.http_port;
+  l->hook = byoca_strdup(a->o.hook);
+  l->hook_types = byoca_strdup(a->o.hook_types);
+  l->deploy_hook = byoca_strdup(a->deploy_hook);
+  l->ca_bundle = byoca_strdup(a->o.ca_bundle);
+  return 0;
+}
+
+static int same_names(const struct cli_lineage *a,
+                      const struct cli_lineage *b) {
+  if (a->nnames != b->nnames)
+    return 0;
+  for (size_t i = 0; i < a->nnames; i++) {
+    int found = 0;
+    for (size_t j = 0; j < b->nnames && !found; j++)
+      found = byoca_strcaseeq(a->names[i], b->names[j]);
+    if (!found)
+      return 0;
+  }
+  return 1;
+}
+
+/* 1 (and a message) if an existing lineage with the same names is not
+ * due yet. */
+static int not_due(const struct issue_args *a, const struct cli_lineage *want,
+                   struct cli_job *job) {
+  struct cli_lineage old;
+  int skip = 0;
+  if (a->force || cli_lineage_load(a->o.state_dir, want->name, &old, NULL) != 0)
+    return 0;
+  int64_t due = cli_due_time(old.not_before, old.not_after);
+  if (!old.revoked && old.serial != NULL && same_names(&old, want) &&
+      byoca_now() < due) {
+    char d[32], x[32];
+    byoca_time_format_rfc3339(due, d, sizeof(d));
+    byoca_time_format_rfc3339(old.not_after, x, sizeof(x));
+    snprintf(job->detail, sizeof(job->detail),
+             "not yet due for renewal (due %s, expires %s); use --force to"
+             " renew now",
+             d, x);
+    byoca_log(BYOCA_LOG_INFO, "%s: %s", want->name, job->detail);
+    skip = 1;
+  }
+  cli_lineage_free(&old);
+  return skip;
+}
+
+static char **split_names(char *line, size_t *n) {
+  char **v = calloc(CLI_MAX_NAMES + 1, sizeof(char *));
+  char *save = NULL;
+  *n = 0;
+  if (v == NULL)
+    return NULL;
+  for (char *t = strtok_r(line, " \t\r", &save); t != NULL;
+       t = strtok_r(NULL, " \t\r", &save)) {
+    if (*n == CLI_MAX_NAMES) {
+      byoca_strv_free(v, *n);
+      *n = (size_t)-1;
+      return NULL;
+    }
+    v[(*n)++] = strdup(t);
+  }
+  return v;
+}
+
+/* One lineage per non-empty line; names are checked up front so a typo
+ * on line 900 is reported before anything is ordered. */
+static int read_batch(struct issue_args *a, struct cli_lineage **out,
+                      size_t *nout, struct byoca_err *err) {
+  char *text = NULL;
+  size_t len = 0, lineno = 0, n = 0;
+  int rc = byoca_file_read(a->batch, MAX_BATCH_FILE, &text, &len, err);
+  if (rc != 0)
+    return rc;
+  struct cli_lineage *l = calloc(MAX_BATCH, sizeof(*l));
+  if (l == NULL) {
+    free(text);
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
+  }
+  for (char *p = text; p != NULL && rc == 0; lineno++) {
+    char *line = strsep(&p, "\n");
+    char *hash = strchr(line, '#');
+    if (hash != NULL)
+      *hash = '\0';
+    size_t nn = 0;
+    char **names = split_names(line, &nn);
+    if (names == NULL && nn == (size_t)-1) {
+      rc = byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "%s:%zu: more than %d names", a->batch, lineno + 1,
+                         CLI_MAX_NAMES);
+    } else if (names != NULL && nn == 0) {
+      free(names);
+    } else if (names == NULL || n == MAX_BATCH) {
+      byoca_strv_free(names, nn);
+      rc =
+          byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                        "%s: too many lines (at most %d)", a->batch, MAX_BATCH);
+    } else if ((rc = lineage_from(a, &l[n], names[0], names, nn, err)) != 0) {
+      byoca_strv_free(names, nn);
+      byoca_err_activity(err, "%s line %zu", a->batch, lineno + 1);
+    } else {
+      n++;
+    }
+  }
+  free(text);
+  if (rc == 0 && n == 0)
+    rc = byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                       "%s holds no names", a->batch);
+  if (rc != 0) {
+    for (size_t i = 0; i < n; i++)
+      cli_lineage_free(&l[i]);
+    free(l);
+    return rc;
+  }
+  *out = l;
+  *nout = n;
+  return 0;
+}
+
+int cmd_issue(int argc, char **argv) {
+  struct issue_args a = {0};
+  struct cli_lineage *lins = NULL;
+  struct cli_job *jobs = NULL;
+  struct cli_rt rt = {0};
+  struct byoca_err e = {0};
+  size_t n = 0;
+  int rc = parse(argc, argv, &a);
+  if (rc != 0)
+    return rc < 0 ? EXIT_OK : rc;
+  if (a.batch != NULL) {
+    rc = read_batch(&a, &lins, &n, &e);
+  } else {
+    char **names = calloc(a.nnames + 1, sizeof(char *));
+    lins = calloc(1, sizeof(*lins));
+    for (size_t i = 0; names != NULL && i < a.nnames; i++)
+      names[i] = strdup(a.names[i]);
+    rc = names == NULL || lins == NULL
+             ? BYOCA_E_NOMEM
+             : lineage_from(&a, lins, a.cert_name ? a.cert_name : a.names[0],
+                            names, a.nnames, &e);
+    if (rc != 0 && names != NULL && lins != NULL && lins->names == NULL)
+      byoca_strv_free(names, a.nnames);
+    n = rc == 0 ? 1 : 0;
+  }
+  if (rc != 0) {
+    cli_error_err(&e);
+    rc = e.cls == BYOCA_CLASS_INPUT ? EXIT_USAGE : EXIT_FAILED;
+    goto out;
+  }
+  jobs = calloc(n, sizeof(*jobs));
+  for (size_t i = 0; jobs != NULL && i < n; i++) {
+    jobs[i].lin = &lins[i];
+    if (not_due(&a, &lins[i], &jobs[i]))
+      jobs[i].status = 2;
+  }
+  if (jobs == NULL || cli_rt_init(&rt, &a.o, &e) != 0 ||
+      cli_rt_solvers(&rt, &a.o, &e) != 0) {
+    if (e.code != 0)
+      cli_error_err(&e);
+    rc = EXIT_FAILED;
+    goto out;
+  }
+  rc = cli_run_jobs(&rt, &a.o, jobs, n, a.parallel);
+  cli_print_jobs(&a.o, jobs, n);
+out:
+  for (size_t i = 0; jobs != NULL && i < n; i++)
+    byoca_order_result_free(jobs[i].res);
+  free(jobs);
+  for (size_t i = 0; lins != NULL && i < n; i++)
+    cli_lineage_free(&lins[i]);
+  free(lins);
+  cli_rt_free(&rt);
+  byoca_err_clear(&e);
+  return rc;
+}

@@ -1,0 +1,112 @@
+/* byoca list: every lineage with its names, CA, serial, expiry and the
+ * time its renewal is due. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char help[] =
+    "usage: byoca list [--json] [--state-dir DIR]\n"
+    "\n"
+    "Shows the certificates byoca manages: names, CA, serial, notAfter,\n"
+    "when renewal is due, and the state (valid, due, expired, revoked).\n";
+
+static const char *state_of(const struct cli_lineage *l, int64_t now) {
+  if (l->revoked)
+    return "revoked";
+  if (l->serial == NULL)
+    return "none";
+  if (now >= l->not_after)
+    return "expired";
+  if (now >= cli_due_time(l->not_before, l->not_after))
+    return "due";
+  return "valid";
+}
+
+static json_t *lineage_json(const struct cli_lineage *l, int64_t now) {
+  char nb[32], na[32], due[32];
+  json_t *names = json_array();
+  for (size_t i = 0; i < l->nnames; i++)
+    json_array_append_new(names, json_string(l->names[i]));
+  byoca_time_format_rfc3339(l->not_before, nb, sizeof(nb));
+  byoca_time_format_rfc3339(l->not_after, na, sizeof(na));
+  byoca_time_format_rfc3339(cli_due_time(l->not_before, l->not_after), due,
+                            sizeof(due));
+  return json_pack(
+      "{s:s,s:o,s:s,s:s?,s:s,s:s,s:s,s:I,s:s,s:s}", "name", l->name, "names",
+      names, "server", l->server, "serial", l->serial, "not_before", nb,
+      "not_after", na, "renew_at", due, "lifetime_seconds",
+      (json_int_t)(l->not_after - l->not_before), "state", state_of(l, now),
+      "key_type", l->key_type ? l->key_type : "ec256");
+}
+
+int cmd_list(int argc, char **argv) {
+  static const struct option longopts[] = {CLI_COMMON_LONGOPTS,
+                                           {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  struct byoca_err e = {0};
+  char **names = NULL;
+  size_t n = 0;
+  int c, r, rc = EXIT_OK;
+  cli_opts_init(&o);
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":vqh", longopts, NULL)) != -1) {
+    if ((r = cli_opts_common(&o, c, optarg)) != 0) {
+      if (r < 0)
+        return EXIT_USAGE;
+      continue;
+    }
+    if (c == 'h') {
+      fputs(help, stdout);
+      return EXIT_OK;
+    }
+    return cli_usage("list", "unknown option '%s'", argv[optind - 1]);
+  }
+  if (optind != argc)
+    return cli_usage("list", "unexpected argument '%s'", argv[optind]);
+  if (cli_lineage_list(o.state_dir, &names, &n, &e) != 0) {
+    cli_error_err(&e);
+    return EXIT_FAILED;
+  }
+  int64_t now = byoca_now();
+  json_t *arr = json_array();
+  if (!o.json && n > 0)
+    printf("%-30s %-8s %-20s %-20s %s\n", "NAME", "STATE", "EXPIRES",
+           "RENEW AT", "NAMES");
+  for (size_t i = 0; i < n; i++) {
+    struct cli_lineage l;
+    if (cli_lineage_load(o.state_dir, names[i], &l, &e) != 0) {
+      cli_error_err(&e);
+      byoca_err_clear(&e);
+      rc = EXIT_FAILED;
+      continue;
+    }
+    json_t *j = lineage_json(&l, now);
+    if (o.json) {
+      json_array_append(arr, j);
+    } else {
+      printf("%-30s %-8s %-20s %-20s", l.name,
+             json_string_value(json_object_get(j, "state")),
+             json_string_value(json_object_get(j, "not_after")),
+             json_string_value(json_object_get(j, "renew_at")));
+      for (size_t k = 0; k < l.nnames; k++)
+        printf(" %s", l.names[k]);
+      printf("\n");
+    }
+    json_decref(j);
+    cli_lineage_free(&l);
+  }
+  if (o.json) {
+    char *s = json_dumps(arr, JSON_INDENT(2));
+    if (s != NULL)
+      puts(s);
+    free(s);
+  } else if (n == 0) {
+    printf("no certificates in %s\n", o.state_dir);
+  }
+  json_decref(arr);
+  byoca_strv_free(names, n);
+  return rc;
+}

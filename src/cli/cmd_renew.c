@@ -1,0 +1,196 @@
+/* byoca renew: renews the certificates that are due (2/3 of their
+ * lifetime, 1/2 under 10 days), or those named with --force. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char help[] =
+    "usage: byoca renew [NAME ...|--all] [--force] [OPTIONS]\n"
+    "\n"
+    "Renews every certificate that is due (or the ones named), with the\n"
+    "settings it was issued with. Options given here override them.\n"
+    "  --all        every certificate (the default when no NAME is given)\n"
+    "  --force      renew even if not due\n"
+    "  --parallel N orders in flight at once (8)\n"
+    "\n";
+
+struct renew_args {
+  struct cli_opts o;
+  int force, parallel;
+  char **names;
+  size_t nnames;
+};
+
+static int parse(int argc, char **argv, struct renew_args *a) {
+  static const struct option longopts[] = {
+      {"all", no_argument, NULL, 3001},
+      {"force", no_argument, NULL, 3002},
+      {"parallel", required_argument, NULL, 3003},
+      CLI_COMMON_LONGOPTS,
+      {NULL, 0, NULL, 0}};
+  uint64_t v;
+  int c, r;
+  cli_opts_init(&a->o);
+  a->parallel = 8;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":vqh", longopts, NULL)) != -1) {
+    if ((r = cli_opts_common(&a->o, c, optarg)) != 0) {
+      if (r < 0)
+        return EXIT_USAGE;
+      continue;
+    }
+    switch (c) {
+    case 3001:
+      break;
+    case 3002:
+      a->force = 1;
+      break;
+    case 3003:
+      if (byoca_parse_uint(optarg, 10000, &v) != 0 || v == 0)
+        return cli_usage("renew", "invalid --parallel '%s'", optarg);
+      a->parallel = (int)v;
+      break;
+    case 'h':
+      fputs(help, stdout);
+      fputs(cli_common_help, stdout);
+      return -1;
+    case ':':
+      return cli_usage("renew", "option '%s' needs a value", argv[optind - 1]);
+    default:
+      return cli_usage("renew", "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  a->names = argv + optind;
+  a->nnames = (size_t)(argc - optind);
+  return 0;
+}
+
+/* Options for one server's group: what was stored, unless overridden. */
+static void group_opts(const struct renew_args *a, const struct cli_lineage *l,
+                       struct cli_opts *o) {
+  *o = a->o;
+  o->server = l->server;
+  if (o->ca_bundle == NULL)
+    o->ca_bundle = l->ca_bundle;
+  if (o->webroot == NULL && o->http_port == 0 && o->hook == NULL) {
+    o->webroot = l->webroot;
+    o->http_addr = l->http_addr;
+    o->http_port = l->http_port;
+    o->hook = l->hook;
+    o->hook_types = l->hook_types;
+  }
+}
+
+static int run_group(const struct renew_args *a, struct cli_job *jobs,
+                     size_t n) {
+  struct cli_opts o;
+  struct cli_rt rt;
+  struct byoca_err e = {0};
+  int rc;
+  group_opts(a, jobs[0].lin, &o);
+  if (cli_rt_init(&rt, &o, &e) != 0 || cli_rt_solvers(&rt, &o, &e) != 0) {
+    cli_error_err(&e);
+    byoca_err_clear(&e);
+    for (size_t i = 0; i < n; i++)
+      if (jobs[i].status == 0)
+        jobs[i].status = -1;
+    rc = EXIT_FAILED;
+  } else {
+    rc = cli_run_jobs(&rt, &o, jobs, n, a->parallel);
+  }
+  cli_rt_free(&rt);
+  return rc;
+}
+
+static int mark_due(const struct renew_args *a, struct cli_job *j, int named) {
+  struct cli_lineage *l = j->lin;
+  int64_t due = cli_due_time(l->not_before, l->not_after);
+  char d[32];
+  if (l->revoked && !named) {
+    j->status = 2;
+    snprintf(j->detail, sizeof(j->detail), "revoked; not renewed");
+  } else if (!a->force && l->serial != NULL && byoca_now() < due) {
+    j->status = 2;
+    byoca_time_format_rfc3339(due, d, sizeof(d));
+    snprintf(j->detail, sizeof(j->detail), "not due until %s", d);
+  }
+  if (j->status == 2)
+    byoca_log(BYOCA_LOG_INFO, "%s: %s", l->name, j->detail);
+  return j->status == 0;
+}
+
+int cmd_renew(int argc, char **argv) {
+  struct renew_args a = {0};
+  struct byoca_err e = {0};
+  char **all = NULL;
+  size_t nall = 0, n = 0;
+  int rc = parse(argc, argv, &a), worst = EXIT_OK, any_ok = 0, any_bad = 0;
+  if (rc != 0)
+    return rc < 0 ? EXIT_OK : rc;
+  if (a.nnames == 0 && cli_lineage_list(a.o.state_dir, &all, &nall, &e) != 0) {
+    cli_error_err(&e);
+    return EXIT_FAILED;
+  }
+  char **names = a.nnames > 0 ? a.names : all;
+  size_t count = a.nnames > 0 ? a.nnames : nall;
+  struct cli_lineage *lins = calloc(count + 1, sizeof(*lins));
+  struct cli_job *jobs = calloc(count + 1, sizeof(*jobs));
+  for (size_t i = 0; lins != NULL && jobs != NULL && i < count; i++) {
+    if (cli_lineage_load(a.o.state_dir, names[i], &lins[n], &e) != 0) {
+      cli_error_err(&e);
+      byoca_err_clear(&e);
+      worst = EXIT_FAILED;
+      continue;
+    }
+    jobs[n].lin = &lins[n];
+    mark_due(&a, &jobs[n], a.nnames > 0);
+    n++;
+  }
+  /* one run per server, in the order the lineages come */
+  for (size_t i = 0; i < n; i++) {
+    if (jobs[i].status != 0 || jobs[i].lin->server == NULL)
+      continue;
+    size_t k = 0;
+    struct cli_job *group = calloc(n, sizeof(*group));
+    size_t *idx = calloc(n, sizeof(*idx));
+    if (idx == NULL) {
+      free(group);
+      group = NULL;
+    }
+    for (size_t j = i; group != NULL && j < n; j++)
+      if (jobs[j].status == 0 &&
+          strcmp(jobs[j].lin->server, jobs[i].lin->server) == 0) {
+        idx[k] = j;
+        group[k++] = jobs[j];
+      }
+    if (group != NULL)
+      run_group(&a, group, k);
+    for (size_t j = 0; group != NULL && j < k; j++) {
+      jobs[idx[j]] = group[j];
+      if (jobs[idx[j]].status == 0)
+        jobs[idx[j]].status = -1;
+    }
+    free(group);
+    free(idx);
+  }
+  for (size_t i = 0; i < n; i++) {
+    any_ok |= jobs[i].status == 1;
+    any_bad |= jobs[i].status == -1;
+  }
+  if (n > 0)
+    cli_print_jobs(&a.o, jobs, n);
+  else if (a.o.json)
+    puts("{\"results\": [], \"issued\": 0, \"failed\": 0, \"skipped\": 0}");
+  for (size_t i = 0; i < n; i++) {
+    byoca_order_result_free(jobs[i].res);
+    cli_lineage_free(&lins[i]);
+  }
+  free(jobs);
+  free(lins);
+  byoca_strv_free(all, nall);
+  if (any_bad)
+    return any_ok ? EXIT_PARTIAL : EXIT_FAILED;
+  return worst;
+}
