@@ -10,7 +10,7 @@ pkgs=(
   libldns-dev libsqlite3-dev libpq-dev libinih-dev libcmocka-dev
   dns-root-data
   # test bed
-  pebble nginx openssl curl iproute2 util-linux procps
+  pebble nginx openssl curl iproute2 util-linux procps python3 dnsutils
 )
 
 missing=()
