@@ -44,7 +44,8 @@
 #define ACME_MAX_CHALLENGES 16
 #define ACME_MAX_CHAIN_CERTS 10
 #define ACME_MAX_ALTERNATES 8
-#define ACME_MAX_NONCE_RETRIES 5
+#define ACME_MAX_NONCE_RETRIES 5 /* D-NONCE: immediate retries */
+#define ACME_MAX_NONCE_ROUNDS 3  /* then rounds after 250/500/1000 ms */
 #define ACME_NONCE_POOL 32
 #define ACME_MAX_NONCE_LEN 256
 

@@ -14,6 +14,7 @@ struct acme_req {
   char *payload; /* NULL: POST-as-GET; unused for GET */
   int is_get;
   int nonce_retries;
+  int nonce_rounds; /* backoff rounds after nonce_retries ran out */
   struct byoca_key *jwk_key;
   char *accept;
   acme_resp_cb cb;
@@ -117,6 +118,7 @@ static int is_bad_nonce(const struct acme_resp *r) {
 static int req_send(struct acme_req *r, const char *nonce,
                     struct byoca_err *err);
 static void req_fail(struct acme_req *r, const struct byoca_err *err);
+static void req_backoff(struct acme_req *r);
 
 static void req_done(void *arg, const struct byoca_http_resp *h,
                      const struct byoca_err *herr) {
@@ -138,6 +140,15 @@ static void req_done(void *arg, const struct byoca_http_resp *h,
   if (looks_json(byoca_http_header(h, "Content-Type"), &h->body))
     resp.json =
         json_loadb(h->body.data, h->body.len, JSON_REJECT_DUPLICATES, NULL);
+  if (!r->is_get && is_bad_nonce(&resp) &&
+      r->nonce_retries >= ACME_MAX_NONCE_RETRIES &&
+      r->nonce_rounds < ACME_MAX_NONCE_ROUNDS) {
+    /* D-NONCE's immediate retries are spent; a badNonce means the server
+       did not act on the request, so it is safe to send again later */
+    json_decref(resp.json);
+    req_backoff(r);
+    return;
+  }
   if (!r->is_get && is_bad_nonce(&resp) &&
       r->nonce_retries < ACME_MAX_NONCE_RETRIES) {
     r->nonce_retries++;
@@ -170,6 +181,37 @@ static void req_fail(struct acme_req *r, const struct byoca_err *err) {
   if (r->a != NULL)
     r->cb(r->arg, NULL, err);
   req_free(r);
+}
+
+static int fetch_nonce(struct acme_req *r, struct byoca_err *err);
+
+static void backoff_fire(void *arg) {
+  struct acme_req *r = arg;
+  struct byoca_err e = {0};
+  if (r->a == NULL) {
+    req_free(r);
+    return;
+  }
+  char *nonce = acme_nonce_take(r->a);
+  int rc = nonce != NULL ? req_send(r, nonce, &e) : fetch_nonce(r, &e);
+  free(nonce);
+  if (rc != 0) {
+    req_fail(r, &e);
+    byoca_err_clear(&e);
+  }
+}
+
+static void req_backoff(struct acme_req *r) {
+  int64_t ms = 250LL << r->nonce_rounds;
+  r->nonce_rounds++;
+  r->nonce_retries = 0;
+  byoca_log(BYOCA_LOG_DEBUG, "badNonce %d times from %s; again in %lld ms",
+            ACME_MAX_NONCE_RETRIES + 1, r->url, (long long)ms);
+  if (byoca_timer_add(r->a->loop, ms, backoff_fire, r) == NULL) {
+    struct byoca_err e = {0};
+    byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    req_fail(r, &e);
+  }
 }
 
 /* ---- sending ---- */

@@ -51,6 +51,32 @@ static int st_register(void *a, byoca_acme_cb cb, void *x) {
   return byoca_acme_account_register(r->acme, &req, cb, x);
 }
 
+static int st_lookup(void *a, byoca_acme_cb cb, void *x) {
+  struct byoca_account_req req = {.only_existing = 1};
+  return byoca_acme_account_register(((struct acct_run *)a)->acme, &req, cb, x);
+}
+static int st_update(void *a, byoca_acme_cb cb, void *x) {
+  struct acct_run *r = a;
+  const char *contacts[1] = {r->o->email};
+  return byoca_acme_account_update(r->acme, contacts, 1, cb, x);
+}
+
+/* Registers (newAccount returns the existing account for a known key);
+ * a changed --email on an existing account is sent as an update. */
+static int do_register(struct cli_rt *rt, struct acct_run *r,
+                       struct byoca_err *err) {
+  int existed = r->acct.url != NULL;
+  int rc = cli_wait(rt, st_register, r, err);
+  if (rc == 0 && existed && r->o->email != NULL)
+    rc = cli_wait(rt, st_update, r, err);
+  if (rc != 0)
+    return rc;
+  free(r->acct.url);
+  r->acct.url = strdup(byoca_acme_account_url(r->acme));
+  r->acct.deactivated = 0;
+  return cli_account_save(&r->acct, err);
+}
+
 static int load_eab(struct acct_run *r, struct byoca_err *err) {
   struct byoca_secret raw = {0};
   if (r->o->eab_hmac_file == NULL)
@@ -121,10 +147,11 @@ static int run(struct cli_rt *rt, struct acct_run *r, const char *verb,
     return rc;
   byoca_acme_set_account(r->acme, r->acct.key, r->acct.url);
   if (create) {
-    if ((rc = cli_wait(rt, st_register, r, err)) == 0) {
-      free(r->acct.url);
+    rc = do_register(rt, r, err);
+  } else if (r->acct.url == NULL && strcmp(verb, "show") == 0) {
+    /* the key is here but not the URL: ask the CA (onlyReturnExisting) */
+    if ((rc = cli_wait(rt, st_lookup, r, err)) == 0) {
       r->acct.url = strdup(byoca_acme_account_url(r->acme));
-      r->acct.deactivated = 0;
       rc = cli_account_save(&r->acct, err);
     }
   } else if (r->acct.url == NULL) {

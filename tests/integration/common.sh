@@ -18,7 +18,7 @@ pass() { echo "ok: $*"; }
 # arguments come first so the test can add anything.
 bp() {
   "$BYOCA" "$@" --server "$ENV_DIRECTORY" --ca-bundle "$ENV_CA_BUNDLE" \
-    --state-dir "$STATE"
+    --state-dir "$STATE" ${PORT_DNS:+--resolver "127.0.0.1@$PORT_DNS"}
 }
 
 # expect_rc CODE CMD...: runs CMD, captures stdout/stderr in $OUT/$ERR,

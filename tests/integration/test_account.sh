@@ -14,6 +14,19 @@ url=$(echo "$OUT" | sed -n 's/^account: //p')
 expect_rc 0 bp account show --json
 expect_in "$OUT" "mailto:ops@byoca.test" "show contacts"
 keydir=$(dirname "$(find "$STATE/accounts" -name key.pem)")
+
+# a new --email on the existing account is an update, not a new account
+expect_rc 0 bp account register --email changed@byoca.test --agree-tos
+expect_in "$OUT" "account: $url" "same account"
+expect_rc 0 bp account show --json
+expect_in "$OUT" "mailto:changed@byoca.test" "updated contacts"
+# account.json lost: show finds the account by its key (onlyReturnExisting)
+rm "$keydir/account.json"
+expect_rc 0 bp account show
+expect_in "$OUT" "account: $url" "lookup by key"
+[ -s "$keydir/account.json" ] || fail "account.json not restored"
+pass "update and lookup"
+
 [ "$(stat -c %a "$keydir/key.pem")" = 600 ] || fail "account key not 0600"
 old=$(sha256sum <"$keydir/key.pem")
 
