@@ -29,7 +29,7 @@ C
 export PKG_CONFIG_PATH=$dest/opt/byoca/lib/pkgconfig
 san=
 # the sanitizer build installs an instrumented archive: link it the same way
-if nm "$dest/opt/byoca/lib/libbyoca.a" 2>/dev/null | grep -q __asan_; then
+if nm "$dest/opt/byoca/lib/libbyoca.a" 2>/dev/null | grep __asan_ >/dev/null; then
   san="-fsanitize=address,undefined"
 fi
 cc -std=c11 $san "$ENV_DIR/consumer.c" $(pkg-config --cflags --libs byoca) -o "$ENV_DIR/consumer" ||
