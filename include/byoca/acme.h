@@ -32,6 +32,19 @@ struct byoca_acme *byoca_acme_new(struct byoca_loop *loop,
                                   struct byoca_http *http,
                                   const char *directory_url,
                                   struct byoca_err *err);
+/* A client for the CA whose CAA issuer-domain-name is issuer (D-WELLKNOWN):
+ * its directory is https://<issuer>/.well-known/acme, fetched through the
+ * address policy with at most 5 redirects, each re-checked; the URL the
+ * redirects end at becomes the directory URL; a directory whose
+ * meta.caaIdentities exists and lacks issuer is refused. */
+struct byoca_acme *byoca_acme_new_wellknown(struct byoca_loop *loop,
+                                            struct byoca_http *http,
+                                            const char *issuer,
+                                            struct byoca_err *err);
+/* The issuer a client was created for by byoca_acme_new_wellknown, or
+ * NULL. */
+const char *byoca_acme_issuer(const struct byoca_acme *a);
+
 /* Cancels what is in flight (no callbacks) and frees. NULL no-op. */
 void byoca_acme_free(struct byoca_acme *a);
 

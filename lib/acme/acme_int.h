@@ -14,7 +14,8 @@ struct byoca_acme {
   struct byoca_loop *loop;
   struct byoca_http *http;
   char *dir_url;
-  json_t *dir; /* the directory object, once fetched */
+  char *issuer; /* set when found through CAA (D-WELLKNOWN) */
+  json_t *dir;  /* the directory object, once fetched */
   char *tos;
   int eab_required;
   char **profiles; /* NULL-terminated */
@@ -53,9 +54,10 @@ int acme_post(struct byoca_acme *a, const char *url, const char *payload,
               const struct acme_sign *how, acme_resp_cb cb, void *arg,
               struct byoca_err *err);
 
-/* GET of url without JWS (directory, renewalInfo); JSON parsed. */
-int acme_get(struct byoca_acme *a, const char *url, acme_resp_cb cb, void *arg,
-             struct byoca_err *err);
+/* GET of url without JWS (directory, renewalInfo); JSON parsed. With
+ * follow, redirects are followed (each hop through the address policy). */
+int acme_get(struct byoca_acme *a, const char *url, int follow, acme_resp_cb cb,
+             void *arg, struct byoca_err *err);
 
 /* Calls cb(arg, err) on the next loop turn (for errors found before any
  * I/O, so completion is never re-entrant). err may be NULL. */

@@ -20,6 +20,27 @@ struct byoca_acme *byoca_acme_new(struct byoca_loop *loop,
   return a;
 }
 
+struct byoca_acme *byoca_acme_new_wellknown(struct byoca_loop *loop,
+                                            struct byoca_http *http,
+                                            const char *issuer,
+                                            struct byoca_err *err) {
+  char *url = byoca_asprintf("https://%s/.well-known/acme", issuer);
+  struct byoca_acme *a =
+      url != NULL ? byoca_acme_new(loop, http, url, err) : NULL;
+  free(url);
+  if (a != NULL && (a->issuer = strdup(issuer)) == NULL) {
+    byoca_acme_free(a);
+    a = NULL;
+  }
+  if (a == NULL && err != NULL && err->code == 0)
+    byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+  return a;
+}
+
+const char *byoca_acme_issuer(const struct byoca_acme *a) {
+  return a->issuer;
+}
+
 static void free_profiles(char **p) {
   for (size_t i = 0; p != NULL && p[i] != NULL; i++)
     free(p[i]);
@@ -35,6 +56,7 @@ void byoca_acme_free(struct byoca_acme *a) {
   acme_nonce_clear(a);
   json_decref(a->dir);
   free(a->dir_url);
+  free(a->issuer);
   free(a->tos);
   free_profiles(a->profiles);
   free(a->kid);
@@ -221,6 +243,37 @@ static int dir_validate(struct byoca_acme *a, json_t *dir,
   return 0;
 }
 
+/* D-WELLKNOWN: the URL the redirects ended at is the directory; a
+ * directory whose meta.caaIdentities exists and lacks the issuer is not
+ * the CA the owner named. */
+static int wellknown_adopt(struct byoca_acme *a, const struct acme_resp *resp,
+                           struct byoca_err *err) {
+  json_t *ids = json_object_get(json_object_get(resp->json, ACME_DIR_META),
+                                ACME_META_CAA);
+  if (json_is_array(ids)) {
+    size_t i;
+    json_t *v;
+    int found = 0;
+    json_array_foreach(ids, i, v) {
+      found |=
+          json_is_string(v) && byoca_strcaseeq(json_string_value(v), a->issuer);
+    }
+    if (!found)
+      return byoca_err_set(err, BYOCA_E_POLICY, BYOCA_CLASS_CA,
+                           "the directory at %.200s does not list %.100s in"
+                           " its caaIdentities",
+                           resp->http->url, a->issuer);
+  }
+  if (resp->http->url != NULL && strcmp(resp->http->url, a->dir_url) != 0) {
+    char *u = strdup(resp->http->url);
+    if (u == NULL)
+      return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
+    free(a->dir_url);
+    a->dir_url = u;
+  }
+  return 0;
+}
+
 static void dir_done(void *arg, const struct acme_resp *resp,
                      const struct byoca_err *err) {
   struct dir_ctx *c = arg;
@@ -232,6 +285,8 @@ static void dir_done(void *arg, const struct acme_resp *resp,
   } else if (resp->json == NULL) {
     byoca_err_set(&e, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                   "directory %.200s is not JSON", c->a->dir_url);
+  } else if (c->a->issuer != NULL && wellknown_adopt(c->a, resp, &e) != 0) {
+    /* refused: e says why */
   } else if (dir_validate(c->a, resp->json, &e) == 0) {
     c->a->dir = json_incref(resp->json);
   }
@@ -253,7 +308,7 @@ int byoca_acme_directory(struct byoca_acme *a, byoca_acme_cb cb, void *arg) {
   c->a = a;
   c->cb = cb;
   c->arg = arg;
-  int rc = acme_get(a, a->dir_url, dir_done, c, &e);
+  int rc = acme_get(a, a->dir_url, a->issuer != NULL, dir_done, c, &e);
   if (rc != 0) {
     free(c);
     byoca_err_activity(&e, "reading the ACME directory %.200s", a->dir_url);

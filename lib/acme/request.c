@@ -13,6 +13,7 @@ struct acme_req {
   char *url;
   char *payload; /* NULL: POST-as-GET; unused for GET */
   int is_get;
+  int follow; /* GET only: follow redirects (each hop re-checked) */
   int nonce_retries;
   int nonce_rounds; /* backoff rounds after nonce_retries ran out */
   struct byoca_key *jwk_key;
@@ -224,7 +225,8 @@ static int req_send(struct acme_req *r, const char *nonce,
   char accept[160];
   int rc;
   if (r->is_get) {
-    struct byoca_http_req hr = {.method = "GET", .url = r->url};
+    struct byoca_http_req hr = {
+        .method = "GET", .url = r->url, .follow_redirects = r->follow};
     return byoca_http_send(a->http, &hr, req_done, r, err);
   }
   if (r->jwk_key == NULL && (a->key == NULL || a->kid == NULL))
@@ -326,13 +328,14 @@ int acme_post(struct byoca_acme *a, const char *url, const char *payload,
   return rc;
 }
 
-int acme_get(struct byoca_acme *a, const char *url, acme_resp_cb cb, void *arg,
-             struct byoca_err *err) {
+int acme_get(struct byoca_acme *a, const char *url, int follow, acme_resp_cb cb,
+             void *arg, struct byoca_err *err) {
   struct acme_req *r = req_new(a, url, NULL, cb, arg);
   if (r == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
                          "out of memory");
   r->is_get = 1;
+  r->follow = follow;
   int rc = req_send(r, NULL, err);
   if (rc != 0)
     req_free(r);
