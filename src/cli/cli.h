@@ -27,8 +27,10 @@ enum {
 struct cli_opts {
   const char *state_dir;
   const char *server;
+  const char *issuer; /* set when the server was found through CAA */
   const char *ca_bundle;
   const char *resolver;
+  const char *trust_anchor; /* DNSSEC anchor for --resolver */
   const char *allow_net[CLI_MAX_ALLOW];
   size_t nallow;
   int json;
@@ -121,7 +123,8 @@ int cli_wait(struct cli_rt *rt, cli_start_fn start, void *arg,
 struct cli_account {
   char *dir;
   struct byoca_key *key;
-  char *url; /* NULL until registered */
+  char *url;    /* NULL until registered */
+  char *issuer; /* issuer-domain-name when found through CAA */
   int deactivated;
 };
 
@@ -148,6 +151,8 @@ struct cli_lineage {
   char *hook_types;
   char *deploy_hook;
   char *ca_bundle;
+  int ca_auto;  /* the CA is chosen by CAA discovery at each issuance */
+  char *issuer; /* the CA's issuer-domain-name, when discovered */
   /* issued */
   char *serial;
   int64_t not_before, not_after;
@@ -180,6 +185,7 @@ char *cli_live_path(const char *state, const char *name, const char *file);
 struct cli_job {
   struct cli_lineage *lin; /* borrowed */
   int status;              /* 0 pending, 1 ok, -1 failed, 2 skipped */
+  enum byoca_errclass cls; /* of the failure: decides fallback */
   char detail[512];
   struct byoca_order_result *res;
 };
@@ -204,5 +210,6 @@ int cmd_renew(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_account(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
 
 #endif

@@ -4,14 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auto.h"
 #include "cli.h"
 
 #define MAX_BATCH 100000
 #define MAX_BATCH_FILE (64 * 1024 * 1024)
 
 static const char help[] =
-    "usage: byoca issue -d NAME [-d NAME ...] --server URL [OPTIONS]\n"
-    "       byoca issue --batch FILE [--parallel N] --server URL [OPTIONS]\n"
+    "usage: byoca issue -d NAME [-d NAME ...] [--server URL] [OPTIONS]\n"
+    "       byoca issue --batch FILE [--parallel N] [--server URL] [OPTIONS]\n"
     "\n"
     "Obtains a certificate and writes <state>/live/<name>/{cert.pem,\n"
     "chain.pem,fullchain.pem,privkey.pem}. A certificate that is not yet due\n"
@@ -30,6 +31,13 @@ static const char help[] =
     "  --batch FILE           one certificate per line: names separated by\n"
     "                         spaces, '#' starts a comment\n"
     "  --parallel N           orders in flight at once with --batch (8)\n"
+    "\n"
+    "CA choice (without --server, the names' CAA records choose, --ca auto):\n"
+    "  --eab ISSUER=KID:FILE  EAB credentials for the CA ISSUER (repeatable)\n"
+    "  --exclude-ca ISSUER    never use this CA (repeatable)\n"
+    "  --default-ca URL       directory to use when no CAA record restricts\n"
+    "  --require-dnssec       refuse CAA answers that are not DNSSEC-secure\n"
+    "  --trust-anchor FILE    DNSSEC trust anchor for --resolver\n"
     "\n";
 
 struct issue_args {
@@ -44,7 +52,44 @@ struct issue_args {
   const char *batch;
   int parallel;
   int force;
+  struct cli_auto ao;
 };
+
+static int auto_opt(struct issue_args *a, int c, char *arg) {
+  char *eq, *colon;
+  switch (c) {
+  case 2010:
+    if (strcmp(arg, "auto") != 0)
+      return cli_usage("issue", "--ca takes 'auto' (or give --server URL)");
+    return 0;
+  case 2011:
+    eq = strchr(arg, '=');
+    colon = eq != NULL ? strchr(eq, ':') : NULL;
+    if (eq == NULL || colon == NULL || eq == arg || colon == eq + 1 ||
+        colon[1] == '\0' || a->ao.neab == CLI_MAX_EAB)
+      return cli_usage("issue", "--eab takes ISSUER=KID:HMAC_FILE");
+    *eq = *colon = '\0';
+    a->ao.eab[a->ao.neab++] =
+        (struct cli_eab){.issuer = arg, .kid = eq + 1, .hmac_file = colon + 1};
+    return 0;
+  case 2012:
+    if (a->ao.nexclude == 16)
+      return cli_usage("issue", "too many --exclude-ca");
+    a->ao.exclude[a->ao.nexclude++] = arg;
+    return 0;
+  case 2013:
+    a->ao.default_server = arg;
+    return 0;
+  case 2014:
+    a->ao.require_dnssec = 1;
+    return 0;
+  case 2015:
+    a->o.trust_anchor = arg;
+    return 0;
+  default:
+    return -1;
+  }
+}
 
 static int parse(int argc, char **argv, struct issue_args *a) {
   static const struct option longopts[] = {
@@ -57,6 +102,12 @@ static int parse(int argc, char **argv, struct issue_args *a) {
       {"batch", required_argument, NULL, 2006},
       {"parallel", required_argument, NULL, 2007},
       {"force", no_argument, NULL, 2008},
+      {"ca", required_argument, NULL, 2010},
+      {"eab", required_argument, NULL, 2011},
+      {"exclude-ca", required_argument, NULL, 2012},
+      {"default-ca", required_argument, NULL, 2013},
+      {"require-dnssec", no_argument, NULL, 2014},
+      {"trust-anchor", required_argument, NULL, 2015},
       CLI_COMMON_LONGOPTS,
       {NULL, 0, NULL, 0}};
   enum byoca_keytype kt;
@@ -105,6 +156,15 @@ static int parse(int argc, char **argv, struct issue_args *a) {
     case 2008:
       a->force = 1;
       break;
+    case 2010:
+    case 2011:
+    case 2012:
+    case 2013:
+    case 2014:
+    case 2015:
+      if ((r = auto_opt(a, c, optarg)) != 0)
+        return r;
+      break;
     case 'h':
       fputs(help, stdout);
       fputs(cli_common_help, stdout);
@@ -117,9 +177,9 @@ static int parse(int argc, char **argv, struct issue_args *a) {
   }
   if (optind < argc)
     return cli_usage("issue", "unexpected argument '%s'", argv[optind]);
-  if (a->o.server == NULL)
-    return cli_usage("issue", "--server URL is required (the CA's ACME"
-                              " directory)");
+  if (a->o.server != NULL && a->ao.neab > 0)
+    return cli_usage("issue", "--eab is for CAs found through CAA; with"
+                              " --server use --eab-kid and --eab-hmac-file");
   if (a->batch == NULL && a->nnames == 0)
     return cli_usage("issue", "no names: give -d NAME or --batch FILE");
   if (a->batch != NULL && (a->nnames > 0 || a->cert_name != NULL))
@@ -142,7 +202,8 @@ static int lineage_from(struct issue_args *a, struct cli_lineage *l,
   l->name = strdup(name);
   l->names = names;
   l->nnames = nnames;
-  l->server = strdup(a->o.server);
+  l->server = byoca_strdup(a->o.server); /* NULL: chosen by CAA */
+  l->ca_auto = a->o.server == NULL;
   l->key_type = byoca_strdup(a->key_type != NULL ? a->key_type : "ec256");
   l->preferred_chain = byoca_strdup(a->preferred_chain);
   l->profile = byoca_strdup(a->profile);
@@ -310,7 +371,22 @@ int cmd_issue(int argc, char **argv) {
     rc = EXIT_FAILED;
     goto out;
   }
-  rc = cli_run_jobs(&rt, &a.o, jobs, n, a.parallel);
+  if (a.ao.default_server != NULL &&
+      byoca_http_trust_url(rt.http, a.ao.default_server) != 0) {
+    rc = cli_usage("issue", "invalid --default-ca URL");
+    goto out;
+  }
+  if (a.o.server != NULL) {
+    rc = cli_run_jobs(&rt, &a.o, jobs, n, a.parallel);
+  } else {
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++)
+      if (jobs[i].status == 0)
+        cli_auto_issue(&rt, &a.o, &a.ao, &jobs[i]);
+    for (size_t i = 0; i < n; i++)
+      ok += jobs[i].status == 1 || jobs[i].status == 2;
+    rc = ok == n ? EXIT_OK : ok == 0 ? EXIT_FAILED : EXIT_PARTIAL;
+  }
   cli_print_jobs(&a.o, jobs, n);
 out:
   for (size_t i = 0; jobs != NULL && i < n; i++)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auto.h"
 #include "cli.h"
 
 static const char help[] =
@@ -104,6 +105,25 @@ static int run_group(const struct renew_args *a, struct cli_job *jobs,
   return rc;
 }
 
+/* A lineage whose CA the CAA records choose is rediscovered at every
+ * renewal: the owner may have changed their choice. */
+static void renew_auto(const struct renew_args *a, struct cli_job *job) {
+  struct cli_opts o;
+  struct cli_rt rt;
+  struct cli_auto ao = {0};
+  struct byoca_err e = {0};
+  group_opts(a, job->lin, &o);
+  o.server = NULL;
+  if (cli_rt_init(&rt, &o, &e) != 0 || cli_rt_solvers(&rt, &o, &e) != 0) {
+    cli_error_err(&e);
+    byoca_err_clear(&e);
+    job->status = -1;
+  } else {
+    cli_auto_issue(&rt, &o, &ao, job);
+  }
+  cli_rt_free(&rt);
+}
+
 static int mark_due(const struct renew_args *a, struct cli_job *j, int named) {
   struct cli_lineage *l = j->lin;
   int64_t due = cli_due_time(l->not_before, l->not_after);
@@ -148,6 +168,9 @@ int cmd_renew(int argc, char **argv) {
     mark_due(&a, &jobs[n], a.nnames > 0);
     n++;
   }
+  for (size_t i = 0; i < n; i++)
+    if (jobs[i].status == 0 && jobs[i].lin->ca_auto)
+      renew_auto(&a, &jobs[i]);
   /* one run per server, in the order the lineages come */
   for (size_t i = 0; i < n; i++) {
     if (jobs[i].status != 0 || jobs[i].lin->server == NULL)

@@ -77,6 +77,8 @@ static int runner_prepare(struct runner *r, struct byoca_err *err) {
                          "the account %s at %s is deactivated; remove %s to"
                          " register a new one",
                          r->acct.url ? r->acct.url : "", server, r->acct.dir);
+  if (r->o->issuer != NULL && r->acct.issuer == NULL)
+    r->acct.issuer = strdup(r->o->issuer); /* for accounturi matching */
   byoca_acme_set_account(r->acme, r->acct.key, r->acct.url);
   if (r->acct.url == NULL) {
     if ((rc = cli_wait(r->rt, start_register, r, err)) != 0)
@@ -179,6 +181,7 @@ static void on_order(void *arg, struct byoca_order_result *res,
   struct cli_job *job = c->job;
   if (err != NULL) {
     job->status = -1;
+    job->cls = err->cls;
     byoca_err_format(err, job->detail, sizeof(job->detail));
     cli_error("%s: %s", job->lin->name, job->detail);
     job_end(c);
@@ -272,6 +275,7 @@ int cli_run_jobs(struct cli_rt *rt, const struct cli_opts *o,
     for (size_t i = 0; i < njobs; i++)
       if (jobs[i].status == 0) {
         jobs[i].status = -1;
+        jobs[i].cls = e.cls;
         byoca_err_format(&e, jobs[i].detail, sizeof(jobs[i].detail));
       }
     byoca_err_clear(&e);

@@ -19,6 +19,7 @@ static const char usage[] =
     "  revoke    revoke a certificate\n"
     "  list      show the certificates byoca manages\n"
     "  account   show, register, deactivate or roll over an ACME account\n"
+    "  discover  show which CA the names' CAA records choose, and why\n"
     "\n"
     "--log-json writes progress and errors on stderr as JSON lines.\n"
     "Run 'byoca COMMAND --help' for a command's options, 'man byoca' for\n"
@@ -31,7 +32,7 @@ struct command {
 
 static const struct command commands[] = {
     {"issue", cmd_issue}, {"renew", cmd_renew},     {"revoke", cmd_revoke},
-    {"list", cmd_list},   {"account", cmd_account},
+    {"list", cmd_list},   {"account", cmd_account}, {"discover", cmd_discover},
 };
 
 int main(int argc, char **argv) {

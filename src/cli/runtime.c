@@ -15,7 +15,8 @@ int cli_rt_init(struct cli_rt *rt, const struct cli_opts *o,
   for (size_t i = 0; i < o->nallow; i++)
     if (byoca_netpolicy_allow(rt->policy, o->allow_net[i], err) != 0)
       return BYOCA_E_INVAL;
-  struct byoca_resolver_opts ro = {.forward = o->resolver};
+  struct byoca_resolver_opts ro = {.forward = o->resolver,
+                                   .trust_anchor = o->trust_anchor};
   rt->resolver = byoca_resolver_new(rt->loop, &ro, err);
   if (rt->resolver == NULL)
     return err != NULL && err->code != 0 ? err->code : BYOCA_E_DNS;

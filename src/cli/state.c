@@ -120,6 +120,7 @@ int cli_account_load(const char *state, const char *server, int create,
       goto out;
     out->url = byoca_strdup(json_string_value(json_object_get(j, "url")));
     out->deactivated = json_is_true(json_object_get(j, "deactivated"));
+    out->issuer = byoca_strdup(json_string_value(json_object_get(j, "issuer")));
   }
   rc = 0;
 out:
@@ -150,6 +151,7 @@ void cli_account_free(struct cli_account *a) {
   byoca_key_free(a->key);
   free(a->dir);
   free(a->url);
+  free(a->issuer);
   memset(a, 0, sizeof(*a));
 }
 
@@ -222,6 +224,8 @@ int cli_lineage_load(const char *state, const char *name, struct cli_lineage *l,
   l->not_before = json_integer_value(json_object_get(j, "not_before"));
   l->not_after = json_integer_value(json_object_get(j, "not_after"));
   l->revoked = json_is_true(json_object_get(j, "revoked"));
+  l->ca_auto = json_is_true(json_object_get(j, "ca_auto"));
+  l->issuer = jstr(j, "issuer");
   json_decref(j);
   if (l->nnames == 0 || l->server == NULL) {
     cli_lineage_free(l);
@@ -258,6 +262,8 @@ int cli_lineage_save(const char *state, const struct cli_lineage *l,
   json_object_set_new(j, "not_before", json_integer(l->not_before));
   json_object_set_new(j, "not_after", json_integer(l->not_after));
   json_object_set_new(j, "revoked", json_boolean(l->revoked));
+  json_object_set_new(j, "ca_auto", json_boolean(l->ca_auto));
+  set_opt_str(j, "issuer", l->issuer);
   char *dir = byoca_asprintf("%s/renewal", state);
   char *path = lineage_path(state, l->name);
   int rc = dir == NULL || path == NULL
@@ -290,6 +296,7 @@ void cli_lineage_free(struct cli_lineage *l) {
   free(l->deploy_hook);
   free(l->ca_bundle);
   free(l->serial);
+  free(l->issuer);
   memset(l, 0, sizeof(*l));
 }
 

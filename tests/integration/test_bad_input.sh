@@ -14,8 +14,13 @@ expect_rc 2 "$BYOCA" issue --frobnicate
 expect_in "$ERR" "unknown option '--frobnicate'" "unknown flag"
 expect_rc 2 "$BYOCA" frobnicate
 expect_in "$ERR" "unknown command" "unknown command"
-expect_rc 2 "$BYOCA" issue -d example.org
-expect_in "$ERR" "--server" "missing server"
+expect_rc 2 "$BYOCA" issue --server https://127.0.0.1:1/dir
+expect_in "$ERR" "no names" "missing names"
+# without --server the CAA records choose; a resolver that does not answer
+# fails closed (only loopback is queried)
+expect_rc 1 "$BYOCA" issue -d example.org --resolver 127.0.0.1@1 --state-dir "$STATE" \
+  --http-port "$PORT_HTTP01"
+expect_in "$ERR" "CAA lookup failed" "unreachable resolver"
 expect_rc 2 "$BYOCA" issue -d 'bad_name!.example' --server https://127.0.0.1:1/dir --state-dir "$STATE"
 expect_in "$ERR" 'invalid domain name "bad_name!.example"' "bad domain"
 expect_rc 2 "$BYOCA" issue -d example.org --key-type rsa1024 --server https://127.0.0.1:1/dir
