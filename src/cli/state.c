@@ -136,8 +136,8 @@ out:
 
 int cli_account_save(const struct cli_account *a, struct byoca_err *err) {
   char *path = byoca_asprintf("%s/%s", a->dir, ACCOUNT_JSON);
-  json_t *j =
-      json_pack("{s:s?,s:b}", "url", a->url, "deactivated", a->deactivated);
+  json_t *j = json_pack("{s:s?,s:s?,s:b}", "url", a->url, "issuer", a->issuer,
+                        "deactivated", a->deactivated);
   int rc = path != NULL && j != NULL
                ? write_json(path, j, 0600, err)
                : byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,

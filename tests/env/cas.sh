@@ -6,6 +6,8 @@
 #   env_start_cas N [PEBBLE_VAR=value ...]   exports ENV_CA_IP_<i>,
 #                                            ENV_CA_MGMT_<i>, ENV_CA_NAME_<i>
 #   env_stop_ca I                            stops Pebble I (nginx stays)
+#   ENV_CA_EAB="2 3"                         these CAs require EAB (kid-1,
+#                                            $ENV_DIR/eab-kid-1.hmac)
 #
 # Loopback addresses are 127.<x>.<y>.<i+1>, derived from this script's
 # port block, so suites running in parallel never share an address; the
@@ -42,7 +44,13 @@ env_start_cas() {
     ip=$prefix.$((i + 1))
     acme=$((PORT_SPARE_FIRST + 2 * (i - 1)))
     mgmt=$((acme + 1))
-    env_start_pebble_one "pebble-ca$i" "$acme" "$mgmt" 0 "" 0 "$@" || return 1
+    local eab=0
+    case " ${ENV_CA_EAB:-} " in *" $i "*)
+      eab=1
+      [ -s "$ENV_DIR/eab-kid-1.hmac" ] || env__gen_eab_keys || return 1
+      ;;
+    esac
+    env_start_pebble_one "pebble-ca$i" "$acme" "$mgmt" "$eab" "" 0 "$@" || return 1
     cts_add_a "ca$i.byoca.test" "$ip" || return 1
     cat >>"$conf" <<CONF
   server {
