@@ -308,7 +308,7 @@ static int caa_rdata(struct parser *p, const struct field *f,
   unsigned char *wire = malloc(2 + f[1].len + f[2].len);
   if (wire == NULL)
     return nomem(p);
-  size_t vlen;
+  size_t vlen = 0;
   int rc = unescape(p, &f[2], wire + 2 + f[1].len, &vlen);
   if (rc == 0 && 2 + f[1].len + vlen > RDATA_MAX)
     rc = perr(p, "the CAA record is longer than %d bytes", RDATA_MAX);

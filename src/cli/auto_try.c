@@ -192,7 +192,9 @@ static int fail_job(struct cli_job *job, enum byoca_errclass cls,
   char safe[sizeof(job->detail)];
   job->status = -1;
   job->cls = cls;
-  snprintf(job->detail, sizeof(job->detail), "%s%s", what, why ? why : "");
+  if (snprintf(job->detail, sizeof(job->detail), "%s%s", what,
+               why ? why : "") >= (int)sizeof(job->detail))
+    job->detail[sizeof(job->detail) - 2] = '~'; /* mark the cut */
   byoca_str_sanitize(job->detail, safe, sizeof(safe));
   cli_error("%s: %s", job->lin->name, safe);
   return EXIT_FAILED;
