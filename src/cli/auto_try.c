@@ -2,6 +2,7 @@
  * left when it fails for a reason another CA may not share (D-FALLBACK:
  * connection errors, 5xx, externalAccountRequired, unauthorized, caa,
  * rejectedIdentifier, ...); our own errors stop the attempt. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,18 @@ static void eab_for(const struct cli_auto *ao, const char *issuer,
     }
 }
 
+/* Records one CA's fate for --json ("issued", "failed", "skipped"). */
+static void attempt(struct cli_job *job, const char *issuer,
+                    const char *outcome, const char *reason) {
+  char safe[600];
+  if (job->attempts == NULL && (job->attempts = json_array()) == NULL)
+    return;
+  byoca_str_sanitize(reason != NULL ? reason : "", safe, sizeof(safe));
+  json_array_append_new(job->attempts,
+                        json_pack("{s:s,s:s,s:s}", "issuer", issuer, "outcome",
+                                  outcome, "reason", safe));
+}
+
 /* One candidate: 1 issued, 0 try the next, -1 stop. */
 static int try_one(struct cli_rt *rt, const struct cli_opts *o,
                    const struct cli_auto *ao, struct cli_auto_plan *plan,
@@ -109,6 +122,7 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
               " failures until %s",
               lin->name, c->issuer, t);
     (void)!byoca_buf_appendf(why, "%s: backing off until %s; ", c->issuer, t);
+    attempt(job, c->issuer, "skipped", "backing off after repeated failures");
     return 0;
   }
   byoca_log(BYOCA_LOG_INFO, "%s: trying %s (group %d, score %lld)", lin->name,
@@ -120,6 +134,8 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
               " a challenge type its CAA records allow",
               lin->name, c->issuer);
     (void)!byoca_buf_appendf(why, "%s: no allowed challenge type; ", c->issuer);
+    attempt(job, c->issuer, "skipped",
+            "no configured solver answers a challenge type its records allow");
     return 0;
   }
   char *dir = find_directory(rt, c->issuer, &e);
@@ -129,6 +145,7 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
     byoca_log(BYOCA_LOG_WARN, "%s: skipping %s: %s", lin->name, c->issuer,
               line);
     (void)!byoca_buf_appendf(why, "%s: %s; ", c->issuer, line);
+    attempt(job, c->issuer, "failed", line);
     byoca_err_clear(&e);
     cli_backoff_record(o->state_dir, c->issuer, 0);
     return 0;
@@ -155,6 +172,8 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
       job->cls == BYOCA_CLASS_CA || job->cls == BYOCA_CLASS_RETRYABLE;
   if (job->status == 1 || ca_fault)
     cli_backoff_record(o->state_dir, c->issuer, job->status == 1);
+  attempt(job, c->issuer, job->status == 1 ? "issued" : "failed",
+          job->status == 1 ? lin->server : job->detail);
   if (job->status == 1)
     return 1;
   (void)!byoca_buf_appendf(why, "%s: %s; ", c->issuer, job->detail);

@@ -188,6 +188,7 @@ struct cli_job {
   enum byoca_errclass cls; /* of the failure: decides fallback */
   char detail[512];
   struct byoca_order_result *res;
+  void *attempts; /* json_t array of CAs tried with --ca auto, or NULL */
 };
 
 /* Issues every job against one server with at most parallel orders in

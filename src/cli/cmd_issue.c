@@ -1,6 +1,7 @@
 /* byoca issue: obtain a certificate for one set of names, or one per line
  * of a batch file, all driven by the one engine. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -389,8 +390,10 @@ int cmd_issue(int argc, char **argv) {
   }
   cli_print_jobs(&a.o, jobs, n);
 out:
-  for (size_t i = 0; jobs != NULL && i < n; i++)
+  for (size_t i = 0; jobs != NULL && i < n; i++) {
     byoca_order_result_free(jobs[i].res);
+    json_decref(jobs[i].attempts);
+  }
   free(jobs);
   for (size_t i = 0; lins != NULL && i < n; i++)
     cli_lineage_free(&lins[i]);

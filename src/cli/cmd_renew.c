@@ -1,6 +1,7 @@
 /* byoca renew: renews the certificates that are due (2/3 of their
  * lifetime, 1/2 under 10 days), or those named with --force. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +209,7 @@ int cmd_renew(int argc, char **argv) {
     puts("{\"results\": [], \"issued\": 0, \"failed\": 0, \"skipped\": 0}");
   for (size_t i = 0; i < n; i++) {
     byoca_order_result_free(jobs[i].res);
+    json_decref(jobs[i].attempts);
     cli_lineage_free(&lins[i]);
   }
   free(jobs);

@@ -47,6 +47,10 @@ static json_t *job_json(const struct cli_opts *o, const struct cli_job *j) {
     for (int i = 0; i < 4; i++)
       free(p[i]);
   }
+  if (j->attempts != NULL)
+    json_object_set(r, "attempts", (json_t *)j->attempts);
+  if (j->lin->issuer != NULL)
+    json_object_set_new(r, "issuer", json_string(j->lin->issuer));
   return r;
 }
 

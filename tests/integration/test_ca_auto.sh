@@ -36,9 +36,14 @@ pass "the owner's preferred CA issued"
 
 # ca2 down: the next CA in the owner's order issues, and the failure is said
 env_stop_ca 2
-expect_rc 0 ba issue -d demo.byoca.test --http-addr 127.0.0.1 --http-port "$PORT_HTTP01" --force
+expect_rc 0 ba issue -d demo.byoca.test --http-addr 127.0.0.1 --http-port "$PORT_HTTP01" --force --json
 expect_in "$ERR" "ca2.byoca.test" "ca2 failure reported"
 expect_in "$ERR" "trying ca1.byoca.test" "fallback"
+echo "$OUT" | python3 -c '
+import json,sys; d=json.load(sys.stdin); a=d["attempts"]
+assert [(x["issuer"], x["outcome"]) for x in a] == [("ca2.byoca.test","failed"),("ca1.byoca.test","issued")], a
+assert "connect" in a[0]["reason"].lower(), a
+assert d["issuer"] == "ca1.byoca.test", d' || fail "attempts in --json: $OUT"
 [ "$(issued_by demo.byoca.test)" = "$(ca_cn 1)" ] || fail "not issued by ca1 after fallback"
 check_live demo.byoca.test
 pass "fallback to the next CA"
