@@ -110,12 +110,8 @@ static void on_respond(void *arg, const struct acme_resp *resp,
   if (op_end(z->o))
     return;
   if (err != NULL) {
-    struct byoca_err e = {0};
-    byoca_err_copy(&e, err);
-    byoca_err_activity(&e, "answering the %s challenge for %s", z->chall_type,
-                       z->ident);
-    order_fail(z->o, &e);
-    byoca_err_clear(&e);
+    order_fail_during(z->o, err, "answering the %s challenge for %s",
+                      z->chall_type, z->ident);
     return;
   }
   z->responded = 1;
@@ -133,11 +129,7 @@ static void on_setup(void *arg, const struct byoca_err *err) {
   if (op_end(o))
     return;
   if (err != NULL) {
-    struct byoca_err e = {0};
-    byoca_err_copy(&e, err);
-    byoca_err_activity(&e, "setting up %s for %s", z->chall_type, z->ident);
-    order_fail(o, &e);
-    byoca_err_clear(&e);
+    order_fail_during(o, err, "setting up %s for %s", z->chall_type, z->ident);
     return;
   }
   order_progress(o, "validating %s%s (%s)", z->wildcard ? "*." : "", z->ident,

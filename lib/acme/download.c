@@ -150,11 +150,8 @@ static void on_cert(void *arg, const struct acme_resp *resp,
   if (op_end(o))
     return;
   if (err != NULL) {
-    struct byoca_err e = {0};
-    byoca_err_copy(&e, err);
-    byoca_err_activity(&e, "downloading the certificate for %s", o->names[0]);
-    order_fail(o, &e);
-    byoca_err_clear(&e);
+    order_fail_during(o, err, "downloading the certificate for %s",
+                      o->names[0]);
     return;
   }
   if (resp->status != 200 || resp->http->body.data == NULL) {

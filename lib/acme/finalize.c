@@ -79,11 +79,7 @@ static void on_order_poll(void *arg, const struct acme_resp *resp,
   if (op_end(o))
     return;
   if (err != NULL) {
-    struct byoca_err e = {0};
-    byoca_err_copy(&e, err);
-    byoca_err_activity(&e, "waiting for the order of %s", o->names[0]);
-    order_fail(o, &e);
-    byoca_err_clear(&e);
+    order_fail_during(o, err, "waiting for the order of %s", o->names[0]);
     return;
   }
   if (resp->json == NULL) {
@@ -128,11 +124,7 @@ static void on_finalized(void *arg, const struct acme_resp *resp,
   if (op_end(o))
     return;
   if (err != NULL) {
-    struct byoca_err e = {0};
-    byoca_err_copy(&e, err);
-    byoca_err_activity(&e, "finalizing the order for %s", o->names[0]);
-    order_fail(o, &e);
-    byoca_err_clear(&e);
+    order_fail_during(o, err, "finalizing the order for %s", o->names[0]);
     return;
   }
   if (resp->json == NULL) {

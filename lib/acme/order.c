@@ -106,6 +106,21 @@ void order_failf(struct byoca_order *o, int code, enum byoca_errclass cls,
   byoca_err_clear(&e);
 }
 
+void order_fail_during(struct byoca_order *o, const struct byoca_err *err,
+                       const char *fmt, ...) {
+  struct byoca_err e = {0};
+  char what[sizeof(e.activity)];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  if (byoca_err_copy(&e, err) != 0)
+    byoca_err_set(&e, err->code, err->cls, "%s", err->msg);
+  byoca_err_activity(&e, "%s", what);
+  order_fail(o, &e);
+  byoca_err_clear(&e);
+}
+
 void order_succeed(struct byoca_order *o, struct byoca_order_result *res) {
   o->reported = 1;
   o->cb(o->arg, res, NULL);
@@ -277,11 +292,7 @@ static void on_new_order(void *arg, const struct acme_resp *resp,
   if (op_end(o))
     return;
   if (err != NULL) {
-    struct byoca_err e = {0};
-    byoca_err_copy(&e, err);
-    byoca_err_activity(&e, "ordering a certificate for %s", o->names[0]);
-    order_fail(o, &e);
-    byoca_err_clear(&e);
+    order_fail_during(o, err, "ordering a certificate for %s", o->names[0]);
     return;
   }
   if (resp->status != 201 || resp->location == NULL || resp->json == NULL) {

@@ -78,6 +78,11 @@ int op_end(struct byoca_order *o);
 /* Records the first failure, cleans up challenges, and reports once
  * nothing is outstanding. */
 void order_fail(struct byoca_order *o, const struct byoca_err *err);
+/* Fails with a copy of err, adding what we were doing (unless err already
+ * says). */
+void order_fail_during(struct byoca_order *o, const struct byoca_err *err,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Reports success (ownership of res passes to the caller's callback). */
 void order_succeed(struct byoca_order *o, struct byoca_order_result *res);
 /* Progress line on stderr, prefixed with the label when there is one. */

@@ -197,6 +197,12 @@ struct cli_job {
 int cli_run_jobs(struct cli_rt *rt, const struct cli_opts *o,
                  struct cli_job *jobs, size_t njobs, int parallel);
 
+/* Reads and decodes the EAB MAC key of --eab-kid/--eab-hmac-file (none
+ * given: nothing, 0). The key is a secret; free it with
+ * byoca_secret_free. */
+int cli_eab_load(const struct cli_opts *o, struct byoca_secret *out,
+                 struct byoca_err *err);
+
 /* ---- output (output.c) ---- */
 
 /* Prints the outcome of jobs: a table (several jobs) or nothing beyond the

@@ -77,20 +77,6 @@ static int do_register(struct cli_rt *rt, struct acct_run *r,
   return cli_account_save(&r->acct, err);
 }
 
-static int load_eab(struct acct_run *r, struct byoca_err *err) {
-  struct byoca_secret raw = {0};
-  if (r->o->eab_hmac_file == NULL)
-    return 0;
-  int rc = byoca_secret_read_file(r->o->eab_hmac_file, 4096, &raw, err);
-  if (rc == 0 && byoca_b64any_decode((const char *)raw.data, raw.len,
-                                     &r->eab.data, &r->eab.len) != 0)
-    rc = byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
-                       "%s does not hold a base64url MAC key",
-                       r->o->eab_hmac_file);
-  byoca_secret_free(&raw);
-  return rc;
-}
-
 /* Rolls the key over: the new key is saved next to the old one first,
  * so a crash between the CA's answer and the rename loses nothing. */
 static int rollover(struct cli_rt *rt, struct acct_run *r,
@@ -140,7 +126,7 @@ static int run(struct cli_rt *rt, struct acct_run *r, const char *verb,
   int rc =
       cli_account_load(r->o->state_dir, r->o->server, create, &r->acct, err);
   if (rc == 0)
-    rc = load_eab(r, err);
+    rc = cli_eab_load(r->o, &r->eab, err);
   if (rc == 0)
     rc = cli_wait(rt, st_dir, r, err);
   if (rc != 0)

@@ -38,23 +38,24 @@ static int start_register(void *arg, byoca_acme_cb cb, void *cbarg) {
   return byoca_acme_account_register(r->acme, &req, cb, cbarg);
 }
 
-static int load_eab(struct runner *r, struct byoca_err *err) {
+int cli_eab_load(const struct cli_opts *o, struct byoca_secret *out,
+                 struct byoca_err *err) {
   struct byoca_secret raw = {0};
-  if (r->o->eab_kid == NULL && r->o->eab_hmac_file == NULL)
+  if (o->eab_kid == NULL && o->eab_hmac_file == NULL)
     return 0;
-  if (r->o->eab_kid == NULL || r->o->eab_hmac_file == NULL)
+  if (o->eab_kid == NULL || o->eab_hmac_file == NULL)
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                          "--eab-kid and --eab-hmac-file go together");
-  int rc = byoca_secret_read_file(r->o->eab_hmac_file, 4096, &raw, err);
+  int rc = byoca_secret_read_file(o->eab_hmac_file, 4096, &raw, err);
   if (rc != 0)
     return rc;
-  rc = byoca_b64any_decode((const char *)raw.data, raw.len, &r->eab.data,
-                           &r->eab.len);
+  rc = byoca_b64any_decode((const char *)raw.data, raw.len, &out->data,
+                           &out->len);
   byoca_secret_free(&raw);
-  if (rc != 0 || r->eab.len == 0)
+  if (rc != 0 || out->len == 0)
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                          "%s does not hold a base64 or base64url MAC key",
-                         r->o->eab_hmac_file);
+                         o->eab_hmac_file);
   return 0;
 }
 
@@ -62,7 +63,7 @@ static int load_eab(struct runner *r, struct byoca_err *err) {
 static int runner_prepare(struct runner *r, struct byoca_err *err) {
   const char *server = r->o->server;
   int rc;
-  if ((rc = load_eab(r, err)) != 0)
+  if ((rc = cli_eab_load(r->o, &r->eab, err)) != 0)
     return rc;
   r->acme = byoca_acme_new(r->rt->loop, r->rt->http, server, err);
   if (r->acme == NULL)
