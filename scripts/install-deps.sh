@@ -11,6 +11,7 @@ pkgs=(
   dns-root-data
   # test bed
   pebble nginx openssl curl iproute2 util-linux procps python3 dnsutils
+  knot ldnsutils
 )
 
 missing=()
