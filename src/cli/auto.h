@@ -14,7 +14,10 @@ struct cli_eab {
   const char *hmac_file;
 };
 
+struct cli_config;
+
 struct cli_auto {
+  const struct cli_config *cfg; /* byoca.conf: [ca] directory and EAB */
   struct cli_eab eab[CLI_MAX_EAB];
   size_t neab;
   const char *exclude[16];

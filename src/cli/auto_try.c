@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auto.h"
+#include "config.h"
 
 /* 1 if every restricting identifier has a usable record for issuer whose
  * validationmethods (if any) include type (RFC 8657). */
@@ -68,8 +69,18 @@ static int start_dir(void *arg, byoca_acme_cb cb, void *cbarg) {
 }
 
 /* The directory of issuer: the known table, else the well-known URL. */
-static char *find_directory(struct cli_rt *rt, const char *issuer,
-                            struct byoca_err *err) {
+static char *find_directory(struct cli_rt *rt, const struct cli_auto *ao,
+                            const char *issuer, struct byoca_err *err) {
+  const struct cli_config_ca *cc = cli_config_ca(ao->cfg, issuer);
+  if (cc != NULL && cc->directory != NULL) {
+    /* the operator's override: trusted as given, like --server */
+    if (byoca_http_trust_url(rt->http, cc->directory) != 0) {
+      byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                    "invalid directory for %s in the configuration", issuer);
+      return NULL;
+    }
+    return strdup(cc->directory);
+  }
   const char *known = cli_known_directory(issuer);
   if (known != NULL)
     return strdup(known);
@@ -84,6 +95,11 @@ static char *find_directory(struct cli_rt *rt, const char *issuer,
 
 static void eab_for(const struct cli_auto *ao, const char *issuer,
                     struct cli_opts *o) {
+  const struct cli_config_ca *cc = cli_config_ca(ao->cfg, issuer);
+  if (cc != NULL && cc->eab_kid != NULL && cc->eab_hmac_file != NULL) {
+    o->eab_kid = cc->eab_kid;
+    o->eab_hmac_file = cc->eab_hmac_file;
+  }
   for (size_t i = 0; i < ao->neab; i++)
     if (byoca_strcaseeq(ao->eab[i].issuer, issuer)) {
       o->eab_kid = ao->eab[i].kid;
@@ -138,7 +154,7 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
             "no configured solver answers a challenge type its records allow");
     return 0;
   }
-  char *dir = find_directory(rt, c->issuer, &e);
+  char *dir = find_directory(rt, ao, c->issuer, &e);
   if (dir == NULL) {
     char line[600];
     byoca_err_format(&e, line, sizeof(line));

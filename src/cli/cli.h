@@ -25,6 +25,8 @@ enum {
 
 /* Options shared by the commands that talk to a CA. */
 struct cli_opts {
+  const char *config;  /* --config FILE */
+  int state_dir_given; /* --state-dir or $BYOCA_STATE_DIR */
   const char *state_dir;
   const char *server;
   const char *issuer; /* set when the server was found through CAA */
@@ -47,6 +49,14 @@ struct cli_opts {
   const char *hook_types;
   int64_t hook_timeout_ms;
 };
+
+struct cli_config;
+/* After parsing: reads the configuration (--config, $BYOCA_CONFIG or
+ * /etc/byoca/byoca.conf) into cfg and fills what the command line left
+ * unset (state dir, resolver, trust anchor, allow_net). cfg must outlive
+ * o; free it with cli_config_free. */
+int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
+                    struct byoca_err *err);
 
 /* Global switches (main.c). */
 extern int cli_verbose;
@@ -77,6 +87,7 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg);
       {"hook", required_argument, NULL, 1014},                                 \
       {"hook-types", required_argument, NULL, 1015},                           \
       {"hook-timeout", required_argument, NULL, 1016},                         \
+      {"config", required_argument, NULL, 1017},                               \
       {"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},  \
   {                                                                            \
     "help", no_argument, NULL, 'h'                                             \

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 
 static const char help[] =
     "usage: byoca account show|register|deactivate|rollover --server URL\n"
@@ -191,6 +192,15 @@ int cmd_account(int argc, char **argv) {
     return cli_usage("account", "unknown account action '%s'", verb);
   if (o.server == NULL)
     return cli_usage("account", "--server URL is required");
+  struct cli_config cfg;
+  {
+    struct byoca_err ce = {0};
+    if (cli_opts_finish(&o, &cfg, &ce) != 0) {
+      cli_error_err(&ce);
+      byoca_err_clear(&ce);
+      return EXIT_USAGE;
+    }
+  }
   int rc = cli_rt_init(&rt, &o, &e);
   if (rc == 0 &&
       (r.acme = byoca_acme_new(rt.loop, rt.http, o.server, &e)) == NULL)
@@ -213,5 +223,6 @@ int cmd_account(int argc, char **argv) {
   cli_account_free(&r.acct);
   cli_rt_free(&rt);
   byoca_err_clear(&e);
+  cli_config_free(&cfg);
   return rc == 0 ? EXIT_OK : EXIT_FAILED;
 }

@@ -6,6 +6,7 @@
 
 #include "byoca/caa.h"
 #include "cli.h"
+#include "config.h"
 #include "discover_out.h"
 
 static const char help[] =
@@ -163,10 +164,18 @@ int cmd_discover(int argc, char **argv) {
   struct dsc_run run = {0};
   struct byoca_err e = {0};
   int rc = parse(argc, argv, &a);
+  struct cli_config cfg;
   if (rc != 0) {
     free(a.methods_buf);
     return rc < 0 ? EXIT_OK : rc;
   }
+  if (cli_opts_finish(&a.o, &cfg, &e) != 0) {
+    cli_error_err(&e);
+    byoca_err_clear(&e);
+    free(a.methods_buf);
+    return EXIT_USAGE;
+  }
+  a.require_dnssec |= cfg.require_dnssec;
   struct byoca_caa_policy policy = {
       .methods = a.nmethods ? a.methods : NULL,
       .nmethods = a.nmethods,
@@ -195,5 +204,6 @@ int cmd_discover(int argc, char **argv) {
   dsc_run_free(&run);
   byoca_err_clear(&e);
   free(a.methods_buf);
+  cli_config_free(&cfg);
   return outcome_ok ? EXIT_OK : EXIT_FAILED;
 }

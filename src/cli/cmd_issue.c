@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auto.h"
+#include "config.h"
 #include "cli.h"
 
 #define MAX_BATCH 100000
@@ -336,9 +337,19 @@ int cmd_issue(int argc, char **argv) {
   struct cli_rt rt = {0};
   struct byoca_err e = {0};
   size_t n = 0;
+  struct cli_config cfg;
   int rc = parse(argc, argv, &a);
   if (rc != 0)
     return rc < 0 ? EXIT_OK : rc;
+  if (cli_opts_finish(&a.o, &cfg, &e) != 0) {
+    cli_error_err(&e);
+    byoca_err_clear(&e);
+    return EXIT_USAGE;
+  }
+  a.ao.cfg = &cfg;
+  if (a.ao.default_server == NULL)
+    a.ao.default_server = cfg.default_ca;
+  a.ao.require_dnssec |= cfg.require_dnssec;
   if (a.batch != NULL) {
     rc = read_batch(&a, &lins, &n, &e);
   } else {
@@ -400,5 +411,6 @@ out:
   free(lins);
   cli_rt_free(&rt);
   byoca_err_clear(&e);
+  cli_config_free(&cfg);
   return rc;
 }

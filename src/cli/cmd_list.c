@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 
 static const char help[] =
     "usage: byoca list [--json] [--state-dir DIR]\n"
@@ -66,8 +67,18 @@ int cmd_list(int argc, char **argv) {
   }
   if (optind != argc)
     return cli_usage("list", "unexpected argument '%s'", argv[optind]);
+  struct cli_config cfg;
+  {
+    struct byoca_err ce = {0};
+    if (cli_opts_finish(&o, &cfg, &ce) != 0) {
+      cli_error_err(&ce);
+      byoca_err_clear(&ce);
+      return EXIT_USAGE;
+    }
+  }
   if (cli_lineage_list(o.state_dir, &names, &n, &e) != 0) {
     cli_error_err(&e);
+    cli_config_free(&cfg);
     return EXIT_FAILED;
   }
   int64_t now = byoca_now();
@@ -108,5 +119,6 @@ int cmd_list(int argc, char **argv) {
   }
   json_decref(arr);
   byoca_strv_free(names, n);
+  cli_config_free(&cfg);
   return rc;
 }

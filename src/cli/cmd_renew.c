@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auto.h"
+#include "config.h"
 #include "cli.h"
 
 static const char help[] =
@@ -20,6 +21,7 @@ static const char help[] =
 
 struct renew_args {
   struct cli_opts o;
+  struct cli_config *cfg;
   int force, parallel;
   char **names;
   size_t nnames;
@@ -111,7 +113,9 @@ static int run_group(const struct renew_args *a, struct cli_job *jobs,
 static void renew_auto(const struct renew_args *a, struct cli_job *job) {
   struct cli_opts o;
   struct cli_rt rt;
-  struct cli_auto ao = {0};
+  struct cli_auto ao = {.cfg = a->cfg,
+                        .default_server = a->cfg->default_ca,
+                        .require_dnssec = a->cfg->require_dnssec};
   struct byoca_err e = {0};
   group_opts(a, job->lin, &o);
   o.server = NULL;
@@ -148,10 +152,18 @@ int cmd_renew(int argc, char **argv) {
   char **all = NULL;
   size_t nall = 0, n = 0;
   int rc = parse(argc, argv, &a), worst = EXIT_OK, any_ok = 0, any_bad = 0;
+  struct cli_config cfg;
   if (rc != 0)
     return rc < 0 ? EXIT_OK : rc;
+  if (cli_opts_finish(&a.o, &cfg, &e) != 0) {
+    cli_error_err(&e);
+    byoca_err_clear(&e);
+    return EXIT_USAGE;
+  }
+  a.cfg = &cfg;
   if (a.nnames == 0 && cli_lineage_list(a.o.state_dir, &all, &nall, &e) != 0) {
     cli_error_err(&e);
+    cli_config_free(&cfg);
     return EXIT_FAILED;
   }
   char **names = a.nnames > 0 ? a.names : all;
@@ -215,6 +227,7 @@ int cmd_renew(int argc, char **argv) {
   free(jobs);
   free(lins);
   byoca_strv_free(all, nall);
+  cli_config_free(&cfg);
   if (any_bad)
     return any_ok ? EXIT_PARTIAL : EXIT_FAILED;
   return worst;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 
 static const char help[] =
     "usage: byoca revoke NAME [--reason REASON] [--by-cert-key] [OPTIONS]\n"
@@ -107,9 +108,19 @@ int cmd_revoke(int argc, char **argv) {
   }
   if (optind + 1 != argc)
     return cli_usage("revoke", "give exactly one certificate NAME");
+  struct cli_config cfg;
+  {
+    struct byoca_err ce = {0};
+    if (cli_opts_finish(&o, &cfg, &ce) != 0) {
+      cli_error_err(&ce);
+      byoca_err_clear(&ce);
+      return EXIT_USAGE;
+    }
+  }
   if (cli_lineage_load(o.state_dir, argv[optind], &l, &e) != 0) {
     cli_error_err(&e);
     byoca_err_clear(&e);
+    cli_config_free(&cfg);
     return EXIT_FAILED;
   }
   if (o.server == NULL)
@@ -135,5 +146,6 @@ int cmd_revoke(int argc, char **argv) {
   }
   byoca_err_clear(&e);
   cli_lineage_free(&l);
+  cli_config_free(&cfg);
   return rc == 0 ? EXIT_OK : EXIT_FAILED;
 }

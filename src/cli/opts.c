@@ -18,6 +18,8 @@ const char cli_common_help[] =
     "                         (repeatable; loopback, private, link-local\n"
     "                         addresses are refused by default)\n"
     "  --json                 machine-readable output on stdout\n"
+    "  --config FILE          settings file (default $BYOCA_CONFIG or\n"
+    "                         /etc/byoca/byoca.conf; see byoca.conf(5))\n"
     "Account:\n"
     "  --email ADDR           contact address for the account\n"
     "  --agree-tos            agree to the CA's terms of service\n"
@@ -36,7 +38,8 @@ const char cli_common_help[] =
 void cli_opts_init(struct cli_opts *o) {
   memset(o, 0, sizeof(*o));
   const char *env = getenv("BYOCA_STATE_DIR");
-  o->state_dir = env != NULL && env[0] != '\0' ? env : "/var/lib/byoca";
+  o->state_dir_given = env != NULL && env[0] != '\0';
+  o->state_dir = o->state_dir_given ? env : "/var/lib/byoca";
   o->hook_timeout_ms = 300000;
 }
 
@@ -55,6 +58,10 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg) {
   switch (opt) {
   case 1001:
     o->state_dir = arg;
+    o->state_dir_given = 1;
+    return 1;
+  case 1017:
+    o->config = arg;
     return 1;
   case 1002:
     o->server = arg;

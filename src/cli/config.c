@@ -1,0 +1,156 @@
+/* byoca.conf: settings an operator keeps in a file instead of repeating
+ * them on every command line. Read from --config FILE, else $BYOCA_CONFIG,
+ * else /etc/byoca/byoca.conf when it exists. Command-line options win.
+ *
+ *   [defaults]
+ *   default_ca = URL         ; used when no CAA record restricts the names
+ *   resolver = ADDR[@PORT]
+ *   trust_anchor = FILE
+ *   allow_net = CIDR         ; repeatable
+ *   require_dnssec = yes|no
+ *   state_dir = DIR
+ *
+ *   [ca "letsencrypt.org"]   ; a CA by its CAA issuer-domain-name
+ *   directory = URL          ; for CAs without /.well-known/acme (D-WELLKNOWN)
+ *   eab_kid = ID
+ *   eab_hmac_file = FILE
+ */
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static struct cli_config_ca *ca_entry(struct cli_config *c,
+                                      const char *issuer) {
+  for (size_t i = 0; i < c->nca; i++)
+    if (byoca_strcaseeq(c->ca[i].issuer, issuer))
+      return &c->ca[i];
+  if (c->nca == CLI_CONFIG_MAX_CA)
+    return NULL;
+  struct cli_config_ca *e = &c->ca[c->nca];
+  if ((e->issuer = strdup(issuer)) == NULL)
+    return NULL;
+  c->nca++;
+  return e;
+}
+
+static int set_str(char **dst, const char *v) {
+  free(*dst);
+  return (*dst = strdup(v)) != NULL;
+}
+
+static int yes(const char *v, int *out) {
+  if (byoca_strcaseeq(v, "yes") || byoca_strcaseeq(v, "true") ||
+      strcmp(v, "1") == 0)
+    return *out = 1;
+  if (byoca_strcaseeq(v, "no") || byoca_strcaseeq(v, "false") ||
+      strcmp(v, "0") == 0)
+    return (*out = 0) == 0;
+  return 0;
+}
+
+static int defaults_key(struct cli_config *c, const char *k, const char *v) {
+  if (strcmp(k, "default_ca") == 0)
+    return set_str(&c->default_ca, v);
+  if (strcmp(k, "resolver") == 0)
+    return set_str(&c->resolver, v);
+  if (strcmp(k, "trust_anchor") == 0)
+    return set_str(&c->trust_anchor, v);
+  if (strcmp(k, "state_dir") == 0)
+    return set_str(&c->state_dir, v);
+  if (strcmp(k, "require_dnssec") == 0)
+    return yes(v, &c->require_dnssec);
+  if (strcmp(k, "allow_net") == 0 && c->nallow < CLI_MAX_ALLOW)
+    return (c->allow_net[c->nallow++] = strdup(v)) != NULL;
+  return 0;
+}
+
+static int ca_key(struct cli_config_ca *e, const char *k, const char *v) {
+  if (strcmp(k, "directory") == 0)
+    return set_str(&e->directory, v);
+  if (strcmp(k, "eab_kid") == 0)
+    return set_str(&e->eab_kid, v);
+  if (strcmp(k, "eab_hmac_file") == 0)
+    return set_str(&e->eab_hmac_file, v);
+  return 0;
+}
+
+/* inih calls this per key; 0 stops with the line number in ini_parse's
+ * return. */
+static int on_key(void *user, const char *section, const char *k,
+                  const char *v) {
+  struct cli_config *c = user;
+  if (strcmp(section, "defaults") == 0)
+    return defaults_key(c, k, v);
+  size_t n = strlen(section);
+  if (strncmp(section, "ca \"", 4) == 0 && n > 5 && section[n - 1] == '"') {
+    char issuer[256];
+    snprintf(issuer, sizeof(issuer), "%.*s", (int)(n - 5), section + 4);
+    struct cli_config_ca *e = ca_entry(c, issuer);
+    return e != NULL && ca_key(e, k, v);
+  }
+  return 0;
+}
+
+int cli_config_load(const char *path, struct cli_config *out,
+                    struct byoca_err *err) {
+  memset(out, 0, sizeof(*out));
+  if (path == NULL) {
+    const char *env = getenv("BYOCA_CONFIG");
+    path = env != NULL && env[0] != '\0' ? env : CLI_CONFIG_DEFAULT;
+    if (access(path, F_OK) != 0)
+      return 0; /* no configuration is fine */
+  }
+  int line = ini_parse(path, on_key, out);
+  if (line == 0)
+    return 0;
+  cli_config_free(out);
+  if (line < 0)
+    return byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INPUT,
+                         "cannot read the configuration %s", path);
+  return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                       "%s:%d: unknown section or key, or a bad value", path,
+                       line);
+}
+
+void cli_config_free(struct cli_config *c) {
+  for (size_t i = 0; i < c->nca; i++) {
+    free(c->ca[i].issuer);
+    free(c->ca[i].directory);
+    free(c->ca[i].eab_kid);
+    free(c->ca[i].eab_hmac_file);
+  }
+  for (size_t i = 0; i < c->nallow; i++)
+    free(c->allow_net[i]);
+  free(c->default_ca);
+  free(c->resolver);
+  free(c->trust_anchor);
+  free(c->state_dir);
+  memset(c, 0, sizeof(*c));
+}
+
+const struct cli_config_ca *cli_config_ca(const struct cli_config *c,
+                                          const char *issuer) {
+  for (size_t i = 0; c != NULL && i < c->nca; i++)
+    if (byoca_strcaseeq(c->ca[i].issuer, issuer))
+      return &c->ca[i];
+  return NULL;
+}
+
+int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
+                    struct byoca_err *err) {
+  int rc = cli_config_load(o->config, cfg, err);
+  if (rc != 0)
+    return rc;
+  if (!o->state_dir_given && cfg->state_dir != NULL)
+    o->state_dir = cfg->state_dir;
+  if (o->resolver == NULL)
+    o->resolver = cfg->resolver;
+  if (o->trust_anchor == NULL)
+    o->trust_anchor = cfg->trust_anchor;
+  for (size_t i = 0; i < cfg->nallow && o->nallow < CLI_MAX_ALLOW; i++)
+    o->allow_net[o->nallow++] = cfg->allow_net[i];
+  return 0;
+}

@@ -1,0 +1,39 @@
+/* byoca.conf (config.c): what an operator keeps in a file. */
+#ifndef BYOCA_CLI_CONFIG_H
+#define BYOCA_CLI_CONFIG_H
+
+#include "cli.h"
+
+#define CLI_CONFIG_DEFAULT "/etc/byoca/byoca.conf"
+#define CLI_CONFIG_MAX_CA 64
+
+/* One [ca "issuer"] section. */
+struct cli_config_ca {
+  char *issuer;
+  char *directory;
+  char *eab_kid;
+  char *eab_hmac_file;
+};
+
+struct cli_config {
+  char *default_ca;
+  char *resolver;
+  char *trust_anchor;
+  char *state_dir;
+  int require_dnssec;
+  char *allow_net[CLI_MAX_ALLOW];
+  size_t nallow;
+  struct cli_config_ca ca[CLI_CONFIG_MAX_CA];
+  size_t nca;
+};
+
+/* Reads path (NULL: $BYOCA_CONFIG or /etc/byoca/byoca.conf if present).
+ * A bad line is an error naming the file and line. */
+int cli_config_load(const char *path, struct cli_config *out,
+                    struct byoca_err *err);
+void cli_config_free(struct cli_config *c);
+/* The section for issuer (case-insensitive), or NULL. */
+const struct cli_config_ca *cli_config_ca(const struct cli_config *c,
+                                          const char *issuer);
+
+#endif
