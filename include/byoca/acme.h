@@ -62,6 +62,9 @@ int byoca_acme_eab_required(const struct byoca_acme *a);
 /* Profiles advertised in meta.profiles (draft-ietf-acme-profiles): names,
  * NULL-terminated; NULL if none. */
 const char *const *byoca_acme_profiles(const struct byoca_acme *a);
+/* The Cache-Control max-age (seconds) the directory was served with, or
+ * -1 when none (or no-store / no-cache). */
+int64_t byoca_acme_directory_max_age(const struct byoca_acme *a);
 /* 1 if the directory has that resource (e.g. "keyChange", "revokeCert"). */
 int byoca_acme_has(const struct byoca_acme *a, const char *resource);
 

@@ -14,7 +14,8 @@ struct byoca_acme {
   struct byoca_loop *loop;
   struct byoca_http *http;
   char *dir_url;
-  char *issuer; /* set when found through CAA (D-WELLKNOWN) */
+  char *issuer;
+  int64_t dir_max_age;    /* Cache-Control max-age of the directory, -1 */ /* set when found through CAA (D-WELLKNOWN) */
   json_t *dir;  /* the directory object, once fetched */
   char *tos;
   int eab_required;

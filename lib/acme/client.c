@@ -17,6 +17,7 @@ struct byoca_acme *byoca_acme_new(struct byoca_loop *loop,
   }
   a->loop = loop;
   a->http = http;
+  a->dir_max_age = -1;
   return a;
 }
 
@@ -243,6 +244,30 @@ static int dir_validate(struct byoca_acme *a, json_t *dir,
   return 0;
 }
 
+/* The max-age of a Cache-Control value, or -1 (none, no-store, no-cache,
+ * malformed). */
+static int64_t max_age(const char *cc) {
+  uint64_t v;
+  char num[24];
+  if (cc == NULL || strstr(cc, "no-store") != NULL ||
+      strstr(cc, "no-cache") != NULL)
+    return -1;
+  const char *p = strstr(cc, "max-age=");
+  if (p == NULL)
+    return -1;
+  p += 8;
+  size_t n = strspn(p, "0123456789");
+  if (n == 0 || n >= sizeof(num))
+    return -1;
+  memcpy(num, p, n);
+  num[n] = '\0';
+  return byoca_parse_uint(num, INT32_MAX, &v) == 0 ? (int64_t)v : -1;
+}
+
+int64_t byoca_acme_directory_max_age(const struct byoca_acme *a) {
+  return a->dir_max_age;
+}
+
 /* D-WELLKNOWN: the URL the redirects ended at is the directory; a
  * directory whose meta.caaIdentities exists and lacks the issuer is not
  * the CA the owner named. */
@@ -289,6 +314,7 @@ static void dir_done(void *arg, const struct acme_resp *resp,
     /* refused: e says why */
   } else if (dir_validate(c->a, resp->json, &e) == 0) {
     c->a->dir = json_incref(resp->json);
+    c->a->dir_max_age = max_age(byoca_http_header(resp->http, "Cache-Control"));
   }
   byoca_err_activity(&e, "reading the ACME directory %.200s", c->a->dir_url);
   c->cb(c->arg, e.code != 0 ? &e : NULL);

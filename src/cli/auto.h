@@ -51,6 +51,13 @@ int cli_auto_issue(struct cli_rt *rt, const struct cli_opts *o,
 int64_t cli_backoff_until(const char *state, const char *issuer);
 void cli_backoff_record(const char *state, const char *issuer, int ok);
 
+/* D-WELLKNOWN cache (dircache.c): the cached directory of issuer (caller
+ * frees) or NULL; store one for max_age seconds (clamped); forget one. */
+char *cli_dircache_get(const char *state, const char *issuer);
+void cli_dircache_put(const char *state, const char *issuer, const char *url,
+                      int64_t max_age);
+void cli_dircache_forget(const char *state, const char *issuer);
+
 /* The directory URL of a public CA that does not serve the well-known
  * URL yet, or NULL. */
 const char *cli_known_directory(const char *issuer);

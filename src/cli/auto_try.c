@@ -70,7 +70,8 @@ static int start_dir(void *arg, byoca_acme_cb cb, void *cbarg) {
 
 /* The directory of issuer: the known table, else the well-known URL. */
 static char *find_directory(struct cli_rt *rt, const struct cli_auto *ao,
-                            const char *issuer, struct byoca_err *err) {
+                            const char *state, const char *issuer,
+                            struct byoca_err *err) {
   const struct cli_config_ca *cc = cli_config_ca(ao->cfg, issuer);
   if (cc != NULL && cc->directory != NULL) {
     /* the operator's override: trusted as given, like --server */
@@ -84,11 +85,20 @@ static char *find_directory(struct cli_rt *rt, const struct cli_auto *ao,
   const char *known = cli_known_directory(issuer);
   if (known != NULL)
     return strdup(known);
+  char *url = cli_dircache_get(state, issuer);
+  if (url != NULL) {
+    byoca_log(BYOCA_LOG_DEBUG, "directory of %s from the cache: %s", issuer,
+              url);
+    return url;
+  }
   struct dir_find f = {
       .acme = byoca_acme_new_wellknown(rt->loop, rt->http, issuer, err)};
-  char *url = NULL;
-  if (f.acme != NULL && cli_wait(rt, start_dir, &f, err) == 0)
+  if (f.acme != NULL && cli_wait(rt, start_dir, &f, err) == 0) {
     url = strdup(byoca_acme_directory_url(f.acme));
+    if (url != NULL)
+      cli_dircache_put(state, issuer, url,
+                       byoca_acme_directory_max_age(f.acme));
+  }
   byoca_acme_free(f.acme);
   return url;
 }
@@ -154,7 +164,7 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
             "no configured solver answers a challenge type its records allow");
     return 0;
   }
-  char *dir = find_directory(rt, ao, c->issuer, &e);
+  char *dir = find_directory(rt, ao, o->state_dir, c->issuer, &e);
   if (dir == NULL) {
     char line[600];
     byoca_err_format(&e, line, sizeof(line));
@@ -194,6 +204,7 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
     return 1;
   (void)!byoca_buf_appendf(why, "%s: %s; ", c->issuer, job->detail);
   if (ca_fault) {
+    cli_dircache_forget(o->state_dir, c->issuer); /* it may have moved */
     byoca_log(BYOCA_LOG_WARN, "%s: %s failed; trying the next CA", lin->name,
               c->issuer);
     return 0;

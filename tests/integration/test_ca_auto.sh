@@ -34,6 +34,21 @@ check_live demo.byoca.test
 grep -q '"issuer": "ca2.byoca.test"' "$STATE/renewal/demo.byoca.test.json" || fail "lineage issuer"
 pass "the owner's preferred CA issued"
 
+# D-WELLKNOWN cache: the directory ca2's well-known URL led to is kept
+# (Pebble sends no max-age: 1 hour), and used instead of a new fetch
+python3 - "$STATE/directory-cache.json" <<'PY' || fail "directory cache"
+import json, sys, time
+c = json.load(open(sys.argv[1]))["ca2.byoca.test"]
+assert c["directory"].startswith("https://127.0.0.1:"), c
+assert 3500 < c["expires"] - time.time() <= 3600, c
+PY
+before=$(grep -c "GET /.well-known/acme" "$ENV_DIR/nginx-cas/access.log")
+expect_rc 0 ba issue -d www.demo.byoca.test --http-addr 127.0.0.1 --http-port "$PORT_HTTP01" -v
+after=$(grep -c "GET /.well-known/acme" "$ENV_DIR/nginx-cas/access.log")
+[ "$before" = "$after" ] || fail "well-known fetched again despite the cache ($before -> $after)"
+expect_in "$ERR" "directory of ca2.byoca.test from the cache" "cache used"
+pass "directory cache"
+
 # ca2 down: the next CA in the owner's order issues, and the failure is said
 env_stop_ca 2
 expect_rc 0 ba issue -d demo.byoca.test --http-addr 127.0.0.1 --http-port "$PORT_HTTP01" --force --json
@@ -46,6 +61,8 @@ assert "connect" in a[0]["reason"].lower(), a
 assert d["issuer"] == "ca1.byoca.test", d' || fail "attempts in --json: $OUT"
 [ "$(issued_by demo.byoca.test)" = "$(ca_cn 1)" ] || fail "not issued by ca1 after fallback"
 check_live demo.byoca.test
+python3 -c 'import json,sys; assert "ca2.byoca.test" not in json.load(open(sys.argv[1]))' \
+  "$STATE/directory-cache.json" || fail "failed CA still cached"
 pass "fallback to the next CA"
 
 # renew rediscovers (ca_auto lineage) and still works with ca2 down
