@@ -93,6 +93,49 @@ static int auto_opt(struct issue_args *a, int c, char *arg) {
   }
 }
 
+/* The certificate options: 0 taken, EXIT_USAGE bad value, -1 not one. */
+static int cert_opt(struct issue_args *a, int c, char *arg) {
+  enum byoca_keytype kt;
+  uint64_t v;
+  switch (c) {
+  case 'd':
+    if (a->nnames == CLI_MAX_NAMES)
+      return cli_usage("issue", "too many names (at most %d)", CLI_MAX_NAMES);
+    a->names[a->nnames++] = arg;
+    return 0;
+  case 2001:
+    a->cert_name = arg;
+    return 0;
+  case 2002:
+    if (byoca_keytype_parse(arg, &kt) != 0)
+      return cli_usage("issue", "unknown key type '%s'", arg);
+    a->key_type = arg;
+    return 0;
+  case 2003:
+    a->preferred_chain = arg;
+    return 0;
+  case 2004:
+    a->profile = arg;
+    return 0;
+  case 2005:
+    a->deploy_hook = arg;
+    return 0;
+  case 2006:
+    a->batch = arg;
+    return 0;
+  case 2007:
+    if (byoca_parse_uint(arg, 10000, &v) != 0 || v == 0)
+      return cli_usage("issue", "invalid --parallel '%s'", arg);
+    a->parallel = (int)v;
+    return 0;
+  case 2008:
+    a->force = 1;
+    return 0;
+  default:
+    return -1;
+  }
+}
+
 static int parse(int argc, char **argv, struct issue_args *a) {
   static const struct option longopts[] = {
       {"domain", required_argument, NULL, 'd'},
@@ -112,8 +155,6 @@ static int parse(int argc, char **argv, struct issue_args *a) {
       {"trust-anchor", required_argument, NULL, 2015},
       CLI_COMMON_LONGOPTS,
       {NULL, 0, NULL, 0}};
-  enum byoca_keytype kt;
-  uint64_t v;
   int c, r;
   cli_opts_init(&a->o);
   a->parallel = 8;
@@ -124,49 +165,14 @@ static int parse(int argc, char **argv, struct issue_args *a) {
         return EXIT_USAGE;
       continue;
     }
+    r = cert_opt(a, c, optarg);
+    if (r < 0)
+      r = auto_opt(a, c, optarg);
+    if (r > 0)
+      return r;
+    if (r == 0)
+      continue;
     switch (c) {
-    case 'd':
-      if (a->nnames == CLI_MAX_NAMES)
-        return cli_usage("issue", "too many names (at most %d)", CLI_MAX_NAMES);
-      a->names[a->nnames++] = optarg;
-      break;
-    case 2001:
-      a->cert_name = optarg;
-      break;
-    case 2002:
-      if (byoca_keytype_parse(optarg, &kt) != 0)
-        return cli_usage("issue", "unknown key type '%s'", optarg);
-      a->key_type = optarg;
-      break;
-    case 2003:
-      a->preferred_chain = optarg;
-      break;
-    case 2004:
-      a->profile = optarg;
-      break;
-    case 2005:
-      a->deploy_hook = optarg;
-      break;
-    case 2006:
-      a->batch = optarg;
-      break;
-    case 2007:
-      if (byoca_parse_uint(optarg, 10000, &v) != 0 || v == 0)
-        return cli_usage("issue", "invalid --parallel '%s'", optarg);
-      a->parallel = (int)v;
-      break;
-    case 2008:
-      a->force = 1;
-      break;
-    case 2010:
-    case 2011:
-    case 2012:
-    case 2013:
-    case 2014:
-    case 2015:
-      if ((r = auto_opt(a, c, optarg)) != 0)
-        return r;
-      break;
     case 'h':
       fputs(help, stdout);
       fputs(cli_common_help, stdout);
@@ -330,6 +336,31 @@ static int read_batch(struct issue_args *a, struct cli_lineage **out,
   return 0;
 }
 
+/* The lineage of -d NAME ... [--cert-name]. */
+static int one_lineage(struct issue_args *a, struct cli_lineage **out,
+                       size_t *n, struct byoca_err *err) {
+  char **names = calloc(a->nnames + 1, sizeof(char *));
+  struct cli_lineage *l = calloc(1, sizeof(*l));
+  int rc = BYOCA_E_NOMEM;
+  for (size_t i = 0; names != NULL && i < a->nnames; i++)
+    names[i] = strdup(a->names[i]);
+  if (names != NULL && l != NULL)
+    rc = lineage_from(a, l, a->cert_name ? a->cert_name : a->names[0], names,
+                      a->nnames, err);
+  else
+    byoca_err_set(err, rc, BYOCA_CLASS_INTERNAL, "out of memory");
+  if (rc != 0) {
+    if (l == NULL || l->names == NULL)
+      byoca_strv_free(names, a->nnames);
+    cli_lineage_free(l);
+    free(l);
+    return rc;
+  }
+  *out = l;
+  *n = 1;
+  return 0;
+}
+
 int cmd_issue(int argc, char **argv) {
   struct issue_args a = {0};
   struct cli_lineage *lins = NULL;
@@ -350,21 +381,8 @@ int cmd_issue(int argc, char **argv) {
   if (a.ao.default_server == NULL)
     a.ao.default_server = cfg.default_ca;
   a.ao.require_dnssec |= cfg.require_dnssec;
-  if (a.batch != NULL) {
-    rc = read_batch(&a, &lins, &n, &e);
-  } else {
-    char **names = calloc(a.nnames + 1, sizeof(char *));
-    lins = calloc(1, sizeof(*lins));
-    for (size_t i = 0; names != NULL && i < a.nnames; i++)
-      names[i] = strdup(a.names[i]);
-    rc = names == NULL || lins == NULL
-             ? BYOCA_E_NOMEM
-             : lineage_from(&a, lins, a.cert_name ? a.cert_name : a.names[0],
-                            names, a.nnames, &e);
-    if (rc != 0 && names != NULL && lins != NULL && lins->names == NULL)
-      byoca_strv_free(names, a.nnames);
-    n = rc == 0 ? 1 : 0;
-  }
+  rc = a.batch != NULL ? read_batch(&a, &lins, &n, &e)
+                       : one_lineage(&a, &lins, &n, &e);
   if (rc != 0) {
     cli_error_err(&e);
     rc = e.cls == BYOCA_CLASS_INPUT ? EXIT_USAGE : EXIT_FAILED;

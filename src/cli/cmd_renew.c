@@ -146,6 +146,38 @@ static int mark_due(const struct renew_args *a, struct cli_job *j, int named) {
   return j->status == 0;
 }
 
+/* One run per server, in the order the lineages come: the lineages of a
+ * server share its directory, account and connections. */
+static void run_by_server(const struct renew_args *a, struct cli_job *jobs,
+                          size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (jobs[i].status != 0 || jobs[i].lin->server == NULL)
+      continue;
+    size_t k = 0;
+    struct cli_job *group = calloc(n, sizeof(*group));
+    size_t *idx = calloc(n, sizeof(*idx));
+    if (idx == NULL) {
+      free(group);
+      group = NULL;
+    }
+    for (size_t j = i; group != NULL && j < n; j++)
+      if (jobs[j].status == 0 &&
+          strcmp(jobs[j].lin->server, jobs[i].lin->server) == 0) {
+        idx[k] = j;
+        group[k++] = jobs[j];
+      }
+    if (group != NULL)
+      run_group(a, group, k);
+    for (size_t j = 0; group != NULL && j < k; j++) {
+      jobs[idx[j]] = group[j];
+      if (jobs[idx[j]].status == 0)
+        jobs[idx[j]].status = -1;
+    }
+    free(group);
+    free(idx);
+  }
+}
+
 int cmd_renew(int argc, char **argv) {
   struct renew_args a = {0};
   struct byoca_err e = {0};
@@ -184,33 +216,7 @@ int cmd_renew(int argc, char **argv) {
   for (size_t i = 0; i < n; i++)
     if (jobs[i].status == 0 && jobs[i].lin->ca_auto)
       renew_auto(&a, &jobs[i]);
-  /* one run per server, in the order the lineages come */
-  for (size_t i = 0; i < n; i++) {
-    if (jobs[i].status != 0 || jobs[i].lin->server == NULL)
-      continue;
-    size_t k = 0;
-    struct cli_job *group = calloc(n, sizeof(*group));
-    size_t *idx = calloc(n, sizeof(*idx));
-    if (idx == NULL) {
-      free(group);
-      group = NULL;
-    }
-    for (size_t j = i; group != NULL && j < n; j++)
-      if (jobs[j].status == 0 &&
-          strcmp(jobs[j].lin->server, jobs[i].lin->server) == 0) {
-        idx[k] = j;
-        group[k++] = jobs[j];
-      }
-    if (group != NULL)
-      run_group(&a, group, k);
-    for (size_t j = 0; group != NULL && j < k; j++) {
-      jobs[idx[j]] = group[j];
-      if (jobs[idx[j]].status == 0)
-        jobs[idx[j]].status = -1;
-    }
-    free(group);
-    free(idx);
-  }
+  run_by_server(&a, jobs, n);
   for (size_t i = 0; i < n; i++) {
     any_ok |= jobs[i].status == 1;
     any_bad |= jobs[i].status == -1;
