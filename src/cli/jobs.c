@@ -82,6 +82,12 @@ static int runner_prepare(struct runner *r, struct byoca_err *err) {
     r->acct.issuer = strdup(r->o->issuer); /* for accounturi matching */
   byoca_acme_set_account(r->acme, r->acct.key, r->acct.url);
   if (r->acct.url == NULL) {
+    const char *tos = byoca_acme_terms_of_service(r->acme);
+    if (r->o->issuer != NULL && tos != NULL) /* D-TOS, recorded */
+      byoca_log(BYOCA_LOG_INFO,
+                "agreeing to the terms of service of %s (%s): the domain"
+                " owner's CAA records chose this CA",
+                r->o->issuer, tos);
     if ((rc = cli_wait(r->rt, start_register, r, err)) != 0)
       return rc;
     r->acct.url = strdup(byoca_acme_account_url(r->acme));

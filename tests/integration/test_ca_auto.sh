@@ -29,6 +29,7 @@ cts_add_caa demo.byoca.test 0 issue "ca2.byoca.test; priority=1"
 cts_add_caa demo.byoca.test 0 issue "ca1.byoca.test; priority=2"
 expect_rc 0 ba issue -d demo.byoca.test --http-addr 127.0.0.1 --http-port "$PORT_HTTP01"
 expect_in "$ERR" "trying ca2.byoca.test" "first candidate"
+expect_in "$ERR" "agreeing to the terms of service of ca2.byoca.test (data:" "D-TOS recorded"
 [ "$(issued_by demo.byoca.test)" = "$(ca_cn 2)" ] || fail "not issued by ca2"
 check_live demo.byoca.test
 grep -q '"issuer": "ca2.byoca.test"' "$STATE/renewal/demo.byoca.test.json" || fail "lineage issuer"
