@@ -10,7 +10,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all build deps check check-unit check-asan demo install clean format
+.PHONY: all build deps check check-unit check-asan demo install clean format \
+	fuzz-smoke fuzz
 
 all: build
 
@@ -49,3 +50,9 @@ clean:
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+fuzz-smoke: deps
+	tests/fuzz/build.sh && tests/fuzz/run.sh 10
+
+fuzz: deps
+	tests/fuzz/build.sh && tests/fuzz/run.sh 300
