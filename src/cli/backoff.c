@@ -13,31 +13,18 @@
 #define BACKOFF_FIRST 300
 #define BACKOFF_MAX 86400
 
-static char *health_path(const char *state) {
-  return byoca_asprintf("%s/ca-health.json", state);
-}
+#define STATE_FILE "ca-health.json"
 
 static json_t *load(const char *state) {
-  char *p = health_path(state);
-  json_t *j = p != NULL ? json_load_file(p, 0, NULL) : NULL;
-  free(p);
-  if (!json_is_object(j)) {
-    json_decref(j);
-    j = json_object();
-  }
-  return j;
+  return cli_state_json_load(state, STATE_FILE);
 }
 
+/* Backoff that cannot be saved is said: other runs would not honour it. */
 static void save(const char *state, json_t *j) {
   struct byoca_err e = {0};
-  char *p = health_path(state);
-  char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-  if (p != NULL && text != NULL && byoca_mkdir_p(state, 0700, &e) == 0 &&
-      byoca_file_write_atomic(p, text, strlen(text), 0600, &e) != 0)
+  if (cli_state_json_save(state, STATE_FILE, j, &e) != 0)
     cli_error_err(&e);
   byoca_err_clear(&e);
-  free(p);
-  free(text);
 }
 
 int64_t cli_backoff_until(const char *state, const char *issuer) {

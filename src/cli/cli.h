@@ -58,6 +58,9 @@ struct cli_config;
 int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
                     struct byoca_err *err);
 
+/* cli_opts_finish, printing the error: 0, or EXIT_USAGE to return. */
+int cli_opts_ready(struct cli_opts *o, struct cli_config *cfg);
+
 /* Global switches (main.c). */
 extern int cli_verbose;
 extern int cli_log_json; /* --log-json: errors as JSON lines too */
@@ -178,6 +181,13 @@ void cli_lineage_free(struct cli_lineage *l);
 /* Names of every lineage, sorted; *out free with byoca_strv_free. */
 int cli_lineage_list(const char *state, char ***out, size_t *n,
                      struct byoca_err *err);
+/* A JSON object kept in <state>/<file> (CA health, directory cache): an
+ * empty object when absent or damaged; saved atomically, mode 0600. */
+struct json_t;
+struct json_t *cli_state_json_load(const char *state, const char *file);
+int cli_state_json_save(const char *state, const char *file, struct json_t *j,
+                        struct byoca_err *err);
+
 /* Checks a certificate name is a safe file name. */
 int cli_name_check(const char *name, struct byoca_err *err);
 /* The instant renewal is due (D-ARI without ARI: 2/3 of the lifetime,
@@ -213,6 +223,10 @@ int cli_run_jobs(struct cli_rt *rt, const struct cli_opts *o,
  * byoca_secret_free. */
 int cli_eab_load(const struct cli_opts *o, struct byoca_secret *out,
                  struct byoca_err *err);
+
+/* newAccount with --email, --agree-tos and EAB (eab may be empty). */
+int cli_register(struct byoca_acme *acme, const struct cli_opts *o,
+                 const struct byoca_secret *eab, byoca_acme_cb cb, void *arg);
 
 /* ---- output (output.c) ---- */
 

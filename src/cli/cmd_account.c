@@ -41,15 +41,7 @@ static int st_roll(void *a, byoca_acme_cb cb, void *x) {
 }
 static int st_register(void *a, byoca_acme_cb cb, void *x) {
   struct acct_run *r = a;
-  const char *contacts[1] = {r->o->email};
-  struct byoca_account_req req = {
-      .contacts = contacts,
-      .ncontacts = r->o->email != NULL ? 1 : 0,
-      .tos_agreed = r->o->agree_tos,
-      .eab_kid = r->o->eab_kid,
-      .eab_hmac = r->eab.data != NULL ? &r->eab : NULL,
-  };
-  return byoca_acme_account_register(r->acme, &req, cb, x);
+  return cli_register(r->acme, r->o, &r->eab, cb, x);
 }
 
 static int st_lookup(void *a, byoca_acme_cb cb, void *x) {
@@ -193,14 +185,8 @@ int cmd_account(int argc, char **argv) {
   if (o.server == NULL)
     return cli_usage("account", "--server URL is required");
   struct cli_config cfg;
-  {
-    struct byoca_err ce = {0};
-    if (cli_opts_finish(&o, &cfg, &ce) != 0) {
-      cli_error_err(&ce);
-      byoca_err_clear(&ce);
-      return EXIT_USAGE;
-    }
-  }
+  if (cli_opts_ready(&o, &cfg) != 0)
+    return EXIT_USAGE;
   int rc = cli_rt_init(&rt, &o, &e);
   if (rc == 0 &&
       (r.acme = byoca_acme_new(rt.loop, rt.http, o.server, &e)) == NULL)

@@ -68,14 +68,8 @@ int cmd_list(int argc, char **argv) {
   if (optind != argc)
     return cli_usage("list", "unexpected argument '%s'", argv[optind]);
   struct cli_config cfg;
-  {
-    struct byoca_err ce = {0};
-    if (cli_opts_finish(&o, &cfg, &ce) != 0) {
-      cli_error_err(&ce);
-      byoca_err_clear(&ce);
-      return EXIT_USAGE;
-    }
-  }
+  if (cli_opts_ready(&o, &cfg) != 0)
+    return EXIT_USAGE;
   if (cli_lineage_list(o.state_dir, &names, &n, &e) != 0) {
     cli_error_err(&e);
     cli_config_free(&cfg);

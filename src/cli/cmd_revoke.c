@@ -109,14 +109,8 @@ int cmd_revoke(int argc, char **argv) {
   if (optind + 1 != argc)
     return cli_usage("revoke", "give exactly one certificate NAME");
   struct cli_config cfg;
-  {
-    struct byoca_err ce = {0};
-    if (cli_opts_finish(&o, &cfg, &ce) != 0) {
-      cli_error_err(&ce);
-      byoca_err_clear(&ce);
-      return EXIT_USAGE;
-    }
-  }
+  if (cli_opts_ready(&o, &cfg) != 0)
+    return EXIT_USAGE;
   if (cli_lineage_load(o.state_dir, argv[optind], &l, &e) != 0) {
     cli_error_err(&e);
     byoca_err_clear(&e);

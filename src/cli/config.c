@@ -154,3 +154,12 @@ int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
     o->allow_net[o->nallow++] = cfg->allow_net[i];
   return 0;
 }
+
+int cli_opts_ready(struct cli_opts *o, struct cli_config *cfg) {
+  struct byoca_err e = {0};
+  if (cli_opts_finish(o, cfg, &e) == 0)
+    return 0;
+  cli_error_err(&e);
+  byoca_err_clear(&e);
+  return EXIT_USAGE;
+}

@@ -12,34 +12,11 @@
 #define TTL_DEFAULT 3600
 #define TTL_MAX 86400
 
-static char *cache_path(const char *state) {
-  return byoca_asprintf("%s/directory-cache.json", state);
-}
-
-static json_t *cache_load(const char *state) {
-  char *p = cache_path(state);
-  json_t *j = p != NULL ? json_load_file(p, 0, NULL) : NULL;
-  free(p);
-  if (!json_is_object(j)) {
-    json_decref(j);
-    j = json_object();
-  }
-  return j;
-}
-
-static void cache_save(const char *state, json_t *j) {
-  struct byoca_err e = {0};
-  char *p = cache_path(state);
-  char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-  if (p != NULL && text != NULL && byoca_mkdir_p(state, 0700, &e) == 0)
-    (void)!byoca_file_write_atomic(p, text, strlen(text), 0600, &e);
-  byoca_err_clear(&e); /* a cache that cannot be written is only slower */
-  free(p);
-  free(text);
-}
+#define STATE_FILE "directory-cache.json"
 
 char *cli_dircache_get(const char *state, const char *issuer) {
-  json_t *j = cache_load(state), *e = json_object_get(j, issuer);
+  json_t *j = cli_state_json_load(state, STATE_FILE),
+         *e = json_object_get(j, issuer);
   const char *url = json_string_value(json_object_get(e, "directory"));
   int64_t exp = json_integer_value(json_object_get(e, "expires"));
   char *out = url != NULL && exp > byoca_now() ? strdup(url) : NULL;
@@ -51,17 +28,24 @@ void cli_dircache_put(const char *state, const char *issuer, const char *url,
                       int64_t max_age) {
   int64_t ttl = max_age < 0 ? TTL_DEFAULT : max_age;
   ttl = ttl < TTL_MIN ? TTL_MIN : ttl > TTL_MAX ? TTL_MAX : ttl;
-  json_t *j = cache_load(state);
+  json_t *j = cli_state_json_load(state, STATE_FILE);
   json_object_set_new(j, issuer,
                       json_pack("{s:s,s:I}", "directory", url, "expires",
                                 (json_int_t)(byoca_now() + ttl)));
-  cache_save(state, j);
+  {
+    struct byoca_err e = {0};
+    (void)!cli_state_json_save(state, STATE_FILE, j, &e);
+    byoca_err_clear(&e); /* only slower next time */
+  }
   json_decref(j);
 }
 
 void cli_dircache_forget(const char *state, const char *issuer) {
-  json_t *j = cache_load(state);
-  if (json_object_del(j, issuer) == 0)
-    cache_save(state, j);
+  json_t *j = cli_state_json_load(state, STATE_FILE);
+  if (json_object_del(j, issuer) == 0) {
+    struct byoca_err e = {0};
+    (void)!cli_state_json_save(state, STATE_FILE, j, &e);
+    byoca_err_clear(&e); /* only slower next time */
+  }
   json_decref(j);
 }

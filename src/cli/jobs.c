@@ -25,17 +25,22 @@ static int start_directory(void *arg, byoca_acme_cb cb, void *cbarg) {
   return byoca_acme_directory(r->acme, cb, cbarg);
 }
 
-static int start_register(void *arg, byoca_acme_cb cb, void *cbarg) {
-  struct runner *r = arg;
-  const char *contacts[1] = {r->o->email};
+int cli_register(struct byoca_acme *acme, const struct cli_opts *o,
+                 const struct byoca_secret *eab, byoca_acme_cb cb, void *arg) {
+  const char *contacts[1] = {o->email};
   struct byoca_account_req req = {
       .contacts = contacts,
-      .ncontacts = r->o->email != NULL ? 1 : 0,
-      .tos_agreed = r->o->agree_tos,
-      .eab_kid = r->o->eab_kid,
-      .eab_hmac = r->eab.data != NULL ? &r->eab : NULL,
+      .ncontacts = o->email != NULL ? 1 : 0,
+      .tos_agreed = o->agree_tos,
+      .eab_kid = o->eab_kid,
+      .eab_hmac = eab != NULL && eab->data != NULL ? eab : NULL,
   };
-  return byoca_acme_account_register(r->acme, &req, cb, cbarg);
+  return byoca_acme_account_register(acme, &req, cb, arg);
+}
+
+static int start_register(void *arg, byoca_acme_cb cb, void *cbarg) {
+  struct runner *r = arg;
+  return cli_register(r->acme, r->o, &r->eab, cb, cbarg);
 }
 
 int cli_eab_load(const struct cli_opts *o, struct byoca_secret *out,

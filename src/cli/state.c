@@ -351,3 +351,26 @@ int64_t cli_due_time(int64_t not_before, int64_t not_after) {
     return not_before + life / 2;
   return not_before + life * 2 / 3;
 }
+
+json_t *cli_state_json_load(const char *state, const char *file) {
+  char *p = byoca_asprintf("%s/%s", state, file);
+  json_t *j = p != NULL ? json_load_file(p, 0, NULL) : NULL;
+  free(p);
+  if (!json_is_object(j)) {
+    json_decref(j);
+    j = json_object();
+  }
+  return j;
+}
+
+int cli_state_json_save(const char *state, const char *file, json_t *j,
+                        struct byoca_err *err) {
+  char *p = byoca_asprintf("%s/%s", state, file);
+  int rc = p == NULL ? byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                                     "out of memory")
+                     : byoca_mkdir_p(state, 0700, err);
+  if (rc == 0)
+    rc = write_json(p, j, 0600, err);
+  free(p);
+  return rc;
+}
