@@ -124,6 +124,13 @@ struct byoca_order_req {
   struct byoca_solver *const *solvers; /* in preference order; borrowed */
   size_t nsolvers;
   const char *label;         /* for progress lines; NULL = first name */
+  /* Crash safety: called when the order URL is known (key NULL) and again
+   * just before finalize is sent (with the certificate key), so both can
+   * be made durable; a non-zero return fails the order before anything
+   * is finalized. NULL = none. */
+  int (*persist)(void *arg, const char *order_url,
+                 const struct byoca_key *key);
+  void *persist_arg;
 };
 
 /* What an issuance produced; owned by the receiver of the callback, freed
@@ -157,6 +164,19 @@ struct byoca_order *byoca_order_start(struct byoca_acme *a,
                                       const struct byoca_order_req *req,
                                       byoca_order_cb cb, void *arg,
                                       struct byoca_err *err);
+/* Continues an order created earlier, perhaps by a process that died, at
+ * order_url (an URL persist was given): fetches it and goes on from its
+ * status (authorizations, finalize, polling, download and verification).
+ * key is the certificate key persist was given (ownership passes to the
+ * order, also on failure), or NULL to generate one. req as for
+ * byoca_order_start (its names are checked against the order's). An
+ * order the server reports invalid fails with class CA. */
+struct byoca_order *byoca_order_resume(struct byoca_acme *a,
+                                       const struct byoca_order_req *req,
+                                       const char *order_url,
+                                       struct byoca_key *key,
+                                       byoca_order_cb cb, void *arg,
+                                       struct byoca_err *err);
 /* Stops an order in flight; its callback is not called. Provisioned
  * challenges are cleaned up in the background. */
 void byoca_order_cancel(struct byoca_order *o);

@@ -98,6 +98,10 @@ static void poll_fire(void *arg) {
   order_post(o, o->url, NULL, NULL, on_order_poll, o);
 }
 
+void order_refresh(struct byoca_order *o) {
+  order_post(o, o->url, NULL, NULL, on_order_poll, o);
+}
+
 void order_poll(struct byoca_order *o, const struct acme_resp *resp) {
   const char *ra = byoca_http_header(resp->http, ACME_H_RETRY_AFTER);
   int64_t ms = byoca_poll_delay_ms(ra, o->attempt++, byoca_now());
@@ -167,6 +171,10 @@ void order_finalize(struct byoca_order *o) {
     byoca_err_activity(&e, "creating the CSR for %s", o->names[0]);
     order_fail(o, &e);
     byoca_err_clear(&e);
+    return;
+  }
+  if (order_persist(o, o->key) != 0) {
+    free(payload);
     return;
   }
   order_progress(o, "finalizing");

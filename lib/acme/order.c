@@ -162,6 +162,15 @@ int order_post(struct byoca_order *o, const char *url, const char *payload,
   return 0;
 }
 
+int order_persist(struct byoca_order *o, const struct byoca_key *key) {
+  if (o->persist == NULL || o->persist(o->persist_arg, o->url, key) == 0)
+    return 0;
+  order_failf(o, BYOCA_E_IO, BYOCA_CLASS_RETRYABLE,
+              "could not record the order of %s durably; not finalizing it",
+              o->names[0]);
+  return -1;
+}
+
 /* ---- checking the order object ---- */
 
 static int find_name(const struct byoca_order *o, const char *norm) {
@@ -311,6 +320,8 @@ static void on_new_order(void *arg, const struct acme_resp *resp,
     byoca_err_clear(&e);
     return;
   }
+  if (order_persist(o, NULL) != 0)
+    return;
   order_handle(o, resp);
 }
 
@@ -360,6 +371,8 @@ static int copy_request(struct byoca_order *o, const struct byoca_order_req *r,
   o->preferred_chain = byoca_strdup(r->preferred_chain);
   o->replaces = byoca_strdup(r->replaces);
   o->label = byoca_strdup(r->label);
+  o->persist = r->persist;
+  o->persist_arg = r->persist_arg;
   o->solvers = calloc(r->nsolvers + 1, sizeof(*o->solvers));
   if (o->solvers == NULL)
     return BYOCA_E_NOMEM;
@@ -382,12 +395,12 @@ static int choose_profile(struct byoca_order *o, const char *want) {
   return 0;
 }
 
-struct byoca_order *byoca_order_start(struct byoca_acme *a,
-                                      const struct byoca_order_req *req,
-                                      byoca_order_cb cb, void *arg,
-                                      struct byoca_err *err) {
+/* The order object for req, before anything is sent; NULL with err set. */
+static struct byoca_order *order_new(struct byoca_acme *a,
+                                     const struct byoca_order_req *req,
+                                     byoca_order_cb cb, void *arg,
+                                     struct byoca_err *err) {
   struct byoca_order *o = calloc(1, sizeof(*o));
-  char *payload = NULL;
   int rc = BYOCA_E_NOMEM;
   if (o == NULL)
     goto fail;
@@ -399,35 +412,83 @@ struct byoca_order *byoca_order_start(struct byoca_acme *a,
                        "no names to order a certificate for");
     goto fail;
   }
-  if ((rc = copy_request(o, req, err)) != 0 ||
-      (rc = choose_profile(o, req->profile)) != 0)
+  if ((rc = copy_request(o, req, err)) != 0)
     goto fail;
   if (byoca_acme_account_url(a) == NULL) {
     rc = byoca_err_set(err, BYOCA_E_INTERNAL, BYOCA_CLASS_INTERNAL,
                        "no ACME account; register one first");
     goto fail;
   }
-  rc = BYOCA_E_NOMEM;
-  if ((payload = new_order_payload(o)) == NULL)
-    goto fail;
+  return o;
+fail:
+  if (rc == BYOCA_E_NOMEM && err != NULL && err->code == 0)
+    byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+  if (o != NULL)
+    order_free(o);
+  return NULL;
+}
+
+/* Holds the order until the next loop turn, so that no callback runs
+ * inside the starting call. */
+static int hold_until_next_turn(struct byoca_order *o) {
+  op_begin(o);
+  if (byoca_timer_add(byoca_acme_loop(o->a), 0, start_done, o) != NULL)
+    return 0;
+  o->pending--;
+  return -1;
+}
+
+struct byoca_order *byoca_order_start(struct byoca_acme *a,
+                                      const struct byoca_order_req *req,
+                                      byoca_order_cb cb, void *arg,
+                                      struct byoca_err *err) {
+  struct byoca_order *o = order_new(a, req, cb, arg, err);
+  char *payload = NULL;
+  if (o == NULL)
+    return NULL;
+  if (choose_profile(o, req->profile) != 0 ||
+      (payload = new_order_payload(o)) == NULL ||
+      hold_until_next_turn(o) != 0) {
+    byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    free(payload);
+    order_free(o);
+    return NULL;
+  }
   order_progress(o, "ordering a certificate for %s%s", o->names[0],
                  o->nnames > 1 ? " and more" : "");
-  /* held until the next loop turn, so no callback runs inside this call */
-  op_begin(o);
-  if (byoca_timer_add(byoca_acme_loop(a), 0, start_done, o) == NULL)
-    goto fail;
   order_keygen_start(o);
   order_post(o, acme_dir_url(a, ACME_DIR_NEW_ORDER), payload, NULL,
              on_new_order, o);
   free(payload);
   return o;
-fail:
-  if (rc == BYOCA_E_NOMEM && err != NULL && err->code == 0)
-    byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
-  free(payload);
-  if (o != NULL)
+}
+
+struct byoca_order *byoca_order_resume(struct byoca_acme *a,
+                                       const struct byoca_order_req *req,
+                                       const char *order_url,
+                                       struct byoca_key *key, byoca_order_cb cb,
+                                       void *arg, struct byoca_err *err) {
+  struct byoca_order *o = order_new(a, req, cb, arg, err);
+  if (o == NULL) {
+    byoca_key_free(key);
+    return NULL;
+  }
+  o->key = key;
+  o->key_ready = key != NULL;
+  if (acme_check_url(a, order_url, "order", err) != 0) {
     order_free(o);
-  return NULL;
+    return NULL;
+  }
+  if ((o->url = strdup(order_url)) == NULL || hold_until_next_turn(o) != 0) {
+    byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    order_free(o);
+    return NULL;
+  }
+  order_progress(o, "resuming the order for %s", o->names[0]);
+  if (key == NULL)
+    order_keygen_start(o);
+  order_refresh(o);
+  return o;
 }
 
 void byoca_order_result_free(struct byoca_order_result *r) {

@@ -46,6 +46,8 @@ struct byoca_order {
   size_t nsolvers;
   char *label;
   char *thumbprint;
+  int (*persist)(void *arg, const char *order_url, const struct byoca_key *key);
+  void *persist_arg;
   /* server state */
   char *url;
   char *finalize_url;
@@ -107,5 +109,10 @@ void authz_cleanup(struct authz *z);
 void order_keygen_start(struct byoca_order *o);
 /* finalize.c: polls the order again after Retry-After or D-POLL */
 void order_poll(struct byoca_order *o, const struct acme_resp *resp);
+/* finalize.c: fetches the order now (POST-as-GET) and handles it */
+void order_refresh(struct byoca_order *o);
+/* order.c: hands the order URL and key (NULL before finalize) to the
+ * caller's persist hook; 0, or fails the order and returns -1 */
+int order_persist(struct byoca_order *o, const struct byoca_key *key);
 
 #endif
