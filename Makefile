@@ -3,6 +3,7 @@
 #   make check      install missing Debian packages, build, run every test
 #   make check-asan the same under AddressSanitizer + UBSan (build-asan/)
 #   make demo       issue a real certificate from a local Pebble CA
+#   make bench      measure byoca against lego, certbot, uacme, dehydrated
 #   make install    PREFIX=/usr/local DESTDIR=
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -11,7 +12,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
 .PHONY: all build deps check check-unit check-asan demo install clean format \
-	fuzz-smoke fuzz
+	fuzz-smoke fuzz bench
 
 all: build
 
@@ -56,3 +57,6 @@ fuzz-smoke: deps
 
 fuzz: deps
 	tests/fuzz/build.sh && tests/fuzz/run.sh 300
+
+bench:
+	bench/run.sh

@@ -13,6 +13,10 @@ pkgs=(
   pebble nginx openssl curl iproute2 util-linux procps python3 dnsutils
   knot ldnsutils
 )
+# `install-deps.sh bench`: also the peers byoca is measured against
+if [ "${1:-}" = bench ]; then
+  pkgs+=(lego certbot uacme dehydrated)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -25,7 +25,8 @@ enum byoca_keytype {
   BYOCA_KEY_ED25519,
 };
 
-/* "ec256" ... "ed25519" <-> enum. Parse returns BYOCA_E_INVAL if unknown. */
+/* "ec256" ... "ed25519" <-> enum (parse also takes ec-p256, p256, ec-p384,
+ * p384). Parse returns BYOCA_E_INVAL if unknown. */
 int byoca_keytype_parse(const char *s, enum byoca_keytype *out) BYOCA_WUR;
 const char *byoca_keytype_name(enum byoca_keytype t);
 
@@ -110,6 +111,23 @@ int byoca_sha256_b64url(const void *data, size_t len, char **out) BYOCA_WUR;
 int byoca_sha256(const void *data, size_t len, unsigned char out[32]) BYOCA_WUR;
 /* Random bytes from OpenSSL's CSPRNG. */
 int byoca_random(void *out, size_t len) BYOCA_WUR;
+
+/* ---- secrets at rest: AES-256-GCM ---- */
+
+#define BYOCA_AEAD_KEY_LEN 32
+/* Seals len bytes of plain under key (32 bytes) bound to aad: *out
+ * (caller frees) = 12-byte random nonce || ciphertext || 16-byte tag. */
+int byoca_aead_seal(const unsigned char *key, const void *aad, size_t aadlen,
+                    const void *plain, size_t len, unsigned char **out,
+                    size_t *outlen, struct byoca_err *err) BYOCA_WUR;
+/* Opens a box from byoca_aead_seal; a wrong key or aad, or any modified
+ * byte, is BYOCA_E_CRYPTO "authentication failed" and out stays empty. */
+int byoca_aead_open(const unsigned char *key, const void *aad, size_t aadlen,
+                    const void *box, size_t boxlen, struct byoca_secret *out,
+                    struct byoca_err *err) BYOCA_WUR;
+/* 1 if the n bytes at a and b are equal, in time independent of where
+ * they differ. */
+int byoca_ct_equal(const void *a, const void *b, size_t n);
 
 /* ---- CSR ---- */
 

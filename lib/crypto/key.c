@@ -31,7 +31,25 @@ static const struct {
 };
 #define NKEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
 
+/* Other spellings users bring from other tools and from the API. */
+static const struct {
+  const char *alias;
+  enum byoca_keytype type;
+} key_aliases[] = {
+    {"ec-p256", BYOCA_KEY_EC256},
+    {"p256", BYOCA_KEY_EC256},
+    {"ec-p384", BYOCA_KEY_EC384},
+    {"p384", BYOCA_KEY_EC384},
+};
+
 int byoca_keytype_parse(const char *s, enum byoca_keytype *out) {
+  for (size_t i = 0;
+       s != NULL && i < sizeof(key_aliases) / sizeof(key_aliases[0]); i++) {
+    if (byoca_strcaseeq(s, key_aliases[i].alias)) {
+      *out = key_aliases[i].type;
+      return 0;
+    }
+  }
   for (size_t i = 0; s != NULL && i < NKEY_TYPES; i++) {
     if (byoca_strcaseeq(s, key_types[i].name)) {
       *out = key_types[i].type;

@@ -232,6 +232,21 @@ static void test_load_file(void **state) {
   byoca_key_free(k);
 }
 
+static void test_keytype_names(void **state) {
+  (void)state;
+  enum byoca_keytype t;
+  const char *ok[][2] = {{"ec256", "ec256"},     {"EC-P256", "ec256"},
+                         {"p256", "ec256"},      {"ec-p384", "ec384"},
+                         {"rsa3072", "rsa3072"}, {"Ed25519", "ed25519"}};
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    assert_int_equal(byoca_keytype_parse(ok[i][0], &t), 0);
+    assert_string_equal(byoca_keytype_name(t), ok[i][1]);
+  }
+  assert_int_equal(byoca_keytype_parse("rsa1024", &t), BYOCA_E_INVAL);
+  assert_int_equal(byoca_keytype_parse("ec-p521", &t), BYOCA_E_INVAL);
+  assert_int_equal(byoca_keytype_parse(NULL, &t), BYOCA_E_INVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pem_round_trip),
@@ -241,6 +256,7 @@ int main(void) {
       cmocka_unit_test(test_public_forms),
       cmocka_unit_test(test_private_pem_cap),
       cmocka_unit_test(test_load_file),
+      cmocka_unit_test(test_keytype_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

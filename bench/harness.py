@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""byoca's benchmark harness: runs byoca and its peers (lego, certbot, uacme,
+dehydrated) against the same local Pebble in the same run, measures each
+client process tree (wall, user+sys CPU, peak RSS) and Pebble's own CPU
+(from /proc/<pid>/stat), and writes medians and ratios.
+
+Called by bench/run.sh, which starts Pebble and exports:
+  BENCH_DIRECTORY  Pebble's directory URL      BENCH_PEBBLE_PID  its pid
+  BENCH_CA_BUNDLE  roots for Pebble's HTTPS    BENCH_HTTP_PORT   a free port
+  BENCH_BYOCA      the byoca binary            BENCH_DIR         scratch dir
+  BENCH_FLOOR      the crypto-floor program    BENCH_OUT         results JSON
+Nothing here asserts a time: the figures are reported, never checked.
+"""
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ENV = os.environ
+
+
+def pebble_cpu():
+    """Pebble's user+sys CPU seconds so far."""
+    with open(f"/proc/{ENV['BENCH_PEBBLE_PID']}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def run(cmd, env=None, cwd=None, label=""):
+    """Runs cmd to completion; returns wall, cpu (the whole process tree
+    that was waited for) and peak RSS in MiB. A failure stops the run."""
+    full_env = dict(ENV)
+    full_env.update(env or {})
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, env=full_env, cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        sys.stderr.write(p.stdout.decode(errors="replace")[-4000:])
+        raise SystemExit(f"bench: {label or cmd[0]} failed ({p.returncode})")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far, in KiB
+    return wall, cpu, after.ru_maxrss / 1024.0
+
+
+def scratch(name):
+    d = os.path.join(ENV["BENCH_DIR"], name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+# ------------------------------------------------------------ the clients
+
+def byoca_seq(d):
+    base = [ENV["BENCH_BYOCA"], "issue", "--server", ENV["BENCH_DIRECTORY"],
+            "--ca-bundle", ENV["BENCH_CA_BUNDLE"], "--state-dir", d,
+            "--agree-tos", "--http-addr", "127.0.0.1",
+            "--http-port", ENV["BENCH_HTTP_PORT"], "--key-type", "ec256"]
+    return lambda name: base + ["-d", name], {}
+
+
+def lego_seq(d, webroot=None):
+    """lego with its http-01 server, or (webroot) writing files, so that
+    many can run at once without fighting over one port."""
+    base = ["lego", "--server", ENV["BENCH_DIRECTORY"], "--email",
+            "bench@example.org", "--accept-tos", "--path", d,
+            "--key-type", "ec256", "--http"]
+    if webroot:
+        base += ["--http.webroot", webroot]
+    else:
+        base += ["--http.port", "127.0.0.1:" + ENV["BENCH_HTTP_PORT"]]
+    env = {"LEGO_CA_CERTIFICATES": ENV["BENCH_CA_BUNDLE"]}
+    return lambda name: base + ["--domains", name, "run"], env
+
+
+def certbot_seq(d):
+    base = ["certbot", "certonly", "--standalone", "--non-interactive",
+            "--agree-tos", "--register-unsafely-without-email",
+            "--server", ENV["BENCH_DIRECTORY"], "--config-dir", d + "/etc",
+            "--work-dir", d + "/work", "--logs-dir", d + "/logs",
+            "--http-01-address", "127.0.0.1",
+            "--http-01-port", ENV["BENCH_HTTP_PORT"],
+            "--key-type", "ecdsa", "--elliptic-curve", "secp256r1",
+            "--no-random-sleep-on-renew"]
+    env = {"REQUESTS_CA_BUNDLE": ENV["BENCH_CA_BUNDLE"]}
+    return lambda name: base + ["-d", name], env
+
+
+def _trusting(cmd):
+    """uacme (libcurl-gnutls) reads only the system trust store: run it in
+    a private mount namespace where that file is Pebble's bundle."""
+    sh = ('mount --bind "$BENCH_CA_BUNDLE" /etc/ssl/certs/ca-certificates.crt'
+          ' && exec "$@"')
+    return ["unshare", "-m", "sh", "-c", sh, "sh"] + cmd
+
+
+def uacme_seq(d):
+    hook = os.path.join(d, "hook.sh")
+    with open(hook, "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")  # Pebble validates everything
+    os.chmod(hook, 0o755)
+    base = ["uacme", "-c", d, "-a", ENV["BENCH_DIRECTORY"], "-t", "EC",
+            "-b", "256", "-o", "-y", "-h", hook]
+    run(_trusting(base + ["new"]), label="uacme new")
+    return lambda name: _trusting(base + ["issue", name]), {}
+
+
+def dehydrated_seq(d):
+    cfg = os.path.join(d, "config")
+    hook = os.path.join(d, "hook.sh")
+    with open(hook, "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    os.chmod(hook, 0o755)
+    os.makedirs(d + "/wellknown", exist_ok=True)
+    with open(cfg, "w") as f:
+        f.write(f'CA="{ENV["BENCH_DIRECTORY"]}"\nBASEDIR="{d}"\n'
+                f'WELLKNOWN="{d}/wellknown"\nKEY_ALGO=prime256v1\n'
+                f'CURL_OPTS="--cacert {ENV["BENCH_CA_BUNDLE"]}"\n'
+                f'HOOK="{hook}"\nCHALLENGETYPE=http-01\n')
+    base = ["dehydrated", "-f", cfg]
+    run(base + ["--register", "--accept-terms"], label="dehydrated register")
+    return lambda name: base + ["-c", "-d", name, "--force"], {}
+
+
+CLIENTS = {"byoca": byoca_seq, "lego": lego_seq, "certbot": certbot_seq,
+           "uacme": uacme_seq, "dehydrated": dehydrated_seq}
+
+
+# ------------------------------------------------------------ scenarios
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def seq_one(client, n):
+    d = scratch("seq-" + client)
+    make, env = CLIENTS[client](d)
+    run(make(f"warm.{client}.bench.test"), env, d, client + " warm-up")
+    walls, cpus, rsss = [], [], []
+    p0 = pebble_cpu()
+    for i in range(n):
+        w, c, _ = run(make(f"s{i}.{client}.bench.test"), env, d, client)
+        walls.append(w)
+        cpus.append(c)
+    pcpu = (pebble_cpu() - p0) / n
+    # peak RSS of one run, measured alone so earlier children do not mask it
+    rss = measure_rss(make(f"rss.{client}.bench.test"), env, d)
+    return {"wall_s": median(walls), "cpu_ms": median(cpus) * 1000,
+            "rss_mib": rss, "pebble_cpu_ms": pcpu * 1000, "n": n}
+
+
+def measure_rss(cmd, env, cwd):
+    """Peak RSS of one process tree, read by a fresh python child."""
+    code = ("import resource,subprocess,sys,os\n"
+            "p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,"
+            "stderr=subprocess.DEVNULL)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+            "sys.exit(p.returncode)")
+    full_env = dict(ENV)
+    full_env.update(env)
+    out = subprocess.run([sys.executable, "-c", code] + cmd, env=full_env,
+                         cwd=cwd, stdout=subprocess.PIPE, check=True)
+    return int(out.stdout.split()[-1]) / 1024.0
+
+
+def scenario_seq(res):
+    n = int(ENV.get("BENCH_N", "30"))
+    clients = ENV.get("BENCH_CLIENTS", "byoca lego certbot uacme dehydrated")
+    res["seq"] = {}
+    for c in clients.split():
+        if c != "byoca" and shutil.which(c) is None:
+            res["seq"][c] = {"skipped": "not installed"}
+            continue
+        sys.stderr.write(f"bench: sequential, {c}, n={n}\n")
+        res["seq"][c] = seq_one(c, n)
+
+
+def batch_once(names, parallel):
+    d = scratch(f"batch-{parallel}")
+    batch = os.path.join(d, "batch.txt")
+    with open(batch, "w") as f:
+        for i in range(names):
+            f.write(f"b{i}.p{parallel}.bench.test\n")
+    make, env = byoca_seq(d)
+    run(make("warm.batch.bench.test"), env, d, "byoca warm-up")
+    cmd = make("unused")[:-2] + ["--batch", batch, "--parallel", str(parallel)]
+    p0 = pebble_cpu()
+    w, c, _ = run(cmd, env, d, "byoca batch")
+    p = pebble_cpu() - p0
+    return {"certs_per_s": names / w, "cpu_ms_per_cert": c * 1000 / names,
+            "pebble_cpu_ms_per_cert": p * 1000 / names,
+            "client_to_pebble_cpu": c / p if p > 0 else None, "wall_s": w}
+
+
+def pebble_ceiling(names, procs):
+    """Pebble's throughput when driven by many lego processes at once."""
+    d = scratch("ceiling")
+    make, env = lego_seq(d + "/warm")
+    run(make("warm.ceiling.bench.test"), env, d, "lego warm-up")
+    full_env = dict(ENV)
+    full_env.update(env)
+    per = names // procs
+    os.makedirs(d + "/www", exist_ok=True)
+    t0 = time.monotonic()
+    running = []
+    for p in range(procs):
+        script = " && ".join(
+            " ".join(lego_seq(f"{d}/p{p}", d + "/www")[0](
+                f"c{i}.q{p}.bench.test"))
+            for i in range(per))
+        log = open(f"{d}/p{p}.log", "w")
+        running.append(subprocess.Popen(
+            ["sh", "-c", script], env=full_env, stdout=log,
+            stderr=subprocess.STDOUT))
+        log.close()
+    for p, r in enumerate(running):
+        if r.wait() != 0:
+            with open(f"{d}/p{p}.log") as log:
+                sys.stderr.write(log.read()[-2000:])
+            raise SystemExit("bench: lego ceiling run failed")
+    return {"certs_per_s": per * procs / (time.monotonic() - t0),
+            "processes": procs}
+
+
+def scenario_batch(res):
+    names = int(ENV.get("BENCH_BATCH", "1000"))
+    res["batch"] = {"names": names, "runs": {}}
+    for par in [int(x) for x in ENV.get("BENCH_PARALLEL", "1 8 64 256").split()]:
+        sys.stderr.write(f"bench: batch of {names} at --parallel {par}\n")
+        # one order at a time is bound by D-POLL's waits, not by CPU: a
+        # tenth of the names is enough to measure it
+        n = names if par > 1 else max(names // 10, 10)
+        runs = [batch_once(n, par)
+                for _ in range(int(ENV.get("BENCH_REPEAT", "3")))]
+        res["batch"]["runs"][str(par)] = {
+            k: median([r[k] for r in runs if r[k] is not None])
+            for k in runs[0]}
+        res["batch"]["runs"][str(par)]["names"] = n
+    if shutil.which("lego"):
+        sys.stderr.write("bench: Pebble ceiling (parallel lego)\n")
+        res["batch"]["pebble_ceiling"] = pebble_ceiling(
+            int(ENV.get("BENCH_CEILING", "512")), 32)
+
+
+def scenario_floor(res):
+    out = subprocess.run([ENV["BENCH_FLOOR"]], stdout=subprocess.PIPE,
+                         check=True)
+    res["floor"] = json.loads(out.stdout)
+
+
+SCENARIOS = {"seq": scenario_seq, "batch": scenario_batch,
+             "floor": scenario_floor}
+
+
+def main():
+    res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "machine": machine(), "versions": versions()}
+    for s in sys.argv[1:]:
+        SCENARIOS[s](res)
+    with open(ENV["BENCH_OUT"], "w") as f:
+        json.dump(res, f, indent=1)
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"cpus": os.cpu_count(), "cpu": model,
+            "kernel": os.uname().release}
+
+
+def versions():
+    v = {}
+    for pkg in ["pebble", "lego", "certbot", "uacme", "dehydrated"]:
+        p = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        v[pkg] = p.stdout.decode() or "not installed"
+    p = subprocess.run([ENV["BENCH_BYOCA"], "--version"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    v["byoca"] = p.stdout.decode().strip()
+    return v
+
+
+if __name__ == "__main__":
+    main()
