@@ -56,6 +56,13 @@ struct byoca_watch *byoca_watch_read(struct byoca_loop *loop, int fd,
                                      byoca_fd_cb cb, void *arg);
 void byoca_watch_free(struct byoca_watch *w);
 
+/* Calls cb on the loop whenever signal signo arrives (SIGHUP, SIGTERM,
+ * ...), instead of the default action, until byoca_signal_free. */
+struct byoca_signal;
+struct byoca_signal *byoca_signal_add(struct byoca_loop *loop, int signo,
+                                      byoca_timer_cb cb, void *arg);
+void byoca_signal_free(struct byoca_signal *s);
+
 /* Runs work(arg) on a small worker pool, then done(arg) on the loop thread.
  * For CPU-heavy work (RSA key generation). */
 int byoca_loop_offload(struct byoca_loop *loop, byoca_work_cb work,
@@ -235,5 +242,83 @@ void byoca_http_links_free(char **v, size_t n);
 char *byoca_url_resolve(const char *base, const char *ref);
 /* Splits an absolute URL; out strings caller frees. port 0 if absent. */
 int byoca_url_split(const char *url, char **scheme, char **host, int *port) BYOCA_WUR;
+
+/* ---- HTTP server (the daemon's API and well-known responders) ---- */
+
+struct byoca_httpd;
+struct byoca_httpd_req;
+
+/* Called on the loop for every complete request. The handler must answer
+ * with byoca_httpd_respond exactly once before it returns. */
+typedef void (*byoca_httpd_cb)(void *arg, struct byoca_httpd_req *req);
+
+struct byoca_httpd_opts {
+  size_t max_body;        /* larger bodies get 413 without calling cb;
+                             default 1 MiB */
+  size_t max_headers;     /* bytes of request line + headers; default 16 KiB */
+  int64_t timeout_ms;     /* idle read/write timeout; default 30000 */
+  size_t max_connections; /* default 1024; beyond it new connections are
+                             closed */
+};
+
+/* A server on loop; nothing listens until byoca_httpd_listen. */
+struct byoca_httpd *byoca_httpd_new(struct byoca_loop *loop,
+                                    const struct byoca_httpd_opts *opts,
+                                    byoca_httpd_cb cb, void *arg,
+                                    struct byoca_err *err);
+/* Listens on spec: "unix:/path" (an existing socket file is replaced --
+ * unless a server still listens on it, BYOCA_E_IO "in use"; any other kind
+ * of file there is refused; the socket gets mode 0660), "tcp:ADDR:PORT",
+ * "ADDR:PORT" or "[V6]:PORT" with ADDR an IP address. Port 0 picks one;
+ * byoca_httpd_port tells which. Several calls add listeners. */
+int byoca_httpd_listen(struct byoca_httpd *h, const char *spec,
+                       struct byoca_err *err) BYOCA_WUR;
+/* The TCP port of the last TCP listener, or 0. */
+int byoca_httpd_port(const struct byoca_httpd *h);
+/* Stops listening and closes every connection; unlinks unix sockets it
+ * created. NULL no-op. */
+void byoca_httpd_free(struct byoca_httpd *h);
+
+/* Request accessors; strings are borrowed for the handler's duration. */
+const char *byoca_httpd_method(const struct byoca_httpd_req *r);
+/* The path, percent-decoded once, without the query; NULL when the
+ * request line's URI is malformed (the server answers 400 itself). */
+const char *byoca_httpd_path(const struct byoca_httpd_req *r);
+/* A query parameter (decoded), or NULL. */
+const char *byoca_httpd_query(const struct byoca_httpd_req *r,
+                              const char *name);
+/* A request header (case-insensitive), or NULL. */
+const char *byoca_httpd_header(const struct byoca_httpd_req *r,
+                               const char *name);
+/* The body (NUL-terminated; len may be 0). */
+const char *byoca_httpd_body(const struct byoca_httpd_req *r, size_t *len);
+/* 1 when the request came over a unix socket. */
+int byoca_httpd_is_local(const struct byoca_httpd_req *r);
+
+/* Answers: status, Content-Type (NULL = none), body (may be NULL/0) and
+ * extra headers as NULL-terminated "Name: value" strings (may be NULL).
+ * Always adds Cache-Control: no-store and X-Content-Type-Options: nosniff.
+ */
+void byoca_httpd_respond(struct byoca_httpd_req *r, int status,
+                         const char *content_type, const void *body,
+                         size_t len, const char *const *headers);
+
+/* ---- a blocking HTTP call to the local daemon (for byoca's daemon
+ * commands; not for the loop) ---- */
+
+struct byoca_local_resp {
+  long status;
+  char *content_type; /* or NULL */
+  struct byoca_buf body;
+};
+/* Sends method path (e.g. "/v1/certificates") to the daemon at endpoint:
+ * "unix:/path" or "http://host:port" (loopback only); bearer token if not
+ * NULL (sent as a header, never in argv or the URL); body with
+ * application/json when not NULL. Any HTTP status is a response. */
+int byoca_http_local(const char *endpoint, const char *method,
+                     const char *path, const char *token, const char *body,
+                     struct byoca_local_resp *out,
+                     struct byoca_err *err) BYOCA_WUR;
+void byoca_local_resp_free(struct byoca_local_resp *r);
 
 #endif
