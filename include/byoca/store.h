@@ -1,0 +1,346 @@
+/* byoca store: the daemon's persistent state behind one interface.
+ *
+ * SQLite is the backend today (one file, WAL, foreign keys on, schema
+ * migrations recorded in a version table); PostgreSQL will implement the
+ * same functions. Every call is a short synchronous transaction.
+ *
+ * Secrets at rest (DESIGN.md, security model): certificate and account
+ * private keys and EAB MAC keys are sealed with AES-256-GCM under a
+ * per-tenant data key; the data key is stored wrapped by the master key.
+ * Callers hand plaintext in and get plaintext out (as byoca_secret); the
+ * database never holds it. Destroying a tenant's data key makes all its
+ * sealed material unreadable (crypto-shredding); rows holding sealed
+ * material are deleted with secure_delete on, and the WAL checkpointed, so
+ * not even the ciphertext stays in the file.
+ *
+ * Ownership: every object is scoped to a tenant; functions that take a
+ * tenant id and an object id return BYOCA_E_NOTFOUND when the object
+ * belongs to another tenant, exactly as when it does not exist.
+ */
+#ifndef BYOCA_STORE_H
+#define BYOCA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "byoca/err.h"
+#include "byoca/util.h"
+
+struct byoca_store;
+
+#define BYOCA_MASTER_KEY_LEN 32
+
+/* Reads the 32-byte master key from path (raw bytes or 64 hex digits).
+ * With create set and no file there, makes one (random, mode 0600, written
+ * atomically). Refuses a file readable by group or others. */
+int byoca_master_key_load(const char *path, int create,
+                          struct byoca_secret *out,
+                          struct byoca_err *err) BYOCA_WUR;
+
+/* Opens (creating and migrating as needed) the store at url: a file path
+ * or "sqlite:PATH". master is copied. The file is created 0600. */
+int byoca_store_open(const char *url, const struct byoca_secret *master,
+                     struct byoca_store **out, struct byoca_err *err) BYOCA_WUR;
+/* Closes; NULL no-op. */
+void byoca_store_close(struct byoca_store *s);
+/* The schema version the store is at. */
+int byoca_store_schema_version(struct byoca_store *s);
+
+/* ---- tenants ---- */
+
+struct byoca_tenant {
+  int64_t id;
+  char name[128];
+  int64_t created;
+  int deleting; /* deletion started: certificates being revoked */
+};
+
+/* Creates a tenant with a fresh data key. name: 1-64 of [A-Za-z0-9._-];
+ * a duplicate name is BYOCA_E_INVAL naming it. */
+int byoca_store_tenant_create(struct byoca_store *s, const char *name,
+                              struct byoca_tenant *out,
+                              struct byoca_err *err) BYOCA_WUR;
+int byoca_store_tenant_get(struct byoca_store *s, int64_t id,
+                           struct byoca_tenant *out,
+                           struct byoca_err *err) BYOCA_WUR;
+/* All tenants by id (caller frees *out). */
+int byoca_store_tenant_list(struct byoca_store *s, struct byoca_tenant **out,
+                            size_t *n, struct byoca_err *err) BYOCA_WUR;
+int byoca_store_tenant_set_deleting(struct byoca_store *s, int64_t id,
+                                    struct byoca_err *err) BYOCA_WUR;
+/* Destroys the tenant's data key and every row of the tenant except its
+ * events (which hold no secrets); then checkpoints the WAL. */
+int byoca_store_tenant_destroy(struct byoca_store *s, int64_t id,
+                               struct byoca_err *err) BYOCA_WUR;
+
+/* ---- API tokens ---- */
+
+/* Mints a token for tenant_id (0 = operator): 32 random bytes shown once
+ * as "byoca_" + base64url in token_out (at least 64 bytes); stores only
+ * its SHA-256. *id_out gets the token's id. */
+int byoca_store_token_mint(struct byoca_store *s, int64_t tenant_id,
+                           const char *label, char *token_out, size_t outlen,
+                           int64_t *id_out, struct byoca_err *err) BYOCA_WUR;
+/* Finds the token: *tenant_out = its tenant (0 = operator). Compares
+ * hashes in constant time; an unknown or revoked token is
+ * BYOCA_E_NOTFOUND. */
+int byoca_store_token_check(struct byoca_store *s, const char *token,
+                            int64_t *tenant_out,
+                            struct byoca_err *err) BYOCA_WUR;
+/* Revokes token id of tenant_id; another tenant's is BYOCA_E_NOTFOUND. */
+int byoca_store_token_revoke(struct byoca_store *s, int64_t tenant_id,
+                             int64_t id, struct byoca_err *err) BYOCA_WUR;
+/* Number of operator tokens (to decide whether `init` must mint one). */
+int byoca_store_operator_tokens(struct byoca_store *s, int64_t *n,
+                                struct byoca_err *err) BYOCA_WUR;
+
+/* ---- CA health (D-BACKOFF), shared by every tenant ---- */
+
+struct byoca_ca_health {
+  char issuer[256];      /* issuer-domain-name or directory URL */
+  int failures;          /* consecutive CA-level failures */
+  int64_t backoff_until; /* 0 = not backing off */
+  int64_t backoff_secs;  /* length of the current/last backoff */
+  int64_t last_ok;
+  int64_t last_failure;
+  char last_error[512];
+};
+
+/* Records an attempt's outcome: ok clears; a failure counts, and the 3rd
+ * consecutive one starts a backoff of 5 min doubling to 24 h.
+ * *started is set to 1 when this call started a backoff. */
+int byoca_store_ca_record(struct byoca_store *s, const char *issuer, int ok,
+                          const char *error, int64_t now, int *started,
+                          struct byoca_err *err) BYOCA_WUR;
+/* The health of issuer; an unknown CA is all zeros (not an error). */
+int byoca_store_ca_get(struct byoca_store *s, const char *issuer,
+                       struct byoca_ca_health *out,
+                       struct byoca_err *err) BYOCA_WUR;
+int byoca_store_ca_list(struct byoca_store *s, struct byoca_ca_health **out,
+                        size_t *n, struct byoca_err *err) BYOCA_WUR;
+
+/* ---- ACME accounts: one per tenant per CA (directory URL) ---- */
+
+struct byoca_account_row {
+  int64_t id;
+  int64_t tenant_id;
+  char directory[1024];
+  char issuer[256]; /* "" when pinned by URL */
+  char url[1024];   /* account URL (kid) */
+  int64_t created;
+};
+
+/* Stores an account with its private key PEM (sealed). Replaces an
+ * existing row for (tenant, directory). */
+int byoca_store_account_put(struct byoca_store *s,
+                            const struct byoca_account_row *row,
+                            const struct byoca_secret *key_pem,
+                            struct byoca_err *err) BYOCA_WUR;
+/* The account of tenant at directory; key_pem may be NULL. Missing ->
+ * BYOCA_E_NOTFOUND. */
+int byoca_store_account_get(struct byoca_store *s, int64_t tenant_id,
+                            const char *directory,
+                            struct byoca_account_row *out,
+                            struct byoca_secret *key_pem,
+                            struct byoca_err *err) BYOCA_WUR;
+/* Every account's public JWK (JSON object text, computed from the key at
+ * byoca_store_account_put and stored in clear) for /.well-known/acme-keys;
+ * the caller frees each string, then the array. */
+int byoca_store_account_jwks(struct byoca_store *s, char ***jwks, size_t *n,
+                             struct byoca_err *err) BYOCA_WUR;
+/* Accounts of a tenant (no keys). */
+int byoca_store_account_list(struct byoca_store *s, int64_t tenant_id,
+                             struct byoca_account_row **out, size_t *n,
+                             struct byoca_err *err) BYOCA_WUR;
+
+/* ---- EAB credentials per tenant per CA (write-only through the API) ---- */
+
+int byoca_store_eab_put(struct byoca_store *s, int64_t tenant_id,
+                        const char *issuer, const char *kid,
+                        const struct byoca_secret *hmac,
+                        struct byoca_err *err) BYOCA_WUR;
+/* kid_out (>= 256 bytes) and hmac (may be NULL); missing ->
+ * BYOCA_E_NOTFOUND. */
+int byoca_store_eab_get(struct byoca_store *s, int64_t tenant_id,
+                        const char *issuer, char *kid_out, size_t kidlen,
+                        struct byoca_secret *hmac,
+                        struct byoca_err *err) BYOCA_WUR;
+int byoca_store_eab_delete(struct byoca_store *s, int64_t tenant_id,
+                           const char *issuer, struct byoca_err *err) BYOCA_WUR;
+/* The issuers (and kids) a tenant has EAB for: parallel arrays the caller
+ * frees (each string, then the arrays). */
+int byoca_store_eab_list(struct byoca_store *s, int64_t tenant_id,
+                         char ***issuers, char ***kids, size_t *n,
+                         struct byoca_err *err) BYOCA_WUR;
+
+/* ---- certificates (lineages) ---- */
+
+enum byoca_cert_state {
+  BYOCA_CERT_PENDING = 0, /* never issued yet */
+  BYOCA_CERT_ISSUED,      /* a valid certificate is stored */
+  BYOCA_CERT_FAILED,      /* never issued and the last attempt failed */
+  BYOCA_CERT_DELETING,    /* being revoked and destroyed */
+};
+/* "pending", "issued", "failed", "deleting". */
+const char *byoca_cert_state_str(enum byoca_cert_state st);
+
+#define BYOCA_STORE_MAX_IDENTS 100
+
+struct byoca_cert_row {
+  int64_t id;
+  int64_t tenant_id;
+  char *identifiers_json; /* JSON array of strings, as requested */
+  char key_type[16];      /* byoca_keytype_name */
+  char ca[1024];          /* "auto", an issuer-domain-name or a URL */
+  char profile[64];       /* preferred profile or "" */
+  enum byoca_cert_state state;
+  /* the current certificate (state issued) */
+  char issuer[256];       /* CA that issued it ("" unknown/imported) */
+  char directory[1024];   /* its directory URL */
+  char serial[128];
+  int64_t not_before, not_after;
+  char *fullchain_pem;    /* NULL unless asked for */
+  /* scheduling */
+  int64_t next_check;     /* indexed; due when <= now */
+  char next_source[16];   /* "new", "lifetime", "retry", "ari", "forced" */
+  int failures;           /* consecutive failed attempts */
+  int64_t last_attempt;
+  char last_outcome[512]; /* "issued by ..." or the error line */
+  int64_t created, updated;
+  int64_t lease_until;    /* an in-process or node claim; 0 none */
+};
+void byoca_cert_row_clear(struct byoca_cert_row *r);
+
+/* Adds a lineage in state pending, due now. row->identifiers_json,
+ * key_type, ca, profile are read; *id_out receives the id. */
+int byoca_store_cert_add(struct byoca_store *s, int64_t tenant_id,
+                         const struct byoca_cert_row *row, int64_t now,
+                         int64_t *id_out, struct byoca_err *err) BYOCA_WUR;
+/* One lineage of tenant (tenant_id 0 = any tenant, for the manager); with
+ * with_pem the fullchain is loaded too. */
+int byoca_store_cert_get(struct byoca_store *s, int64_t tenant_id, int64_t id,
+                         int with_pem, struct byoca_cert_row *out,
+                         struct byoca_err *err) BYOCA_WUR;
+/* Lineages of tenant with id > after, by id, at most limit (no PEMs).
+ * Free with byoca_cert_rows_free. */
+int byoca_store_cert_list(struct byoca_store *s, int64_t tenant_id,
+                          int64_t after, size_t limit,
+                          struct byoca_cert_row **out, size_t *n,
+                          struct byoca_err *err) BYOCA_WUR;
+void byoca_cert_rows_free(struct byoca_cert_row *rows, size_t n);
+/* The private key of the current certificate (PEM, unsealed). */
+int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
+                         struct byoca_secret *key_pem,
+                         struct byoca_err *err) BYOCA_WUR;
+/* Stores a new certificate for lineage id: state issued, the chain, the
+ * sealed key, serial/validity/issuer/directory from row, next_check and
+ * next_source from row, failures 0, last_outcome from row; the previous
+ * key is destroyed. Also deletes the lineage's in-flight order row and
+ * clears the lease, in the same transaction. */
+int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
+                            const struct byoca_cert_row *row,
+                            const char *fullchain_pem,
+                            const struct byoca_secret *key_pem,
+                            struct byoca_err *err) BYOCA_WUR;
+/* Records a failed attempt: failures+1, last_outcome, next_check, state
+ * failed unless it was issued; deletes the in-flight order row and clears
+ * the lease. */
+int byoca_store_cert_failed(struct byoca_store *s, int64_t id,
+                            const char *outcome, int64_t next_check,
+                            int64_t now, struct byoca_err *err) BYOCA_WUR;
+/* Sets next_check (and source), e.g. "forced" renewals (due now). */
+int byoca_store_cert_schedule(struct byoca_store *s, int64_t tenant_id,
+                              int64_t id, int64_t next_check,
+                              const char *source,
+                              struct byoca_err *err) BYOCA_WUR;
+int byoca_store_cert_set_deleting(struct byoca_store *s, int64_t tenant_id,
+                                  int64_t id, struct byoca_err *err) BYOCA_WUR;
+/* Deletes the lineage, its key, in-flight order and challenge tokens. */
+int byoca_store_cert_destroy(struct byoca_store *s, int64_t id,
+                             struct byoca_err *err) BYOCA_WUR;
+/* Claims up to max lineages that are due (next_check <= now, or state
+ * deleting) and not leased (lease_until < now): sets lease_until and
+ * returns their ids, most overdue first. Uses the next_check index. */
+int byoca_store_cert_claim_due(struct byoca_store *s, int64_t now,
+                               int64_t lease_until, size_t max,
+                               int64_t *ids, size_t *n,
+                               struct byoca_err *err) BYOCA_WUR;
+/* Clears every lease (start-up of a single node). */
+int byoca_store_cert_release_all(struct byoca_store *s,
+                                 struct byoca_err *err) BYOCA_WUR;
+/* Counts by state (indexed by enum byoca_cert_state) and the number due
+ * at now. */
+int byoca_store_cert_counts(struct byoca_store *s, int64_t now,
+                            int64_t counts[4], int64_t *due,
+                            struct byoca_err *err) BYOCA_WUR;
+/* Lineages in state issued whose not_after is before `before` and whose
+ * last attempt failed (for the expiry warning). ids, at most max. */
+int byoca_store_cert_expiring(struct byoca_store *s, int64_t before,
+                              int64_t *ids, size_t max, size_t *n,
+                              struct byoca_err *err) BYOCA_WUR;
+
+/* ---- in-flight orders (crash recovery) ---- */
+
+struct byoca_order_row {
+  int64_t cert_id;
+  char directory[1024];
+  char issuer[256];
+  char order_url[1024];
+  int64_t started;
+};
+/* Records (or updates) the in-flight order of a lineage; key_pem (the
+ * fresh certificate key, sealed) may be NULL until it exists. Must be
+ * durable when it returns. */
+int byoca_store_order_put(struct byoca_store *s, const struct byoca_order_row *row,
+                          const struct byoca_secret *key_pem,
+                          struct byoca_err *err) BYOCA_WUR;
+/* The in-flight order of cert_id and its key (key_pem->data NULL when
+ * none was stored); missing -> BYOCA_E_NOTFOUND. */
+int byoca_store_order_get(struct byoca_store *s, int64_t cert_id,
+                          struct byoca_order_row *out,
+                          struct byoca_secret *key_pem,
+                          struct byoca_err *err) BYOCA_WUR;
+/* Deletes it and its sealed key. */
+int byoca_store_order_delete(struct byoca_store *s, int64_t cert_id,
+                             struct byoca_err *err) BYOCA_WUR;
+/* Number of in-flight order rows (for tests and metrics). */
+int byoca_store_order_count(struct byoca_store *s, int64_t *n,
+                            struct byoca_err *err) BYOCA_WUR;
+
+/* ---- http-01 challenge tokens (any node answers any token) ---- */
+
+int byoca_store_challenge_put(struct byoca_store *s, const char *token,
+                              const char *key_authz, int64_t cert_id,
+                              int64_t expires, struct byoca_err *err) BYOCA_WUR;
+/* The key authorization for token into out (>= 512 bytes); missing or
+ * expired -> BYOCA_E_NOTFOUND. */
+int byoca_store_challenge_get(struct byoca_store *s, const char *token,
+                              int64_t now, char *out, size_t outlen,
+                              struct byoca_err *err) BYOCA_WUR;
+int byoca_store_challenge_delete(struct byoca_store *s, const char *token,
+                                 struct byoca_err *err) BYOCA_WUR;
+
+/* ---- events: the append-only audit log ---- */
+
+struct byoca_event {
+  int64_t id;
+  int64_t ts;
+  int64_t tenant_id; /* 0 = operator/system */
+  int64_t cert_id;   /* 0 = none */
+  char type[48];     /* "certificate.issued", "key.exported", ... */
+  char *detail_json; /* a JSON object */
+};
+/* Appends an event; detail_json NULL = {}. Never put secrets in it. */
+int byoca_store_event_add(struct byoca_store *s, int64_t tenant_id,
+                          int64_t cert_id, const char *type,
+                          const char *detail_json, int64_t now,
+                          struct byoca_err *err) BYOCA_WUR;
+/* Events with id > after, oldest first, at most limit; tenant_id < 0 =
+ * every tenant (operator view). Free with byoca_events_free. */
+int byoca_store_event_list(struct byoca_store *s, int64_t tenant_id,
+                           int64_t after, size_t limit,
+                           struct byoca_event **out, size_t *n,
+                           struct byoca_err *err) BYOCA_WUR;
+void byoca_events_free(struct byoca_event *ev, size_t n);
+
+#endif

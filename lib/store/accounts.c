@@ -1,0 +1,153 @@
+/* ACME accounts (one per tenant per CA directory) with their keys sealed,
+ * and the public JWKs /.well-known/acme-keys publishes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static void account_aad(int64_t tenant, const char *dir, char *aad, size_t n) {
+  snprintf(aad, n, "byoca:account-key:%lld:%s", (long long)tenant, dir);
+}
+
+static int public_jwk(const struct byoca_secret *pem, char **jwk,
+                      struct byoca_err *err) {
+  struct byoca_key *k = NULL;
+  int rc = byoca_key_load_pem((const char *)pem->data, pem->len, &k, err);
+  if (rc == 0 && byoca_jwk_json(k, jwk) != 0)
+    rc = byoca_err_set(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
+                       "cannot make the account's JWK");
+  byoca_key_free(k);
+  return rc;
+}
+
+int byoca_store_account_put(struct byoca_store *s,
+                            const struct byoca_account_row *row,
+                            const struct byoca_secret *key_pem,
+                            struct byoca_err *err) {
+  char aad[1200];
+  char *jwk = NULL;
+  unsigned char *box = NULL;
+  size_t boxlen = 0;
+  account_aad(row->tenant_id, row->directory, aad, sizeof(aad));
+  int rc = public_jwk(key_pem, &jwk, err);
+  if (rc == 0)
+    rc = sec_seal(s, row->tenant_id, aad, key_pem->data, key_pem->len, &box,
+                  &boxlen, err);
+  if (rc == 0)
+    rc = db_exec(
+        s, err,
+        "INSERT OR REPLACE INTO accounts (tenant_id, directory,"
+        " issuer, url, key, jwk, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "itttbti", row->tenant_id, row->directory, row->issuer, row->url, box,
+        boxlen, jwk, row->created ? row->created : byoca_now());
+  free(box);
+  free(jwk);
+  return rc;
+}
+
+static void read_account(sqlite3_stmt *st, struct byoca_account_row *a) {
+  memset(a, 0, sizeof(*a));
+  a->id = sqlite3_column_int64(st, 0);
+  a->tenant_id = sqlite3_column_int64(st, 1);
+  db_col_str(st, 2, a->directory, sizeof(a->directory));
+  db_col_str(st, 3, a->issuer, sizeof(a->issuer));
+  db_col_str(st, 4, a->url, sizeof(a->url));
+  a->created = sqlite3_column_int64(st, 5);
+}
+
+#define ACCOUNT_COLS "id, tenant_id, directory, issuer, url, created, key"
+
+int byoca_store_account_get(struct byoca_store *s, int64_t tenant_id,
+                            const char *directory,
+                            struct byoca_account_row *out,
+                            struct byoca_secret *key_pem,
+                            struct byoca_err *err) {
+  char aad[1200];
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT " ACCOUNT_COLS " FROM accounts"
+                             " WHERE tenant_id = ? AND directory = ?",
+                             "it", tenant_id, directory);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                               "no account at %s", directory)
+               : db_fail(s, err, "reading an account");
+  }
+  read_account(st, out);
+  rc = 0;
+  if (key_pem != NULL) {
+    account_aad(tenant_id, directory, aad, sizeof(aad));
+    rc = sec_open_col(s, st, 6, tenant_id, aad, key_pem, err);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int byoca_store_account_list(struct byoca_store *s, int64_t tenant_id,
+                             struct byoca_account_row **out, size_t *n,
+                             struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT " ACCOUNT_COLS " FROM accounts"
+                             " WHERE tenant_id = ? ORDER BY id",
+                             "i", tenant_id);
+  size_t cap = 0;
+  int rc;
+  *out = NULL;
+  *n = 0;
+  if (st == NULL)
+    return BYOCA_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 4;
+      struct byoca_account_row *a = realloc(*out, cap * sizeof(**out));
+      if (a == NULL) {
+        sqlite3_finalize(st);
+        return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
+      }
+      *out = a;
+    }
+    read_account(st, &(*out)[(*n)++]);
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : db_fail(s, err, "listing accounts");
+}
+
+int byoca_store_account_jwks(struct byoca_store *s, char ***jwks, size_t *n,
+                             struct byoca_err *err) {
+  sqlite3_stmt *st =
+      db_prep(s, err, "SELECT DISTINCT jwk FROM accounts ORDER BY jwk", NULL);
+  size_t cap = 0;
+  int rc;
+  *jwks = NULL;
+  *n = 0;
+  if (st == NULL)
+    return BYOCA_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n + 1 >= cap) {
+      cap = cap ? cap * 2 : 8;
+      char **v = realloc(*jwks, cap * sizeof(char *));
+      if (v == NULL)
+        break;
+      *jwks = v;
+    }
+    if (((*jwks)[*n] = db_col_dup(st, 0)) == NULL)
+      break;
+    (*jwks)[++*n] = NULL;
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_DONE)
+    return 0;
+  for (size_t i = 0; i < *n; i++)
+    free((*jwks)[i]);
+  free(*jwks);
+  *jwks = NULL;
+  *n = 0;
+  return rc == SQLITE_ROW
+             ? byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom")
+             : db_fail(s, err, "listing account keys");
+}

@@ -1,0 +1,120 @@
+/* CA health shared by every tenant (D-BACKOFF): 3 consecutive CA-level
+ * failures start a backoff of 5 minutes, doubling to 24 hours; one
+ * success clears it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+#define BACKOFF_AFTER 3
+#define BACKOFF_FIRST 300
+#define BACKOFF_MAX 86400
+
+#define CA_COLS                                                                \
+  "issuer, failures, backoff_until, backoff_secs, last_ok, last_failure,"      \
+  " last_error"
+
+static void read_ca(sqlite3_stmt *st, struct byoca_ca_health *h) {
+  memset(h, 0, sizeof(*h));
+  db_col_str(st, 0, h->issuer, sizeof(h->issuer));
+  h->failures = sqlite3_column_int(st, 1);
+  h->backoff_until = sqlite3_column_int64(st, 2);
+  h->backoff_secs = sqlite3_column_int64(st, 3);
+  h->last_ok = sqlite3_column_int64(st, 4);
+  h->last_failure = sqlite3_column_int64(st, 5);
+  db_col_str(st, 6, h->last_error, sizeof(h->last_error));
+}
+
+int byoca_store_ca_get(struct byoca_store *s, const char *issuer,
+                       struct byoca_ca_health *out, struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(
+      s, err, "SELECT " CA_COLS " FROM cas WHERE issuer = ?", "t", issuer);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    read_ca(st, out);
+  } else {
+    memset(out, 0, sizeof(*out));
+    byoca_strlcpy(out->issuer, issuer, sizeof(out->issuer));
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE
+             ? 0
+             : db_fail(s, err, "reading CA health");
+}
+
+/* The next state after an outcome. */
+static void next_health(struct byoca_ca_health *h, int ok, const char *error,
+                        int64_t now, int *started) {
+  *started = 0;
+  if (ok) {
+    h->failures = 0;
+    h->backoff_until = 0;
+    h->backoff_secs = 0;
+    h->last_ok = now;
+    return;
+  }
+  h->failures++;
+  h->last_failure = now;
+  byoca_strlcpy(h->last_error, error != NULL ? error : "",
+                sizeof(h->last_error));
+  if (h->failures >= BACKOFF_AFTER && h->backoff_until <= now) {
+    h->backoff_secs =
+        h->backoff_secs == 0 ? BACKOFF_FIRST : h->backoff_secs * 2;
+    if (h->backoff_secs > BACKOFF_MAX)
+      h->backoff_secs = BACKOFF_MAX;
+    h->backoff_until = now + h->backoff_secs;
+    *started = 1;
+  }
+}
+
+int byoca_store_ca_record(struct byoca_store *s, const char *issuer, int ok,
+                          const char *error, int64_t now, int *started,
+                          struct byoca_err *err) {
+  struct byoca_ca_health h;
+  int st_flag = 0, rc = db_begin(s, err);
+  if (rc != 0)
+    return rc;
+  if ((rc = byoca_store_ca_get(s, issuer, &h, err)) == 0) {
+    next_health(&h, ok, error, now, &st_flag);
+    rc = db_exec(s, err,
+                 "INSERT OR REPLACE INTO cas (" CA_COLS ")"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 "tiiiiit", issuer, (int64_t)h.failures, h.backoff_until,
+                 h.backoff_secs, h.last_ok, h.last_failure, h.last_error);
+  }
+  if (rc != 0) {
+    db_rollback(s);
+    return rc;
+  }
+  if (started != NULL)
+    *started = st_flag;
+  return db_commit(s, err);
+}
+
+int byoca_store_ca_list(struct byoca_store *s, struct byoca_ca_health **out,
+                        size_t *n, struct byoca_err *err) {
+  sqlite3_stmt *st =
+      db_prep(s, err, "SELECT " CA_COLS " FROM cas ORDER BY issuer", NULL);
+  size_t cap = 0;
+  int rc;
+  *out = NULL;
+  *n = 0;
+  if (st == NULL)
+    return BYOCA_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 8;
+      struct byoca_ca_health *h = realloc(*out, cap * sizeof(**out));
+      if (h == NULL) {
+        sqlite3_finalize(st);
+        return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
+      }
+      *out = h;
+    }
+    read_ca(st, &(*out)[(*n)++]);
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : db_fail(s, err, "listing CAs");
+}

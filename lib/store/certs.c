@@ -1,0 +1,303 @@
+/* Certificate lineages: rows, their current certificate and sealed key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static const char *const state_names[] = {"pending", "issued", "failed",
+                                          "deleting"};
+
+const char *byoca_cert_state_str(enum byoca_cert_state st) {
+  return (unsigned)st < 4 ? state_names[st] : "unknown";
+}
+
+void byoca_cert_row_clear(struct byoca_cert_row *r) {
+  if (r == NULL)
+    return;
+  free(r->identifiers_json);
+  free(r->fullchain_pem);
+  memset(r, 0, sizeof(*r));
+}
+
+void byoca_cert_rows_free(struct byoca_cert_row *rows, size_t n) {
+  for (size_t i = 0; rows != NULL && i < n; i++)
+    byoca_cert_row_clear(&rows[i]);
+  free(rows);
+}
+
+static void cert_aad(int64_t tenant, int64_t id, char *aad, size_t n) {
+  snprintf(aad, n, "byoca:cert-key:%lld:%lld", (long long)tenant,
+           (long long)id);
+}
+
+#define CERT_COLS                                                              \
+  "id, tenant_id, identifiers, key_type, ca, profile, state, issuer,"          \
+  " directory, serial, not_before, not_after, next_check, next_source,"        \
+  " failures, last_attempt, last_outcome, created, updated, lease_until,"      \
+  " fullchain"
+
+static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
+  memset(r, 0, sizeof(*r));
+  r->id = sqlite3_column_int64(st, 0);
+  r->tenant_id = sqlite3_column_int64(st, 1);
+  r->identifiers_json = db_col_dup(st, 2);
+  db_col_str(st, 3, r->key_type, sizeof(r->key_type));
+  db_col_str(st, 4, r->ca, sizeof(r->ca));
+  db_col_str(st, 5, r->profile, sizeof(r->profile));
+  r->state = (enum byoca_cert_state)sqlite3_column_int(st, 6);
+  db_col_str(st, 7, r->issuer, sizeof(r->issuer));
+  db_col_str(st, 8, r->directory, sizeof(r->directory));
+  db_col_str(st, 9, r->serial, sizeof(r->serial));
+  r->not_before = sqlite3_column_int64(st, 10);
+  r->not_after = sqlite3_column_int64(st, 11);
+  r->next_check = sqlite3_column_int64(st, 12);
+  db_col_str(st, 13, r->next_source, sizeof(r->next_source));
+  r->failures = sqlite3_column_int(st, 14);
+  r->last_attempt = sqlite3_column_int64(st, 15);
+  db_col_str(st, 16, r->last_outcome, sizeof(r->last_outcome));
+  r->created = sqlite3_column_int64(st, 17);
+  r->updated = sqlite3_column_int64(st, 18);
+  r->lease_until = sqlite3_column_int64(st, 19);
+  if (with_pem && sqlite3_column_type(st, 20) != SQLITE_NULL)
+    r->fullchain_pem = db_col_dup(st, 20);
+  if (r->identifiers_json == NULL ||
+      (with_pem && sqlite3_column_type(st, 20) != SQLITE_NULL &&
+       r->fullchain_pem == NULL))
+    return BYOCA_E_NOMEM;
+  return 0;
+}
+
+int byoca_store_cert_add(struct byoca_store *s, int64_t tenant_id,
+                         const struct byoca_cert_row *row, int64_t now,
+                         int64_t *id_out, struct byoca_err *err) {
+  int rc =
+      db_exec(s, err,
+              "INSERT INTO certificates (tenant_id, identifiers, key_type, ca,"
+              " profile, state, next_check, next_source, created, updated)"
+              " VALUES (?, ?, ?, ?, ?, 0, ?, 'new', ?, ?)",
+              "ittttiii", tenant_id, row->identifiers_json, row->key_type,
+              row->ca[0] ? row->ca : "auto", row->profile, now, now, now);
+  if (rc == 0 && id_out != NULL)
+    *id_out = sqlite3_last_insert_rowid(s->db);
+  return rc;
+}
+
+int byoca_store_cert_get(struct byoca_store *s, int64_t tenant_id, int64_t id,
+                         int with_pem, struct byoca_cert_row *out,
+                         struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT " CERT_COLS " FROM certificates"
+                             " WHERE id = ? AND (? = 0 OR tenant_id = ?)",
+                             "iii", id, tenant_id, tenant_id);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                               "no certificate %lld", (long long)id)
+               : db_fail(s, err, "reading a certificate");
+  }
+  rc = read_cert(st, with_pem, out);
+  sqlite3_finalize(st);
+  if (rc != 0) {
+    byoca_cert_row_clear(out);
+    return byoca_err_set(err, rc, BYOCA_CLASS_INTERNAL, "out of memory");
+  }
+  return 0;
+}
+
+int byoca_store_cert_list(struct byoca_store *s, int64_t tenant_id,
+                          int64_t after, size_t limit,
+                          struct byoca_cert_row **out, size_t *n,
+                          struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT " CERT_COLS " FROM certificates"
+                             " WHERE tenant_id = ? AND id > ?"
+                             " ORDER BY id LIMIT ?",
+                             "iii", tenant_id, after, (int64_t)limit);
+  int rc = SQLITE_DONE;
+  *out = NULL;
+  *n = 0;
+  if (st == NULL)
+    return BYOCA_E_IO;
+  if (limit > 0 && (*out = calloc(limit, sizeof(**out))) == NULL)
+    rc = SQLITE_NOMEM;
+  while (*out != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
+    if (read_cert(st, 0, &(*out)[(*n)++]) != 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+    return 0;
+  byoca_cert_rows_free(*out, *n);
+  *out = NULL;
+  *n = 0;
+  return byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_RETRYABLE,
+                       "store: listing certificates failed");
+}
+
+int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
+                         struct byoca_secret *key_pem, struct byoca_err *err) {
+  char aad[96];
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT tenant_id, key FROM certificates"
+                             " WHERE id = ? AND (? = 0 OR tenant_id = ?)",
+                             "iii", id, tenant_id, tenant_id);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW || sqlite3_column_type(st, 1) == SQLITE_NULL) {
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                               "certificate %lld has no key", (long long)id)
+               : db_fail(s, err, "reading a certificate key");
+  }
+  int64_t tenant = sqlite3_column_int64(st, 0);
+  cert_aad(tenant, id, aad, sizeof(aad));
+  rc = sec_open_col(s, st, 1, tenant, aad, key_pem, err);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int tenant_of(struct byoca_store *s, int64_t id, int64_t *tenant,
+                     struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(
+      s, err, "SELECT tenant_id FROM certificates WHERE id = ?", "i", id);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    *tenant = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW
+             ? 0
+             : byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                             "no certificate %lld", (long long)id);
+}
+
+static int write_issued(struct byoca_store *s, int64_t id,
+                        const struct byoca_cert_row *r, const char *pem,
+                        const unsigned char *box, size_t boxlen,
+                        struct byoca_err *err) {
+  int64_t now = byoca_now();
+  int rc = db_exec(
+      s, err,
+      "UPDATE certificates SET state = 1, issuer = ?, directory = ?,"
+      " serial = ?, not_before = ?, not_after = ?, fullchain = ?, key = ?,"
+      " next_check = ?, next_source = ?, failures = 0, last_attempt = ?,"
+      " last_outcome = ?, updated = ?, lease_until = 0"
+      " WHERE id = ? AND state != 3",
+      "tttiitbititii", r->issuer, r->directory, r->serial, r->not_before,
+      r->not_after, pem, box, boxlen, r->next_check,
+      r->next_source[0] ? r->next_source : "lifetime", now, r->last_outcome,
+      now, id);
+  if (rc == 0 && db_changes(s) == 0)
+    rc = byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                       "certificate %lld is gone or being deleted",
+                       (long long)id);
+  if (rc == 0)
+    rc = db_exec(s, err, "DELETE FROM orders WHERE cert_id = ?", "i", id);
+  return rc;
+}
+
+int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
+                            const struct byoca_cert_row *row,
+                            const char *fullchain_pem,
+                            const struct byoca_secret *key_pem,
+                            struct byoca_err *err) {
+  char aad[96];
+  unsigned char *box = NULL;
+  size_t boxlen = 0;
+  int64_t tenant = 0;
+  int rc = db_begin(s, err);
+  if (rc != 0)
+    return rc;
+  if ((rc = tenant_of(s, id, &tenant, err)) == 0) {
+    cert_aad(tenant, id, aad, sizeof(aad));
+    rc = sec_seal(s, tenant, aad, key_pem->data, key_pem->len, &box, &boxlen,
+                  err);
+  }
+  if (rc == 0)
+    rc = write_issued(s, id, row, fullchain_pem, box, boxlen, err);
+  free(box);
+  if (rc != 0) {
+    db_rollback(s);
+    return rc;
+  }
+  if ((rc = db_commit(s, err)) == 0)
+    db_checkpoint(s); /* the previous key's pages leave the WAL */
+  return rc;
+}
+
+int byoca_store_cert_failed(struct byoca_store *s, int64_t id,
+                            const char *outcome, int64_t next_check,
+                            int64_t now, struct byoca_err *err) {
+  int rc = db_begin(s, err);
+  if (rc != 0)
+    return rc;
+  rc = db_exec(s, err,
+               "UPDATE certificates SET failures = failures + 1,"
+               " last_outcome = ?, last_attempt = ?, next_check = ?,"
+               " next_source = 'retry', updated = ?, lease_until = 0,"
+               " state = CASE WHEN state = 0 THEN 2 ELSE state END"
+               " WHERE id = ?",
+               "tiiii", outcome != NULL ? outcome : "", now, next_check, now,
+               id);
+  if (rc == 0)
+    rc = db_exec(s, err, "DELETE FROM orders WHERE cert_id = ?", "i", id);
+  if (rc != 0) {
+    db_rollback(s);
+    return rc;
+  }
+  return db_commit(s, err);
+}
+
+int byoca_store_cert_schedule(struct byoca_store *s, int64_t tenant_id,
+                              int64_t id, int64_t next_check,
+                              const char *source, struct byoca_err *err) {
+  int rc = db_exec(s, err,
+                   "UPDATE certificates SET next_check = ?, next_source = ?,"
+                   " updated = ? WHERE id = ? AND (? = 0 OR tenant_id = ?)"
+                   " AND state != 3",
+                   "itiiii", next_check, source, byoca_now(), id, tenant_id,
+                   tenant_id);
+  if (rc == 0 && db_changes(s) == 0)
+    return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                         "no certificate %lld", (long long)id);
+  return rc;
+}
+
+int byoca_store_cert_set_deleting(struct byoca_store *s, int64_t tenant_id,
+                                  int64_t id, struct byoca_err *err) {
+  int rc = db_exec(s, err,
+                   "UPDATE certificates SET state = 3, next_check = 0,"
+                   " updated = ? WHERE id = ? AND (? = 0 OR tenant_id = ?)",
+                   "iiii", byoca_now(), id, tenant_id, tenant_id);
+  if (rc == 0 && db_changes(s) == 0)
+    return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                         "no certificate %lld", (long long)id);
+  return rc;
+}
+
+int byoca_store_cert_destroy(struct byoca_store *s, int64_t id,
+                             struct byoca_err *err) {
+  int rc = db_begin(s, err);
+  if (rc != 0)
+    return rc;
+  rc = db_exec(s, err, "DELETE FROM challenge_tokens WHERE cert_id = ?", "i",
+               id);
+  if (rc == 0)
+    rc = db_exec(s, err, "DELETE FROM certificates WHERE id = ?", "i", id);
+  if (rc != 0) {
+    db_rollback(s);
+    return rc;
+  }
+  if ((rc = db_commit(s, err)) == 0)
+    db_checkpoint(s);
+  return rc;
+}

@@ -1,0 +1,111 @@
+/* Scheduling queries over lineages: claiming due work by the next_check
+ * index under a lease, counts for metrics, and expiring certificates. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* Appends the ids a query returns (up to max) to ids. */
+static int collect(struct byoca_store *s, sqlite3_stmt *st, int64_t *ids,
+                   size_t max, size_t *n, struct byoca_err *err) {
+  int rc;
+  if (st == NULL)
+    return BYOCA_E_IO;
+  while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+    ids[(*n)++] = sqlite3_column_int64(st, 0);
+  if (*n >= max)
+    rc = SQLITE_DONE;
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : db_fail(s, err, "selecting due work");
+}
+
+static int claim(struct byoca_store *s, int64_t now, int64_t lease_until,
+                 size_t max, int64_t *ids, size_t *n, struct byoca_err *err) {
+  /* deletions first (partial index), then the most overdue */
+  int rc = collect(s,
+                   db_prep(s, err,
+                           "SELECT id FROM certificates WHERE state = 3"
+                           " AND lease_until < ? LIMIT ?",
+                           "ii", now, (int64_t)max),
+                   ids, max, n, err);
+  if (rc == 0 && *n < max)
+    rc = collect(s,
+                 db_prep(s, err,
+                         "SELECT id FROM certificates WHERE next_check <= ?"
+                         " AND state != 3 AND lease_until < ?"
+                         " ORDER BY next_check LIMIT ?",
+                         "iii", now, now, (int64_t)(max - *n)),
+                 ids, max, n, err);
+  for (size_t i = 0; rc == 0 && i < *n; i++)
+    rc = db_exec(s, err, "UPDATE certificates SET lease_until = ? WHERE id = ?",
+                 "ii", lease_until, ids[i]);
+  return rc;
+}
+
+int byoca_store_cert_claim_due(struct byoca_store *s, int64_t now,
+                               int64_t lease_until, size_t max, int64_t *ids,
+                               size_t *n, struct byoca_err *err) {
+  *n = 0;
+  if (max == 0)
+    return 0;
+  int rc = db_begin(s, err);
+  if (rc != 0)
+    return rc;
+  if ((rc = claim(s, now, lease_until, max, ids, n, err)) != 0) {
+    db_rollback(s);
+    *n = 0;
+    return rc;
+  }
+  if ((rc = db_commit(s, err)) != 0)
+    *n = 0;
+  return rc;
+}
+
+int byoca_store_cert_release_all(struct byoca_store *s, struct byoca_err *err) {
+  return db_exec(s, err,
+                 "UPDATE certificates SET lease_until = 0"
+                 " WHERE lease_until != 0",
+                 NULL);
+}
+
+int byoca_store_cert_counts(struct byoca_store *s, int64_t now,
+                            int64_t counts[4], int64_t *due,
+                            struct byoca_err *err) {
+  memset(counts, 0, 4 * sizeof(counts[0]));
+  sqlite3_stmt *st = db_prep(
+      s, err, "SELECT state, count(*) FROM certificates GROUP BY state", NULL);
+  int rc;
+  if (st == NULL)
+    return BYOCA_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int state = sqlite3_column_int(st, 0);
+    if (state >= 0 && state < 4)
+      counts[state] = sqlite3_column_int64(st, 1);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE)
+    return db_fail(s, err, "counting certificates");
+  st = db_prep(s, err,
+               "SELECT count(*) FROM certificates WHERE next_check <= ?"
+               " AND state != 3",
+               "i", now);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  rc = sqlite3_step(st);
+  *due = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : db_fail(s, err, "counting due work");
+}
+
+int byoca_store_cert_expiring(struct byoca_store *s, int64_t before,
+                              int64_t *ids, size_t max, size_t *n,
+                              struct byoca_err *err) {
+  *n = 0;
+  return collect(s,
+                 db_prep(s, err,
+                         "SELECT id FROM certificates WHERE state = 1"
+                         " AND not_after < ? AND failures > 0"
+                         " ORDER BY not_after LIMIT ?",
+                         "ii", before, (int64_t)max),
+                 ids, max, n, err);
+}

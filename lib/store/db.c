@@ -1,0 +1,180 @@
+/* The SQLite side of the store: opening with the pragmas DESIGN.md asks
+ * for, statement helpers, transactions and the versioned schema. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store_int.h"
+
+int db_fail(struct byoca_store *s, struct byoca_err *err, const char *what) {
+  int code = sqlite3_extended_errcode(s->db);
+  int rc = byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_RETRYABLE,
+                         "store: %s: %s", what, sqlite3_errmsg(s->db));
+  byoca_err_native(err, BYOCA_ORIGIN_SQLITE, code);
+  return rc;
+}
+
+static int bind_args(sqlite3_stmt *st, const char *fmt, va_list ap) {
+  int rc = SQLITE_OK;
+  for (int i = 1; fmt != NULL && *fmt != '\0' && rc == SQLITE_OK; fmt++, i++) {
+    if (*fmt == 'i') {
+      rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+    } else if (*fmt == 't') {
+      const char *t = va_arg(ap, const char *);
+      rc = t == NULL ? sqlite3_bind_null(st, i)
+                     : sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT);
+    } else if (*fmt == 'b') {
+      const void *b = va_arg(ap, const void *);
+      size_t n = va_arg(ap, size_t);
+      rc = b == NULL ? sqlite3_bind_null(st, i)
+                     : sqlite3_bind_blob64(st, i, b, n, SQLITE_TRANSIENT);
+    } else {
+      rc = SQLITE_MISUSE;
+    }
+  }
+  return rc;
+}
+
+static sqlite3_stmt *prep_v(struct byoca_store *s, struct byoca_err *err,
+                            const char *sql, const char *fmt, va_list ap) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    db_fail(s, err, "preparing a query");
+    return NULL;
+  }
+  if (bind_args(st, fmt, ap) != SQLITE_OK) {
+    db_fail(s, err, "binding a query");
+    sqlite3_finalize(st);
+    return NULL;
+  }
+  return st;
+}
+
+sqlite3_stmt *db_prep(struct byoca_store *s, struct byoca_err *err,
+                      const char *sql, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  sqlite3_stmt *st = prep_v(s, err, sql, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+int db_run(struct byoca_store *s, sqlite3_stmt *st, struct byoca_err *err) {
+  int rc;
+  if (st == NULL)
+    return err != NULL && err->code != 0 ? err->code : BYOCA_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    ;
+  s->last_rc = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(s->db);
+  if (rc != SQLITE_DONE)
+    db_fail(s, err, "writing");
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : BYOCA_E_IO;
+}
+
+int db_exec(struct byoca_store *s, struct byoca_err *err, const char *sql,
+            const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  sqlite3_stmt *st = prep_v(s, err, sql, fmt, ap);
+  va_end(ap);
+  return db_run(s, st, err);
+}
+
+int db_begin(struct byoca_store *s, struct byoca_err *err) {
+  return db_exec(s, err, "BEGIN IMMEDIATE", NULL);
+}
+
+int db_commit(struct byoca_store *s, struct byoca_err *err) {
+  int rc = db_exec(s, err, "COMMIT", NULL);
+  if (rc != 0)
+    db_rollback(s);
+  return rc;
+}
+
+void db_rollback(struct byoca_store *s) {
+  if (!sqlite3_get_autocommit(s->db))
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void db_col_str(sqlite3_stmt *st, int col, char *out, size_t outlen) {
+  const unsigned char *t = sqlite3_column_text(st, col);
+  byoca_strlcpy(out, t != NULL ? (const char *)t : "", outlen);
+}
+
+char *db_col_dup(sqlite3_stmt *st, int col) {
+  const unsigned char *t = sqlite3_column_text(st, col);
+  return strdup(t != NULL ? (const char *)t : "");
+}
+
+int db_changes(struct byoca_store *s) {
+  return sqlite3_changes(s->db);
+}
+
+void db_checkpoint(struct byoca_store *s) {
+  sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+}
+
+/* ---- opening ---- */
+
+static const char *const pragmas = "PRAGMA journal_mode=WAL;"
+                                   "PRAGMA foreign_keys=ON;"
+                                   "PRAGMA secure_delete=ON;"
+                                   "PRAGMA synchronous=FULL;";
+
+static const char *store_path(const char *url) {
+  return strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+}
+
+int byoca_store_open(const char *url, const struct byoca_secret *master,
+                     struct byoca_store **out, struct byoca_err *err) {
+  *out = NULL;
+  if (master == NULL || master->len != BYOCA_MASTER_KEY_LEN)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "the master key must be %d bytes",
+                         BYOCA_MASTER_KEY_LEN);
+  if (strncmp(url, "postgres", 8) == 0)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "store %.40s...: the PostgreSQL backend is not"
+                         " built yet; use a file path",
+                         url);
+  struct byoca_store *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
+  memcpy(s->master, master->data, BYOCA_MASTER_KEY_LEN);
+  mode_t old = umask(077); /* the db, -wal and -shm files: 0600 */
+  int rc = sqlite3_open_v2(
+      store_path(url), &s->db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
+  umask(old);
+  if (rc == SQLITE_OK)
+    sqlite3_busy_timeout(s->db, 5000);
+  if (rc != SQLITE_OK) {
+    byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INPUT,
+                  "cannot open store %s: %s", store_path(url),
+                  s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+    byoca_store_close(s);
+    return BYOCA_E_IO;
+  }
+  if ((rc = db_migrate(s, err)) != 0) {
+    byoca_store_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void byoca_store_close(struct byoca_store *s) {
+  if (s == NULL)
+    return;
+  sqlite3_close(s->db);
+  explicit_bzero(s->master, sizeof(s->master));
+  free(s);
+}
+
+int byoca_store_schema_version(struct byoca_store *s) {
+  return s->version;
+}

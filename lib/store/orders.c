@@ -1,0 +1,144 @@
+/* In-flight orders (crash recovery) with the fresh key sealed, and the
+ * http-01 challenge tokens every node can answer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static int order_tenant(struct byoca_store *s, int64_t cert_id, int64_t *t,
+                        struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(
+      s, err, "SELECT tenant_id FROM certificates WHERE id = ?", "i", cert_id);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    *t = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW
+             ? 0
+             : byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                             "no certificate %lld", (long long)cert_id);
+}
+
+static void order_aad(int64_t tenant, int64_t cert, char *aad, size_t n) {
+  snprintf(aad, n, "byoca:order-key:%lld:%lld", (long long)tenant,
+           (long long)cert);
+}
+
+int byoca_store_order_put(struct byoca_store *s,
+                          const struct byoca_order_row *row,
+                          const struct byoca_secret *key_pem,
+                          struct byoca_err *err) {
+  char aad[96];
+  unsigned char *box = NULL;
+  size_t boxlen = 0;
+  int64_t tenant = 0;
+  int rc = order_tenant(s, row->cert_id, &tenant, err);
+  if (rc == 0 && key_pem != NULL && key_pem->data != NULL) {
+    order_aad(tenant, row->cert_id, aad, sizeof(aad));
+    rc = sec_seal(s, tenant, aad, key_pem->data, key_pem->len, &box, &boxlen,
+                  err);
+  }
+  if (rc == 0)
+    rc = db_exec(s, err,
+                 "INSERT OR REPLACE INTO orders (cert_id, directory, issuer,"
+                 " order_url, key, started) VALUES (?, ?, ?, ?, ?, ?)",
+                 "itttbi", row->cert_id, row->directory, row->issuer,
+                 row->order_url, box, boxlen,
+                 row->started ? row->started : byoca_now());
+  free(box);
+  return rc;
+}
+
+int byoca_store_order_get(struct byoca_store *s, int64_t cert_id,
+                          struct byoca_order_row *out,
+                          struct byoca_secret *key_pem, struct byoca_err *err) {
+  char aad[96];
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT o.directory, o.issuer, o.order_url,"
+                             " o.started, o.key, c.tenant_id FROM orders o"
+                             " JOIN certificates c ON c.id = o.cert_id"
+                             " WHERE o.cert_id = ?",
+                             "i", cert_id);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                               "no order in flight for %lld",
+                               (long long)cert_id)
+               : db_fail(s, err, "reading an order");
+  }
+  memset(out, 0, sizeof(*out));
+  out->cert_id = cert_id;
+  db_col_str(st, 0, out->directory, sizeof(out->directory));
+  db_col_str(st, 1, out->issuer, sizeof(out->issuer));
+  db_col_str(st, 2, out->order_url, sizeof(out->order_url));
+  out->started = sqlite3_column_int64(st, 3);
+  rc = 0;
+  if (key_pem != NULL) {
+    int64_t tenant = sqlite3_column_int64(st, 5);
+    order_aad(tenant, cert_id, aad, sizeof(aad));
+    rc = sec_open_col(s, st, 4, tenant, aad, key_pem, err);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int byoca_store_order_delete(struct byoca_store *s, int64_t cert_id,
+                             struct byoca_err *err) {
+  return db_exec(s, err, "DELETE FROM orders WHERE cert_id = ?", "i", cert_id);
+}
+
+int byoca_store_order_count(struct byoca_store *s, int64_t *n,
+                            struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(s, err, "SELECT count(*) FROM orders", NULL);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : db_fail(s, err, "counting orders");
+}
+
+/* ---- challenge tokens ---- */
+
+int byoca_store_challenge_put(struct byoca_store *s, const char *token,
+                              const char *key_authz, int64_t cert_id,
+                              int64_t expires, struct byoca_err *err) {
+  return db_exec(s, err,
+                 "INSERT OR REPLACE INTO challenge_tokens (token, key_authz,"
+                 " cert_id, expires) VALUES (?, ?, ?, ?)",
+                 "ttii", token, key_authz, cert_id, expires);
+}
+
+int byoca_store_challenge_get(struct byoca_store *s, const char *token,
+                              int64_t now, char *out, size_t outlen,
+                              struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT key_authz FROM challenge_tokens"
+                             " WHERE token = ? AND expires > ?",
+                             "ti", token, now);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    db_col_str(st, 0, out, outlen);
+  sqlite3_finalize(st);
+  if (rc == SQLITE_ROW)
+    return 0;
+  return rc == SQLITE_DONE
+             ? byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                             "no such challenge")
+             : db_fail(s, err, "reading a challenge");
+}
+
+int byoca_store_challenge_delete(struct byoca_store *s, const char *token,
+                                 struct byoca_err *err) {
+  return db_exec(s, err, "DELETE FROM challenge_tokens WHERE token = ?", "t",
+                 token);
+}

@@ -1,0 +1,128 @@
+/* The store's schema: ordered migrations, each applied once in its own
+ * transaction and recorded in schema_version. A store written by a newer
+ * byoca is refused rather than misread. */
+#include <stdlib.h>
+
+#include "store_int.h"
+
+static const char *const migrations[] = {
+    /* 1: everything DESIGN.md lists */
+    "CREATE TABLE tenants ("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " created INTEGER NOT NULL, deleting INTEGER NOT NULL DEFAULT 0,"
+    " data_key BLOB NOT NULL);"
+    "CREATE TABLE api_tokens ("
+    " id INTEGER PRIMARY KEY,"
+    " tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,"
+    " hash BLOB NOT NULL UNIQUE, label TEXT NOT NULL DEFAULT '',"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE cas ("
+    " issuer TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0,"
+    " backoff_until INTEGER NOT NULL DEFAULT 0,"
+    " backoff_secs INTEGER NOT NULL DEFAULT 0,"
+    " last_ok INTEGER NOT NULL DEFAULT 0,"
+    " last_failure INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE accounts ("
+    " id INTEGER PRIMARY KEY,"
+    " tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    " directory TEXT NOT NULL, issuer TEXT NOT NULL DEFAULT '',"
+    " url TEXT NOT NULL, key BLOB NOT NULL, jwk TEXT NOT NULL,"
+    " created INTEGER NOT NULL, UNIQUE (tenant_id, directory));"
+    "CREATE TABLE eab_credentials ("
+    " tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    " issuer TEXT NOT NULL, kid TEXT NOT NULL, hmac BLOB NOT NULL,"
+    " created INTEGER NOT NULL, PRIMARY KEY (tenant_id, issuer));"
+    "CREATE TABLE certificates ("
+    " id INTEGER PRIMARY KEY,"
+    " tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    " identifiers TEXT NOT NULL, key_type TEXT NOT NULL, ca TEXT NOT NULL,"
+    " profile TEXT NOT NULL DEFAULT '', state INTEGER NOT NULL,"
+    " issuer TEXT NOT NULL DEFAULT '', directory TEXT NOT NULL DEFAULT '',"
+    " serial TEXT NOT NULL DEFAULT '', not_before INTEGER NOT NULL DEFAULT 0,"
+    " not_after INTEGER NOT NULL DEFAULT 0, fullchain TEXT, key BLOB,"
+    " next_check INTEGER NOT NULL, next_source TEXT NOT NULL DEFAULT 'new',"
+    " failures INTEGER NOT NULL DEFAULT 0,"
+    " last_attempt INTEGER NOT NULL DEFAULT 0,"
+    " last_outcome TEXT NOT NULL DEFAULT '',"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " lease_until INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX certificates_next_check ON certificates (next_check);"
+    "CREATE INDEX certificates_tenant ON certificates (tenant_id, id);"
+    "CREATE INDEX certificates_deleting ON certificates (state)"
+    " WHERE state = 3;"
+    "CREATE TABLE orders ("
+    " cert_id INTEGER PRIMARY KEY"
+    "  REFERENCES certificates(id) ON DELETE CASCADE,"
+    " directory TEXT NOT NULL, issuer TEXT NOT NULL DEFAULT '',"
+    " order_url TEXT NOT NULL DEFAULT '', key BLOB,"
+    " started INTEGER NOT NULL);"
+    "CREATE TABLE challenge_tokens ("
+    " token TEXT PRIMARY KEY, key_authz TEXT NOT NULL,"
+    " cert_id INTEGER NOT NULL DEFAULT 0, expires INTEGER NOT NULL);"
+    "CREATE TABLE events ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+    " tenant_id INTEGER NOT NULL DEFAULT 0,"
+    " cert_id INTEGER NOT NULL DEFAULT 0, type TEXT NOT NULL,"
+    " detail TEXT NOT NULL DEFAULT '{}');"
+    "CREATE INDEX events_tenant ON events (tenant_id, id);",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int current_version(struct byoca_store *s, int *v,
+                           struct byoca_err *err) {
+  int rc = db_exec(s, err,
+                   "CREATE TABLE IF NOT EXISTS schema_version ("
+                   " version INTEGER NOT NULL, applied INTEGER NOT NULL)",
+                   NULL);
+  if (rc != 0)
+    return rc;
+  sqlite3_stmt *st = db_prep(
+      s, err, "SELECT coalesce(max(version), 0) FROM schema_version", NULL);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  *v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+  sqlite3_finalize(st);
+  return *v < 0 ? db_fail(s, err, "reading the schema version") : 0;
+}
+
+static int apply(struct byoca_store *s, int v, struct byoca_err *err) {
+  char *msg = NULL;
+  int rc = db_begin(s, err);
+  if (rc != 0)
+    return rc;
+  if (sqlite3_exec(s->db, migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK) {
+    byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INTERNAL,
+                  "store: migration %d failed: %s", v, msg ? msg : "?");
+    sqlite3_free(msg);
+    db_rollback(s);
+    return BYOCA_E_IO;
+  }
+  rc = db_exec(s, err,
+               "INSERT INTO schema_version (version, applied)"
+               " VALUES (?, strftime('%s','now'))",
+               "i", (int64_t)v);
+  if (rc != 0) {
+    db_rollback(s);
+    return rc;
+  }
+  return db_commit(s, err);
+}
+
+int db_migrate(struct byoca_store *s, struct byoca_err *err) {
+  int v = 0, rc = current_version(s, &v, err);
+  if (rc != 0)
+    return rc;
+  if (v > NMIGRATIONS)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "the store has schema version %d; this byoca knows"
+                         " up to %d (downgrade refused)",
+                         v, NMIGRATIONS);
+  while (v < NMIGRATIONS) {
+    if ((rc = apply(s, v + 1, err)) != 0)
+      return rc;
+    v++;
+  }
+  s->version = v;
+  return 0;
+}

@@ -1,0 +1,93 @@
+/* API tokens: 256 random bits shown once as "byoca_<base64url>", stored
+ * only as SHA-256, looked up by hash and confirmed in constant time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+#define TOKEN_PREFIX "byoca_"
+
+int byoca_store_token_mint(struct byoca_store *s, int64_t tenant_id,
+                           const char *label, char *token_out, size_t outlen,
+                           int64_t *id_out, struct byoca_err *err) {
+  unsigned char raw[32], hash[32];
+  char *b64 = NULL;
+  if (outlen < 64)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INTERNAL,
+                         "token buffer too small");
+  if (byoca_random(raw, sizeof(raw)) != 0 ||
+      byoca_b64url_encode(raw, sizeof(raw), &b64) != 0) {
+    explicit_bzero(raw, sizeof(raw));
+    return byoca_err_set(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
+                         "cannot make a token");
+  }
+  explicit_bzero(raw, sizeof(raw));
+  snprintf(token_out, outlen, TOKEN_PREFIX "%s", b64);
+  explicit_bzero(b64, strlen(b64));
+  free(b64);
+  if (byoca_sha256(token_out, strlen(token_out), hash) != 0)
+    return byoca_err_set(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL, "sha256");
+  /* the operator's tokens have no tenant (NULL) */
+  int rc = db_exec(s, err,
+                   "INSERT INTO api_tokens (tenant_id, hash, label, created)"
+                   " VALUES (nullif(?, 0), ?, ?, ?)",
+                   "ibti", tenant_id > 0 ? tenant_id : (int64_t)0, hash,
+                   sizeof(hash), label != NULL ? label : "", byoca_now());
+  if (rc != 0) {
+    explicit_bzero(token_out, outlen);
+    return rc;
+  }
+  if (id_out != NULL)
+    *id_out = sqlite3_last_insert_rowid(s->db);
+  return 0;
+}
+
+int byoca_store_token_check(struct byoca_store *s, const char *token,
+                            int64_t *tenant_out, struct byoca_err *err) {
+  unsigned char hash[32];
+  if (token == NULL || strncmp(token, TOKEN_PREFIX, 6) != 0 ||
+      strlen(token) > 128 || byoca_sha256(token, strlen(token), hash) != 0)
+    return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                         "unknown token");
+  sqlite3_stmt *st =
+      db_prep(s, err,
+              "SELECT hash, coalesce(tenant_id, 0) FROM api_tokens"
+              " WHERE hash = ?",
+              "b", hash, sizeof(hash));
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int found = sqlite3_step(st) == SQLITE_ROW &&
+              sqlite3_column_bytes(st, 0) == (int)sizeof(hash) &&
+              byoca_ct_equal(sqlite3_column_blob(st, 0), hash, sizeof(hash));
+  if (found)
+    *tenant_out = sqlite3_column_int64(st, 1);
+  sqlite3_finalize(st);
+  return found ? 0
+               : byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                               "unknown token");
+}
+
+int byoca_store_token_revoke(struct byoca_store *s, int64_t tenant_id,
+                             int64_t id, struct byoca_err *err) {
+  int rc = db_exec(s, err,
+                   "DELETE FROM api_tokens WHERE id = ?"
+                   " AND coalesce(tenant_id, 0) = ?",
+                   "ii", id, tenant_id);
+  if (rc == 0 && db_changes(s) == 0)
+    return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                         "no token %lld", (long long)id);
+  return rc;
+}
+
+int byoca_store_operator_tokens(struct byoca_store *s, int64_t *n,
+                                struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(
+      s, err, "SELECT count(*) FROM api_tokens WHERE tenant_id IS NULL", NULL);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : db_fail(s, err, "counting tokens");
+}
