@@ -120,7 +120,11 @@ struct byoca_order_req {
   enum byoca_keytype key_type; /* for the fresh certificate key (D-KEYS) */
   const char *profile;       /* requested only if advertised; NULL none */
   const char *preferred_chain; /* issuer CN of the chain's top; NULL none */
-  const char *replaces;      /* ARI CertID of the predecessor; NULL none */
+  const char *replaces;      /* ARI CertID of the predecessor; NULL none.
+                                Only for the CA that issued it (D-ARI);
+                                dropped when the directory has no
+                                renewalInfo; on 409 alreadyReplaced the
+                                order is sent once more without it */
   struct byoca_solver *const *solvers; /* in preference order; borrowed */
   size_t nsolvers;
   const char *label;         /* for progress lines; NULL = first name */
@@ -209,5 +213,112 @@ enum byoca_errclass byoca_problem_class(const char *type);
 /* The delay before the next poll per D-POLL: Retry-After (clamped 1 s -
  * 10 min) when given, else 250 ms doubling per attempt up to 30 s. */
 int64_t byoca_poll_delay_ms(const char *retry_after, int attempt, int64_t now);
+
+/* ---- ARI: ACME Renewal Information (RFC 9773) ---- */
+
+/* Retry-After of a renewalInfo answer is clamped to these (D-ARI); a
+ * missing or invalid one, and long-term errors, mean 6 hours (§4.3.3). */
+#define BYOCA_ARI_RETRY_MIN 60
+#define BYOCA_ARI_RETRY_MAX 86400
+#define BYOCA_ARI_LONG_TERM 21600
+/* Temporary errors back off from 1 min, doubling, for this many tries;
+ * then they count as long-term. */
+#define BYOCA_ARI_TEMP_TRIES 5
+
+/* The ARI CertID of cert (§4.1): base64url(AKI keyIdentifier) "."
+ * base64url(serial DER content octets), no padding. *out caller frees.
+ * BYOCA_E_NOTFOUND when the certificate has no AKI keyIdentifier. */
+int byoca_ari_cert_id(const struct byoca_cert *cert, char **out,
+                      struct byoca_err *err) BYOCA_WUR;
+/* The same from a PEM (first certificate) or DER certificate. */
+int byoca_ari_cert_id_pem(const void *cert, size_t len, char **out,
+                          struct byoca_err *err) BYOCA_WUR;
+
+/* A RenewalInfo answer (§4.2). */
+struct byoca_ari {
+  int64_t start, end;    /* suggested window, unix seconds; end > start */
+  char *explanation_url; /* http(s) URL of printable ASCII, or NULL;
+                            the CA's text: sanitise before showing */
+  int64_t retry_after;   /* seconds until the next fetch, clamped to
+                            BYOCA_ARI_RETRY_MIN..MAX; LONG_TERM if the
+                            header was missing or invalid */
+};
+void byoca_ari_free(struct byoca_ari *r);
+
+/* Parses a RenewalInfo body and its Retry-After header value (NULL when
+ * absent) at now. A body that is not a JSON object, lacks the window, has
+ * a timestamp that is not RFC 3339, or has end <= start is BYOCA_E_PROTO
+ * class CA (§4.2: "treat as though no response"). *out caller frees. */
+int byoca_ari_parse(const char *json, size_t len, const char *retry_after,
+                    int64_t now, struct byoca_ari **out,
+                    struct byoca_err *err) BYOCA_WUR;
+/* A renewalInfo Retry-After (delay-seconds or HTTP-date) as seconds from
+ * now, clamped to BYOCA_ARI_RETRY_MIN..MAX; BYOCA_ARI_LONG_TERM when value
+ * is NULL or invalid. */
+int64_t byoca_ari_retry_after(const char *value, int64_t now);
+
+/* res non-NULL exactly when err is NULL; ownership passes to the callee.
+ * err->cls is BYOCA_CLASS_RETRYABLE for temporary errors (timeouts, 5xx)
+ * and BYOCA_CLASS_CA for long-term ones (connection refused, DNS, policy,
+ * other HTTP status, invalid object); err->http_status and
+ * err->retry_after (an instant, from the server) as known. */
+typedef void (*byoca_ari_cb)(void *arg, struct byoca_ari *res,
+                             const struct byoca_err *err);
+
+/* Unauthenticated GET of <renewalInfo>/<cert_id> (§4.1) through the
+ * client's HTTP (address policy applies; no redirects). The directory must
+ * have been fetched. cb is called exactly once from the loop, never from
+ * inside this call: a directory without renewalInfo is BYOCA_E_NOTFOUND
+ * class CA, a malformed cert_id BYOCA_E_INVAL. Returns non-zero only when
+ * nothing could be started (out of memory), cb then not called. */
+int byoca_ari_fetch(struct byoca_acme *a, const char *cert_id, byoca_ari_cb cb,
+                    void *arg) BYOCA_WUR;
+
+/* Seconds until the next fetch after failures consecutive failed fetches
+ * (§4.3.3), err being the last: temporary errors wait the server's
+ * Retry-After (clamped) or 60 s doubling per failure, for up to
+ * BYOCA_ARI_TEMP_TRIES failures; after that, and for long-term errors,
+ * BYOCA_ARI_LONG_TERM. */
+int64_t byoca_ari_error_delay(const struct byoca_err *err, int failures,
+                              int64_t now);
+
+/* The renewal instant RFC 9773 §4.2 recommends: start + (rnd mod
+ * (end - start)), a uniform draw for a uniform rnd; now when that is
+ * already past (a window in the past renews at once). */
+int64_t byoca_ari_pick(int64_t start, int64_t end, int64_t now, uint64_t rnd);
+
+/* D-ARI without ARI: not_before + 2/3 of the lifetime, 1/2 for lifetimes
+ * under 10 days (never assuming 90 days). */
+int64_t byoca_renewal_due_lifetime(int64_t not_before, int64_t not_after);
+
+/* A certificate's renewal schedule, as a scheduler keeps it (a stored
+ * one restored with source pointing at "ari" or "lifetime"). */
+struct byoca_renewal {
+  int64_t at;         /* renew at or after this instant */
+  const char *source; /* "ari" or "lifetime" (static strings) */
+  int64_t ari_start;  /* the window at came from; 0 when none */
+  int64_t ari_end;
+  int64_t next_check; /* ask ARI again at or after this; 0: never */
+  int failures;       /* consecutive failed fetches */
+};
+
+/* The schedule before any ARI answer: the lifetime rule, ARI asked at
+ * once (next_check = now). */
+void byoca_renewal_init(struct byoca_renewal *s, int64_t not_before,
+                        int64_t not_after, int64_t now);
+/* Folds in one fetch: an answer (ari), or a failure (err; counted in
+ * s->failures). An answer with the window already held keeps the instant
+ * chosen before; a new window draws a new one with rnd (byoca_ari_pick),
+ * never later than not_after minus a tenth of the lifetime (a window past
+ * expiry is not trusted). A failure keeps the instant and source held,
+ * sets next_check by byoca_ari_error_delay. next_check is 0 once it would
+ * fall at or after not_after (§4.3: never fetched after expiry). Returns 1
+ * when the instant moved earlier (worth telling the operator), else 0. */
+int byoca_renewal_update(struct byoca_renewal *s, int64_t not_before,
+                         int64_t not_after, const struct byoca_ari *ari,
+                         const struct byoca_err *err, int64_t now,
+                         uint64_t rnd);
+/* 1 when s says renew now (at <= now). */
+int byoca_renewal_is_due(const struct byoca_renewal *s, int64_t now);
 
 #endif

@@ -295,10 +295,41 @@ void order_handle(struct byoca_order *o, const struct acme_resp *resp) {
 
 /* ---- start ---- */
 
+static char *new_order_payload(struct byoca_order *o);
+static void on_new_order(void *arg, const struct acme_resp *resp,
+                         const struct byoca_err *err);
+
+/* D-ARI: a predecessor the CA says is already replaced (RFC 9773 §5, 409
+ * alreadyReplaced) is ordered again once, without "replaces". */
+static int retry_without_replaces(struct byoca_order *o,
+                                  const struct byoca_err *err) {
+  const char *t = err->problem != NULL ? err->problem->type : NULL;
+  if (o->replaces == NULL || t == NULL ||
+      strcmp(t, ACME_ERR_PREFIX ACME_E_ALREADY_REPLACED) != 0)
+    return 0;
+  order_progress(o,
+                 "the CA says the certificate %s was already replaced;"
+                 " ordering again without \"replaces\"",
+                 o->replaces);
+  free(o->replaces);
+  o->replaces = NULL;
+  char *payload = new_order_payload(o);
+  if (payload == NULL) {
+    order_failf(o, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    return 1;
+  }
+  order_post(o, acme_dir_url(o->a, ACME_DIR_NEW_ORDER), payload, NULL,
+             on_new_order, o);
+  free(payload);
+  return 1;
+}
+
 static void on_new_order(void *arg, const struct acme_resp *resp,
                          const struct byoca_err *err) {
   struct byoca_order *o = arg;
   if (op_end(o))
+    return;
+  if (err != NULL && retry_without_replaces(o, err))
     return;
   if (err != NULL) {
     order_fail_during(o, err, "ordering a certificate for %s", o->names[0]);
@@ -446,6 +477,10 @@ struct byoca_order *byoca_order_start(struct byoca_acme *a,
   char *payload = NULL;
   if (o == NULL)
     return NULL;
+  if (o->replaces != NULL && !byoca_acme_has(a, ACME_DIR_RENEWAL_INFO)) {
+    free(o->replaces); /* RFC 9773 §5: not without ARI in the directory */
+    o->replaces = NULL;
+  }
   if (choose_profile(o, req->profile) != 0 ||
       (payload = new_order_payload(o)) == NULL ||
       hold_until_next_turn(o) != 0) {

@@ -31,6 +31,7 @@
 /* error types (§6.7 and extensions), without the prefix */
 #define ACME_E_BAD_NONCE "badNonce"
 #define ACME_E_RATE_LIMITED "rateLimited"
+#define ACME_E_ALREADY_REPLACED "alreadyReplaced" /* RFC 9773 §7.4 */
 
 /* statuses (§7.1.6) */
 #define ACME_ST_PENDING "pending"

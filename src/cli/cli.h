@@ -171,6 +171,11 @@ struct cli_lineage {
   char *serial;
   int64_t not_before, not_after;
   int revoked;
+  /* renewal schedule (renewal.c) */
+  char *cert_id;              /* ARI CertID of the certificate held */
+  char *cert_server;          /* directory of the CA that issued it */
+  struct byoca_renewal sched; /* at 0: none yet (the lifetime rule) */
+  char *ari_explanation;      /* the CA's explanationURL, unsanitised */
 };
 
 int cli_lineage_load(const char *state, const char *name,
@@ -193,6 +198,41 @@ int cli_name_check(const char *name, struct byoca_err *err);
 /* The instant renewal is due (D-ARI without ARI: 2/3 of the lifetime,
  * 1/2 under 10 days). */
 int64_t cli_due_time(int64_t not_before, int64_t not_after);
+
+/* ---- renewal schedule (renewal.c): ARI (RFC 9773) or the lifetime rule
+ * of D-ARI ---- */
+
+struct cli_config;
+/* The instant l is due for renewal: its schedule, else the lifetime
+ * rule. */
+int64_t cli_renewal_due(const struct cli_lineage *l);
+/* "ari" or "lifetime": where cli_renewal_due comes from. */
+const char *cli_renewal_source(const struct cli_lineage *l);
+/* Asks the issuing CA's renewalInfo about the lineages whose next check
+ * has come (grouped by CA, temporary errors retried briefly), folds the
+ * answers into their schedules and saves them. A CA without ARI, or one
+ * that fails, leaves the schedule held (warnings only). cfg may be NULL. */
+void cli_renewal_check(const struct cli_opts *o, const struct cli_config *cfg,
+                       struct cli_lineage *lins, size_t n);
+/* After an issuance by the CA at server: the new certificate's CertID,
+ * that CA, and a fresh schedule (the lifetime rule, ARI asked at once). */
+void cli_renewal_issued(struct cli_lineage *l,
+                        const struct byoca_order_result *res,
+                        const char *server);
+/* Folds one ARI answer (ari) or failure (err) into l's schedule, saying
+ * so on stderr (a warning when the CA moved the renewal earlier). */
+void cli_renewal_apply(struct cli_lineage *l, const struct byoca_ari *ari,
+                       const struct byoca_err *err);
+/* The issuing CA has no renewalInfo: the lifetime rule, its directory
+ * looked at again after the long-term delay. */
+void cli_renewal_no_ari(struct cli_lineage *l);
+/* The CertID to send as "replaces" when l is ordered at server: only to
+ * the CA that issued the certificate held (D-ARI); NULL otherwise. */
+const char *cli_renewal_replaces(const struct cli_lineage *l,
+                                 const char *server);
+/* Takes over the predecessor facts of old (same names) into l, so a
+ * re-issue can name what it replaces. */
+void cli_renewal_inherit(struct cli_lineage *l, const struct cli_lineage *old);
 
 /* Writes archive/<name>/<version>/ and switches live/<name> to it
  * atomically (a symlink renamed over the old one). */

@@ -240,16 +240,23 @@ static int same_names(const struct cli_lineage *a,
 }
 
 /* 1 (and a message) if an existing lineage with the same names is not
- * due yet. */
-static int not_due(const struct issue_args *a, const struct cli_lineage *want,
+ * due yet (its CA's renewal window is asked first); a re-issue of it
+ * names the certificate it replaces (RFC 9773). */
+static int not_due(const struct issue_args *a, struct cli_lineage *want,
                    struct cli_job *job) {
   struct cli_lineage old;
   int skip = 0;
-  if (a->force || cli_lineage_load(a->o.state_dir, want->name, &old, NULL) != 0)
+  if (cli_lineage_load(a->o.state_dir, want->name, &old, NULL) != 0)
     return 0;
-  int64_t due = cli_due_time(old.not_before, old.not_after);
-  if (!old.revoked && old.serial != NULL && same_names(&old, want) &&
-      byoca_now() < due) {
+  if (old.revoked || old.serial == NULL || !same_names(&old, want)) {
+    cli_lineage_free(&old);
+    return 0;
+  }
+  if (!a->force)
+    cli_renewal_check(&a->o, a->ao.cfg, &old, 1);
+  cli_renewal_inherit(want, &old);
+  int64_t due = cli_renewal_due(&old);
+  if (!a->force && byoca_now() < due) {
     char d[32], x[32];
     byoca_time_format_rfc3339(due, d, sizeof(d));
     byoca_time_format_rfc3339(old.not_after, x, sizeof(x));

@@ -1,5 +1,6 @@
-/* byoca list: every lineage with its names, CA, serial, expiry and the
- * time its renewal is due. */
+/* byoca list: every lineage with its names, CA, serial, expiry, the
+ * time its renewal is due and where that time comes from (the CA's ARI
+ * window, or the lifetime rule), with the CA's explanation. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@ static const char help[] =
     "usage: byoca list [--json] [--state-dir DIR]\n"
     "\n"
     "Shows the certificates byoca manages: names, CA, serial, notAfter,\n"
-    "when renewal is due, and the state (valid, due, expired, revoked).\n";
+    "when renewal is due and why (ari: the CA's renewal window; lifetime:\n"
+    "2/3 of the lifetime, 1/2 under 10 days), and the state (valid, due,\n"
+    "expired, revoked).\n";
 
 static const char *state_of(const struct cli_lineage *l, int64_t now) {
   if (l->revoked)
@@ -21,26 +24,41 @@ static const char *state_of(const struct cli_lineage *l, int64_t now) {
     return "none";
   if (now >= l->not_after)
     return "expired";
-  if (now >= cli_due_time(l->not_before, l->not_after))
+  if (now >= cli_renewal_due(l))
     return "due";
   return "valid";
 }
 
+/* The ARI window the schedule came from, or JSON null. */
+static json_t *window_json(const struct cli_lineage *l) {
+  char s[32], e[32];
+  if (strcmp(cli_renewal_source(l), "ari") != 0 || l->sched.ari_end == 0)
+    return json_null();
+  byoca_time_format_rfc3339(l->sched.ari_start, s, sizeof(s));
+  byoca_time_format_rfc3339(l->sched.ari_end, e, sizeof(e));
+  return json_pack("{s:s,s:s}", "start", s, "end", e);
+}
+
 static json_t *lineage_json(const struct cli_lineage *l, int64_t now) {
-  char nb[32], na[32], due[32];
+  char nb[32], na[32], due[32], next[32] = "", why[512] = "";
   json_t *names = json_array();
   for (size_t i = 0; i < l->nnames; i++)
     json_array_append_new(names, json_string(l->names[i]));
   byoca_time_format_rfc3339(l->not_before, nb, sizeof(nb));
   byoca_time_format_rfc3339(l->not_after, na, sizeof(na));
-  byoca_time_format_rfc3339(cli_due_time(l->not_before, l->not_after), due,
-                            sizeof(due));
+  byoca_time_format_rfc3339(cli_renewal_due(l), due, sizeof(due));
+  if (l->sched.next_check != 0)
+    byoca_time_format_rfc3339(l->sched.next_check, next, sizeof(next));
+  if (l->ari_explanation != NULL)
+    byoca_str_sanitize(l->ari_explanation, why, sizeof(why));
   return json_pack(
-      "{s:s,s:o,s:s,s:s?,s:s,s:s,s:s,s:I,s:s,s:s}", "name", l->name, "names",
-      names, "server", l->server, "serial", l->serial, "not_before", nb,
-      "not_after", na, "renew_at", due, "lifetime_seconds",
-      (json_int_t)(l->not_after - l->not_before), "state", state_of(l, now),
-      "key_type", l->key_type ? l->key_type : "ec256");
+      "{s:s,s:o,s:s,s:s?,s:s,s:s,s:s,s:s,s:o,s:s?,s:s?,s:I,s:s,s:s}", "name",
+      l->name, "names", names, "server", l->server, "serial", l->serial,
+      "not_before", nb, "not_after", na, "renew_at", due, "renew_source",
+      cli_renewal_source(l), "ari_window", window_json(l), "explanation_url",
+      why[0] ? why : NULL, "ari_next_check", next[0] ? next : NULL,
+      "lifetime_seconds", (json_int_t)(l->not_after - l->not_before), "state",
+      state_of(l, now), "key_type", l->key_type ? l->key_type : "ec256");
 }
 
 int cmd_list(int argc, char **argv) {
@@ -78,8 +96,8 @@ int cmd_list(int argc, char **argv) {
   int64_t now = byoca_now();
   json_t *arr = json_array();
   if (!o.json && n > 0)
-    printf("%-30s %-8s %-20s %-20s %s\n", "NAME", "STATE", "EXPIRES",
-           "RENEW AT", "NAMES");
+    printf("%-30s %-8s %-20s %-20s %-8s %s\n", "NAME", "STATE", "EXPIRES",
+           "RENEW AT", "SOURCE", "NAMES");
   for (size_t i = 0; i < n; i++) {
     struct cli_lineage l;
     if (cli_lineage_load(o.state_dir, names[i], &l, &e) != 0) {
@@ -92,13 +110,18 @@ int cmd_list(int argc, char **argv) {
     if (o.json) {
       json_array_append(arr, j);
     } else {
-      printf("%-30s %-8s %-20s %-20s", l.name,
+      printf("%-30s %-8s %-20s %-20s %-8s", l.name,
              json_string_value(json_object_get(j, "state")),
              json_string_value(json_object_get(j, "not_after")),
-             json_string_value(json_object_get(j, "renew_at")));
+             json_string_value(json_object_get(j, "renew_at")),
+             json_string_value(json_object_get(j, "renew_source")));
       for (size_t k = 0; k < l.nnames; k++)
         printf(" %s", l.names[k]);
       printf("\n");
+      const char *why =
+          json_string_value(json_object_get(j, "explanation_url"));
+      if (why != NULL)
+        printf("%-30s the CA explains its renewal window: %s\n", "", why);
     }
     json_decref(j);
     cli_lineage_free(&l);

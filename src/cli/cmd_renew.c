@@ -1,5 +1,6 @@
-/* byoca renew: renews the certificates that are due (2/3 of their
- * lifetime, 1/2 under 10 days), or those named with --force. */
+/* byoca renew: renews the certificates that are due -- when the issuing
+ * CA's renewal window (ARI, RFC 9773) says, else at 2/3 of their lifetime
+ * (1/2 under 10 days) -- or those named with --force. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@ static const char help[] =
     "\n"
     "Renews every certificate that is due (or the ones named), with the\n"
     "settings it was issued with. Options given here override them.\n"
+    "A certificate is due when its CA's renewal window says so (ARI), or\n"
+    "else when 2/3 of its lifetime have passed (1/2 under 10 days).\n"
     "  --all        every certificate (the default when no NAME is given)\n"
     "  --force      renew even if not due\n"
     "  --parallel N orders in flight at once (8)\n"
@@ -131,7 +134,7 @@ static void renew_auto(const struct renew_args *a, struct cli_job *job) {
 
 static int mark_due(const struct renew_args *a, struct cli_job *j, int named) {
   struct cli_lineage *l = j->lin;
-  int64_t due = cli_due_time(l->not_before, l->not_after);
+  int64_t due = cli_renewal_due(l);
   char d[32];
   if (l->revoked && !named) {
     j->status = 2;
@@ -139,7 +142,8 @@ static int mark_due(const struct renew_args *a, struct cli_job *j, int named) {
   } else if (!a->force && l->serial != NULL && byoca_now() < due) {
     j->status = 2;
     byoca_time_format_rfc3339(due, d, sizeof(d));
-    snprintf(j->detail, sizeof(j->detail), "not due until %s", d);
+    snprintf(j->detail, sizeof(j->detail), "not due until %s (%s)", d,
+             cli_renewal_source(l));
   }
   if (j->status == 2)
     byoca_log(BYOCA_LOG_INFO, "%s: %s", l->name, j->detail);
@@ -210,9 +214,12 @@ int cmd_renew(int argc, char **argv) {
       continue;
     }
     jobs[n].lin = &lins[n];
-    mark_due(&a, &jobs[n], a.nnames > 0);
     n++;
   }
+  if (!a.force && lins != NULL)
+    cli_renewal_check(&a.o, &cfg, lins, n);
+  for (size_t i = 0; i < n; i++)
+    mark_due(&a, &jobs[i], a.nnames > 0);
   for (size_t i = 0; i < n; i++)
     if (jobs[i].status == 0 && jobs[i].lin->ca_auto)
       renew_auto(&a, &jobs[i]);

@@ -181,9 +181,47 @@ static void record_issued(struct job_ctx *c, struct byoca_order_result *res) {
   l->not_before = res->not_before;
   l->not_after = res->not_after;
   l->revoked = 0;
+  cli_renewal_issued(l, res, c->r->o->server);
   byoca_time_format_rfc3339(res->not_after, na, sizeof(na));
   byoca_log(BYOCA_LOG_INFO, "%s: issued: serial %s, notAfter %s", l->name,
             res->serial, na);
+}
+
+/* The lineage (with its renewal schedule) is saved, then the deploy hook
+ * runs. */
+static void finish_issued(struct job_ctx *c) {
+  struct byoca_err e = {0};
+  struct cli_job *job = c->job;
+  if (cli_lineage_save(c->r->o->state_dir, job->lin, &e) != 0) {
+    job->status = -1;
+    byoca_err_format(&e, job->detail, sizeof(job->detail));
+    cli_error("%s: %s", job->lin->name, job->detail);
+    byoca_err_clear(&e);
+    byoca_order_result_free(job->res);
+    job->res = NULL;
+    job_end(c);
+    return;
+  }
+  job->status = 1;
+  snprintf(job->detail, sizeof(job->detail), "issued");
+  if (job->lin->deploy_hook != NULL && run_deploy(c, &e) == 0)
+    return;
+  if (e.code != 0) {
+    job->status = -1;
+    byoca_err_format(&e, job->detail, sizeof(job->detail));
+    cli_error("%s: deploy hook: %s", job->lin->name, job->detail);
+    byoca_err_clear(&e);
+  }
+  job_end(c);
+}
+
+/* RFC 9773 §4.3: the renewal window is asked right after issuance. */
+static void on_first_window(void *arg, struct byoca_ari *res,
+                            const struct byoca_err *err) {
+  struct job_ctx *c = arg;
+  cli_renewal_apply(c->job->lin, res, err);
+  byoca_ari_free(res);
+  finish_issued(c);
 }
 
 static void on_order(void *arg, struct byoca_order_result *res,
@@ -200,8 +238,7 @@ static void on_order(void *arg, struct byoca_order_result *res,
     return;
   }
   record_issued(c, res);
-  if (cli_live_write(c->r->o->state_dir, job->lin->name, res, &e) != 0 ||
-      cli_lineage_save(c->r->o->state_dir, job->lin, &e) != 0) {
+  if (cli_live_write(c->r->o->state_dir, job->lin->name, res, &e) != 0) {
     job->status = -1;
     byoca_err_format(&e, job->detail, sizeof(job->detail));
     cli_error("%s: %s", job->lin->name, job->detail);
@@ -210,18 +247,13 @@ static void on_order(void *arg, struct byoca_order_result *res,
     job_end(c);
     return;
   }
-  job->status = 1;
   job->res = res;
-  snprintf(job->detail, sizeof(job->detail), "issued");
-  if (job->lin->deploy_hook != NULL && run_deploy(c, &e) == 0)
+  if (!byoca_acme_has(c->r->acme, "renewalInfo") || job->lin->cert_id == NULL)
+    cli_renewal_no_ari(job->lin);
+  else if (byoca_ari_fetch(c->r->acme, job->lin->cert_id, on_first_window, c) ==
+           0)
     return;
-  if (e.code != 0) {
-    job->status = -1;
-    byoca_err_format(&e, job->detail, sizeof(job->detail));
-    cli_error("%s: deploy hook: %s", job->lin->name, job->detail);
-    byoca_err_clear(&e);
-  }
-  job_end(c);
+  finish_issued(c);
 }
 
 static void start_job(struct runner *r, struct cli_job *job) {
@@ -237,6 +269,7 @@ static void start_job(struct runner *r, struct cli_job *job) {
       .key_type = kt,
       .profile = l->profile,
       .preferred_chain = l->preferred_chain,
+      .replaces = cli_renewal_replaces(l, r->o->server),
       .solvers = r->rt->solvers,
       .nsolvers = r->rt->nsolvers,
       .label = r->njobs > 1 ? l->name : NULL,

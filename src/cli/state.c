@@ -182,6 +182,43 @@ static char *jstr(const json_t *o, const char *k) {
   return byoca_strdup(json_string_value(json_object_get(o, k)));
 }
 
+static void set_opt_str(json_t *j, const char *k, const char *v) {
+  if (v != NULL)
+    json_object_set_new(j, k, json_string(v));
+}
+
+static int64_t jint(const json_t *o, const char *k) {
+  return json_integer_value(json_object_get(o, k));
+}
+
+/* The renewal schedule (renewal.c); source is one of two static strings. */
+static void schedule_load(struct cli_lineage *l, const json_t *j) {
+  const char *src = json_string_value(json_object_get(j, "renew_source"));
+  l->cert_id = jstr(j, "cert_id");
+  l->cert_server = jstr(j, "cert_server");
+  l->ari_explanation = jstr(j, "ari_explanation_url");
+  l->sched.at = jint(j, "renew_at");
+  l->sched.source = src != NULL && strcmp(src, "ari") == 0 ? "ari" : "lifetime";
+  l->sched.ari_start = jint(j, "ari_window_start");
+  l->sched.ari_end = jint(j, "ari_window_end");
+  l->sched.next_check = jint(j, "ari_next_check");
+  l->sched.failures = (int)jint(j, "ari_failures");
+}
+
+static void schedule_save(const struct cli_lineage *l, json_t *j) {
+  set_opt_str(j, "cert_id", l->cert_id);
+  set_opt_str(j, "cert_server", l->cert_server);
+  set_opt_str(j, "ari_explanation_url", l->ari_explanation);
+  if (l->sched.at == 0)
+    return;
+  json_object_set_new(j, "renew_at", json_integer(l->sched.at));
+  set_opt_str(j, "renew_source", l->sched.source);
+  json_object_set_new(j, "ari_window_start", json_integer(l->sched.ari_start));
+  json_object_set_new(j, "ari_window_end", json_integer(l->sched.ari_end));
+  json_object_set_new(j, "ari_next_check", json_integer(l->sched.next_check));
+  json_object_set_new(j, "ari_failures", json_integer(l->sched.failures));
+}
+
 int cli_lineage_load(const char *state, const char *name, struct cli_lineage *l,
                      struct byoca_err *err) {
   json_t *j = NULL;
@@ -226,6 +263,7 @@ int cli_lineage_load(const char *state, const char *name, struct cli_lineage *l,
   l->revoked = json_is_true(json_object_get(j, "revoked"));
   l->ca_auto = json_is_true(json_object_get(j, "ca_auto"));
   l->issuer = jstr(j, "issuer");
+  schedule_load(l, j);
   json_decref(j);
   if (l->nnames == 0 || l->server == NULL) {
     cli_lineage_free(l);
@@ -233,11 +271,6 @@ int cli_lineage_load(const char *state, const char *name, struct cli_lineage *l,
                          "renewal/%s.json lacks names or server", name);
   }
   return 0;
-}
-
-static void set_opt_str(json_t *j, const char *k, const char *v) {
-  if (v != NULL)
-    json_object_set_new(j, k, json_string(v));
 }
 
 int cli_lineage_save(const char *state, const struct cli_lineage *l,
@@ -264,6 +297,7 @@ int cli_lineage_save(const char *state, const struct cli_lineage *l,
   json_object_set_new(j, "revoked", json_boolean(l->revoked));
   json_object_set_new(j, "ca_auto", json_boolean(l->ca_auto));
   set_opt_str(j, "issuer", l->issuer);
+  schedule_save(l, j);
   char *dir = byoca_asprintf("%s/renewal", state);
   char *path = lineage_path(state, l->name);
   int rc = dir == NULL || path == NULL
@@ -297,6 +331,9 @@ void cli_lineage_free(struct cli_lineage *l) {
   free(l->ca_bundle);
   free(l->serial);
   free(l->issuer);
+  free(l->cert_id);
+  free(l->cert_server);
+  free(l->ari_explanation);
   memset(l, 0, sizeof(*l));
 }
 
@@ -342,14 +379,7 @@ int cli_lineage_list(const char *state, char ***out, size_t *n,
 }
 
 int64_t cli_due_time(int64_t not_before, int64_t not_after) {
-  int64_t life = not_after - not_before;
-  if (life <= 0)
-    return not_before;
-  /* D-ARI without ARI: 2/3 of the lifetime, 1/2 for lifetimes under 10
-     days */
-  if (life < 10 * 86400)
-    return not_before + life / 2;
-  return not_before + life * 2 / 3;
+  return byoca_renewal_due_lifetime(not_before, not_after);
 }
 
 json_t *cli_state_json_load(const char *state, const char *file) {
