@@ -43,14 +43,19 @@ static void apply_opts(struct byoca_httpd *h,
   int64_t ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
   h->max_connections =
       o && o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
-  evhttp_set_max_body_size(h->http, (ev_ssize_t)max_body);
+  /* evhttp refuses bodies over 4x our limit with its own HTML 413; the
+     ones in between reach on_request, which answers a problem document */
+  h->max_body = max_body;
+  evhttp_set_max_body_size(h->http, (ev_ssize_t)(max_body * 4 + 4096));
   evhttp_set_max_headers_size(h->http, (ev_ssize_t)max_hdr);
   struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
                        .tv_usec = (suseconds_t)((ms % 1000) * 1000)};
   evhttp_set_timeout_tv(h->http, &tv);
+  /* PATCH and OPTIONS reach the handler, so it can answer 405 with Allow */
   evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                          EVHTTP_REQ_HEAD);
+                                          EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH |
+                                          EVHTTP_REQ_OPTIONS);
   /* Read and drop the rest of an oversized body before answering 413, so
      the client sees the answer instead of a reset while still sending; the
      idle timeout bounds how long that may take. */
@@ -214,6 +219,10 @@ static const char *method_name(enum evhttp_cmd_type t) {
     return "DELETE";
   case EVHTTP_REQ_HEAD:
     return "HEAD";
+  case EVHTTP_REQ_PATCH:
+    return "PATCH";
+  case EVHTTP_REQ_OPTIONS:
+    return "OPTIONS";
   default:
     return "OTHER";
   }
@@ -266,6 +275,14 @@ out:
   return rc;
 }
 
+static void wipe_evbuffer(struct evbuffer *in) {
+  size_t len = evbuffer_get_length(in);
+  struct evbuffer_iovec v[8];
+  int n = evbuffer_peek(in, (ev_ssize_t)len, NULL, v, 8);
+  for (int i = 0; i < n && i < 8; i++)
+    explicit_bzero(v[i].iov_base, v[i].iov_len);
+}
+
 static int copy_body(struct byoca_httpd_req *r) {
   struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
   size_t len = in ? evbuffer_get_length(in) : 0;
@@ -289,7 +306,10 @@ static void on_request(struct evhttp_request *ev, void *arg) {
     rc = 500;
     why = "out of memory";
   }
-  if (rc != 0) {
+  if (rc == 0 && r.body_len > r.h->max_body) {
+    respond_problem(&r, 413, "tooLarge", "Payload Too Large",
+                    "the request body is larger than the server accepts");
+  } else if (rc != 0) {
     respond_problem(&r, rc, rc == 400 ? "badRequest" : "internal",
                     rc == 400 ? "Bad Request" : "Internal Server Error", why);
   } else {
@@ -304,7 +324,13 @@ static void on_request(struct evhttp_request *ev, void *arg) {
   }
   evhttp_clear_headers(&r.query);
   free(r.path);
+  /* bodies may carry keys (import, EAB): wipe ours and evhttp's copy */
+  if (r.body != NULL)
+    explicit_bzero(r.body, r.body_len);
   free(r.body);
+  struct evbuffer *in = evhttp_request_get_input_buffer(ev);
+  if (in != NULL)
+    wipe_evbuffer(in);
 }
 
 /* ---- accessors ---- */

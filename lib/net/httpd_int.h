@@ -30,10 +30,11 @@ struct byoca_httpd {
   byoca_httpd_cb cb;
   void *arg;
   size_t max_connections;
-  size_t live;   /* connections evhttp holds (counted at accept) */
-  int rejecting; /* listeners swapped for their reject events */
-  int freeing;   /* byoca_httpd_free is running */
-  int port;      /* of the last TCP listener */
+  size_t max_body; /* bodies over it get our 413 problem document */
+  size_t live;     /* connections evhttp holds (counted at accept) */
+  int rejecting;   /* listeners swapped for their reject events */
+  int freeing;     /* byoca_httpd_free is running */
+  int port;        /* of the last TCP listener */
   struct httpd_lsn *lsn;
   /* bufferevents handed to evhttp whose connection has no close callback
      yet; adopted from the loop right after the accept (httpd_listen.c) */
