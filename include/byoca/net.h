@@ -198,6 +198,10 @@ struct byoca_http_req {
   int follow_redirects;      /* each hop re-checked by the policy */
   const char *const *headers; /* extra "Name: value" lines, NULL-terminated
                                  array (e.g. Accept); NULL = none */
+  void (*dropped)(void *arg); /* called with arg instead of the callback
+                                 when byoca_http_free cancels the request,
+                                 so its owner can free what arg holds;
+                                 NULL = nothing to do */
 };
 
 struct byoca_http_header {

@@ -208,6 +208,7 @@ struct byoca_cert_row {
   char last_outcome[512]; /* "issued by ..." or the error line */
   int64_t created, updated;
   int64_t lease_until;    /* an in-process or node claim; 0 none */
+  int revoke_on_delete;   /* state deleting: revoke first (default 1) */
 };
 void byoca_cert_row_clear(struct byoca_cert_row *r);
 
@@ -253,8 +254,11 @@ int byoca_store_cert_schedule(struct byoca_store *s, int64_t tenant_id,
                               int64_t id, int64_t next_check,
                               const char *source,
                               struct byoca_err *err) BYOCA_WUR;
+/* Marks a lineage for deletion (revoke: whether to revoke first); ids are
+ * never reused, so audit events keep naming one lineage. */
 int byoca_store_cert_set_deleting(struct byoca_store *s, int64_t tenant_id,
-                                  int64_t id, struct byoca_err *err) BYOCA_WUR;
+                                  int64_t id, int revoke,
+                                  struct byoca_err *err) BYOCA_WUR;
 /* Deletes the lineage, its key, in-flight order and challenge tokens. */
 int byoca_store_cert_destroy(struct byoca_store *s, int64_t id,
                              struct byoca_err *err) BYOCA_WUR;

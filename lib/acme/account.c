@@ -84,7 +84,7 @@ static void acct_done(void *arg, const struct acme_resp *resp,
 static int start(struct byoca_acme *a, struct acct_ctx *c, const char *url,
                  json_t *payload, struct byoca_key *jwk_key) {
   struct byoca_err e = {0};
-  struct acme_sign how = {.jwk_key = jwk_key};
+  struct acme_sign how = {.jwk_key = jwk_key, .drop = free};
   char *body = payload != NULL ? acme_json_dump(payload) : NULL;
   json_decref(payload);
   if (payload != NULL && body == NULL)

@@ -15,8 +15,10 @@ struct byoca_acme {
   struct byoca_http *http;
   char *dir_url;
   char *issuer;
-  int64_t dir_max_age;    /* Cache-Control max-age of the directory, -1 */ /* set when found through CAA (D-WELLKNOWN) */
-  json_t *dir;  /* the directory object, once fetched */
+  int64_t dir_max_age;
+      /* Cache-Control max-age of the directory, -1 */ /* set when found through
+                                                          CAA (D-WELLKNOWN) */
+  json_t *dir; /* the directory object, once fetched */
   char *tos;
   int eab_required;
   char **profiles; /* NULL-terminated */
@@ -45,6 +47,10 @@ struct acme_sign {
   struct byoca_key *jwk_key; /* non-NULL: sign with it and embed its jwk
                                 (newAccount, revoke by certificate key) */
   const char *accept;        /* Accept header, or NULL */
+  void (*drop)(void *arg);   /* called instead of cb when the answer can
+                                no longer be delivered (the client or the
+                                HTTP layer was freed); NULL = nothing */
+  void *drop_arg;            /* what drop gets; NULL = the cb's arg */
 };
 
 /* POSTs a JWS to url: payload NULL means POST-as-GET (empty payload).
@@ -58,7 +64,7 @@ int acme_post(struct byoca_acme *a, const char *url, const char *payload,
 /* GET of url without JWS (directory, renewalInfo); JSON parsed. With
  * follow, redirects are followed (each hop through the address policy). */
 int acme_get(struct byoca_acme *a, const char *url, int follow, acme_resp_cb cb,
-             void *arg, struct byoca_err *err);
+             void (*drop)(void *arg), void *arg, struct byoca_err *err);
 
 /* Calls cb(arg, err) on the next loop turn (for errors found before any
  * I/O, so completion is never re-entrant). err may be NULL. */

@@ -145,6 +145,12 @@ struct ari_ctx {
   char *cert_id;
 };
 
+static void ari_ctx_free(void *arg) {
+  struct ari_ctx *c = arg;
+  free(c->cert_id);
+  free(c);
+}
+
 /* §4.3.3: timeouts and 5xx are temporary, everything else long-term. */
 static void classify(struct byoca_err *e) {
   int temporary = e->code == BYOCA_E_TIMEOUT || e->http_status >= 500;
@@ -212,7 +218,7 @@ int byoca_ari_fetch(struct byoca_acme *a, const char *cert_id, byoca_ari_cb cb,
                   "the CA's directory has no renewalInfo (no ARI)");
   else if ((url = ari_url(base, cert_id)) == NULL)
     byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
-  else if (acme_get(a, url, 0, ari_done, c, &e) == 0) {
+  else if (acme_get(a, url, 0, ari_done, ari_ctx_free, c, &e) == 0) {
     free(url);
     return 0;
   }

@@ -334,7 +334,7 @@ int byoca_acme_directory(struct byoca_acme *a, byoca_acme_cb cb, void *arg) {
   c->a = a;
   c->cb = cb;
   c->arg = arg;
-  int rc = acme_get(a, a->dir_url, a->issuer != NULL, dir_done, c, &e);
+  int rc = acme_get(a, a->dir_url, a->issuer != NULL, dir_done, free, c, &e);
   if (rc != 0) {
     free(c);
     byoca_err_activity(&e, "reading the ACME directory %.200s", a->dir_url);

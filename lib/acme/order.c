@@ -148,10 +148,17 @@ void order_progress(const struct byoca_order *o, const char *fmt, ...) {
     byoca_log(BYOCA_LOG_INFO, "%s", line);
 }
 
+/* A request of o that will never be answered (its client or the HTTP
+ * layer was freed): the order stops waiting for it. */
+static void order_dropped(void *arg) {
+  op_end(arg);
+}
+
 int order_post(struct byoca_order *o, const char *url, const char *payload,
                const char *accept, acme_resp_cb cb, void *arg) {
   struct byoca_err e = {0};
-  struct acme_sign how = {.accept = accept};
+  struct acme_sign how = {
+      .accept = accept, .drop = order_dropped, .drop_arg = o};
   op_begin(o);
   if (acme_post(o->a, url, payload, &how, cb, arg, &e) != 0) {
     o->pending--;

@@ -19,6 +19,8 @@ struct acme_req {
   struct byoca_key *jwk_key;
   char *accept;
   acme_resp_cb cb;
+  void (*drop)(void *arg);
+  void *drop_arg;
   void *arg;
 };
 
@@ -49,6 +51,20 @@ static void req_free(struct acme_req *r) {
   free(r->payload);
   free(r->accept);
   free(r);
+}
+
+/* Frees a request whose answer cannot be delivered, letting its owner
+ * free what arg holds. */
+static void req_drop(struct acme_req *r) {
+  void (*drop)(void *) = r->drop;
+  void *arg = r->drop_arg != NULL ? r->drop_arg : r->arg;
+  req_free(r);
+  if (drop != NULL)
+    drop(arg);
+}
+
+static void req_http_dropped(void *arg) {
+  req_drop(arg);
 }
 
 void acme_req_detach_all(struct byoca_acme *a);
@@ -127,7 +143,7 @@ static void req_done(void *arg, const struct byoca_http_resp *h,
   struct byoca_err e = {0};
   struct acme_resp resp = {0};
   if (r->a == NULL) {
-    req_free(r);
+    req_drop(r);
     return;
   }
   if (herr != NULL) {
@@ -190,7 +206,7 @@ static void backoff_fire(void *arg) {
   struct acme_req *r = arg;
   struct byoca_err e = {0};
   if (r->a == NULL) {
-    req_free(r);
+    req_drop(r);
     return;
   }
   char *nonce = acme_nonce_take(r->a);
@@ -225,8 +241,10 @@ static int req_send(struct acme_req *r, const char *nonce,
   char accept[160];
   int rc;
   if (r->is_get) {
-    struct byoca_http_req hr = {
-        .method = "GET", .url = r->url, .follow_redirects = r->follow};
+    struct byoca_http_req hr = {.method = "GET",
+                                .url = r->url,
+                                .follow_redirects = r->follow,
+                                .dropped = req_http_dropped};
     return byoca_http_send(a->http, &hr, req_done, r, err);
   }
   if (r->jwk_key == NULL && (a->key == NULL || a->kid == NULL))
@@ -246,7 +264,8 @@ static int req_send(struct acme_req *r, const char *nonce,
                               .content_type = ACME_CT_JOSE,
                               .body = jws,
                               .body_len = strlen(jws),
-                              .headers = hdrs};
+                              .headers = hdrs,
+                              .dropped = req_http_dropped};
   rc = byoca_http_send(a->http, &hr, req_done, r, err);
   free(jws);
   return rc;
@@ -257,7 +276,7 @@ static void nonce_done(void *arg, const struct byoca_http_resp *h,
   struct acme_req *r = arg;
   struct byoca_err e = {0};
   if (r->a == NULL) {
-    req_free(r);
+    req_drop(r);
     return;
   }
   if (herr != NULL) {
@@ -281,7 +300,8 @@ static int fetch_nonce(struct acme_req *r, struct byoca_err *err) {
   if (url == NULL)
     return byoca_err_set(err, BYOCA_E_INTERNAL, BYOCA_CLASS_INTERNAL,
                          "directory not loaded");
-  struct byoca_http_req hr = {.method = "HEAD", .url = url};
+  struct byoca_http_req hr = {
+      .method = "HEAD", .url = url, .dropped = req_http_dropped};
   return byoca_http_send(r->a->http, &hr, nonce_done, r, err);
 }
 
@@ -314,6 +334,8 @@ int acme_post(struct byoca_acme *a, const char *url, const char *payload,
                          "out of memory");
   if (how != NULL) {
     r->jwk_key = how->jwk_key;
+    r->drop = how->drop;
+    r->drop_arg = how->drop_arg;
     if (how->accept != NULL && (r->accept = strdup(how->accept)) == NULL) {
       req_free(r);
       return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
@@ -329,11 +351,12 @@ int acme_post(struct byoca_acme *a, const char *url, const char *payload,
 }
 
 int acme_get(struct byoca_acme *a, const char *url, int follow, acme_resp_cb cb,
-             void *arg, struct byoca_err *err) {
+             void (*drop)(void *arg), void *arg, struct byoca_err *err) {
   struct acme_req *r = req_new(a, url, NULL, cb, arg);
   if (r == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
                          "out of memory");
+  r->drop = drop;
   r->is_get = 1;
   r->follow = follow;
   int rc = req_send(r, NULL, err);

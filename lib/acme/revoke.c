@@ -71,7 +71,7 @@ int byoca_acme_revoke(struct byoca_acme *a, const void *cert, size_t certlen,
                       void *arg) {
   struct byoca_err e = {0};
   const char *url = acme_dir_url(a, ACME_DIR_REVOKE);
-  struct acme_sign how = {.jwk_key = cert_key};
+  struct acme_sign how = {.jwk_key = cert_key, .drop = free};
   struct revoke_ctx *c = calloc(1, sizeof(*c));
   char *payload = NULL;
   if (c == NULL)

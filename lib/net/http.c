@@ -219,9 +219,11 @@ static void xfer_free(struct http_xfer *x) {
 void byoca_http_free(struct byoca_http *h) {
   if (h == NULL || h->dead)
     return;
-  while (h->xfers != NULL) { /* cancelled: no callbacks */
+  while (h->xfers != NULL) { /* cancelled: no callbacks, only dropped */
     struct http_xfer *x = h->xfers;
     xfer_unlink(x);
+    if (x->dropped != NULL)
+      x->dropped(x->arg);
     xfer_free(x);
   }
   if (h->busy > 0) {
@@ -475,6 +477,7 @@ int byoca_http_send(struct byoca_http *h, const struct byoca_http_req *req,
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
                          "out of memory");
   x->cb = cb;
+  x->dropped = req->dropped;
   x->arg = arg;
   x->next = h->xfers;
   if (h->xfers != NULL)

@@ -85,6 +85,7 @@ struct http_xfer {
   struct byoca_http *h;
   struct http_xfer *prev, *next;
   byoca_http_cb cb;
+  void (*dropped)(void *arg);
   void *arg;
   /* the request (copied) */
   char *method, *url, *content_type;

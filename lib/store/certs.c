@@ -35,7 +35,7 @@ static void cert_aad(int64_t tenant, int64_t id, char *aad, size_t n) {
   "id, tenant_id, identifiers, key_type, ca, profile, state, issuer,"          \
   " directory, serial, not_before, not_after, next_check, next_source,"        \
   " failures, last_attempt, last_outcome, created, updated, lease_until,"      \
-  " fullchain"
+  " fullchain, revoke_on_delete"
 
 static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
   memset(r, 0, sizeof(*r));
@@ -59,6 +59,7 @@ static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
   r->created = sqlite3_column_int64(st, 17);
   r->updated = sqlite3_column_int64(st, 18);
   r->lease_until = sqlite3_column_int64(st, 19);
+  r->revoke_on_delete = sqlite3_column_int(st, 21);
   if (with_pem && sqlite3_column_type(st, 20) != SQLITE_NULL)
     r->fullchain_pem = db_col_dup(st, 20);
   if (r->identifiers_json == NULL ||
@@ -273,11 +274,14 @@ int byoca_store_cert_schedule(struct byoca_store *s, int64_t tenant_id,
 }
 
 int byoca_store_cert_set_deleting(struct byoca_store *s, int64_t tenant_id,
-                                  int64_t id, struct byoca_err *err) {
+                                  int64_t id, int revoke,
+                                  struct byoca_err *err) {
   int rc = db_exec(s, err,
                    "UPDATE certificates SET state = 3, next_check = 0,"
-                   " updated = ? WHERE id = ? AND (? = 0 OR tenant_id = ?)",
-                   "iiii", byoca_now(), id, tenant_id, tenant_id);
+                   " revoke_on_delete = ?, updated = ?"
+                   " WHERE id = ? AND (? = 0 OR tenant_id = ?)",
+                   "iiiii", (int64_t)(revoke != 0), byoca_now(), id, tenant_id,
+                   tenant_id);
   if (rc == 0 && db_changes(s) == 0)
     return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
                          "no certificate %lld", (long long)id);

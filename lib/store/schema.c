@@ -8,7 +8,7 @@
 static const char *const migrations[] = {
     /* 1: everything DESIGN.md lists */
     "CREATE TABLE tenants ("
-    " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
     " created INTEGER NOT NULL, deleting INTEGER NOT NULL DEFAULT 0,"
     " data_key BLOB NOT NULL);"
     "CREATE TABLE api_tokens ("
@@ -34,7 +34,7 @@ static const char *const migrations[] = {
     " issuer TEXT NOT NULL, kid TEXT NOT NULL, hmac BLOB NOT NULL,"
     " created INTEGER NOT NULL, PRIMARY KEY (tenant_id, issuer));"
     "CREATE TABLE certificates ("
-    " id INTEGER PRIMARY KEY,"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
     " identifiers TEXT NOT NULL, key_type TEXT NOT NULL, ca TEXT NOT NULL,"
     " profile TEXT NOT NULL DEFAULT '', state INTEGER NOT NULL,"
@@ -46,7 +46,8 @@ static const char *const migrations[] = {
     " last_attempt INTEGER NOT NULL DEFAULT 0,"
     " last_outcome TEXT NOT NULL DEFAULT '',"
     " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-    " lease_until INTEGER NOT NULL DEFAULT 0);"
+    " lease_until INTEGER NOT NULL DEFAULT 0,"
+    " revoke_on_delete INTEGER NOT NULL DEFAULT 1);"
     "CREATE INDEX certificates_next_check ON certificates (next_check);"
     "CREATE INDEX certificates_tenant ON certificates (tenant_id, id);"
     "CREATE INDEX certificates_deleting ON certificates (state)"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_daemon.h"
 
 int cli_verbose;
 int cli_log_json;
@@ -20,6 +21,7 @@ static const char usage[] =
     "  list      show the certificates byoca manages\n"
     "  account   show, register, deactivate or roll over an ACME account\n"
     "  discover  show which CA the names' CAA records choose, and why\n"
+    "  daemon    manage byocad: tenants, tokens, certificates (REST API)\n"
     "\n"
     "--log-json writes progress and errors on stderr as JSON lines.\n"
     "Run 'byoca COMMAND --help' for a command's options, 'man byoca' for\n"
@@ -31,8 +33,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"issue", cmd_issue}, {"renew", cmd_renew},     {"revoke", cmd_revoke},
-    {"list", cmd_list},   {"account", cmd_account}, {"discover", cmd_discover},
+    {"issue", cmd_issue},     {"renew", cmd_renew},
+    {"revoke", cmd_revoke},   {"list", cmd_list},
+    {"account", cmd_account}, {"discover", cmd_discover},
+    {"daemon", cmd_daemon},
 };
 
 int main(int argc, char **argv) {

@@ -1,0 +1,138 @@
+/* byoca manager: keeps every tenant's certificates valid, unattended.
+ *
+ * The manager joins the store, CAA discovery and the ACME engine on one
+ * loop. Its scheduler claims due lineages from the store by their indexed
+ * next-check time, and for each runs: CA choice (pinned, or the owner's
+ * CAA records with D-DEFAULT / D-FALLBACK / D-BACKOFF), the tenant's
+ * account at that CA (created on first use, EAB from the tenant's or the
+ * provider's credentials), the order (http-01 answered from the store's
+ * challenge table, dns-01 through a hook), then stores, deploys, audits
+ * and schedules the next check (2/3 of the lifetime, 1/2 under 10 days,
+ * with jitter; ARI is a seam for later). Failures back off per
+ * certificate (exponential) and per CA (D-BACKOFF, shared by all
+ * tenants). Limits: a global and a per-CA number of orders in flight.
+ *
+ * Crash safety: before an order is finalized its URL and fresh key are
+ * durable in the store; a restarted manager resumes that order (fetches
+ * it, finalizes or downloads with the stored key) instead of ordering
+ * again, and destroys keys of orders that cannot be resumed.
+ */
+#ifndef BYOCA_MANAGER_H
+#define BYOCA_MANAGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "byoca/err.h"
+#include "byoca/net.h"
+#include "byoca/store.h"
+#include "byoca/util.h"
+
+struct byoca_manager;
+
+/* A CA the provider configured ([ca "issuer"] in byocad.conf): directory
+ * override (D-WELLKNOWN table) and the provider's EAB credentials, used
+ * when a tenant has none of its own for that CA. */
+struct byoca_manager_ca {
+  const char *issuer;        /* CAA issuer-domain-name */
+  const char *directory;     /* NULL = https://<issuer>/.well-known/acme */
+  const char *eab_kid;       /* NULL = none */
+  const char *eab_hmac_file; /* base64url MAC key file */
+};
+
+struct byoca_manager_opts {
+  struct byoca_loop *loop;          /* borrowed */
+  struct byoca_store *store;        /* borrowed */
+  struct byoca_http *http;          /* borrowed; ACME and webhook traffic */
+  struct byoca_resolver *resolver;  /* borrowed; CAA lookups */
+  const char *node_id;              /* for logs and leases; default host */
+  /* D-DEFAULT: CAs (issuer names or directory URLs) used in this order
+   * when no identifier's CAA restricts issuance. */
+  const char *const *default_cas;
+  size_t ndefault_cas;
+  const struct byoca_manager_ca *cas;
+  size_t ncas;
+  int require_dnssec;               /* CAA answers must be secure */
+  const char *contact_email;        /* for new accounts; NULL none */
+  size_t max_parallel;              /* orders in flight; default 64 */
+  size_t max_parallel_per_ca;       /* default 16 */
+  int64_t tick_ms;                  /* scheduler period; default 1000 */
+  int64_t retry_base_s;             /* per-certificate backoff base;
+                                       default 300, doubling, cap 1 day */
+  int64_t lease_s;                  /* claim lease; default 600 */
+  const char *dns_hook;             /* dns-01 hook program; NULL = none */
+  int64_t hook_timeout_ms;          /* default 300000 */
+  const char *deploy_dir;           /* <dir>/<tenant>/live/<cert-id>/ in
+                                       certbot layout; NULL = none */
+  const char *deploy_hook;          /* run after each issuance; NULL */
+  const char *webhook_url;          /* notifications; NULL = none */
+  int notify_after_failures;        /* default 3 */
+  int64_t expiry_warning_s;         /* default 7 days */
+};
+
+/* Creates a manager; strings in opts are copied. Nothing runs until
+ * byoca_manager_start. */
+int byoca_manager_new(const struct byoca_manager_opts *opts,
+                      struct byoca_manager **out,
+                      struct byoca_err *err) BYOCA_WUR;
+/* Resumes in-flight orders found in the store and starts the scheduler. */
+int byoca_manager_start(struct byoca_manager *m,
+                        struct byoca_err *err) BYOCA_WUR;
+/* Replaces the options that may change at run time (limits, defaults,
+ * CA table, hooks, webhook, retry); loop/store/http/resolver are kept. */
+int byoca_manager_reconfigure(struct byoca_manager *m,
+                              const struct byoca_manager_opts *opts,
+                              struct byoca_err *err) BYOCA_WUR;
+/* Looks for due work on the next loop turn instead of the next tick. */
+void byoca_manager_kick(struct byoca_manager *m);
+/* Stops claiming work; calls done (once, from the loop) when no order is
+ * in flight any more. */
+void byoca_manager_drain(struct byoca_manager *m, void (*done)(void *arg),
+                         void *arg);
+/* Cancels whatever is still in flight (its store rows stay for the next
+ * start) and frees. NULL no-op. */
+void byoca_manager_free(struct byoca_manager *m);
+
+/* ---- what the API asks for ---- */
+
+/* Adds a lineage for tenant: names checked (1..100, valid, no
+ * duplicates), key_type a byoca_keytype name (NULL = ec256), ca "auto"
+ * (NULL), an issuer-domain-name or an https directory URL; profile may be
+ * NULL. Audited; due at once. err names what was wrong. */
+int byoca_manager_add(struct byoca_manager *m, int64_t tenant_id,
+                      const char *const *names, size_t nnames,
+                      const char *key_type, const char *ca,
+                      const char *profile, int64_t *id_out,
+                      struct byoca_err *err) BYOCA_WUR;
+/* Tracks an existing certificate: chain_pem (leaf first) and its key PEM
+ * must match and the leaf must not be expired; its SANs become the
+ * lineage's identifiers; renewed through ACME (ca as for add) when due.
+ * Audited. */
+int byoca_manager_import(struct byoca_manager *m, int64_t tenant_id,
+                         const char *chain_pem,
+                         const struct byoca_secret *key_pem, const char *ca,
+                         int64_t *id_out, struct byoca_err *err) BYOCA_WUR;
+/* Makes the lineage due now (source "forced"). */
+int byoca_manager_renew(struct byoca_manager *m, int64_t tenant_id,
+                        int64_t cert_id, struct byoca_err *err) BYOCA_WUR;
+/* Starts deletion: revoke (D-REVOKE-ON-DELETE, reason 5) unless revoke is
+ * 0 or nothing was issued, then destroy key and row, audit with the
+ * public key's SHA-256. Returns at once; the lineage shows state
+ * "deleting" until it is gone. */
+int byoca_manager_delete(struct byoca_manager *m, int64_t tenant_id,
+                         int64_t cert_id, int revoke,
+                         struct byoca_err *err) BYOCA_WUR;
+/* Deletes a tenant: every certificate as above, then the tenant's data
+ * key and rows (crypto-shredding). Returns at once. */
+int byoca_manager_delete_tenant(struct byoca_manager *m, int64_t tenant_id,
+                                struct byoca_err *err) BYOCA_WUR;
+
+/* Orders in flight now. */
+size_t byoca_manager_in_flight(const struct byoca_manager *m);
+/* Appends the Prometheus text exposition (certificates by state,
+ * issuance/renewal counters by CA and outcome, order latency histogram,
+ * CA backoff state, queue depth, in flight). */
+int byoca_manager_metrics(struct byoca_manager *m,
+                          struct byoca_buf *out) BYOCA_WUR;
+
+#endif

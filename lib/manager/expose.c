@@ -1,0 +1,63 @@
+/* byoca_manager_metrics: the exposition of what the store knows
+ * (certificates by state, due lineages, CA backoff) around the manager's
+ * own counters (metrics.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mgr_int.h"
+
+static int store_text(struct byoca_manager *m, struct byoca_buf *o) {
+  int64_t counts[4] = {0}, due = 0;
+  struct byoca_err e = {0};
+  int rc = byoca_store_cert_counts(m->store, byoca_now(), counts, &due, &e);
+  byoca_err_clear(&e);
+  if (rc != 0)
+    return rc;
+  rc = byoca_buf_appends(o, "# HELP byoca_certificates Certificate lineages"
+                            " by state.\n# TYPE byoca_certificates gauge\n");
+  for (int s = 0; rc == 0 && s < 4; s++)
+    rc = byoca_buf_appendf(o, "byoca_certificates{state=\"%s\"} %lld\n",
+                           byoca_cert_state_str((enum byoca_cert_state)s),
+                           (long long)counts[s]);
+  if (rc == 0)
+    rc = byoca_buf_appendf(
+        o,
+        "# HELP byoca_due_certificates Lineages due for a check now.\n"
+        "# TYPE byoca_due_certificates gauge\nbyoca_due_certificates %lld\n"
+        "# HELP byoca_orders_in_flight Lineages being worked on.\n"
+        "# TYPE byoca_orders_in_flight gauge\nbyoca_orders_in_flight %zu\n",
+        (long long)due, m->njobs);
+  return rc;
+}
+
+static int backoff_text(struct byoca_manager *m, struct byoca_buf *o) {
+  struct byoca_ca_health *h = NULL;
+  size_t n = 0;
+  struct byoca_err e = {0};
+  int rc = byoca_store_ca_list(m->store, &h, &n, &e);
+  byoca_err_clear(&e);
+  if (rc != 0)
+    return rc;
+  int64_t now = byoca_now();
+  rc = byoca_buf_appends(o, "# HELP byoca_ca_backoff 1 while a CA is backing"
+                            " off (D-BACKOFF).\n# TYPE byoca_ca_backoff"
+                            " gauge\n");
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    rc = byoca_buf_appends(o, "byoca_ca_backoff{ca=\"");
+    if (rc == 0)
+      rc = mgr_prom_escape(o, h[i].issuer);
+    if (rc == 0)
+      rc = byoca_buf_appendf(o, "\"} %d\n", h[i].backoff_until > now);
+  }
+  free(h);
+  return rc;
+}
+
+int byoca_manager_metrics(struct byoca_manager *m, struct byoca_buf *out) {
+  int rc = store_text(m, out);
+  if (rc == 0)
+    rc = mgr_metrics_text(&m->metrics, out);
+  if (rc == 0)
+    rc = backoff_text(m, out);
+  return rc;
+}

@@ -1,0 +1,212 @@
+/* The manager object and its scheduler. Every tick (and on a kick) it
+ * claims due lineages from the store, as many as max_parallel leaves room
+ * for, and starts a job for each; jobs queue per CA under
+ * max_parallel_per_ca. Draining stops the claiming and reports when the
+ * last job ended; freeing cancels what still runs and leaves its store
+ * rows for the next start to resume. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mgr_int.h"
+
+#define SWEEP_S 60
+
+int byoca_manager_new(const struct byoca_manager_opts *opts,
+                      struct byoca_manager **out, struct byoca_err *err) {
+  if (opts == NULL || opts->loop == NULL || opts->store == NULL ||
+      opts->http == NULL)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INTERNAL,
+                         "the manager needs a loop, a store and an HTTP"
+                         " client");
+  struct byoca_manager *m = calloc(1, sizeof(*m));
+  if (m == NULL)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                         "out of memory");
+  int rc = mgr_cfg_copy(&m->cfg, opts, err);
+  if (rc != 0) {
+    free(m);
+    return rc;
+  }
+  m->loop = opts->loop;
+  m->store = opts->store;
+  m->http = opts->http;
+  m->resolver = opts->resolver;
+  mgr_trust_operator_urls(m);
+  *out = m;
+  return 0;
+}
+
+static void on_tick(void *arg);
+
+static void arm_tick(struct byoca_manager *m) {
+  if (m->tick_timer == NULL && !m->draining)
+    m->tick_timer = byoca_timer_add(m->loop, m->cfg.tick_ms, on_tick, m);
+}
+
+/* Claims due lineages for the free slots and starts their jobs. */
+static void claim(struct byoca_manager *m) {
+  int64_t ids[MGR_MAX_CLAIM], now = byoca_now();
+  size_t room = m->cfg.max_parallel > m->njobs ? m->cfg.max_parallel - m->njobs
+                                               : 0,
+         n = 0;
+  struct byoca_err e = {0};
+  if (room > MGR_MAX_CLAIM)
+    room = MGR_MAX_CLAIM;
+  m->claim_full = 0;
+  if (room == 0) {
+    m->claim_full = 1;
+    return;
+  }
+  if (byoca_store_cert_claim_due(m->store, now, now + m->cfg.lease_s, room, ids,
+                                 &n, &e) != 0) {
+    byoca_log(BYOCA_LOG_ERROR, "cannot claim due certificates: %s", e.msg);
+    byoca_err_clear(&e);
+    return;
+  }
+  m->claim_full = n == room;
+  for (size_t i = 0; i < n && !m->draining; i++)
+    if (mgr_job_find(m, ids[i]) == NULL) /* a lease ran out meanwhile */
+      mgr_job_start(m, ids[i]);
+}
+
+static void work(struct byoca_manager *m) {
+  if (m->draining || !m->started)
+    return;
+  int64_t now = byoca_now();
+  if (m->tenant_sweep || now >= m->next_sweep) {
+    m->next_sweep = now + SWEEP_S;
+    mgr_tenant_sweep(m);
+  }
+  mgr_slots_wake(m); /* limits may have grown (reconfigure) */
+  claim(m);
+  mgr_expiry_check(m);
+}
+
+static void on_tick(void *arg) {
+  struct byoca_manager *m = arg;
+  m->tick_timer = NULL;
+  work(m);
+  arm_tick(m);
+}
+
+static void on_kick(void *arg) {
+  struct byoca_manager *m = arg;
+  m->kick_timer = NULL;
+  work(m);
+}
+
+void mgr_kick(struct byoca_manager *m) {
+  if (m->kick_timer == NULL && m->started && !m->draining)
+    m->kick_timer = byoca_timer_add(m->loop, 0, on_kick, m);
+}
+
+void byoca_manager_kick(struct byoca_manager *m) {
+  if (m != NULL)
+    mgr_kick(m);
+}
+
+int byoca_manager_start(struct byoca_manager *m, struct byoca_err *err) {
+  if (m->started)
+    return 0;
+  /* one node: leases of a previous process are void; its in-flight
+   * orders are resumed when their lineages are claimed again */
+  int rc = byoca_store_cert_release_all(m->store, err);
+  if (rc != 0)
+    return rc;
+  m->started = 1;
+  m->tenant_sweep = 1;
+  byoca_log(BYOCA_LOG_INFO,
+            "manager started on %s: %zu orders in parallel, %zu per CA",
+            m->cfg.node_id, m->cfg.max_parallel, m->cfg.max_parallel_per_ca);
+  mgr_kick(m);
+  arm_tick(m);
+  return 0;
+}
+
+int byoca_manager_reconfigure(struct byoca_manager *m,
+                              const struct byoca_manager_opts *opts,
+                              struct byoca_err *err) {
+  struct mgr_cfg cfg;
+  int rc = mgr_cfg_copy(&cfg, opts, err);
+  if (rc != 0)
+    return rc;
+  int64_t old_tick = m->cfg.tick_ms;
+  mgr_cfg_free(&m->cfg);
+  m->cfg = cfg;
+  mgr_trust_operator_urls(m);
+  if (old_tick != m->cfg.tick_ms && m->tick_timer != NULL) {
+    byoca_timer_cancel(m->tick_timer);
+    m->tick_timer = NULL;
+    if (m->started)
+      arm_tick(m);
+  }
+  byoca_log(BYOCA_LOG_INFO, "manager reconfigured");
+  mgr_kick(m);
+  return 0;
+}
+
+static void on_drained(void *arg) {
+  struct byoca_manager *m = arg;
+  void (*done)(void *) = m->drain_done;
+  m->drain_timer = NULL;
+  m->drain_done = NULL;
+  if (done != NULL)
+    done(m->drain_arg); /* may free m */
+}
+
+static void drain_check(struct byoca_manager *m) {
+  if (m->draining && m->njobs == 0 && m->drain_done != NULL &&
+      m->drain_timer == NULL)
+    m->drain_timer = byoca_timer_add(m->loop, 0, on_drained, m);
+}
+
+void mgr_job_gone(struct byoca_manager *m) {
+  drain_check(m);
+  if (m->claim_full)
+    mgr_kick(m);
+}
+
+void byoca_manager_drain(struct byoca_manager *m, void (*done)(void *arg),
+                         void *arg) {
+  m->draining = 1;
+  m->drain_done = done;
+  m->drain_arg = arg;
+  if (m->tick_timer != NULL)
+    byoca_timer_cancel(m->tick_timer);
+  if (m->kick_timer != NULL)
+    byoca_timer_cancel(m->kick_timer);
+  m->tick_timer = m->kick_timer = NULL;
+  /* jobs queued for a CA slot have not contacted anyone: stop them */
+  for (struct mgr_job *j = m->jobs, *next; j != NULL; j = next) {
+    next = j->next;
+    if (j->waiting_slot && j->step == NULL)
+      mgr_job_abort(j);
+  }
+  byoca_log(BYOCA_LOG_INFO, "manager draining: %zu in flight", m->njobs);
+  drain_check(m);
+}
+
+size_t byoca_manager_in_flight(const struct byoca_manager *m) {
+  return m != NULL ? m->njobs : 0;
+}
+
+void byoca_manager_free(struct byoca_manager *m) {
+  if (m == NULL)
+    return;
+  if (m->tick_timer != NULL)
+    byoca_timer_cancel(m->tick_timer);
+  if (m->kick_timer != NULL)
+    byoca_timer_cancel(m->kick_timer);
+  if (m->drain_timer != NULL)
+    byoca_timer_cancel(m->drain_timer);
+  m->draining = 1;
+  mgr_jobs_detach(m); /* orders cancelled; their store rows stay */
+  mgr_notify_free_all(m);
+  mgr_slots_free(m);
+  mgr_dircache_free(m);
+  mgr_idset_free(&m->revoke_try);
+  mgr_idset_free(&m->warned);
+  mgr_metrics_free(&m->metrics);
+  mgr_cfg_free(&m->cfg);
+  free(m);
+}

@@ -1,0 +1,424 @@
+/* lib/manager internals: the manager object, its jobs (one lineage's
+ * attempt or deletion each), and the pure policy functions the unit tests
+ * drive directly (schedule, candidate filtering, metrics escaping). */
+#ifndef BYOCA_MGR_INT_H
+#define BYOCA_MGR_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "byoca/acme.h"
+#include "byoca/caa.h"
+#include "byoca/crypto.h"
+#include "byoca/manager.h"
+#include "byoca/solve.h"
+
+#define MGR_DAY 86400
+#define MGR_MAX_CLAIM 256       /* lineages claimed per tick at most */
+#define MGR_JOB_DEADLINE_S 3600 /* one attempt of a lineage, all CAs */
+#define MGR_REVOKE_TRIES 5      /* then the key is destroyed anyway */
+#define MGR_WEBHOOK_TRIES 5
+#define MGR_CHALLENGE_TTL_S 7200
+
+/* Challenge types the manager can answer (bit mask). */
+#define MGR_M_HTTP01 1u
+#define MGR_M_DNS01 2u
+
+/* ---- configuration (config.c): deep copies of the options ---- */
+
+struct mgr_ca {
+  char *issuer;
+  char *directory;
+  char *eab_kid;
+  char *eab_hmac_file;
+};
+
+struct mgr_cfg {
+  char *node_id;
+  char **default_cas;
+  size_t ndefault_cas;
+  struct mgr_ca *cas;
+  size_t ncas;
+  int require_dnssec;
+  char *contact_email;
+  size_t max_parallel;
+  size_t max_parallel_per_ca;
+  int64_t tick_ms;
+  int64_t retry_base_s;
+  int64_t lease_s;
+  char *dns_hook;
+  int64_t hook_timeout_ms;
+  char *deploy_dir;
+  char *deploy_hook;
+  char *webhook_url;
+  int notify_after_failures;
+  int64_t expiry_warning_s;
+};
+
+/* Copies opts into cfg with defaults filled in; err names a bad option. */
+int mgr_cfg_copy(struct mgr_cfg *cfg, const struct byoca_manager_opts *opts,
+                 struct byoca_err *err);
+void mgr_cfg_free(struct mgr_cfg *cfg);
+/* The provider's [ca] entry for issuer (case-insensitive), or NULL. */
+const struct mgr_ca *mgr_cfg_ca(const struct mgr_cfg *cfg, const char *issuer);
+/* 1 if s is an https:// URL. */
+int mgr_is_url(const char *s);
+
+/* ---- schedule.c (pure, clock passed in) ---- */
+
+/* An ARI suggested window (RFC 9773), unix seconds. */
+struct mgr_window {
+  int64_t start;
+  int64_t end;
+};
+
+/* D-ARI lifetime rule: 2/3 of the lifetime after notBefore (1/2 under 10
+ * days), jitter of +-lifetime/50 from rnd, never after notAfter - 1/10 of
+ * the lifetime, never before now. */
+int64_t mgr_sched_lifetime(int64_t not_before, int64_t not_after, int64_t now,
+                           uint64_t rnd);
+/* The next check after an issuance: a uniform instant of the ARI window
+ * when one is given (source "ari"), else the lifetime rule ("lifetime"). */
+int64_t mgr_sched_next(const struct mgr_window *ari, int64_t not_before,
+                       int64_t not_after, int64_t now, uint64_t rnd,
+                       const char **source);
+/* Delay in seconds before retrying after the failures-th consecutive
+ * failure: base * 2^(failures-1), +-10% jitter from rnd, at most 1 day. */
+int64_t mgr_sched_backoff(int64_t base, int failures, uint64_t rnd);
+/* 64 random bits from the CSPRNG (0 if it fails). */
+uint64_t mgr_random(void);
+
+/* ---- candidates (choose.c) ---- */
+
+struct mgr_cand {
+  char *issuer;     /* CA health key and label: issuer name or the URL */
+  char *directory;  /* directory URL when known (pinned URL, override) */
+  int by_url;       /* pinned by directory URL: no issuer-domain-name */
+  unsigned methods; /* MGR_M_* our solvers may use at this CA */
+};
+
+struct mgr_cands {
+  struct mgr_cand *v;
+  size_t n;
+};
+
+void mgr_cands_clear(struct mgr_cands *c);
+/* Appends a candidate (strings copied); BYOCA_E_NOMEM. */
+int mgr_cands_add(struct mgr_cands *c, const char *issuer,
+                  const char *directory, int by_url, unsigned methods);
+/* Drops candidates whose health (health[i] belongs to c->v[i]) says they
+ * are backing off at now, or that have no method left; appends each
+ * reason to why ("ISSUER: reason; "). Returns how many are left. */
+size_t mgr_cands_filter(struct mgr_cands *c,
+                        const struct byoca_ca_health *health, int64_t now,
+                        struct byoca_buf *why);
+/* The reasons gathered in why, without the trailing "; " (borrowed). */
+const char *mgr_why(struct byoca_buf *why);
+/* D-EAB: 1 if a CA must be skipped: it requires EAB, the tenant has no
+ * account there yet, and no credentials exist. */
+int mgr_eab_skip(int eab_required, int have_account, int have_eab);
+/* The MGR_M_* of ours the CAA records of every restricting identifier
+ * allow for issuer (RFC 8657 validationmethods). */
+unsigned mgr_methods_allowed(const struct byoca_caa_discovery *d,
+                             const char *issuer, unsigned ours);
+/* D-RANDOM seed for a lineage. */
+uint64_t mgr_seed(int64_t cert_id);
+
+/* ---- metrics.c ---- */
+
+/* Appends v escaped as a Prometheus label value (\\, \", \n). */
+int mgr_prom_escape(struct byoca_buf *out, const char *v);
+
+struct mgr_counter {
+  char *ca;
+  int renewal;
+  int ok;
+  uint64_t n;
+};
+
+#define MGR_NBUCKETS 9 /* 0.5 1 2 5 10 30 60 300 +Inf */
+
+struct mgr_metrics {
+  struct mgr_counter *issuance;
+  size_t nissuance;
+  uint64_t buckets[MGR_NBUCKETS];
+  double sum;
+  uint64_t count;
+};
+
+void mgr_metrics_issuance(struct mgr_metrics *mt, const char *ca, int renewal,
+                          int ok);
+void mgr_metrics_duration(struct mgr_metrics *mt, double seconds);
+void mgr_metrics_free(struct mgr_metrics *mt);
+/* The histogram and counters as exposition text (no store access). */
+int mgr_metrics_text(const struct mgr_metrics *mt, struct byoca_buf *out);
+
+/* ---- the manager ---- */
+
+struct mgr_job;
+struct mgr_notice;
+
+struct mgr_dirent {
+  char *issuer;
+  char *url;
+  int64_t expires;
+};
+
+struct mgr_slot {
+  char *ca;
+  size_t n;
+};
+
+struct mgr_idset {
+  int64_t *v;
+  int *count;
+  size_t n;
+};
+
+struct byoca_manager {
+  struct byoca_loop *loop;
+  struct byoca_store *store;
+  struct byoca_http *http;
+  struct byoca_resolver *resolver;
+  struct mgr_cfg cfg;
+  int started;
+  int draining;
+  int tenant_sweep; /* look for tenants whose deletion may finish */
+  void (*drain_done)(void *arg);
+  void *drain_arg;
+  struct byoca_timer *tick_timer;
+  struct byoca_timer *kick_timer;
+  struct byoca_timer *drain_timer;
+  struct mgr_job *jobs;    /* running, doubly linked */
+  struct mgr_job *zombies; /* ended, waiting for late callbacks */
+  size_t njobs;
+  int claim_full; /* the last claim used every free slot */
+  struct mgr_slot *slots;
+  size_t nslots;
+  struct mgr_dirent *dircache;
+  size_t ndircache;
+  struct mgr_notice *notices;
+  struct mgr_idset revoke_try; /* failed revocation attempts */
+  struct mgr_idset warned;     /* expiry warnings sent (count = day) */
+  int64_t next_expiry_check;
+  int64_t next_sweep;
+  struct mgr_metrics metrics;
+};
+
+/* config.c: trusts the operator's URLs (overrides, default CAs, webhook). */
+void mgr_trust_operator_urls(struct byoca_manager *m);
+
+/* manager.c */
+void mgr_kick(struct byoca_manager *m);
+/* Called by job.c whenever a job ended: drain and more work. */
+void mgr_job_gone(struct byoca_manager *m);
+
+/* idset (config.c) */
+int mgr_idset_has(const struct mgr_idset *s, int64_t id, int *count);
+int mgr_idset_put(struct mgr_idset *s, int64_t id, int count);
+void mgr_idset_del(struct mgr_idset *s, int64_t id);
+void mgr_idset_free(struct mgr_idset *s);
+
+/* dircache.c: D-WELLKNOWN cache of issuer -> directory URL. */
+char *mgr_dircache_get(struct byoca_manager *m, const char *issuer);
+void mgr_dircache_put(struct byoca_manager *m, const char *issuer,
+                      const char *url, int64_t max_age);
+void mgr_dircache_forget(struct byoca_manager *m, const char *issuer);
+void mgr_dircache_free(struct byoca_manager *m);
+
+/* ---- jobs ---- */
+
+enum mgr_job_kind {
+  MGR_JOB_ISSUE = 0,
+  MGR_JOB_DELETE,
+};
+
+struct mgr_solver;
+
+struct mgr_job {
+  struct byoca_manager *m;
+  struct mgr_job *prev, *next;
+  enum mgr_job_kind kind;
+  int ended;   /* job_end/abort ran; the struct waits for pending ops */
+  int pending; /* uncancellable operations in flight (lookups, procs) */
+  int64_t cert_id;
+  int64_t tenant_id;
+  struct byoca_cert_row row;
+  char **names;
+  size_t nnames;
+  enum byoca_keytype key_type;
+  int was_issued; /* a certificate existed at the start: renewal */
+  int64_t started_ms;
+  int64_t attempt_ms;
+  struct byoca_timer *deadline;
+  struct byoca_timer *step;   /* a deferred step (woken from a CA queue) */
+  struct byoca_timer *reaper; /* frees an ended job a little later */
+  int64_t retry_after;        /* the latest Retry-After a CA gave */
+  /* choice */
+  struct byoca_caa_rrset **rrsets;
+  size_t lookups_left;
+  struct byoca_caa_discovery disc;
+  int have_disc;
+  struct mgr_cands cands;
+  size_t ci;
+  struct byoca_buf why; /* reasons of skipped and failed CAs */
+  /* the current attempt */
+  char *cur_issuer;    /* health key / label */
+  char *cur_directory; /* as asked (may differ after redirects) */
+  int cur_by_url;
+  int cur_cached; /* directory URL taken from the D-WELLKNOWN cache */
+  unsigned cur_methods;
+  char *slot; /* per-CA slot held, or NULL */
+  int waiting_slot;
+  struct byoca_acme *acme;
+  struct byoca_key *acct_key;
+  struct byoca_secret eab;
+  char *eab_kid;
+  void (*acct_cb)(struct mgr_job *j, const struct byoca_err *err, int skip);
+  struct mgr_solver *solvers[2];
+  struct byoca_solver *solver_ptrs[2];
+  size_t nsolvers;
+  struct byoca_order *order;
+  int attempted;    /* some CA was contacted */
+  int acct_retried; /* re-registered after accountDoesNotExist */
+  int resuming;
+  char *resume_url; /* the stored order URL being resumed */
+  char label[48];   /* "cert N", for the engine's progress lines */
+  /* deletion */
+  int revoke;
+  char key_sha256[65];
+  unsigned char *leaf_der;
+  size_t leaf_len;
+  struct byoca_key *cert_key;
+  /* deploy */
+};
+
+/* job.c */
+void mgr_job_start(struct byoca_manager *m, int64_t cert_id);
+struct mgr_job *mgr_job_find(struct byoca_manager *m, int64_t cert_id);
+/* Ends the job exactly once: releases slot, order, client, solvers. */
+void mgr_job_end(struct mgr_job *j);
+/* Ends without recording anything (manager freed, lineage deleted). */
+void mgr_job_abort(struct mgr_job *j);
+/* At manager free: detaches every ended job from the manager. */
+void mgr_jobs_detach(struct byoca_manager *m);
+/* For callbacks of uncancellable operations: 1 if the job is over (and
+ * the struct was freed if this was its last pending operation). */
+int mgr_job_op_done(struct mgr_job *j);
+void mgr_job_log(const struct mgr_job *j, enum byoca_loglevel lvl,
+                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Releases the current attempt (client, solvers, account key, slot). */
+void mgr_attempt_release(struct mgr_job *j);
+/* Sets the current attempt's CA. */
+int mgr_attempt_set_ca(struct mgr_job *j, const char *issuer,
+                       const char *directory, int by_url, unsigned methods);
+
+/* choose.c: fills j->cands, then calls mgr_attempt_first or fails. */
+void mgr_choose_start(struct mgr_job *j);
+
+/* attempt.c */
+void mgr_attempt_first(struct mgr_job *j);
+void mgr_attempt_next(struct mgr_job *j);
+/* 1 if err carries the ACME problem type short ("alreadyRevoked"). */
+int mgr_err_is(const struct byoca_err *err, const char *short_type);
+/* An attempt at the current CA failed with err. */
+void mgr_attempt_failed(struct mgr_job *j, const struct byoca_err *err);
+/* Starts the order at the current CA (account known). */
+void mgr_attempt_order(struct mgr_job *j);
+/* Contacts the current CA (its slot held): directory, account, order. */
+void mgr_attempt_go(struct mgr_job *j);
+/* Per-CA slots: take one for j->cur_issuer (1) or queue (0). */
+int mgr_slot_take(struct mgr_job *j, int force);
+void mgr_slot_release(struct mgr_job *j);
+/* Starts queued jobs whose CA has a free slot again. */
+void mgr_slots_wake(struct byoca_manager *m);
+void mgr_slots_free(struct byoca_manager *m);
+
+/* account.c: the tenant's account at j->acme; cb(j, err, skip). */
+typedef void (*mgr_account_cb)(struct mgr_job *j, const struct byoca_err *err,
+                               int skip);
+void mgr_account_ensure(struct mgr_job *j, mgr_account_cb cb);
+/* Registers a new account at j->acme (the stored one is unknown there). */
+void mgr_account_register(struct mgr_job *j, mgr_account_cb cb);
+/* Loads the tenant's stored account at directory into j (key + url);
+ * BYOCA_E_NOTFOUND when none. */
+int mgr_account_load(struct mgr_job *j, const char *directory, char *url_out,
+                     size_t urllen, struct byoca_err *err);
+
+/* outcome.c */
+void mgr_job_issued(struct mgr_job *j, struct byoca_order_result *res);
+/* All candidates failed, or the job cannot go on: records and ends. */
+void mgr_job_fail(struct mgr_job *j, enum byoca_errclass cls,
+                  const char *outcome, int64_t retry_after);
+/* Records an attempt at j->cur_issuer in CA health (+ backoff event). */
+void mgr_ca_outcome(struct mgr_job *j, int ok, const char *error);
+
+/* persist.c */
+int mgr_persist_cb(void *arg, const char *order_url,
+                   const struct byoca_key *key);
+/* 1 if an in-flight order was found and its resumption started. */
+int mgr_resume_try(struct mgr_job *j);
+/* The order request of j (names, key type, solvers, persist). */
+void mgr_order_req(struct mgr_job *j, struct byoca_order_req *req);
+
+/* solver.c */
+/* The solvers of the current attempt for j->cur_methods. */
+int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err);
+struct mgr_solver *mgr_solver_http(struct byoca_manager *m, int64_t cert_id);
+struct mgr_solver *mgr_solver_dns(struct byoca_manager *m,
+                                  struct byoca_err *err);
+struct byoca_solver *mgr_solver_pub(struct mgr_solver *s);
+/* At shutdown: cleanup leaves http-01 tokens in the store (they expire),
+ * so a validation under way still succeeds for the resumed order. */
+void mgr_solver_keep(struct mgr_solver *s);
+/* Frees once no setup/cleanup is running any more. */
+void mgr_solver_retire(struct mgr_solver *s);
+
+/* deploy.c: files now, the hook asynchronously; calls mgr_job_end. */
+void mgr_deploy(struct mgr_job *j, const struct byoca_order_result *res);
+/* Writes the live files of a lineage (deploy_dir set). */
+int mgr_deploy_files(struct byoca_manager *m, int64_t tenant_id,
+                     int64_t cert_id, const char *fullchain,
+                     const struct byoca_secret *key_pem, const char *cert_pem,
+                     const char *chain_pem, struct byoca_err *err);
+
+/* delete.c */
+void mgr_delete_run(struct mgr_job *j);
+/* Marks the tenant's remaining lineages deleting; returns how many it has
+ * (-1 on a store error). */
+int64_t mgr_tenant_mark(struct byoca_manager *m, int64_t tenant_id);
+/* Finishes tenants in deletion whose certificates are all gone. */
+void mgr_tenant_sweep(struct byoca_manager *m);
+
+/* events.c: appends an audit event (detail stolen, may be NULL) and,
+ * with notify, sends the webhook. */
+void mgr_event(struct byoca_manager *m, int64_t tenant_id, int64_t cert_id,
+               const char *type, json_t *detail, int notify);
+/* Expiry warnings (certificate.expiring), at most hourly. */
+void mgr_expiry_check(struct byoca_manager *m);
+
+/* notify.c */
+void mgr_notify(struct byoca_manager *m, const char *type, int64_t tenant_id,
+                int64_t cert_id, const json_t *detail);
+void mgr_notify_free_all(struct byoca_manager *m);
+
+/* api.c: checks shared with import.c. */
+/* The identifiers as a JSON array: checked, lowercase, no duplicates. */
+char *mgr_names_json(const char *const *names, size_t n, struct byoca_err *err);
+/* The API's spelling of a key type: byoca_keytype_name ("ec256", ...). */
+const char *mgr_keytype_api_name(enum byoca_keytype t);
+/* "auto", an issuer-domain-name (lowercased) or an https directory URL. */
+int mgr_check_ca(const char *ca, char *out, size_t outlen,
+                 struct byoca_err *err);
+/* 0 if the tenant exists and is not being deleted. */
+int mgr_tenant_active(struct byoca_manager *m, int64_t tenant_id,
+                      struct byoca_err *err);
+/* The detail of certificate.added/imported. */
+json_t *mgr_added_detail(const struct byoca_cert_row *r);
+/* Identifiers of a row as an array. */
+int mgr_names_parse(const char *json, char ***out, size_t *n);
+void mgr_names_free(char **v, size_t n);
+
+#endif

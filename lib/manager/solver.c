@@ -1,0 +1,191 @@
+/* The manager's challenge solvers. http-01 goes into the store's challenge
+ * table, from which any byocad node's HTTP listener answers; dns-01 runs
+ * the operator's hook (lib/solve). Each job gets its own solvers, wrapped
+ * so that they outlive a cancelled order's late setup/cleanup calls: a
+ * retired solver is freed once nothing runs through it any more. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mgr_int.h"
+
+#define TOKEN_MAX 256
+
+struct mgr_solver {
+  struct byoca_solver pub;
+  struct byoca_store *store; /* http-01 */
+  int64_t cert_id;
+  struct byoca_solver *inner; /* dns-01 hook */
+  int busy;
+  int retired;
+  int keep; /* shutting down: leave http-01 tokens for the next start */
+};
+
+struct call {
+  struct mgr_solver *s;
+  byoca_solve_cb cb;
+  void *arg;
+};
+
+static void maybe_destroy(struct mgr_solver *s) {
+  if (!s->retired || s->busy > 0)
+    return;
+  byoca_solver_free(s->inner);
+  free(s);
+}
+
+static int w_supports(void *ctx, const char *type) {
+  struct mgr_solver *s = ctx;
+  if (s->inner != NULL)
+    return byoca_solver_supports(s->inner, type);
+  return strcmp(type, "http-01") == 0;
+}
+
+static void inner_done(void *arg, const struct byoca_err *err) {
+  struct call *c = arg;
+  struct mgr_solver *s = c->s;
+  byoca_solve_cb cb = c->cb;
+  void *cbarg = c->arg;
+  free(c);
+  cb(cbarg, err); /* may call into s again (cleanup after setup) */
+  s->busy--;
+  maybe_destroy(s);
+}
+
+/* Runs setup (cleanup = 0) or cleanup of the inner solver. */
+static int inner_run(struct mgr_solver *s, int cleanup,
+                     const struct byoca_challenge *ch, byoca_solve_cb cb,
+                     void *arg, struct byoca_err *err) {
+  struct call *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
+  c->s = s;
+  c->cb = cb;
+  c->arg = arg;
+  s->busy++;
+  const struct byoca_solver_ops *ops = s->inner->ops;
+  int rc = cleanup ? ops->cleanup(s->inner->ctx, ch, inner_done, c, err)
+                   : ops->setup(s->inner->ctx, ch, inner_done, c, err);
+  if (rc != 0) {
+    free(c);
+    s->busy--;
+    maybe_destroy(s);
+  }
+  return rc;
+}
+
+static int token_ok(const char *t) {
+  return t != NULL && strlen(t) <= TOKEN_MAX && byoca_b64url_valid(t);
+}
+
+static int w_setup(void *ctx, const struct byoca_challenge *ch,
+                   byoca_solve_cb cb, void *arg, struct byoca_err *err) {
+  struct mgr_solver *s = ctx;
+  if (s->inner != NULL)
+    return inner_run(s, 0, ch, cb, arg, err);
+  if (!token_ok(ch->token) || ch->key_authz == NULL)
+    return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                         "invalid http-01 token for %s", ch->identifier);
+  int rc =
+      byoca_store_challenge_put(s->store, ch->token, ch->key_authz, s->cert_id,
+                                byoca_now() + MGR_CHALLENGE_TTL_S, err);
+  if (rc != 0)
+    return rc;
+  cb(arg, NULL);
+  return 0;
+}
+
+static int w_cleanup(void *ctx, const struct byoca_challenge *ch,
+                     byoca_solve_cb cb, void *arg, struct byoca_err *err) {
+  struct mgr_solver *s = ctx;
+  struct byoca_err e = {0};
+  if (s->inner != NULL)
+    return inner_run(s, 1, ch, cb, arg, err);
+  if (!s->keep && token_ok(ch->token) &&
+      byoca_store_challenge_delete(s->store, ch->token, &e) != 0 &&
+      e.code != BYOCA_E_NOTFOUND)
+    byoca_log(BYOCA_LOG_WARN, "cert %lld: cannot delete an http-01 token: %s",
+              (long long)s->cert_id, e.msg);
+  byoca_err_clear(&e);
+  cb(arg, NULL);
+  return 0;
+}
+
+static void w_free(void *ctx) {
+  (void)ctx; /* freed by mgr_solver_retire */
+}
+
+static const struct byoca_solver_ops wrap_ops = {
+    .supports = w_supports,
+    .setup = w_setup,
+    .cleanup = w_cleanup,
+    .free = w_free,
+};
+
+static struct mgr_solver *solver_new(const char *name) {
+  struct mgr_solver *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  s->pub.name = name;
+  s->pub.ops = &wrap_ops;
+  s->pub.ctx = s;
+  return s;
+}
+
+struct mgr_solver *mgr_solver_http(struct byoca_manager *m, int64_t cert_id) {
+  struct mgr_solver *s = solver_new("byocad http-01");
+  if (s != NULL) {
+    s->store = m->store;
+    s->cert_id = cert_id;
+  }
+  return s;
+}
+
+struct mgr_solver *mgr_solver_dns(struct byoca_manager *m,
+                                  struct byoca_err *err) {
+  struct mgr_solver *s = solver_new("dns hook");
+  if (s == NULL) {
+    byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    return NULL;
+  }
+  s->inner = byoca_solver_hook(m->loop, m->cfg.dns_hook, "dns-01",
+                               m->cfg.hook_timeout_ms, err);
+  if (s->inner == NULL) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+struct byoca_solver *mgr_solver_pub(struct mgr_solver *s) {
+  return &s->pub;
+}
+
+void mgr_solver_keep(struct mgr_solver *s) {
+  if (s != NULL)
+    s->keep = 1;
+}
+
+void mgr_solver_retire(struct mgr_solver *s) {
+  if (s == NULL)
+    return;
+  s->retired = 1;
+  maybe_destroy(s);
+}
+
+int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
+  struct byoca_manager *m = j->m;
+  if (j->cur_methods & MGR_M_HTTP01) {
+    if ((j->solvers[j->nsolvers] = mgr_solver_http(m, j->cert_id)) == NULL)
+      return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                           "out of memory");
+    j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
+    j->nsolvers++;
+  }
+  if ((j->cur_methods & MGR_M_DNS01) && m->cfg.dns_hook != NULL) {
+    if ((j->solvers[j->nsolvers] = mgr_solver_dns(m, err)) == NULL)
+      return err != NULL && err->code != 0 ? err->code : BYOCA_E_INTERNAL;
+    j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
+    j->nsolvers++;
+  }
+  return 0;
+}

@@ -1,0 +1,120 @@
+/* Operator endpoints for tenants: create (with its first token), list,
+ * show, delete (revokes and destroys everything of the tenant, through the
+ * manager). */
+#include <stdio.h>
+#include <string.h>
+
+#include "bd.h"
+
+#define TOKEN_BUF 128
+
+/* The tenant of path parameter 0; answers 404 and returns -1 if none. */
+static int load_tenant(struct bd_call *c, struct byoca_tenant *t) {
+  int64_t id;
+  if (bd_param_id(c, 0, &id) != 0)
+    return -1;
+  struct byoca_err e = {0};
+  int rc = byoca_store_tenant_get(c->d->store, id, t, &e);
+  if (rc == BYOCA_E_NOTFOUND)
+    bd_problem(c, 404, "tenant %lld not found", (long long)id);
+  else if (rc != 0)
+    bd_problem_err(c, &e);
+  byoca_err_clear(&e);
+  return rc == 0 ? 0 : -1;
+}
+
+/* Mints the tenant's first token into tok; undoes the tenant if that
+ * fails. */
+static int first_token(struct bd_call *c, const struct byoca_tenant *t,
+                       char *tok, size_t len) {
+  struct byoca_err e = {0};
+  int64_t tid = 0;
+  int rc =
+      byoca_store_token_mint(c->d->store, t->id, "initial", tok, len, &tid, &e);
+  if (rc != 0) {
+    bd_problem_err(c, &e);
+    byoca_err_clear(&e);
+    if (byoca_store_tenant_destroy(c->d->store, t->id, &e) != 0)
+      byoca_err_clear(&e);
+    return -1;
+  }
+  bd_event(c, t->id, 0, "tenant.created", json_pack("{s:s}", "name", t->name));
+  bd_event(
+      c, t->id, 0, "token.created",
+      json_pack("{s:I,s:s}", "token_id", (json_int_t)tid, "label", "initial"));
+  return 0;
+}
+
+void api_tenants_create(struct bd_call *c) {
+  static const struct bd_field f[] = {{"name", BD_T_STRING, 1}};
+  json_t *b = bd_body(c, f, 1, 0);
+  if (b == NULL)
+    return;
+  struct byoca_tenant t;
+  struct byoca_err e = {0};
+  char tok[TOKEN_BUF];
+  const char *name = json_string_value(json_object_get(b, "name"));
+  int rc = byoca_store_tenant_create(c->d->store, name, &t, &e);
+  json_decref(b);
+  if (rc != 0) {
+    bd_problem_err(c, &e);
+    byoca_err_clear(&e);
+    return;
+  }
+  if (first_token(c, &t, tok, sizeof(tok)) != 0)
+    return;
+  byoca_log(BYOCA_LOG_INFO, "tenant %lld created: %s", (long long)t.id, t.name);
+  json_t *o = bd_json_tenant(&t);
+  if (o != NULL)
+    json_object_set_new(o, "token", json_string(tok));
+  explicit_bzero(tok, sizeof(tok));
+  char loc[64];
+  snprintf(loc, sizeof(loc), "Location: /v1/tenants/%lld", (long long)t.id);
+  const char *const hdrs[] = {loc, NULL};
+  bd_reply_json_secret(c, 201, o, hdrs);
+}
+
+void api_tenants_list(struct bd_call *c) {
+  int64_t after;
+  size_t limit;
+  if (bd_page(c, &after, &limit) != 0)
+    return;
+  struct byoca_tenant *ts = NULL;
+  size_t n = 0;
+  struct byoca_err e = {0};
+  if (byoca_store_tenant_list(c->d->store, &ts, &n, &e) != 0) {
+    bd_problem_err(c, &e);
+    byoca_err_clear(&e);
+    return;
+  }
+  json_t *items = json_array();
+  int64_t last = 0;
+  for (size_t i = 0; i < n && items != NULL; i++) {
+    if (ts[i].id <= after || json_array_size(items) >= limit)
+      continue;
+    json_array_append_new(items, bd_json_tenant(&ts[i]));
+    last = ts[i].id;
+  }
+  free(ts);
+  bd_reply_json(c, 200, bd_json_list(items, last), NULL);
+}
+
+void api_tenants_get(struct bd_call *c) {
+  struct byoca_tenant t;
+  if (load_tenant(c, &t) == 0)
+    bd_reply_json(c, 200, bd_json_tenant(&t), NULL);
+}
+
+void api_tenants_delete(struct bd_call *c) {
+  struct byoca_tenant t;
+  if (load_tenant(c, &t) != 0)
+    return;
+  struct byoca_err e = {0};
+  if (byoca_manager_delete_tenant(c->d->mgr, t.id, &e) != 0) {
+    bd_problem_err(c, &e);
+    byoca_err_clear(&e);
+    return;
+  }
+  t.deleting = 1;
+  bd_reply_json(c, 202, bd_json_tenant(&t), NULL);
+}

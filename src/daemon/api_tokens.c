@@ -1,0 +1,90 @@
+/* Operator endpoints for a tenant's API tokens: mint (shown once) and
+ * revoke. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bd.h"
+
+#define TOKEN_BUF 128
+#define LABEL_MAX 100
+
+/* The label of the body: absent or a short printable string; answers 400
+ * and returns -1 otherwise. */
+static int check_label(struct bd_call *c, const char *label) {
+  char safe[LABEL_MAX * 4 + 8];
+  if (label == NULL)
+    return 0;
+  byoca_str_sanitize(label, safe, sizeof(safe));
+  if (strlen(label) > LABEL_MAX || strcmp(safe, label) != 0) {
+    bd_problem(c, 400, "label: at most %d printable characters", LABEL_MAX);
+    return -1;
+  }
+  return 0;
+}
+
+/* The tenant of path parameter 0, which must be active. */
+static int active_tenant(struct bd_call *c, int64_t *id) {
+  struct byoca_tenant t;
+  struct byoca_err e = {0};
+  if (bd_param_id(c, 0, id) != 0)
+    return -1;
+  int rc = byoca_store_tenant_get(c->d->store, *id, &t, &e);
+  if (rc == BYOCA_E_NOTFOUND)
+    bd_problem(c, 404, "tenant %lld not found", (long long)*id);
+  else if (rc != 0)
+    bd_problem_err(c, &e);
+  else if (t.deleting)
+    bd_problem(c, 409, "tenant %lld is being deleted", (long long)*id);
+  byoca_err_clear(&e);
+  return rc == 0 && !t.deleting ? 0 : -1;
+}
+
+void api_tokens_create(struct bd_call *c) {
+  static const struct bd_field f[] = {{"label", BD_T_STRING_OR_NULL, 0}};
+  int64_t tenant;
+  if (active_tenant(c, &tenant) != 0)
+    return;
+  json_t *b = bd_body(c, f, 1, 1);
+  if (b == NULL)
+    return;
+  const char *label = json_string_value(json_object_get(b, "label"));
+  char tok[TOKEN_BUF];
+  int64_t tid = 0;
+  struct byoca_err e = {0};
+  if (check_label(c, label) != 0 ||
+      byoca_store_token_mint(c->d->store, tenant, label, tok, sizeof(tok), &tid,
+                             &e) != 0) {
+    if (e.code != 0)
+      bd_problem_err(c, &e);
+    byoca_err_clear(&e);
+    json_decref(b);
+    return;
+  }
+  bd_event(
+      c, tenant, 0, "token.created",
+      json_pack("{s:I,s:s?}", "token_id", (json_int_t)tid, "label", label));
+  json_decref(b);
+  json_t *o = json_pack("{s:I,s:I,s:s}", "id", (json_int_t)tid, "tenant",
+                        (json_int_t)tenant, "token", tok);
+  explicit_bzero(tok, sizeof(tok));
+  bd_reply_json_secret(c, 201, o, NULL);
+}
+
+void api_tokens_delete(struct bd_call *c) {
+  int64_t tenant, tid;
+  if (bd_param_id(c, 0, &tenant) != 0 || bd_param_id(c, 1, &tid) != 0)
+    return;
+  struct byoca_err e = {0};
+  int rc = byoca_store_token_revoke(c->d->store, tenant, tid, &e);
+  if (rc == BYOCA_E_NOTFOUND)
+    bd_problem(c, 404, "token %lld of tenant %lld not found", (long long)tid,
+               (long long)tenant);
+  else if (rc != 0)
+    bd_problem_err(c, &e);
+  byoca_err_clear(&e);
+  if (rc != 0)
+    return;
+  bd_event(c, tenant, 0, "token.revoked",
+           json_pack("{s:I}", "token_id", (json_int_t)tid));
+  bd_reply(c, 204, NULL, NULL, 0, NULL);
+}

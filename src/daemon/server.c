@@ -1,0 +1,343 @@
+/* The listeners and the front door of every request: the routing table
+ * (method + path pattern -> handler and who may call it), bearer-token
+ * authentication and scope, the drain switch, and one access-log line per
+ * request. Handlers only see requests they may answer. */
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "bd.h"
+
+#define PARAM_MAX 256
+#define TOKEN_MAX 128
+
+struct route {
+  const char *method;
+  const char *pattern; /* '*' = one path segment, '+' = the rest of the
+                          path: parameters */
+  enum bd_scope scope;
+  bd_handler fn;
+};
+
+static const struct route public_routes[] = {
+    {"GET", "/.well-known/acme-challenge/*", BD_PUBLIC, wk_challenge},
+    {"GET", "/.well-known/acme-keys", BD_PUBLIC, wk_acme_keys},
+    {"GET", "/healthz", BD_PUBLIC, wk_healthz},
+};
+
+static const struct route api_routes[] = {
+    {"POST", "/v1/tenants", BD_OPERATOR, api_tenants_create},
+    {"GET", "/v1/tenants", BD_OPERATOR, api_tenants_list},
+    {"GET", "/v1/tenants/*", BD_OPERATOR, api_tenants_get},
+    {"DELETE", "/v1/tenants/*", BD_OPERATOR, api_tenants_delete},
+    {"POST", "/v1/tenants/*/tokens", BD_OPERATOR, api_tokens_create},
+    {"DELETE", "/v1/tenants/*/tokens/*", BD_OPERATOR, api_tokens_delete},
+    {"GET", "/v1/cas", BD_OPERATOR, api_cas_list},
+    {"GET", "/metrics", BD_OPERATOR, metrics_get},
+    {"GET", "/v1/events", BD_ANY, api_events_list},
+    {"POST", "/v1/certificates", BD_TENANT, api_certs_add},
+    {"POST", "/v1/certificates/import", BD_TENANT, api_certs_import},
+    {"GET", "/v1/certificates", BD_TENANT, api_certs_list},
+    {"GET", "/v1/certificates/*", BD_TENANT, api_certs_get},
+    {"DELETE", "/v1/certificates/*", BD_TENANT, api_certs_delete},
+    {"POST", "/v1/certificates/*/renew", BD_TENANT, api_certs_renew},
+    {"GET", "/v1/certificates/*/chain", BD_TENANT, api_certs_chain},
+    {"PUT", "/v1/eab/+", BD_TENANT, api_eab_put},
+    {"GET", "/v1/eab", BD_TENANT, api_eab_list},
+    {"DELETE", "/v1/eab/+", BD_TENANT, api_eab_delete},
+};
+
+struct table {
+  const struct route *r;
+  size_t n;
+};
+
+/* Parameters of a matched route, owned by the call. */
+struct params {
+  char v[BD_MAX_PARAMS][PARAM_MAX];
+};
+
+/* 1 if path matches pattern; the '*' segments go to p. */
+static int match(const char *pattern, const char *path, struct params *p) {
+  size_t np = 0;
+  while (*pattern != '\0') {
+    if (*pattern == '*' || *pattern == '+') {
+      size_t n = *pattern == '*' ? strcspn(path, "/") : strlen(path);
+      if (n == 0 || n >= PARAM_MAX || np == BD_MAX_PARAMS)
+        return 0;
+      memcpy(p->v[np], path, n);
+      p->v[np++][n] = '\0';
+      path += n;
+      pattern++;
+    } else if (*pattern++ != *path++) {
+      return 0;
+    }
+  }
+  return *path == '\0';
+}
+
+/* The route for the call's method, or NULL; *allow lists the methods the
+ * path has (for 405). */
+static const struct route *find(const struct table *t, struct bd_call *c,
+                                struct params *p, char *allow, size_t len) {
+  const struct route *hit = NULL;
+  allow[0] = '\0';
+  for (size_t ti = 0; ti < 2; ti++)
+    for (size_t i = 0; i < t[ti].n; i++) {
+      const struct route *r = &t[ti].r[i];
+      struct params tmp;
+      if (!match(r->pattern, c->path, &tmp))
+        continue;
+      if (strcmp(r->method, c->method) == 0 && hit == NULL) {
+        hit = r;
+        *p = tmp;
+      }
+      if (strstr(allow, r->method) == NULL) {
+        if (allow[0] != '\0')
+          byoca_strlcpy(allow + strlen(allow), ", ", len - strlen(allow));
+        byoca_strlcpy(allow + strlen(allow), r->method, len - strlen(allow));
+      }
+    }
+  return hit;
+}
+
+/* The bearer token's tenant into *out (0 = operator); answers 401/500
+ * and returns -1 on failure. */
+static int authenticate(struct bd_call *c, int64_t *out) {
+  const char *h = byoca_httpd_header(c->req, "Authorization");
+  if (h == NULL) {
+    bd_problem(c, 401, "a bearer token is required");
+    return -1;
+  }
+  if (strncasecmp(h, "Bearer ", 7) != 0) {
+    bd_problem(c, 401, "the Authorization header must be 'Bearer TOKEN'");
+    return -1;
+  }
+  char tok[TOKEN_MAX + 1];
+  const char *t = h + 7 + strspn(h + 7, " ");
+  size_t n = strcspn(t, " \t");
+  if (n == 0 || n > TOKEN_MAX || t[n + strspn(t + n, " \t")] != '\0') {
+    bd_problem(c, 401, "unknown or revoked token");
+    return -1;
+  }
+  memcpy(tok, t, n);
+  tok[n] = '\0';
+  struct byoca_err e = {0};
+  int rc = byoca_store_token_check(c->d->store, tok, out, &e);
+  explicit_bzero(tok, sizeof(tok));
+  if (rc == BYOCA_E_NOTFOUND)
+    bd_problem(c, 401, "unknown or revoked token");
+  else if (rc != 0)
+    bd_problem_err(c, &e);
+  byoca_err_clear(&e);
+  return rc == 0 ? 0 : -1;
+}
+
+/* ?tenant= for the operator: *out the id (0 when absent). */
+static int tenant_param(struct bd_call *c, int64_t *out) {
+  const char *v = byoca_httpd_query(c->req, "tenant");
+  uint64_t id = 0;
+  *out = 0;
+  if (v == NULL)
+    return 0;
+  if (byoca_parse_uint(v, INT64_MAX, &id) != 0 || id == 0) {
+    bd_problem(c, 400, "tenant=ID: '%.40s' is not a tenant id", v);
+    return -1;
+  }
+  *out = (int64_t)id;
+  return 0;
+}
+
+static int operator_tenant(struct bd_call *c, enum bd_scope scope) {
+  int64_t id;
+  if (tenant_param(c, &id) != 0)
+    return -1;
+  if (scope == BD_ANY) {
+    c->tenant = id;
+    return 0;
+  }
+  if (id == 0) {
+    bd_problem(c, 400, "tenant=ID required");
+    return -1;
+  }
+  struct byoca_tenant t;
+  struct byoca_err e = {0};
+  int rc = byoca_store_tenant_get(c->d->store, id, &t, &e);
+  if (rc == BYOCA_E_NOTFOUND)
+    bd_problem(c, 404, "tenant %lld not found", (long long)id);
+  else if (rc != 0)
+    bd_problem_err(c, &e);
+  byoca_err_clear(&e);
+  c->tenant = id;
+  return rc == 0 ? 0 : -1;
+}
+
+/* Sets operator/tenant for the route's scope; answers and returns -1 when
+ * the caller may not call it. */
+static int authorize(struct bd_call *c, enum bd_scope scope) {
+  int64_t owner;
+  if (scope == BD_PUBLIC)
+    return 0;
+  if (authenticate(c, &owner) != 0)
+    return -1;
+  c->is_operator = owner == 0;
+  c->tenant = owner; /* for the access log; narrowed below */
+  if (scope == BD_OPERATOR && !c->is_operator) {
+    bd_problem(c, 403, "this endpoint needs the operator token");
+    return -1;
+  }
+  if (c->is_operator)
+    return scope == BD_OPERATOR ? 0 : operator_tenant(c, scope);
+  int64_t asked;
+  if (tenant_param(c, &asked) != 0)
+    return -1;
+  if (asked != 0 && asked != owner) {
+    bd_problem(c, 403, "tenant=ID is for the operator token");
+    return -1;
+  }
+  c->tenant = owner;
+  return 0;
+}
+
+static int mutating(const char *method) {
+  return strcmp(method, "GET") != 0;
+}
+
+static void dispatch(struct bd_call *c, const struct table *t, int api) {
+  struct params p;
+  char allow[64];
+  const struct route *r = find(t, c, &p, allow, sizeof(allow));
+  if (r == NULL && (!api || allow[0] == '\0')) {
+    bd_problem(c, 404, "no such resource");
+    return;
+  }
+  if (r == NULL) {
+    bd_problem_405(c, allow);
+    return;
+  }
+  for (size_t i = 0; i < BD_MAX_PARAMS; i++)
+    c->param[i] = p.v[i];
+  if (r->scope != BD_PUBLIC && c->d->draining && mutating(c->method)) {
+    bd_problem(c, 503, "byocad is shutting down");
+    return;
+  }
+  if (authorize(c, r->scope) == 0)
+    r->fn(c);
+}
+
+static void log_request(const struct bd_call *c, int api, int64_t start_ms) {
+  char who[32];
+  if (c->tenant > 0)
+    snprintf(who, sizeof(who), "%lld", (long long)c->tenant);
+  else
+    byoca_strlcpy(who, c->is_operator ? "operator" : "-", sizeof(who));
+  byoca_log(api ? BYOCA_LOG_INFO : BYOCA_LOG_DEBUG,
+            "%s: %s %.200s %d tenant=%s %lldms", api ? "api" : "http",
+            byoca_httpd_method(c->req), c->path, c->status, who,
+            (long long)(byoca_now_ms() - start_ms));
+}
+
+static void handle(struct bd *d, struct byoca_httpd_req *req, int api) {
+  int64_t start = byoca_now_ms();
+  struct bd_call c = {.d = d, .req = req};
+  const char *m = byoca_httpd_method(req);
+  c.method = strcmp(m, "HEAD") == 0 ? "GET" : m;
+  c.path = byoca_httpd_path(req);
+  struct table t[2] = {
+      {public_routes, sizeof(public_routes) / sizeof(*public_routes)},
+      {api ? api_routes : NULL,
+       api ? sizeof(api_routes) / sizeof(*api_routes) : 0}};
+  dispatch(&c, t, api);
+  log_request(&c, api, start);
+}
+
+static void on_api(void *arg, struct byoca_httpd_req *req) {
+  handle(arg, req, 1);
+}
+
+static void on_web(void *arg, struct byoca_httpd_req *req) {
+  handle(arg, req, 0);
+}
+
+void bd_reply(struct bd_call *c, int status, const char *content_type,
+              const void *body, size_t len, const char *const *headers) {
+  c->status = status;
+  byoca_httpd_respond(c->req, status, content_type, body, len, headers);
+}
+
+static void reply_json(struct bd_call *c, int status, json_t *obj,
+                       const char *const *headers, int secret) {
+  char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+  json_decref(obj);
+  if (text == NULL) {
+    bd_problem(c, 500, "out of memory");
+    return;
+  }
+  size_t len = strlen(text);
+  bd_reply(c, status, "application/json", text, len, headers);
+  if (secret)
+    explicit_bzero(text, len);
+  free(text);
+}
+
+void bd_reply_json(struct bd_call *c, int status, json_t *obj,
+                   const char *const *headers) {
+  reply_json(c, status, obj, headers, 0);
+}
+
+void bd_reply_json_secret(struct bd_call *c, int status, json_t *obj,
+                          const char *const *headers) {
+  reply_json(c, status, obj, headers, 1);
+}
+
+/* Creates the folder of a unix socket when it is missing. */
+static int socket_dir(const char *spec, struct byoca_err *err) {
+  if (strncmp(spec, "unix:", 5) != 0)
+    return 0;
+  const char *path = spec + 5;
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL || slash == path)
+    return 0;
+  char dir[1024];
+  snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  struct stat st;
+  if (stat(dir, &st) == 0)
+    return 0;
+  return byoca_mkdir_p(dir, 0750, err);
+}
+
+static int listen_all(struct byoca_httpd *h, const struct bd_list *l,
+                      const char *what, struct byoca_err *err) {
+  for (size_t i = 0; i < l->n; i++) {
+    if (socket_dir(l->v[i], err) != 0 ||
+        byoca_httpd_listen(h, l->v[i], err) != 0) {
+      byoca_err_activity(err, "listening on %s %.200s", what, l->v[i]);
+      return err != NULL && err->code != 0 ? err->code : BYOCA_E_IO;
+    }
+    byoca_log(BYOCA_LOG_INFO, "listening on %.200s (%s)", l->v[i], what);
+  }
+  return 0;
+}
+
+int bd_server_start(struct bd *d, struct byoca_err *err) {
+  struct byoca_httpd_opts ao = {.max_body = (size_t)d->cfg.max_body};
+  d->api = byoca_httpd_new(d->loop, &ao, on_api, d, err);
+  if (d->api == NULL)
+    return err != NULL && err->code != 0 ? err->code : BYOCA_E_NOMEM;
+  int rc = listen_all(d->api, &d->cfg.api_listen, "api", err);
+  if (rc != 0 || d->cfg.http_listen.n == 0)
+    return rc;
+  /* the public responder takes no bodies worth speaking of */
+  struct byoca_httpd_opts wo = {.max_body = 4096, .timeout_ms = 10000};
+  d->web = byoca_httpd_new(d->loop, &wo, on_web, d, err);
+  if (d->web == NULL)
+    return err != NULL && err->code != 0 ? err->code : BYOCA_E_NOMEM;
+  return listen_all(d->web, &d->cfg.http_listen, "http", err);
+}
+
+void bd_server_stop(struct bd *d) {
+  byoca_httpd_free(d->web);
+  byoca_httpd_free(d->api);
+  d->web = NULL;
+  d->api = NULL;
+}

@@ -1,0 +1,391 @@
+# shellcheck shell=bash
+# byocad in the test bed: writes a byocad.conf pointed at the bed's servers
+# (challtestsrv as resolver, Pebble as default CA, the test root as CA
+# bundle), runs `byocad init` and `byocad run`, and talks to its REST API
+# over the unix socket. Sourced after lib.sh (and cas.sh when used); safe
+# under `set -euo pipefail`. Call env_start_byocad/env_stop_byocad from the
+# main shell of the script (see lib.sh); api/api_expect too, since they set
+# variables.
+#
+#   env_start_byocad [LINE...]       config lines appended to [byocad]
+#                                    (a "[ca ...]" section may follow)
+#   api METHOD PATH [BODY] [TOKEN_FILE]
+#                                    prints the body; sets API_STATUS,
+#                                    API_BODY, API_CTYPE, API_HEADERS (file)
+#   api_expect STATUS METHOD PATH [BODY] [TOKEN_FILE]
+#                                    the same, silent; fails unless STATUS
+#   env_tenant NAME                  creates a tenant; token in
+#                                    $ENV_DIR/NAME.token; echoes its id
+#   wait_cert_state TOKEN_FILE ID STATE [SECONDS]
+#   env_stop_byocad                  SIGTERM; fails unless it exits 0
+#   env_kill_byocad                  SIGKILL
+#   byocad_log_clean                 fails on sanitizer reports in the log
+#   api_events TOKEN_FILE [QUERY]    every event visible to the token
+#   api_has_event TOKEN_FILE TYPE CERT_ID
+#   pem_split FILE PREFIX            key / leaf / chain / full PEM files
+#   key_absent_from, cert_present_in (secrets at rest), json_get, json_check
+#
+# BODY: JSON text, or @FILE to send a file (large bodies). "" = no body.
+# TOKEN_FILE: a file holding a bearer token; "" = no Authorization header.
+# The token goes to curl through a 0600 header file, never through argv.
+# API_CT overrides the request Content-Type (default application/json),
+# API_CURL_ARGS (array) adds curl arguments for one call.
+#
+# Exports BYOCAD_CONF, BYOCAD_STATE (state_dir), BYOCAD_DB, BYOCAD_LOG,
+# BYOCAD_SOCK, BYOCAD_OPERATOR (the operator token file).
+
+if [ -n "${BYOCA_ENV_DAEMON_LOADED:-}" ]; then
+  return 0
+fi
+BYOCA_ENV_DAEMON_LOADED=1
+
+: "${BYOCAD:=${BYOCA_BUILD:-${BYOCA_SRC:-.}/build}/byocad}"
+
+# json_get JSON EXPR: evaluates the Python expression EXPR on the parsed
+# JSON (bound to d); prints strings raw, None as "null", other values as
+# JSON. Fails when the text is not JSON or the expression raises.
+json_get() {
+  python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+v = eval(sys.argv[2], {"d": d, "json": json})
+if isinstance(v, str):
+    print(v)
+elif v is None:
+    print("null")
+else:
+    print(json.dumps(v))' "$1" "$2"
+}
+
+# json_check JSON PYTHON_ASSERTS: runs PYTHON statements with the parsed
+# JSON bound to d; fails (with the reason) when an assert fails.
+json_check() {
+  python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+exec(sys.argv[2], {"d": d, "json": json})' "$1" "$2"
+}
+
+# env__byocad_conf [LINE...]: writes $BYOCAD_CONF.
+env__byocad_conf() {
+  local dca=${BYOCAD_DEFAULT_CA:-${ENV_DIRECTORY:-${ENV_CA_DIRECTORY_1:-}}}
+  {
+    echo "; written by tests/env/daemon.sh"
+    echo "[byocad]"
+    echo "state_dir = $BYOCAD_STATE"
+    echo "api_listen = unix:$BYOCAD_SOCK"
+    echo "http_listen = 127.0.0.1:$PORT_HTTP01"
+    echo "resolver = 127.0.0.1@$PORT_DNS"
+    echo "allow_net = 127.0.0.0/8"
+    echo "ca_bundle = $ENV_CA_BUNDLE"
+    [ -z "$dca" ] || echo "default_ca = $dca"
+    echo "retry_base = 2"
+    echo "tick_ms = 200"
+    echo "log_level = ${BYOCAD_LOG_LEVEL:-debug}"
+    [ $# -eq 0 ] || printf '%s\n' "$@"
+  } >"$BYOCAD_CONF"
+}
+
+# shellcheck disable=SC2120
+# env_start_byocad [LINE...]: config, `byocad init`, then `byocad run`
+# (log in $ENV_DIR/byocad.log), ready once /healthz answers 200. A second
+# call reuses the state dir and operator token (restart after a stop).
+env_start_byocad() {
+  [ -x "$BYOCAD" ] || { env__die "no byocad binary at $BYOCAD" || return 1; }
+  [ -n "${ENV_CA_BUNDLE:-}" ] || env_gen_tls || return 1
+  export BYOCAD_CONF=$ENV_DIR/byocad.conf
+  export BYOCAD_STATE=$ENV_DIR/byocad-state
+  export BYOCAD_DB=$BYOCAD_STATE/byocad.db
+  export BYOCAD_LOG=$ENV_DIR/byocad.log
+  export BYOCAD_SOCK=$ENV_DIR/api.sock
+  export BYOCAD_OPERATOR=$ENV_DIR/operator.token
+  env__byocad_conf "$@" || return 1
+  if [ ! -s "$BYOCAD_OPERATOR" ]; then
+    "$BYOCAD" init -c "$BYOCAD_CONF" --token-file "$BYOCAD_OPERATOR" \
+      >"$ENV_DIR/byocad-init.log" 2>&1 ||
+      { env__die "byocad init failed: $(cat "$ENV_DIR/byocad-init.log")" || return 1; }
+    [ -s "$BYOCAD_OPERATOR" ] ||
+      { env__die "byocad init wrote no token file" || return 1; }
+  fi
+  if [ -e "$BYOCAD_LOG" ]; then
+    cat "$BYOCAD_LOG" >>"$ENV_DIR/byocad.log.old"
+  fi
+  env_spawn byocad "$BYOCAD" run -c "$BYOCAD_CONF"
+  BYOCAD_PID=$ENV_LAST_PID
+  env__wait byocad "$BYOCAD_PID" 20 env__byocad_healthy || return 1
+}
+
+env__byocad_healthy() {
+  [ -S "$BYOCAD_SOCK" ] &&
+    [ "$("${ENV_CURL[@]}" -o /dev/null -w '%{http_code}' \
+      --unix-socket "$BYOCAD_SOCK" http://localhost/healthz)" = 200 ]
+}
+
+# env__byocad_wait_exit SECONDS: waits for byocad to exit and reaps it;
+# BYOCAD_RC gets its exit status (empty when it still runs).
+env__byocad_wait_exit() {
+  local i
+  BYOCAD_RC=
+  for ((i = 0; i < $1 * 10; i++)); do
+    env__alive "$BYOCAD_PID" || break
+    sleep 0.1
+  done
+  env__alive "$BYOCAD_PID" && return 0
+  BYOCAD_RC=0
+  wait "$BYOCAD_PID" 2>/dev/null || BYOCAD_RC=$?
+  awk '$1 != "byocad"' "$ENV_DIR/servers" >"$ENV_DIR/servers.new"
+  mv "$ENV_DIR/servers.new" "$ENV_DIR/servers"
+}
+
+# env_stop_byocad: SIGTERM, waits (drain is at most 30 s); fails unless
+# byocad exits with status 0 (a sanitizer report makes it non-zero).
+env_stop_byocad() {
+  if [ -z "${BYOCAD_PID:-}" ] || ! env__alive "$BYOCAD_PID"; then
+    env__die "byocad is not running"
+    return 1
+  fi
+  kill -TERM "$BYOCAD_PID"
+  env__byocad_wait_exit 40
+  if [ -z "$BYOCAD_RC" ]; then
+    kill -KILL "$BYOCAD_PID" 2>/dev/null
+    env__byocad_wait_exit 5
+    env__die "byocad ignored SIGTERM for 40 s"
+    return 1
+  fi
+  [ "$BYOCAD_RC" = 0 ] ||
+    { env__die "byocad exited with status $BYOCAD_RC after SIGTERM" || return 1; }
+}
+
+# env_kill_byocad: SIGKILL (a crash), reaped.
+env_kill_byocad() {
+  [ -n "${BYOCAD_PID:-}" ] || return 0
+  kill -KILL "$BYOCAD_PID" 2>/dev/null || true
+  env__byocad_wait_exit 10
+}
+
+# byocad_log_clean: fails when the daemon's log holds a sanitizer report.
+byocad_log_clean() {
+  local f
+  for f in "$BYOCAD_LOG" "$ENV_DIR/byocad.log.old" "$ENV_DIR/byocad-init.log"; do
+    [ -e "$f" ] || continue
+    if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"; then
+      env__log "sanitizer report in $f:"
+      grep -E -A30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" >&2
+      return 1
+    fi
+  done
+}
+
+# env__auth_header TOKEN_FILE: writes TOKEN_FILE.hdr (0600) with the
+# Authorization header; printf is a builtin, so the token is in no argv.
+env__auth_header() {
+  local tok
+  tok=$(<"$1") || return 1
+  tok=${tok%%[[:space:]]*}
+  (umask 077 && printf 'Authorization: Bearer %s\n' "$tok" >"$1.hdr")
+}
+
+# api METHOD PATH [BODY] [TOKEN_FILE]: one request on the API socket.
+# Prints the response body; sets API_STATUS (000 when curl got no answer),
+# API_BODY, API_CTYPE (the response Content-Type) and API_HEADERS (a file
+# with the response headers).
+api() {
+  local method=$1 path=$2 body=${3:-} tok=${4:-} args=()
+  args=(--noproxy '*' -sS --max-time 30 -X "$method"
+    --unix-socket "$BYOCAD_SOCK" -D "$ENV_DIR/api.headers"
+    -o "$ENV_DIR/api.body" -w '%{http_code}')
+  if [ -n "$tok" ]; then
+    env__auth_header "$tok" || return 1
+    args+=(-H "@$tok.hdr")
+  fi
+  if [ -n "$body" ]; then
+    if [ "${body:0:1}" = @ ]; then
+      args+=(--data-binary "$body")
+    else
+      printf '%s' "$body" >"$ENV_DIR/api.req"
+      args+=(--data-binary "@$ENV_DIR/api.req")
+    fi
+    args+=(-H "Content-Type: ${API_CT:-application/json}")
+  fi
+  : >"$ENV_DIR/api.body"
+  : >"$ENV_DIR/api.headers"
+  API_STATUS=$(curl "${args[@]}" ${API_CURL_ARGS[@]+"${API_CURL_ARGS[@]}"} \
+    "http://localhost$path" 2>"$ENV_DIR/api.curl.err") || true
+  API_STATUS=${API_STATUS:-000}
+  API_BODY=$(cat "$ENV_DIR/api.body")
+  # shellcheck disable=SC2034 # for the tests
+  API_HEADERS=$ENV_DIR/api.headers
+  # shellcheck disable=SC2034
+  API_CTYPE=$(api_header Content-Type)
+  printf '%s\n' "$API_BODY"
+}
+
+# api_header NAME: the value of response header NAME of the last call.
+api_header() {
+  awk -v n="$1" 'BEGIN { n = tolower(n) }
+    { sub(/\r$/, "") }
+    /^HTTP\// { v = "" }
+    tolower(substr($0, 1, index($0, ":") - 1)) == n {
+      v = substr($0, index($0, ":") + 1); sub(/^[ \t]+/, "", v) }
+    END { print v }' "$ENV_DIR/api.headers"
+}
+
+# api_expect STATUS METHOD PATH [BODY] [TOKEN_FILE]: like api, prints
+# nothing; fails with the request and answer unless the status is STATUS.
+api_expect() {
+  local want=$1
+  shift
+  api "$@" >/dev/null
+  if [ "$API_STATUS" != "$want" ]; then
+    env__log "$1 $2: expected HTTP $want, got $API_STATUS"
+    env__log "request body: $(env__short "${3:-}")"
+    env__log "response: $(env__short "$API_BODY")"
+    [ ! -s "$ENV_DIR/api.curl.err" ] || env__log "curl: $(cat "$ENV_DIR/api.curl.err")"
+    return 1
+  fi
+}
+
+env__short() {
+  if [ "${#1}" -gt 600 ]; then
+    printf '%s... (%d bytes)' "${1:0:600}" "${#1}"
+  else
+    printf '%s' "$1"
+  fi
+}
+
+# env_tenant NAME: creates tenant NAME with the operator token, writes its
+# token to $ENV_DIR/NAME.token (0600), prints the tenant id.
+env_tenant() {
+  local out tok id
+  api_expect 201 POST /v1/tenants "{\"name\":$(env__json_str "$1")}" \
+    "$BYOCAD_OPERATOR" || return 1
+  out=$API_BODY
+  tok=$(json_get "$out" 'd["token"]') || return 1
+  case "$tok" in
+  byoca_*) ;;
+  *) env__die "tenant $1: no token in the answer" || return 1 ;;
+  esac
+  (umask 077 && printf '%s\n' "$tok" >"$ENV_DIR/$1.token") || return 1
+  id=$(json_get "$out" 'd["id"]') || return 1
+  echo "$id"
+}
+
+# wait_cert_state TOKEN_FILE ID STATE [SECONDS]: polls GET
+# /v1/certificates/ID (ID may carry "?tenant=N") until its state is STATE
+# (default 30 s); prints the certificate JSON.
+wait_cert_state() {
+  local tok=$1 id=$2 want=$3 secs=${4:-30} i st=""
+  for ((i = 0; i < secs * 5; i++)); do
+    api "GET" "/v1/certificates/$id" "" "$tok" >/dev/null
+    if [ "$API_STATUS" = 200 ]; then
+      st=$(json_get "$API_BODY" 'd["state"]') || return 1
+      if [ "$st" = "$want" ]; then
+        printf '%s\n' "$API_BODY"
+        return 0
+      fi
+    fi
+    sleep 0.2
+  done
+  env__log "certificate $id: not $want after ${secs}s (HTTP $API_STATUS)"
+  env__log "last answer: $(env__short "$API_BODY")"
+  return 1
+}
+
+# key_absent_from KEYPEM CERTPEM FILE...: fails when any private part of
+# the key in KEYPEM appears in one of the FILEs (missing FILEs are
+# skipped): a base64 body line of the PEM, or a 16-byte slice of its DER
+# (raw, byte-aligned like `xxd -p` substrings, or as hex text). Lines and slices that
+# also occur in CERTPEM (the public key inside the certificate) are not
+# secrets and are left out; at least one line and one slice must remain.
+key_absent_from() {
+  local key=$1 cert=$2 der
+  shift 2
+  der=$(openssl pkey -in "$key" -outform DER | xxd -p | tr -d '\n') || return 1
+  python3 - "$key" "$cert" "$der" "$@" <<'PY'
+import base64, os, re, sys
+key, cert, der = sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3])
+files = [f for f in sys.argv[4:] if os.path.exists(f)]
+kpem = open(key).read().splitlines()
+ctext = open(cert).read()
+cder = b"".join(base64.b64decode("".join(m.split()))
+                for m in re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END",
+                                    ctext, re.S))
+lines = [l.strip() for l in kpem if l.strip() and not l.startswith("-----")]
+lines = [l for l in lines if len(l) >= 16 and l not in ctext]
+slices = [der[i:i + 16] for i in range(0, len(der), 16)]
+slices = [s for s in slices if len(s) >= 12 and s not in cder]
+if not lines or not slices:
+    sys.exit("key_absent_from: nothing private left to look for")
+bad = 0
+for f in files:
+    data = open(f, "rb").read()
+    nl = sum(data.count(l.encode()) for l in lines)
+    ns = sum(data.count(s) + data.count(s.hex().encode())
+             + data.count(s.hex().upper().encode()) for s in slices)
+    if nl or ns:
+        print("key material in %s: %d PEM line hits, %d DER slice hits"
+              % (f, nl, ns), file=sys.stderr)
+        bad = 1
+sys.exit(bad)
+PY
+}
+
+# cert_present_in CERTPEM FILE...: succeeds when the first certificate of
+# CERTPEM is found in one of the FILEs (as a PEM body line or as DER): the
+# positive control that makes key_absent_from meaningful.
+cert_present_in() {
+  local cert=$1
+  shift
+  python3 - "$cert" "$@" <<'PY'
+import base64, os, re, sys
+ctext = open(sys.argv[1]).read()
+m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END", ctext, re.S)
+lines = [l.strip() for l in m.group(1).splitlines() if len(l.strip()) == 64]
+der = base64.b64decode("".join(m.group(1).split()))
+for f in sys.argv[2:]:
+    if not os.path.exists(f):
+        continue
+    data = open(f, "rb").read()
+    if any(l.encode() in data for l in lines[2:5]) or der[200:232] in data:
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# api_events TOKEN_FILE [QUERY]: every event the token sees (all pages,
+# QUERY like "tenant=3" added), as one JSON array, oldest first.
+api_events() {
+  local after=0 all="[]" page n
+  while :; do
+    api_expect 200 GET "/v1/events?limit=1000&after=$after${2:+&$2}" "" "$1" ||
+      return 1
+    page=$API_BODY
+    all=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]) + json.loads(sys.argv[2])["items"]))' "$all" "$page") ||
+      return 1
+    after=$(json_get "$page" 'd["next_after"]') || return 1
+    n=$(json_get "$page" 'len(d["items"])') || return 1
+    if [ "$after" = null ] || [ "$n" = 0 ]; then
+      break
+    fi
+  done
+  printf '%s\n' "$all"
+}
+
+# api_has_event TOKEN_FILE TYPE CERT_ID: fails unless the token sees an
+# event TYPE about certificate CERT_ID; prints the latest one's detail.
+api_has_event() {
+  local ev
+  ev=$(api_events "$1") || return 1
+  json_get "$ev" "[e['detail'] for e in d if e['type'] == '$2' and e['certificate'] == $3][-1]" 2>/dev/null ||
+    { env__die "no event $2 for certificate $3 in: $(env__short "$ev")" || return 1; }
+}
+
+# pem_split FILE PREFIX: PREFIX.key (the private key PEM, empty if none),
+# PREFIX.full (every certificate), PREFIX.leaf (the first), PREFIX.chain
+# (the others).
+pem_split() {
+  sed -n '/-----BEGIN [A-Z ]*PRIVATE KEY-----/,/-----END [A-Z ]*PRIVATE KEY-----/p' "$1" >"$2.key"
+  sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$1" >"$2.full"
+  awk '/-----BEGIN CERTIFICATE-----/ { n++ } n == 1' "$2.full" >"$2.leaf"
+  awk '/-----BEGIN CERTIFICATE-----/ { n++ } n >= 2' "$2.full" >"$2.chain"
+}

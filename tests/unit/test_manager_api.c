@@ -1,0 +1,299 @@
+/* Unit tests of the manager's API half against a real store (no loop
+ * running, no network): input checks of add (names, key type, CA,
+ * profile) with errors naming the field, what add stores and audits,
+ * forced renewal, tenant isolation, and import (matching key, SANs as
+ * identifiers, expiry, lifetime schedule, deployed files and modes). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "mgr_int.h"
+#include "test_manager_fixture.h"
+
+static const char leaf_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBwDCCAWagAwIBAgIUTk/5wCOGLKMfdqBrHxudFwtFpF8wCgYIKoZIzj0EAwIw\n"
+    "GTEXMBUGA1UEAwwOaW1wb3J0LmV4YW1wbGUwIBcNMjYxMTI4MTU0NTU5WhgPMjEy\n"
+    "NjExMDQxNTQ1NTlaMBkxFzAVBgNVBAMMDmltcG9ydC5leGFtcGxlMFkwEwYHKoZI\n"
+    "zj0CAQYIKoZIzj0DAQcDQgAEVXbYUTS+P63p6qfTu0ojyYoGPJQNjzbljtCZIZ2q\n"
+    "ROEwzjGxy5A4pnzl5d5FXTOl0NdY/KB+9jdCGvBdDnwiAKOBiTCBhjAdBgNVHQ4E\n"
+    "FgQUfR79Yh8raVYBkTiwHZs8weqcZIwwHwYDVR0jBBgwFoAUfR79Yh8raVYBkTiw\n"
+    "HZs8weqcZIwwDwYDVR0TAQH/BAUwAwEB/zAzBgNVHREELDAqgg5pbXBvcnQuZXhh\n"
+    "bXBsZYISd3d3LmltcG9ydC5leGFtcGxlhwTAAAIHMAoGCCqGSM49BAMCA0gAMEUC\n"
+    "IQDXE+DTxcuF37p++sVLzUrxJiP3IjTajfGln5NeHuJk+AIgdz8QfFin6v2cBhaC\n"
+    "JaXqrn3z/txVqHc6RYl96iZI8Ac=\n"
+    "-----END CERTIFICATE-----\n";
+static const char leaf_key[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgLVcUZaPm/K3Jk/Rr\n"
+    "s/gXk/xuu4bAHWEjFMz0GnIKQxOhRANCAARVdthRNL4/renqp9O7SiPJigY8lA2P\n"
+    "NuWO0JkhnapE4TDOMbHLkDimfOXl3kVdM6XQ11j8oH72N0Ia8F0OfCIA\n"
+    "-----END PRIVATE KEY-----\n";
+static const char other_key[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgWJ5n4dAT/wJ2EnuZ\n"
+    "4bIl8nIFTQ9Gt+iw1kTXpOsgoeuhRANCAAS31r9kokxrXB724rEVvLXbzqw3xxbE\n"
+    "NLktmTzHR7PFKRIVLw6sYnL68TQdCFOU6yVU+dsQT9XIW5ISML7aKOEb\n"
+    "-----END PRIVATE KEY-----\n";
+
+struct api_state {
+  struct mfx f;
+  struct byoca_manager *m;
+  char deploy[96];
+};
+
+static int setup(void **state) {
+  struct api_state *s = calloc(1, sizeof(*s));
+  mfx_setup(&s->f);
+  snprintf(s->deploy, sizeof(s->deploy), "%s/deploy", s->f.dir);
+  struct byoca_manager_opts o = {.loop = s->f.loop,
+                                 .store = s->f.store,
+                                 .http = s->f.http,
+                                 .deploy_dir = s->deploy};
+  assert_int_equal(byoca_manager_new(&o, &s->m, NULL), 0);
+  *state = s;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct api_state *s = *state;
+  byoca_manager_free(s->m);
+  mfx_teardown(&s->f);
+  free(s);
+  byoca_time_set_fake(0);
+  return 0;
+}
+
+static void add_bad(struct api_state *s, const char *const *names, size_t n,
+                    const char *kt, const char *ca, const char *profile,
+                    const char *needle) {
+  struct byoca_err e = {0};
+  int64_t id = -7;
+  int rc =
+      byoca_manager_add(s->m, s->f.tenant, names, n, kt, ca, profile, &id, &e);
+  assert_int_equal(rc, BYOCA_E_INVAL);
+  assert_int_equal(e.cls, BYOCA_CLASS_INPUT);
+  if (strstr(e.msg, needle) == NULL)
+    fail_msg("'%s' not in '%s'", needle, e.msg);
+  assert_int_equal(id, -7); /* out written only on success */
+  byoca_err_clear(&e);
+}
+
+static void test_add_checks(void **state) {
+  struct api_state *s = *state;
+  const char *ok[] = {"ok.example"};
+  const char *bad[] = {"ok.example", "bad_name!"};
+  const char *dup[] = {"a.example", "A.EXAMPLE"};
+  const char *empty[] = {""};
+  const char *many[101];
+  for (int i = 0; i < 101; i++)
+    many[i] = "x.example";
+  add_bad(s, ok, 0, NULL, NULL, NULL, "identifiers");
+  add_bad(s, many, 101, NULL, NULL, NULL, "identifiers");
+  add_bad(s, bad, 2, NULL, NULL, NULL, "bad_name!");
+  add_bad(s, dup, 2, NULL, NULL, NULL, "duplicate");
+  add_bad(s, empty, 1, NULL, NULL, NULL, "identifiers");
+  add_bad(s, ok, 1, "rsa1024", NULL, NULL, "rsa1024");
+  add_bad(s, ok, 1, NULL, "ftp://ca.example/dir", NULL, "ca:");
+  add_bad(s, ok, 1, NULL, "http://ca.example/dir", NULL, "ca:");
+  add_bad(s, ok, 1, NULL, "*.ca.example", NULL, "ca:");
+  add_bad(s, ok, 1, NULL, "192.0.2.1", NULL, "ca:");
+  add_bad(s, ok, 1, NULL, "ca example", NULL, "ca:");
+  add_bad(s, ok, 1, NULL, NULL, "bad profile", "profile");
+  /* nothing was stored */
+  int64_t counts[4] = {0}, due = 0;
+  assert_int_equal(byoca_store_cert_counts(s->f.store, 0, counts, &due, NULL),
+                   0);
+  assert_int_equal(counts[0] + counts[1] + counts[2] + counts[3], 0);
+  assert_int_equal(mfx_events(&s->f, -1, "certificate.added", 0, NULL), 0);
+}
+
+static void test_add_stores(void **state) {
+  struct api_state *s = *state;
+  const char *names[] = {"WWW.Example.ORG", "example.org", "192.0.2.9"};
+  struct byoca_cert_row r;
+  struct byoca_err e = {0};
+  int64_t id = 0, id2 = 0, id3 = 0;
+  char *detail = NULL;
+  assert_int_equal(byoca_manager_add(s->m, s->f.tenant, names, 3, NULL, NULL,
+                                     "shortlived", &id, &e),
+                   0);
+  assert_true(id > 0);
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(
+      byoca_store_cert_get(s->f.store, s->f.tenant, id, 0, &r, NULL), 0);
+  assert_string_equal(r.identifiers_json,
+                      "[\"www.example.org\",\"example.org\",\"192.0.2.9\"]");
+  assert_string_equal(r.key_type, "ec256");
+  assert_string_equal(r.ca, "auto");
+  assert_string_equal(r.profile, "shortlived");
+  assert_int_equal(r.state, BYOCA_CERT_PENDING);
+  assert_true(r.next_check <= byoca_now());
+  byoca_cert_row_clear(&r);
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.added", id, &detail), 1);
+  assert_non_null(strstr(detail, "\"ca\":\"auto\""));
+  assert_non_null(strstr(detail, "www.example.org"));
+  free(detail);
+  /* issuer names are lowercased, URLs kept; key types in API spelling */
+  assert_int_equal(byoca_manager_add(s->m, s->f.tenant, names + 1, 1, "ec-p384",
+                                     "CA1.Example", NULL, &id2, &e),
+                   0);
+  assert_int_equal(byoca_manager_add(s->m, s->f.tenant, names + 1, 1, "rsa2048",
+                                     "https://acme.example/Dir", NULL, &id3,
+                                     &e),
+                   0);
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(byoca_store_cert_get(s->f.store, 0, id2, 0, &r, NULL), 0);
+  assert_string_equal(r.ca, "ca1.example");
+  assert_string_equal(r.key_type, "ec384");
+  byoca_cert_row_clear(&r);
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(byoca_store_cert_get(s->f.store, 0, id3, 0, &r, NULL), 0);
+  assert_string_equal(r.ca, "https://acme.example/Dir");
+  assert_string_equal(r.key_type, "rsa2048");
+  byoca_cert_row_clear(&r);
+  /* an unknown tenant */
+  assert_int_not_equal(
+      byoca_manager_add(s->m, 999, names, 1, NULL, NULL, NULL, &id, &e), 0);
+  byoca_err_clear(&e);
+}
+
+static void test_renew_and_isolation(void **state) {
+  struct api_state *s = *state;
+  const char *names[] = {"renew.example"};
+  struct byoca_err e = {0};
+  struct byoca_cert_row r;
+  int64_t id = 0;
+  assert_int_equal(
+      byoca_manager_add(s->m, s->f.tenant, names, 1, NULL, NULL, NULL, &id, &e),
+      0);
+  /* another tenant's: not found, exactly like a missing one */
+  assert_int_equal(byoca_manager_renew(s->m, s->f.tenant2, id, &e),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&e);
+  assert_int_equal(byoca_manager_delete(s->m, s->f.tenant2, id, 1, &e),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&e);
+  assert_int_equal(byoca_manager_renew(s->m, s->f.tenant, id + 1000, &e),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&e);
+  assert_int_equal(byoca_manager_renew(s->m, s->f.tenant, id, &e), 0);
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(byoca_store_cert_get(s->f.store, 0, id, 0, &r, NULL), 0);
+  assert_string_equal(r.next_source, "forced");
+  assert_int_equal(r.state, BYOCA_CERT_PENDING);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.renew_forced", id, NULL), 1);
+  /* deletion marks it; renewing it then is refused */
+  assert_int_equal(byoca_manager_delete(s->m, s->f.tenant, id, 0, &e), 0);
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(byoca_store_cert_get(s->f.store, 0, id, 0, &r, NULL), 0);
+  assert_int_equal(r.state, BYOCA_CERT_DELETING);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_manager_renew(s->m, s->f.tenant, id, &e),
+                   BYOCA_E_INVAL);
+  byoca_err_clear(&e);
+}
+
+static void check_file(const char *dir, const char *name, unsigned mode,
+                       const char *content) {
+  char path[256];
+  struct stat st;
+  char *data = NULL;
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, mode);
+  assert_int_equal(byoca_file_read(path, 1 << 20, &data, NULL, NULL), 0);
+  if (content != NULL)
+    assert_string_equal(data, content);
+  free(data);
+}
+
+static void test_import(void **state) {
+  struct api_state *s = *state;
+  struct byoca_secret key = {(unsigned char *)leaf_key, strlen(leaf_key)};
+  struct byoca_secret other = {(unsigned char *)other_key, strlen(other_key)};
+  struct byoca_err e = {0};
+  struct byoca_cert_row r;
+  int64_t id = 0;
+  char dir[160], *detail = NULL;
+  /* a key that does not match; garbage; expired (by the clock) */
+  assert_int_equal(
+      byoca_manager_import(s->m, s->f.tenant, leaf_pem, &other, NULL, &id, &e),
+      BYOCA_E_INVAL);
+  assert_non_null(strstr(e.msg, "does not match"));
+  byoca_err_clear(&e);
+  assert_int_equal(
+      byoca_manager_import(s->m, s->f.tenant, "not a pem", &key, NULL, &id, &e),
+      BYOCA_E_INVAL);
+  assert_non_null(strstr(e.msg, "certificate"));
+  byoca_err_clear(&e);
+  byoca_time_set_fake(4102444800LL * 2); /* long after notAfter */
+  assert_int_equal(
+      byoca_manager_import(s->m, s->f.tenant, leaf_pem, &key, NULL, &id, &e),
+      BYOCA_E_INVAL);
+  assert_non_null(strstr(e.msg, "expired"));
+  byoca_err_clear(&e);
+  byoca_time_set_fake(0);
+  assert_int_equal(id, 0);
+  /* good */
+  assert_int_equal(byoca_manager_import(s->m, s->f.tenant, leaf_pem, &key,
+                                        "letsencrypt.org", &id, &e),
+                   0);
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(
+      byoca_store_cert_get(s->f.store, s->f.tenant, id, 1, &r, NULL), 0);
+  assert_int_equal(r.state, BYOCA_CERT_ISSUED);
+  assert_string_equal(r.identifiers_json,
+                      "[\"import.example\",\"www.import.example\","
+                      "\"192.0.2.7\"]");
+  assert_string_equal(r.ca, "letsencrypt.org");
+  assert_string_equal(r.key_type, "ec256");
+  assert_true(r.serial[0] != '\0');
+  int64_t life = r.not_after - r.not_before;
+  assert_true(life > 36000LL * 86400);
+  assert_true(r.next_check >= r.not_before + life * 2 / 3 - life / 50);
+  assert_true(r.next_check <= r.not_before + life * 2 / 3 + life / 50);
+  assert_string_equal(r.next_source, "lifetime");
+  assert_string_equal(r.fullchain_pem, leaf_pem);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.imported", id, &detail), 1);
+  assert_non_null(strstr(detail, "import.example"));
+  free(detail);
+  /* deployed: folders 0700, key 0600 */
+  snprintf(dir, sizeof(dir), "%s/%lld/live/%lld", s->deploy,
+           (long long)s->f.tenant, (long long)id);
+  check_file(dir, "cert.pem", 0644, leaf_pem);
+  check_file(dir, "fullchain.pem", 0644, leaf_pem);
+  check_file(dir, "chain.pem", 0644, "");
+  check_file(dir, "privkey.pem", 0600, NULL);
+  struct stat st;
+  assert_int_equal(stat(dir, &st), 0);
+  assert_int_equal(st.st_mode & 0077, 0);
+  /* metrics see it */
+  struct byoca_buf b;
+  byoca_buf_init(&b, 0);
+  assert_int_equal(byoca_manager_metrics(s->m, &b), 0);
+  assert_non_null(strstr(b.data, "byoca_certificates{state=\"issued\"} 1\n"));
+  assert_non_null(strstr(b.data, "byoca_orders_in_flight 0\n"));
+  byoca_buf_free(&b);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_add_checks, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_add_stores, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_renew_and_isolation, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

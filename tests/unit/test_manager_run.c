@@ -1,0 +1,343 @@
+/* Unit tests of the manager running on a loop with a real store, without
+ * any CA: jobs that must fail do, exactly once each, and the failure is
+ * recorded as the contract says. D-DEFAULT for names nothing restricts
+ * (IP identifiers), D-FALLBACK over two default CAs that refuse
+ * connections (127.0.0.1:9, trusted as operator URLs), per-certificate
+ * backoff, D-BACKOFF after 3 failures (event, CA skipped with the reason),
+ * D-DNS-ERR (no resolver: fail closed), max_parallel_per_ca, metrics,
+ * deletion without revocation, tenant deletion, drain and free. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mgr_int.h"
+#include "test_manager_fixture.h"
+
+#define CA_A "https://127.0.0.1:9/a"
+#define CA_B "https://127.0.0.1:9/b"
+
+struct run_state {
+  struct mfx f;
+  struct byoca_manager *m;
+  int max_slot_seen;
+};
+
+struct waiter {
+  struct run_state *s;
+  int (*pred)(struct run_state *s, void *arg);
+  void *arg;
+  int64_t deadline_ms;
+  int ok;
+  struct byoca_timer *t;
+};
+
+static void poll_fire(void *arg) {
+  struct waiter *w = arg;
+  w->t = NULL;
+  /* the per-CA limit holds at every instant we look */
+  for (size_t i = 0; i < w->s->m->nslots; i++)
+    if ((int)w->s->m->slots[i].n > w->s->max_slot_seen)
+      w->s->max_slot_seen = (int)w->s->m->slots[i].n;
+  if (w->pred(w->s, w->arg)) {
+    w->ok = 1;
+    byoca_loop_break(w->s->f.loop);
+    return;
+  }
+  if (byoca_now_ms() > w->deadline_ms) {
+    byoca_loop_break(w->s->f.loop);
+    return;
+  }
+  w->t = byoca_timer_add(w->s->f.loop, 10, poll_fire, w);
+}
+
+static int run_until(struct run_state *s,
+                     int (*pred)(struct run_state *, void *), void *arg) {
+  struct waiter w = {.s = s, .pred = pred, .arg = arg};
+  w.deadline_ms = byoca_now_ms() + 20000;
+  w.t = byoca_timer_add(s->f.loop, 0, poll_fire, &w);
+  byoca_loop_run(s->f.loop);
+  if (w.t != NULL)
+    byoca_timer_cancel(w.t);
+  return w.ok;
+}
+
+struct want_failures {
+  int64_t id;
+  int failures;
+};
+
+static int failed_n(struct run_state *s, void *arg) {
+  struct want_failures *w = arg;
+  struct byoca_cert_row r;
+  memset(&r, 0, sizeof(r));
+  if (byoca_store_cert_get(s->f.store, 0, w->id, 0, &r, NULL) != 0)
+    return 0;
+  int ok = r.failures >= w->failures && byoca_manager_in_flight(s->m) == 0;
+  byoca_cert_row_clear(&r);
+  return ok;
+}
+
+static int cert_gone(struct run_state *s, void *arg) {
+  struct byoca_cert_row r;
+  memset(&r, 0, sizeof(r));
+  int rc = byoca_store_cert_get(s->f.store, 0, *(int64_t *)arg, 0, &r, NULL);
+  byoca_cert_row_clear(&r);
+  return rc == BYOCA_E_NOTFOUND && byoca_manager_in_flight(s->m) == 0;
+}
+
+static int tenant_gone(struct run_state *s, void *arg) {
+  struct byoca_tenant t;
+  return byoca_store_tenant_get(s->f.store, *(int64_t *)arg, &t, NULL) ==
+             BYOCA_E_NOTFOUND &&
+         byoca_manager_in_flight(s->m) == 0;
+}
+
+static void start(struct run_state *s, size_t per_ca) {
+  static const char *const defaults[] = {CA_A, CA_B};
+  struct byoca_manager_opts o = {.loop = s->f.loop,
+                                 .store = s->f.store,
+                                 .http = s->f.http,
+                                 .default_cas = defaults,
+                                 .ndefault_cas = 2,
+                                 .max_parallel_per_ca = per_ca,
+                                 .tick_ms = 20,
+                                 .webhook_url = NULL};
+  assert_int_equal(byoca_manager_new(&o, &s->m, NULL), 0);
+  assert_int_equal(byoca_manager_start(s->m, NULL), 0);
+}
+
+static int setup(void **state) {
+  struct run_state *s = calloc(1, sizeof(*s));
+  mfx_setup(&s->f);
+  *state = s;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct run_state *s = *state;
+  byoca_manager_free(s->m);
+  mfx_teardown(&s->f);
+  free(s);
+  return 0;
+}
+
+static void row_of(struct run_state *s, int64_t id, struct byoca_cert_row *r) {
+  memset(r, 0, sizeof(*r));
+  assert_int_equal(byoca_store_cert_get(s->f.store, 0, id, 0, r, NULL), 0);
+}
+
+static void renew_and_wait(struct run_state *s, int64_t id, int failures) {
+  struct want_failures w = {id, failures};
+  assert_int_equal(byoca_manager_renew(s->m, s->f.tenant, id, NULL), 0);
+  assert_true(run_until(s, failed_n, &w));
+}
+
+static void test_default_fallback_backoff(void **state) {
+  struct run_state *s = *state;
+  const char *names[] = {"192.0.2.1"};
+  struct byoca_cert_row r;
+  struct byoca_ca_health h;
+  int64_t id = 0;
+  start(s, 16);
+  assert_int_equal(byoca_manager_add(s->m, s->f.tenant, names, 1, NULL, "auto",
+                                     NULL, &id, NULL),
+                   0);
+  struct want_failures w = {id, 1};
+  assert_true(run_until(s, failed_n, &w));
+  int64_t now = byoca_now();
+  row_of(s, id, &r);
+  assert_int_equal(r.state, BYOCA_CERT_FAILED);
+  assert_int_equal(r.failures, 1);
+  assert_int_equal(r.lease_until, 0);
+  assert_string_equal(r.next_source, "retry");
+  assert_true(r.next_check >= now + 270 - 5 && r.next_check <= now + 330);
+  if (strstr(r.last_outcome, "no CA could issue") == NULL ||
+      strstr(r.last_outcome, CA_A) == NULL ||
+      strstr(r.last_outcome, CA_B) == NULL)
+    fail_msg("last_outcome: %s", r.last_outcome);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_store_ca_get(s->f.store, CA_A, &h, NULL), 0);
+  assert_int_equal(h.failures, 1);
+  assert_int_equal(byoca_store_ca_get(s->f.store, CA_B, &h, NULL), 0);
+  assert_int_equal(h.failures, 1);
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.failed", id, NULL), 1);
+  /* the 3rd consecutive failure puts both CAs into backoff */
+  renew_and_wait(s, id, 2);
+  assert_int_equal(mfx_events(&s->f, -1, "ca.backoff", 0, NULL), 0);
+  renew_and_wait(s, id, 3);
+  assert_int_equal(mfx_events(&s->f, -1, "ca.backoff", 0, NULL), 2);
+  assert_int_equal(byoca_store_ca_get(s->f.store, CA_A, &h, NULL), 0);
+  assert_true(h.backoff_until > byoca_now());
+  /* now both are skipped without being contacted */
+  renew_and_wait(s, id, 4);
+  row_of(s, id, &r);
+  if (strstr(r.last_outcome, "backing off") == NULL)
+    fail_msg("last_outcome: %s", r.last_outcome);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_store_ca_get(s->f.store, CA_A, &h, NULL), 0);
+  assert_int_equal(h.failures, 3);
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.failed", id, NULL), 4);
+  struct byoca_buf b;
+  byoca_buf_init(&b, 0);
+  assert_int_equal(byoca_manager_metrics(s->m, &b), 0);
+  assert_non_null(strstr(b.data, "byoca_ca_backoff{ca=\"" CA_A "\"} 1\n"));
+  assert_non_null(strstr(b.data, "byoca_issuance_total{ca=\"" CA_B
+                                 "\",kind=\"new\",outcome=\"error\"} 3\n"));
+  assert_non_null(strstr(b.data, "byoca_certificates{state=\"failed\"} 1\n"));
+  byoca_buf_free(&b);
+}
+
+/* D-DNS-ERR: without a resolver the lookup fails, and so does the job,
+ * closed: no default CA is tried. */
+static void test_dns_error_fails_closed(void **state) {
+  struct run_state *s = *state;
+  const char *names[] = {"www.example.test", "192.0.2.3"};
+  struct byoca_cert_row r;
+  struct byoca_ca_health h;
+  int64_t id = 0;
+  char *detail = NULL;
+  start(s, 16);
+  assert_int_equal(byoca_manager_add(s->m, s->f.tenant, names, 2, NULL, NULL,
+                                     NULL, &id, NULL),
+                   0);
+  struct want_failures w = {id, 1};
+  assert_true(run_until(s, failed_n, &w));
+  row_of(s, id, &r);
+  if (strstr(r.last_outcome, "CAA lookup failed") == NULL)
+    fail_msg("last_outcome: %s", r.last_outcome);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_store_ca_get(s->f.store, CA_A, &h, NULL), 0);
+  assert_int_equal(h.failures, 0); /* never contacted */
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.failed", id, &detail), 1);
+  assert_non_null(strstr(detail, "\"class\":\"retryable\""));
+  free(detail);
+}
+
+/* Many lineages at one CA: never more than max_parallel_per_ca at once,
+ * and every job ends exactly once. */
+static void test_per_ca_limit(void **state) {
+  struct run_state *s = *state;
+  int64_t ids[12];
+  start(s, 1);
+  for (int i = 0; i < 12; i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "192.0.2.%d", 10 + i);
+    const char *names[] = {name};
+    assert_int_equal(byoca_manager_add(s->m, s->f.tenant, names, 1, NULL, CA_A,
+                                       NULL, &ids[i], NULL),
+                     0);
+  }
+  for (int i = 0; i < 12; i++) {
+    struct want_failures w = {ids[i], 1};
+    assert_true(run_until(s, failed_n, &w));
+  }
+  assert_int_equal(s->max_slot_seen, 1);
+  for (int i = 0; i < 12; i++) {
+    struct byoca_cert_row r;
+    row_of(s, ids[i], &r);
+    assert_int_equal(r.failures, 1); /* exactly once */
+    byoca_cert_row_clear(&r);
+    assert_int_equal(
+        mfx_events(&s->f, s->f.tenant, "certificate.failed", ids[i], NULL), 1);
+  }
+}
+
+static void test_delete_and_tenant(void **state) {
+  struct run_state *s = *state;
+  const char *names[] = {"192.0.2.50"};
+  int64_t id = 0, id2 = 0;
+  char *detail = NULL;
+  start(s, 16);
+  assert_int_equal(byoca_manager_add(s->m, s->f.tenant, names, 1, NULL, CA_A,
+                                     NULL, &id, NULL),
+                   0);
+  /* deleted right away, maybe while its first attempt runs */
+  assert_int_equal(byoca_manager_delete(s->m, s->f.tenant, id, 1, NULL), 0);
+  assert_true(run_until(s, cert_gone, &id));
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.deleted", id, &detail), 1);
+  assert_non_null(strstr(detail, "\"key_sha256\":null"));
+  assert_non_null(strstr(detail, "\"revoked\":false"));
+  free(detail);
+  /* a tenant with a lineage: both go, the tenant last */
+  assert_int_equal(byoca_manager_add(s->m, s->f.tenant2, names, 1, NULL, CA_B,
+                                     NULL, &id2, NULL),
+                   0);
+  assert_int_equal(byoca_manager_delete_tenant(s->m, s->f.tenant2, NULL), 0);
+  assert_true(run_until(s, tenant_gone, &s->f.tenant2));
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant2, "certificate.deleted", id2, NULL), 1);
+  assert_int_equal(mfx_events(&s->f, -1, "tenant.deleted", 0, NULL), 1);
+  /* adding to a tenant in deletion is refused: it is gone */
+  assert_int_not_equal(byoca_manager_add(s->m, s->f.tenant2, names, 1, NULL,
+                                         NULL, NULL, &id, NULL),
+                       0);
+}
+
+static int drained;
+
+static void on_drained(void *arg) {
+  struct run_state *s = arg;
+  drained++;
+  byoca_loop_break(s->f.loop);
+}
+
+static int never(struct run_state *s, void *arg) {
+  (void)s;
+  (void)arg;
+  return 0;
+}
+
+/* Drain reports once when nothing runs; free with jobs in flight cancels
+ * them and leaves the rows to the next start. */
+static void test_drain_and_free(void **state) {
+  struct run_state *s = *state;
+  const char *names[] = {"192.0.2.60"};
+  int64_t id = 0;
+  start(s, 16);
+  assert_int_equal(byoca_manager_add(s->m, s->f.tenant, names, 1, NULL, CA_A,
+                                     NULL, &id, NULL),
+                   0);
+  struct want_failures w = {id, 1};
+  assert_true(run_until(s, failed_n, &w));
+  drained = 0;
+  byoca_manager_drain(s->m, on_drained, s);
+  byoca_loop_run(s->f.loop);
+  assert_int_equal(drained, 1);
+  /* a drained manager claims nothing */
+  assert_int_equal(byoca_manager_renew(s->m, s->f.tenant, id, NULL), 0);
+  struct waiter wt = {.s = s, .pred = never};
+  wt.deadline_ms = byoca_now_ms() + 200;
+  wt.t = byoca_timer_add(s->f.loop, 0, poll_fire, &wt);
+  byoca_loop_run(s->f.loop);
+  assert_int_equal(byoca_manager_in_flight(s->m), 0);
+  assert_int_equal(drained, 1);
+  byoca_manager_free(s->m);
+  /* a new manager on the same store picks the lineage up; free it while
+   * its job runs */
+  s->m = NULL;
+  start(s, 16);
+  wt.deadline_ms = byoca_now_ms() + 50;
+  wt.t = byoca_timer_add(s->f.loop, 0, poll_fire, &wt);
+  byoca_loop_run(s->f.loop);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_default_fallback_backoff, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_dns_error_fails_closed, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_per_ca_limit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_delete_and_tenant, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_drain_and_free, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
