@@ -256,8 +256,153 @@ def scenario_floor(res):
     res["floor"] = json.loads(out.stdout)
 
 
+# ------------------------------------------------------------ the daemon
+
+def proc_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_mem(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024.0
+    return None
+
+
+def api(d, method, path, body=None):
+    cmd = ["curl", "-sS", "--fail", "--unix-socket", d + "/api.sock",
+           "-H", "@" + d + "/auth.hdr", "-X", method]
+    if body is not None:
+        cmd += ["-H", "Content-Type: application/json", "-d", body]
+    out = subprocess.run(cmd + ["http://byocad" + path],
+                         stdout=subprocess.PIPE, check=True)
+    return json.loads(out.stdout) if out.stdout else None
+
+
+def byocad_start(d, conf):
+    p = subprocess.Popen([ENV["BENCH_BYOCAD"], "run", "-c", conf],
+                         stdout=open(d + "/byocad.log", "a"),
+                         stderr=subprocess.STDOUT)
+    t0 = time.monotonic()
+    while True:
+        h = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w",
+                            "%{http_code}", "--unix-socket", d + "/api.sock",
+                            "http://byocad/healthz"], stdout=subprocess.PIPE)
+        if h.stdout == b"200":
+            return p, time.monotonic() - t0
+        if p.poll() is not None or time.monotonic() - t0 > 120:
+            raise SystemExit("bench: byocad did not start; see " + d)
+        time.sleep(0.01)
+
+
+def byocad_stop(p):
+    p.terminate()
+    p.wait(timeout=60)
+
+
+def fill_store(db, tenant, lineages, due):
+    """Synthetic lineages straight into the store (not issued: no keys);
+    the `due` ones are new and due now, the others due in 30+ days."""
+    import sqlite3
+    now = int(time.time())
+    c = sqlite3.connect(db)
+    c.execute("PRAGMA journal_mode=WAL")
+    rows = ((tenant, f'["s{i}.bench.test"]', "ec256", "auto", 1,
+             now + 30 * 86400 + i % 86400, now, now) for i in range(lineages))
+    c.executemany("INSERT INTO certificates (tenant_id, identifiers, key_type,"
+                  " ca, state, next_check, created, updated)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    first_due = c.execute("SELECT coalesce(max(id), 0) FROM certificates"
+                          ).fetchone()[0]
+    rows = ((tenant, f'["r{i}.bench.test"]', "ec256", "auto", 0, now - 1,
+             now, now) for i in range(due))
+    c.executemany("INSERT INTO certificates (tenant_id, identifiers, key_type,"
+                  " ca, state, next_check, created, updated)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    c.commit()
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    c.close()
+    return first_due
+
+
+def issued_since(db, first_due):
+    import sqlite3
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    n = c.execute("SELECT count(*) FROM certificates WHERE id > ?"
+                  " AND state = 1", (first_due,)).fetchone()[0]
+    c.close()
+    return n
+
+
+def daemon_conf(d, parallel):
+    conf = d + "/byocad.conf"
+    with open(conf, "w") as f:
+        f.write(f"""[byocad]
+state_dir = {d}/state
+api_listen = unix:{d}/api.sock
+http_listen = 127.0.0.1:{ENV["BENCH_HTTP_PORT"]}
+resolver = {ENV["BENCH_DNS"]}
+allow_net = 127.0.0.0/8
+ca_bundle = {ENV["BENCH_CA_BUNDLE"]}
+default_ca = {ENV["BENCH_DIRECTORY"]}
+max_parallel = {parallel}
+max_parallel_per_ca = {parallel}
+tick_ms = 200
+retry_base = 5
+""")
+    return conf
+
+
+def scenario_daemon(res):
+    lineages = int(ENV.get("BENCH_LINEAGES", "1000000"))
+    due = int(ENV.get("BENCH_DUE", "10000"))
+    par = int(ENV.get("BENCH_DAEMON_PARALLEL", "256"))
+    d = scratch("daemon")
+    conf = daemon_conf(d, par)
+    subprocess.run([ENV["BENCH_BYOCAD"], "init", "-c", conf, "--token-file",
+                    d + "/op.token"], check=True, stdout=subprocess.DEVNULL)
+    with open(d + "/op.token") as f, open(d + "/auth.hdr", "w") as h:
+        h.write("Authorization: Bearer " + f.read().strip() + "\n")
+    p, _ = byocad_start(d, conf)
+    tenant = api(d, "POST", "/v1/tenants", '{"name": "bench"}')["id"]
+    byocad_stop(p)
+    db = d + "/state/byocad.db"
+    sys.stderr.write(f"bench: daemon, {lineages} lineages + {due} due\n")
+    t0 = time.monotonic()
+    first_due = fill_store(db, tenant, lineages, due)
+    fill_s = time.monotonic() - t0
+    shutil.copy(db, d + "/copy.db")
+    out = subprocess.run([ENV["BENCH_STORE"], d + "/copy.db",
+                          d + "/state/master.key"], stdout=subprocess.PIPE,
+                         check=True)
+    store = json.loads(out.stdout)
+    p0 = pebble_cpu()
+    p, startup = byocad_start(d, conf)
+    rss_start = proc_mem(p.pid, "VmRSS")
+    t0 = time.monotonic()
+    while issued_since(db, first_due) < due:
+        if p.poll() is not None or time.monotonic() - t0 > 1800:
+            raise SystemExit("bench: byocad did not finish the due set")
+        time.sleep(0.5)
+    wall = time.monotonic() - t0
+    cpu = proc_cpu(p.pid)
+    hwm = proc_mem(p.pid, "VmHWM")
+    byocad_stop(p)
+    pc = pebble_cpu() - p0
+    res["daemon"] = {
+        "lineages": lineages, "due": due, "parallel": par,
+        "fill_s": fill_s, "store": store, "startup_s": startup,
+        "rss_after_start_mib": rss_start, "peak_rss_mib": hwm,
+        "due_wall_s": wall, "certs_per_s": due / wall,
+        "cpu_ms_per_cert": cpu * 1000 / due,
+        "pebble_cpu_ms_per_cert": pc * 1000 / due}
+
+
 SCENARIOS = {"seq": scenario_seq, "batch": scenario_batch,
-             "floor": scenario_floor}
+             "floor": scenario_floor, "daemon": scenario_daemon}
 
 
 def main():
