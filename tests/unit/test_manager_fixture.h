@@ -60,10 +60,12 @@ static inline void mfx_rm(const char *path) {
   DIR *d = opendir(path);
   struct dirent *e;
   while (d != NULL && (e = readdir(d)) != NULL) {
-    char sub[512];
+    char sub[1024];
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
-    snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+    if ((size_t)snprintf(sub, sizeof(sub), "%.500s/%.255s", path,
+                         e->d_name) >= sizeof(sub))
+      continue;
     if (e->d_type == DT_DIR)
       mfx_rm(sub);
     else
