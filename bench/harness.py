@@ -401,8 +401,52 @@ def scenario_daemon(res):
         "pebble_cpu_ms_per_cert": pc * 1000 / due}
 
 
+# ------------------------------------------------------------ discovery
+
+def add_caa(names):
+    """One CAA issue record per name in challtestsrv (keep-alive HTTP)."""
+    import http.client
+    host, port = ENV["BENCH_CTS"].split(":")
+    c = http.client.HTTPConnection(host, int(port))
+    for n in names:
+        body = json.dumps({"host": n + ".", "policies": [
+            {"tag": "issue", "value": "ca1.byoca.test; priority=1"}]})
+        c.request("POST", "/add-caa", body)
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            raise SystemExit(f"bench: challtestsrv /add-caa {r.status}")
+    c.close()
+
+
+def scenario_discover(res):
+    """CAA lookups and discovery for many distinct names, cold (a fresh
+    process, so libunbound's cache is empty): all at once in one process,
+    and 100 names per process."""
+    n = int(ENV.get("BENCH_DISCOVER", "10000"))
+    names = [f"d{i}.disc.test" for i in range(n)]
+    sys.stderr.write(f"bench: discover, {n} names\n")
+    add_caa(names)
+    base = [ENV["BENCH_BYOCA"], "discover", "--no-directory", "--json",
+            "--resolver", ENV["BENCH_DNS"]]
+    p0 = pebble_cpu()
+    w1, c1, r1 = run(base + names, label="byoca discover (all names)")
+    w2, c2 = 0.0, 0.0
+    for i in range(0, n, 100):
+        w, c, _ = run(base + names[i:i + 100], label="byoca discover")
+        w2 += w
+        c2 += c
+    del p0
+    res["discover"] = {
+        "names": n, "one_process": {
+            "names_per_s": n / w1, "cpu_ms_per_name": c1 * 1000 / n,
+            "rss_mib": r1},
+        "per_100": {"names_per_s": n / w2, "cpu_ms_per_name": c2 * 1000 / n}}
+
+
 SCENARIOS = {"seq": scenario_seq, "batch": scenario_batch,
-             "floor": scenario_floor, "daemon": scenario_daemon}
+             "floor": scenario_floor, "daemon": scenario_daemon,
+             "discover": scenario_discover}
 
 
 def main():

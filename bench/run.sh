@@ -30,10 +30,11 @@ export BENCH_FLOOR=$BUILD/bench_floor
 export BENCH_BYOCAD=$BUILD/byocad
 export BENCH_STORE=$BUILD/bench_store
 export BENCH_DNS=127.0.0.1@$PORT_DNS
+export BENCH_CTS=127.0.0.1:$PORT_CTS_API
 export BENCH_DIR=$ENV_DIR/bench
 mkdir -p "$BENCH_DIR" "$SRC/bench/results"
 export BENCH_OUT=$SRC/bench/results/latest.json
-[ $# -gt 0 ] || set -- floor seq batch daemon
+[ $# -gt 0 ] || set -- floor seq batch daemon discover
 python3 "$SRC/bench/harness.py" "$@"
 python3 "$SRC/bench/report.py" "$BENCH_OUT" >"$SRC/bench/RESULTS.md"
 echo "bench: results in bench/RESULTS.md" >&2
