@@ -112,8 +112,15 @@ int db_changes(struct byoca_store *s) {
   return sqlite3_changes(s->db);
 }
 
-void db_checkpoint(struct byoca_store *s) {
-  sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+void db_checkpoint(struct byoca_store *s, int truncate) {
+  /* never wait for readers (the loop must not stall): a checkpoint that
+     meets a reader does what it can now and the rest happens later */
+  sqlite3_busy_timeout(s->db, 0);
+  sqlite3_exec(s->db,
+               truncate ? "PRAGMA wal_checkpoint(TRUNCATE)"
+                        : "PRAGMA wal_checkpoint(PASSIVE)",
+               NULL, NULL, NULL);
+  sqlite3_busy_timeout(s->db, 5000);
 }
 
 /* ---- opening ---- */

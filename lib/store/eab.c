@@ -66,7 +66,7 @@ int byoca_store_eab_delete(struct byoca_store *s, int64_t tenant_id,
     return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
                          "no EAB credentials for %s", issuer);
   if (rc == 0)
-    db_checkpoint(s);
+    db_checkpoint(s, 1);
   return rc;
 }
 

@@ -39,8 +39,10 @@ void db_col_str(sqlite3_stmt *st, int col, char *out, size_t outlen);
 char *db_col_dup(sqlite3_stmt *st, int col);
 /* Changes made by the last statement. */
 int db_changes(struct byoca_store *s);
-/* PRAGMA wal_checkpoint(TRUNCATE): drops old pages from the WAL. */
-void db_checkpoint(struct byoca_store *s);
+/* Copies the WAL into the database without waiting for readers; with
+ * truncate also empties the WAL when no reader holds it (so destroyed rows
+ * leave no old page images behind). */
+void db_checkpoint(struct byoca_store *s, int truncate);
 /* Creates or migrates the schema. */
 int db_migrate(struct byoca_store *s, struct byoca_err *err);
 

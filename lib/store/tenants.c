@@ -150,6 +150,6 @@ int byoca_store_tenant_destroy(struct byoca_store *s, int64_t id,
     return rc;
   }
   if ((rc = db_commit(s, err)) == 0)
-    db_checkpoint(s);
+    db_checkpoint(s, 1);
   return rc;
 }
