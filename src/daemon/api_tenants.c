@@ -26,7 +26,7 @@ static int load_tenant(struct bd_call *c, struct byoca_tenant *t) {
 /* Mints the tenant's first token into tok; undoes the tenant if that
  * fails. */
 static int first_token(struct bd_call *c, const struct byoca_tenant *t,
-                       char *tok, size_t len) {
+                       char *tok, size_t len, int64_t *tid_out) {
   struct byoca_err e = {0};
   int64_t tid = 0;
   int rc =
@@ -42,6 +42,7 @@ static int first_token(struct bd_call *c, const struct byoca_tenant *t,
   bd_event(
       c, t->id, 0, "token.created",
       json_pack("{s:I,s:s}", "token_id", (json_int_t)tid, "label", "initial"));
+  *tid_out = tid;
   return 0;
 }
 
@@ -54,19 +55,27 @@ void api_tenants_create(struct bd_call *c) {
   struct byoca_err e = {0};
   char tok[TOKEN_BUF];
   const char *name = json_string_value(json_object_get(b, "name"));
+  int64_t tid = 0;
   int rc = byoca_store_tenant_create(c->d->store, name, &t, &e);
   json_decref(b);
+  if (rc == BYOCA_E_INVAL && strstr(e.msg, "exists already") != NULL) {
+    bd_problem(c, 409, "%s", e.msg); /* the name is taken: a conflict */
+    byoca_err_clear(&e);
+    return;
+  }
   if (rc != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;
   }
-  if (first_token(c, &t, tok, sizeof(tok)) != 0)
+  if (first_token(c, &t, tok, sizeof(tok), &tid) != 0)
     return;
   byoca_log(BYOCA_LOG_INFO, "tenant %lld created: %s", (long long)t.id, t.name);
   json_t *o = bd_json_tenant(&t);
-  if (o != NULL)
+  if (o != NULL) {
     json_object_set_new(o, "token", json_string(tok));
+    json_object_set_new(o, "token_id", json_integer((json_int_t)tid));
+  }
   explicit_bzero(tok, sizeof(tok));
   char loc[64];
   snprintf(loc, sizeof(loc), "Location: /v1/tenants/%lld", (long long)t.id);
