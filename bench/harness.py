@@ -31,6 +31,42 @@ def pebble_cpu():
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+PEBBLE = {"proc": None}
+
+
+def fresh_pebble():
+    """Replaces the running Pebble with a new one on the same ports and
+    config: Pebble keeps every order in memory and slows down (stalls of
+    30 s on newOrder were seen after a few thousand), so each batch-sized
+    measurement starts from an empty CA, as a real CA would look."""
+    import signal
+    pid = int(ENV["BENCH_PEBBLE_PID"])
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.05)
+    except ProcessLookupError:
+        pass
+    if PEBBLE["proc"] is not None:
+        PEBBLE["proc"].wait()
+    env = dict(ENV, PEBBLE_VA_NOSLEEP="1", PEBBLE_VA_ALWAYS_VALID="1",
+               PEBBLE_WFE_NONCEREJECT="0", PEBBLE_AUTHZREUSE="0")
+    log = open(os.path.join(ENV["BENCH_DIR"], "pebble-fresh.log"), "a")
+    PEBBLE["proc"] = subprocess.Popen(
+        ["pebble", "-config", ENV["BENCH_PEBBLE_CONFIG"], "-dnsserver",
+         ENV["BENCH_DNS"].replace("@", ":")], env=env, stdout=log,
+        stderr=subprocess.STDOUT)
+    ENV["BENCH_PEBBLE_PID"] = str(PEBBLE["proc"].pid)
+    for _ in range(200):
+        r = subprocess.run(["curl", "-sf", "--cacert", ENV["BENCH_CA_BUNDLE"],
+                            "-o", "/dev/null", ENV["BENCH_DIRECTORY"]])
+        if r.returncode == 0:
+            return
+        time.sleep(0.05)
+    raise SystemExit("bench: Pebble did not come back")
+
+
 def run(cmd, env=None, cwd=None, label=""):
     """Runs cmd to completion; returns wall, cpu (the whole process tree
     that was waited for) and peak RSS in MiB. A failure stops the run."""
@@ -184,6 +220,7 @@ def scenario_seq(res):
 
 
 def batch_once(names, parallel):
+    fresh_pebble()
     d = scratch(f"batch-{parallel}")
     batch = os.path.join(d, "batch.txt")
     with open(batch, "w") as f:
@@ -202,6 +239,7 @@ def batch_once(names, parallel):
 
 def pebble_ceiling(names, procs):
     """Pebble's throughput when driven by many lego processes at once."""
+    fresh_pebble()
     d = scratch("ceiling")
     make, env = lego_seq(d + "/warm")
     run(make("warm.ceiling.bench.test"), env, d, "lego warm-up")
@@ -379,6 +417,7 @@ def scenario_daemon(res):
                           d + "/state/master.key"], stdout=subprocess.PIPE,
                          check=True)
     store = json.loads(out.stdout)
+    fresh_pebble()
     p0 = pebble_cpu()
     p, startup = byocad_start(d, conf)
     rss_start = proc_mem(p.pid, "VmRSS")
@@ -456,6 +495,9 @@ def main():
         SCENARIOS[s](res)
     with open(ENV["BENCH_OUT"], "w") as f:
         json.dump(res, f, indent=1)
+    if PEBBLE["proc"] is not None:
+        PEBBLE["proc"].terminate()
+        PEBBLE["proc"].wait()
 
 
 def machine():

@@ -31,6 +31,7 @@ export BENCH_BYOCAD=$BUILD/byocad
 export BENCH_STORE=$BUILD/bench_store
 export BENCH_DNS=127.0.0.1@$PORT_DNS
 export BENCH_CTS=127.0.0.1:$PORT_CTS_API
+export BENCH_PEBBLE_CONFIG=$ENV_DIR/pebble.json
 export BENCH_DIR=$ENV_DIR/bench
 mkdir -p "$BENCH_DIR" "$SRC/bench/results"
 export BENCH_OUT=$SRC/bench/results/latest.json
