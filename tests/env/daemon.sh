@@ -32,7 +32,10 @@
 # API_CURL_ARGS (array) adds curl arguments for one call.
 #
 # Exports BYOCAD_CONF, BYOCAD_STATE (state_dir), BYOCAD_DB, BYOCAD_LOG,
-# BYOCAD_SOCK, BYOCAD_OPERATOR (the operator token file).
+# BYOCAD_SOCK, BYOCAD_OPERATOR (the operator token file); sets BYOCAD_PID,
+# and BYOCAD_RC (exit status) once stopped or killed. Inputs: BYOCAD (the
+# binary), BYOCAD_DEFAULT_CA (default: $ENV_DIRECTORY, else
+# $ENV_CA_DIRECTORY_1), BYOCAD_LOG_LEVEL (default debug).
 
 if [ -n "${BYOCA_ENV_DAEMON_LOADED:-}" ]; then
   return 0
@@ -40,12 +43,15 @@ fi
 BYOCA_ENV_DAEMON_LOADED=1
 
 : "${BYOCAD:=${BYOCA_BUILD:-${BYOCA_SRC:-.}/build}/byocad}"
+# The interpreter python3 runs, resolved once: version-manager shims cost
+# ~0.1 s a call, and the helpers below run Python hundreds of times.
+: "${BYOCA_PY:=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)}"
 
 # json_get JSON EXPR: evaluates the Python expression EXPR on the parsed
 # JSON (bound to d); prints strings raw, None as "null", other values as
 # JSON. Fails when the text is not JSON or the expression raises.
 json_get() {
-  python3 -c '
+  "$BYOCA_PY" -c '
 import json, sys
 d = json.loads(sys.argv[1])
 v = eval(sys.argv[2], {"d": d, "json": json})
@@ -60,7 +66,7 @@ else:
 # json_check JSON PYTHON_ASSERTS: runs PYTHON statements with the parsed
 # JSON bound to d; fails (with the reason) when an assert fails.
 json_check() {
-  python3 -c '
+  "$BYOCA_PY" -c '
 import json, sys
 d = json.loads(sys.argv[1])
 exec(sys.argv[2], {"d": d, "json": json})' "$1" "$2"
@@ -301,7 +307,7 @@ key_absent_from() {
   local key=$1 cert=$2 der
   shift 2
   der=$(openssl pkey -in "$key" -outform DER | xxd -p | tr -d '\n') || return 1
-  python3 - "$key" "$cert" "$der" "$@" <<'PY'
+  "$BYOCA_PY" - "$key" "$cert" "$der" "$@" <<'PY'
 import base64, os, re, sys
 key, cert, der = sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3])
 files = [f for f in sys.argv[4:] if os.path.exists(f)]
@@ -336,7 +342,7 @@ PY
 cert_present_in() {
   local cert=$1
   shift
-  python3 - "$cert" "$@" <<'PY'
+  "$BYOCA_PY" - "$cert" "$@" <<'PY'
 import base64, os, re, sys
 ctext = open(sys.argv[1]).read()
 m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END", ctext, re.S)
@@ -360,7 +366,7 @@ api_events() {
     api_expect 200 GET "/v1/events?limit=1000&after=$after${2:+&$2}" "" "$1" ||
       return 1
     page=$API_BODY
-    all=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]) + json.loads(sys.argv[2])["items"]))' "$all" "$page") ||
+    all=$("$BYOCA_PY" -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]) + json.loads(sys.argv[2])["items"]))' "$all" "$page") ||
       return 1
     after=$(json_get "$page" 'd["next_after"]') || return 1
     n=$(json_get "$page" 'len(d["items"])') || return 1

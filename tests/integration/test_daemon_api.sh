@@ -47,14 +47,16 @@ NAME=shop.daemon.byoca.test
 cts_add_caa "$NAME" 0 issue "ca2.byoca.test; priority=1"
 cts_add_caa "$NAME" 0 issue "ca1.byoca.test; priority=2"
 api_expect 201 POST /v1/certificates \
-  "{\"identifiers\":[\"$NAME\",\"www.$NAME\"],\"ca\":\"auto\"}" "$T"
+  "{\"identifiers\":[\"$NAME\",\"www.$NAME\"],\"ca\":\"auto\",\"key_type\":\"ec-p256\"}" "$T"
 CERT=$API_BODY
 ID=$(json_get "$CERT" 'd["id"]')
 [ "$(api_header Location)" = "/v1/certificates/$ID" ] || fail "Location: $(api_header Location)"
 json_check "$CERT" "assert d['tenant'] == $TID, d
 assert d['identifiers'] == ['$NAME', 'www.$NAME'], d
 assert d['ca'] == 'auto' and d['state'] == 'pending', d
-assert d['serial'] is None and d['issuer'] is None, d"
+assert d['key_type'] == 'ec256', 'key_type %r, want ec256 (the canonical name of the ec-p256 sent)' % d['key_type']
+assert d['serial'] is None and d['issuer'] is None, d" ||
+  fail "the certificate as added: $CERT"
 KEY_TYPE=$(json_get "$CERT" 'd["key_type"]')
 
 CERT=$(wait_cert_state "$T" "$ID" issued 45) || fail "certificate not issued"
@@ -99,7 +101,7 @@ cmp -s "$W/k1.full" "$W/c1.full" || fail "include_key=1 fullchain differs from t
   fail "exported key does not match the certificate"
 case "$KEY_TYPE" in
 ec256) openssl pkey -in "$W/k1.key" -noout -text | grep -q 'NIST CURVE: P-256' || fail "not a P-256 key" ;;
-*) fail "key_type $KEY_TYPE, expected ec256 (the default)" ;;
+*) fail "key_type $KEY_TYPE, expected ec256" ;;
 esac
 api_has_event "$T" key.exported "$ID" >/dev/null
 api_has_event "$T" certificate.added "$ID" >/dev/null

@@ -55,7 +55,7 @@ snapshot() {
   api_expect 200 GET "/v1/certificates?limit=1000" "" "$T" && s+=$API_BODY
   api_expect 200 GET /v1/eab "" "$T" && s+=$API_BODY
   api_expect 200 GET /v1/tenants "" "$OP" && s+=$API_BODY
-  s+=$(api_events "$OP" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  s+=$(api_events "$OP" | "$BYOCA_PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
   printf '%s' "$s"
 }
 BEFORE=$(snapshot)
@@ -94,8 +94,8 @@ cert '{"identifiers":["ok.example"],"profile":["x"]}' profile
 pass "unknown field, missing/mistyped identifiers, bad key_type, ca, profile: 400 naming them"
 
 # --- identifiers: count and syntax
-python3 -c 'import json; print(json.dumps({"identifiers": ["n%d.example" % i for i in range(101)]}))' >"$B/101.json"
-python3 -c 'import json; print(json.dumps({"identifiers": ["n%d.example" % i for i in range(10000)]}))' >"$B/10000.json"
+"$BYOCA_PY" -c 'import json; print(json.dumps({"identifiers": ["n%d.example" % i for i in range(101)]}))' >"$B/101.json"
+"$BYOCA_PY" -c 'import json; print(json.dumps({"identifiers": ["n%d.example" % i for i in range(10000)]}))' >"$B/10000.json"
 cert "@$B/101.json" identifiers
 cert "@$B/10000.json" identifiers
 cert '{"identifiers":["exa mple.org"]}' "exa mple.org"
@@ -114,7 +114,7 @@ printf '{"identifiers":["\xff\xfe.example"]}' >"$B/utf8.json"
 cert "@$B/utf8.json"
 printf '{"identifiers":["ok.example"],"profile":"\xc0\xaf"}' >"$B/overlong.json"
 cert "@$B/overlong.json"
-python3 -c '
+"$BYOCA_PY" -c '
 import json
 pad = "x" * (2 * 1024 * 1024)
 print(json.dumps({"identifiers": ["ok.example"], "profile": pad}))' >"$B/2mib.json"
@@ -127,8 +127,8 @@ API_CT=application/x-www-form-urlencoded bad 415 unsupportedMediaType POST /v1/c
 pass "invalid UTF-8: 400; 2 MiB (with and without Content-Length): 413; wrong Content-Type: 415"
 
 # --- deep nesting
-python3 -c 'n = 100000; print("{\"identifiers\":" + "[" * n + "]" * n + "}")' >"$B/deep-array.json"
-python3 -c 'n = 100000; print("{\"a\":" * n + "1" + "}" * n)' >"$B/deep-object.json"
+"$BYOCA_PY" -c 'n = 100000; print("{\"identifiers\":" + "[" * n + "]" * n + "}")' >"$B/deep-array.json"
+"$BYOCA_PY" -c 'n = 100000; print("{\"a\":" * n + "1" + "}" * n)' >"$B/deep-object.json"
 cert "@$B/deep-array.json"
 cert "@$B/deep-object.json"
 api_expect 200 GET /healthz || fail "daemon unhealthy after deep nesting"

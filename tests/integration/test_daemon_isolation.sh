@@ -62,8 +62,10 @@ check_404_like_missing() {
   a_body=$(sed "s/\b$A_CERT\b/ID/g" <<<"$API_BODY")
   a_type=$API_CTYPE
   api_expect 404 "$method" "/v1/certificates/$MISSING$suffix" "" "$TB"
-  [ "$a_body" = "$(sed "s/\b$MISSING\b/ID/g" <<<"$API_BODY")" ] && [ "$a_type" = "$API_CTYPE" ] ||
+  if [ "$a_body" != "$(sed "s/\b$MISSING\b/ID/g" <<<"$API_BODY")" ] ||
+    [ "$a_type" != "$API_CTYPE" ]; then
     fail "B $method $suffix: A's certificate answers '$a_body', a missing one '$API_BODY'"
+  fi
 }
 check_404_like_missing GET ""
 check_404_like_missing GET /chain
@@ -194,7 +196,7 @@ ev_all=$(api_events "$OP")
 case "$ev_all" in *"$HMAC"*) fail "the MAC key is in the events" ;; esac
 hmac_hex=$(printf '%s' "$HMAC" | tr -- '-_' '+/' | sed 's/$/=/' | base64 -d | xxd -p | tr -d '\n')
 hmac_in() {
-  python3 - "$HMAC" "$hmac_hex" "$@" <<'PY'
+  "$BYOCA_PY" - "$HMAC" "$hmac_hex" "$@" <<'PY'
 import os, sys
 b64, raw = sys.argv[1].encode(), bytes.fromhex(sys.argv[2])
 hits = [f for f in sys.argv[3:] if os.path.exists(f)
@@ -240,6 +242,9 @@ code=$(curl --noproxy '*' -sS -o /dev/null -w '%{http_code}' -H "@$OP.hdr" \
 pass "http_listen does not serve the API"
 
 env_stop_byocad
+# positive control: the kid (not secret) is stored, so the file is readable
+# as we search it
+grep -qF kid-of-a "$BYOCAD_DB" || fail "positive control: kid-of-a not found in $BYOCAD_DB"
 if where=$(hmac_in "$BYOCAD_LOG" "$BYOCAD_DB" "$BYOCAD_DB-wal"); then
   fail "the EAB MAC key is in (after stop): $where"
 fi
