@@ -82,4 +82,43 @@ struct byoca_solver *byoca_solver_hook(struct byoca_loop *loop,
                                        int64_t timeout_ms,
                                        struct byoca_err *err);
 
+/* ---- dns-01 by RFC 2136 dynamic update, signed with TSIG ---- */
+
+/* Where and how to update the zones (RFC 2136 UPDATE, TSIG per RFC 8945).
+ * Strings are borrowed for the duration of byoca_solver_rfc2136. */
+struct byoca_rfc2136_opts {
+  const char *server;      /* primary server: "IP", "IP:PORT", "[IPv6]:PORT";
+                              port 53 when absent */
+  const char *tsig_name;   /* TSIG key name, e.g. "acme-update." */
+  const char *tsig_alg;    /* "hmac-sha256" (NULL) or "hmac-sha512" */
+  const char *secret_file; /* the key's secret, base64 */
+  const struct byoca_secret *secret; /* or the base64 text itself (copied;
+                                        for the daemon's store); wins over
+                                        secret_file */
+  const char *zone; /* NULL: the zone of each record is found by asking the
+                       server for the SOA of the name and its parents */
+  int64_t propagation_timeout_ms;  /* 0: 120000 */
+  int64_t propagation_interval_ms; /* between checks; 0: 2000 */
+  int64_t query_timeout_ms;        /* per DNS query try; 0: 5000 */
+  int query_tries;                 /* 0: 3 */
+  struct byoca_resolver *resolver; /* borrowed, may be NULL: resolves name
+                                      servers neither glue nor the server
+                                      gives an address for */
+};
+
+/* dns-01 through RFC 2136. setup adds "_acme-challenge.<name>. 60 IN TXT
+ * <value>" with a TSIG-signed UPDATE over TCP (any rcode but NOERROR, or
+ * an unsigned answer, is an INPUT-class error naming the server, zone,
+ * rcode and TSIG error), then asks each name server of the zone (its NS
+ * records at the server; addresses from glue, the server, or the
+ * resolver; an address equal to the server's is asked on the server's
+ * port), without recursion, until all serve the value; on timeout it
+ * deletes the record and fails naming the servers that lag. cleanup
+ * deletes exactly that record (class NONE), leaving others of the name.
+ * Network I/O runs on the loop's worker pool, never on the loop. The
+ * secret is read now and never appears in messages. */
+struct byoca_solver *byoca_solver_rfc2136(struct byoca_loop *loop,
+                                          const struct byoca_rfc2136_opts *o,
+                                          struct byoca_err *err);
+
 #endif

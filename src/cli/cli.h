@@ -48,6 +48,14 @@ struct cli_opts {
   const char *hook;
   const char *hook_types;
   int64_t hook_timeout_ms;
+  /* dns-01 by RFC 2136 update (--dns-rfc2136 or [rfc2136] in byoca.conf) */
+  const char *rfc2136_server;
+  const char *tsig_key;
+  const char *tsig_alg;
+  const char *tsig_secret_file;
+  const char *dns_zone;
+  int64_t dns_wait_ms;     /* 0: the solver's default */
+  int64_t dns_interval_ms; /* 0: the solver's default */
 };
 
 struct cli_config;
@@ -91,6 +99,13 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg);
       {"hook-types", required_argument, NULL, 1015},                           \
       {"hook-timeout", required_argument, NULL, 1016},                         \
       {"config", required_argument, NULL, 1017},                               \
+      {"dns-rfc2136", required_argument, NULL, 1018},                          \
+      {"tsig-key", required_argument, NULL, 1019},                             \
+      {"tsig-alg", required_argument, NULL, 1020},                             \
+      {"tsig-secret-file", required_argument, NULL, 1021},                     \
+      {"dns-zone", required_argument, NULL, 1022},                             \
+      {"dns-propagation-timeout", required_argument, NULL, 1023},              \
+      {"dns-propagation-interval", required_argument, NULL, 1024},             \
       {"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},  \
   {                                                                            \
     "help", no_argument, NULL, 'h'                                             \
@@ -119,8 +134,8 @@ struct cli_rt {
  * HTTP client (with --ca-bundle) trusting --server. */
 int cli_rt_init(struct cli_rt *rt, const struct cli_opts *o,
                 struct byoca_err *err);
-/* Solvers from --webroot, --http-port/--http-addr, --hook (standalone
- * http-01 on port 80 when none is given). */
+/* Solvers from --webroot, --http-port/--http-addr, --hook, --dns-rfc2136
+ * (standalone http-01 on port 80 when none is given). */
 int cli_rt_solvers(struct cli_rt *rt, const struct cli_opts *o,
                    struct byoca_err *err);
 void cli_rt_free(struct cli_rt *rt);

@@ -14,6 +14,15 @@
  *   directory = URL          ; for CAs without /.well-known/acme (D-WELLKNOWN)
  *   eab_kid = ID
  *   eab_hmac_file = FILE
+ *
+ *   [rfc2136]                ; dns-01 by RFC 2136 update (byoca.conf(5))
+ *   server = IP[:PORT]
+ *   tsig_key = NAME
+ *   tsig_alg = hmac-sha256|hmac-sha512
+ *   tsig_secret_file = FILE
+ *   zone = ZONE
+ *   propagation_timeout = SECONDS
+ *   propagation_interval = SECONDS
  */
 #include <ini.h>
 #include <stdlib.h>
@@ -77,6 +86,33 @@ static int ca_key(struct cli_config_ca *e, const char *k, const char *v) {
   return 0;
 }
 
+static int seconds(const char *v, int64_t *out_ms) {
+  uint64_t n;
+  if (byoca_parse_uint(v, 86400, &n) != 0 || n == 0)
+    return 0;
+  *out_ms = (int64_t)n * 1000;
+  return 1;
+}
+
+static int rfc2136_key(struct cli_config_rfc2136 *r, const char *k,
+                       const char *v) {
+  if (strcmp(k, "server") == 0)
+    return set_str(&r->server, v);
+  if (strcmp(k, "tsig_key") == 0)
+    return set_str(&r->tsig_key, v);
+  if (strcmp(k, "tsig_alg") == 0)
+    return set_str(&r->tsig_alg, v);
+  if (strcmp(k, "tsig_secret_file") == 0)
+    return set_str(&r->tsig_secret_file, v);
+  if (strcmp(k, "zone") == 0)
+    return set_str(&r->zone, v);
+  if (strcmp(k, "propagation_timeout") == 0)
+    return seconds(v, &r->wait_ms);
+  if (strcmp(k, "propagation_interval") == 0)
+    return seconds(v, &r->interval_ms);
+  return 0;
+}
+
 /* inih calls this per key; 0 stops with the line number in ini_parse's
  * return. */
 static int on_key(void *user, const char *section, const char *k,
@@ -84,6 +120,8 @@ static int on_key(void *user, const char *section, const char *k,
   struct cli_config *c = user;
   if (strcmp(section, "defaults") == 0)
     return defaults_key(c, k, v);
+  if (strcmp(section, "rfc2136") == 0)
+    return rfc2136_key(&c->rfc2136, k, v);
   size_t n = strlen(section);
   if (strncmp(section, "ca \"", 4) == 0 && n > 5 && section[n - 1] == '"') {
     char issuer[256];
@@ -128,6 +166,11 @@ void cli_config_free(struct cli_config *c) {
   free(c->resolver);
   free(c->trust_anchor);
   free(c->state_dir);
+  free(c->rfc2136.server);
+  free(c->rfc2136.tsig_key);
+  free(c->rfc2136.tsig_alg);
+  free(c->rfc2136.tsig_secret_file);
+  free(c->rfc2136.zone);
   memset(c, 0, sizeof(*c));
 }
 
@@ -137,6 +180,25 @@ const struct cli_config_ca *cli_config_ca(const struct cli_config *c,
     if (byoca_strcaseeq(c->ca[i].issuer, issuer))
       return &c->ca[i];
   return NULL;
+}
+
+/* [rfc2136] fills what the command line left unset. */
+static void rfc2136_finish(struct cli_opts *o,
+                           const struct cli_config_rfc2136 *r) {
+  if (o->rfc2136_server == NULL)
+    o->rfc2136_server = r->server;
+  if (o->tsig_key == NULL)
+    o->tsig_key = r->tsig_key;
+  if (o->tsig_alg == NULL)
+    o->tsig_alg = r->tsig_alg;
+  if (o->tsig_secret_file == NULL)
+    o->tsig_secret_file = r->tsig_secret_file;
+  if (o->dns_zone == NULL)
+    o->dns_zone = r->zone;
+  if (o->dns_wait_ms == 0)
+    o->dns_wait_ms = r->wait_ms;
+  if (o->dns_interval_ms == 0)
+    o->dns_interval_ms = r->interval_ms;
 }
 
 int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
@@ -152,6 +214,7 @@ int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
     o->trust_anchor = cfg->trust_anchor;
   for (size_t i = 0; i < cfg->nallow && o->nallow < CLI_MAX_ALLOW; i++)
     o->allow_net[o->nallow++] = cfg->allow_net[i];
+  rfc2136_finish(o, &cfg->rfc2136);
   return 0;
 }
 

@@ -15,6 +15,17 @@ struct cli_config_ca {
   char *eab_hmac_file;
 };
 
+/* The [rfc2136] section: the dns-01 solver by RFC 2136 update. */
+struct cli_config_rfc2136 {
+  char *server;
+  char *tsig_key;
+  char *tsig_alg;
+  char *tsig_secret_file;
+  char *zone;
+  int64_t wait_ms;
+  int64_t interval_ms;
+};
+
 struct cli_config {
   char *default_ca;
   char *resolver;
@@ -25,6 +36,7 @@ struct cli_config {
   size_t nallow;
   struct cli_config_ca ca[CLI_CONFIG_MAX_CA];
   size_t nca;
+  struct cli_config_rfc2136 rfc2136;
 };
 
 /* Reads path (NULL: $BYOCA_CONFIG or /etc/byoca/byoca.conf if present).

@@ -32,6 +32,18 @@ const char cli_common_help[] =
     "  --hook PATH            program that provisions challenges (dns-01)\n"
     "  --hook-types LIST      challenge types the hook answers (dns-01)\n"
     "  --hook-timeout SEC     kill the hook after SEC seconds (300)\n"
+    "  --dns-rfc2136 IP[:PORT]\n"
+    "                         answer dns-01 by RFC 2136 updates sent to\n"
+    "                         this primary DNS server (port 53 by default)\n"
+    "  --tsig-key NAME        TSIG key name for the updates\n"
+    "  --tsig-alg ALG         hmac-sha256 (default) or hmac-sha512\n"
+    "  --tsig-secret-file FILE\n"
+    "                         file holding the key's secret (base64)\n"
+    "  --dns-zone ZONE        zone to update (default: found by SOA)\n"
+    "  --dns-propagation-timeout SEC\n"
+    "                         wait for every name server (120)\n"
+    "  --dns-propagation-interval SEC\n"
+    "                         time between checks (2)\n"
     "Output:\n"
     "  -v, --verbose          more detail;  -q, --quiet  errors only\n";
 
@@ -51,6 +63,41 @@ static int port_arg(const char *arg, int *out) {
   }
   *out = (int)v;
   return 1;
+}
+
+static int seconds_arg(const char *name, const char *arg, int64_t *out_ms) {
+  uint64_t v;
+  if (byoca_parse_uint(arg, 86400, &v) != 0 || v == 0) {
+    cli_error("invalid %s '%s': expected seconds (1-86400)", name, arg);
+    return -1;
+  }
+  *out_ms = (int64_t)v * 1000;
+  return 1;
+}
+
+/* The options of the RFC 2136 dns-01 solver. */
+static int rfc2136_opt(struct cli_opts *o, int opt, const char *arg) {
+  switch (opt) {
+  case 1018:
+    o->rfc2136_server = arg;
+    return 1;
+  case 1019:
+    o->tsig_key = arg;
+    return 1;
+  case 1020:
+    o->tsig_alg = arg;
+    return 1;
+  case 1021:
+    o->tsig_secret_file = arg;
+    return 1;
+  case 1022:
+    o->dns_zone = arg;
+    return 1;
+  case 1023:
+    return seconds_arg("--dns-propagation-timeout", arg, &o->dns_wait_ms);
+  default:
+    return seconds_arg("--dns-propagation-interval", arg, &o->dns_interval_ms);
+  }
 }
 
 int cli_opts_common(struct cli_opts *o, int opt, const char *arg) {
@@ -115,6 +162,14 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg) {
     }
     o->hook_timeout_ms = (int64_t)v * 1000;
     return 1;
+  case 1018:
+  case 1019:
+  case 1020:
+  case 1021:
+  case 1022:
+  case 1023:
+  case 1024:
+    return rfc2136_opt(o, opt, arg);
   case 'v':
     cli_verbose = 1;
     byoca_log_set_level(BYOCA_LOG_DEBUG);

@@ -42,13 +42,36 @@ static int add_solver(struct cli_rt *rt, struct byoca_solver *s) {
   return 0;
 }
 
+/* dns-01 by RFC 2136 update, from --dns-rfc2136 and the TSIG options. */
+static struct byoca_solver *rfc2136_solver(struct cli_rt *rt,
+                                           const struct cli_opts *o,
+                                           struct byoca_err *err) {
+  struct byoca_rfc2136_opts ro = {
+      .server = o->rfc2136_server,
+      .tsig_name = o->tsig_key,
+      .tsig_alg = o->tsig_alg,
+      .secret_file = o->tsig_secret_file,
+      .zone = o->dns_zone,
+      .propagation_timeout_ms = o->dns_wait_ms,
+      .propagation_interval_ms = o->dns_interval_ms,
+      .resolver = rt->resolver,
+  };
+  if (o->tsig_key == NULL || o->tsig_secret_file == NULL) {
+    byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                  "--dns-rfc2136 needs --tsig-key and --tsig-secret-file");
+    return NULL;
+  }
+  return byoca_solver_rfc2136(rt->loop, &ro, err);
+}
+
 int cli_rt_solvers(struct cli_rt *rt, const struct cli_opts *o,
                    struct byoca_err *err) {
   if (o->webroot != NULL &&
       add_solver(rt, byoca_solver_webroot(o->webroot, err)) != 0)
     return BYOCA_E_INVAL;
-  int want_http = o->http_port != 0 || o->http_addr != NULL ||
-                  (o->webroot == NULL && o->hook == NULL);
+  int want_http =
+      o->http_port != 0 || o->http_addr != NULL ||
+      (o->webroot == NULL && o->hook == NULL && o->rfc2136_server == NULL);
   if (want_http &&
       add_solver(rt, byoca_solver_http_standalone(
                          rt->loop, o->http_addr,
@@ -57,6 +80,13 @@ int cli_rt_solvers(struct cli_rt *rt, const struct cli_opts *o,
   if (o->hook != NULL &&
       add_solver(rt, byoca_solver_hook(rt->loop, o->hook, o->hook_types,
                                        o->hook_timeout_ms, err)) != 0)
+    return BYOCA_E_INVAL;
+  if (o->rfc2136_server == NULL &&
+      (o->tsig_key != NULL || o->tsig_secret_file != NULL))
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "TSIG options given without --dns-rfc2136");
+  if (o->rfc2136_server != NULL &&
+      add_solver(rt, rfc2136_solver(rt, o, err)) != 0)
     return BYOCA_E_INVAL;
   return 0;
 }
