@@ -490,7 +490,8 @@ SCENARIOS = {"seq": scenario_seq, "batch": scenario_batch,
 
 def main():
     res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "machine": machine(), "versions": versions()}
+           "machine": machine(), "versions": versions(),
+           "note": ENV.get("BENCH_NOTE", "")}
     for s in sys.argv[1:]:
         SCENARIOS[s](res)
     with open(ENV["BENCH_OUT"], "w") as f:

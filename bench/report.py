@@ -27,7 +27,10 @@ def header(r):
            "time, CPU and memory).", "",
            f"- date: {r['date']}",
            f"- machine: {m['cpus']} CPUs, {m['cpu']}, Linux {m['kernel']}",
-           "- versions: " + ", ".join(f"{k} {v[k]}" for k in sorted(v)), ""]
+           "- versions: " + ", ".join(f"{k} {v[k]}" for k in sorted(v))]
+    if r.get("note"):
+        out.append(f"- note: {r['note']}")
+    out.append("")
     return out
 
 
