@@ -79,6 +79,7 @@ int byoca_store_cert_add(struct byoca_store *s, int64_t tenant_id,
               " VALUES (?, ?, ?, ?, ?, 0, ?, 'new', ?, ?)",
               "ittttiii", tenant_id, row->identifiers_json, row->key_type,
               row->ca[0] ? row->ca : "auto", row->profile, now, now, now);
+  rc = db_no_tenant(s, rc, tenant_id, err);
   if (rc == 0 && id_out != NULL)
     *id_out = sqlite3_last_insert_rowid(s->db);
   return rc;
@@ -137,8 +138,10 @@ int byoca_store_cert_list(struct byoca_store *s, int64_t tenant_id,
   byoca_cert_rows_free(*out, *n);
   *out = NULL;
   *n = 0;
-  return byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_RETRYABLE,
-                       "store: listing certificates failed");
+  return rc == SQLITE_NOMEM
+             ? byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                             "out of memory listing certificates")
+             : db_fail(s, err, "listing certificates");
 }
 
 int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,

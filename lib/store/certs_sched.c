@@ -19,22 +19,26 @@ static int collect(struct byoca_store *s, sqlite3_stmt *st, int64_t *ids,
   return rc == SQLITE_DONE ? 0 : db_fail(s, err, "selecting due work");
 }
 
+const char store_sql_claim_deleting[] =
+    "SELECT id FROM certificates WHERE state = 3 AND lease_until < ?"
+    " LIMIT ?";
+const char store_sql_claim_due[] =
+    "SELECT id FROM certificates WHERE next_check <= ? AND state != 3"
+    " AND lease_until < ? ORDER BY next_check LIMIT ?";
+
+/* Deletions first (their next_check is 0 when marked, and a failed
+ * revocation is retried when its lease runs out, whatever next_check
+ * says), then the most overdue; two index-driven queries, where one with
+ * "next_check <= now OR state = deleting" would scan the whole index. */
 static int claim(struct byoca_store *s, int64_t now, int64_t lease_until,
                  size_t max, int64_t *ids, size_t *n, struct byoca_err *err) {
-  /* deletions first (partial index), then the most overdue */
-  int rc = collect(s,
-                   db_prep(s, err,
-                           "SELECT id FROM certificates WHERE state = 3"
-                           " AND lease_until < ? LIMIT ?",
-                           "ii", now, (int64_t)max),
-                   ids, max, n, err);
+  int rc = collect(
+      s, db_prep(s, err, store_sql_claim_deleting, "ii", now, (int64_t)max),
+      ids, max, n, err);
   if (rc == 0 && *n < max)
     rc = collect(s,
-                 db_prep(s, err,
-                         "SELECT id FROM certificates WHERE next_check <= ?"
-                         " AND state != 3 AND lease_until < ?"
-                         " ORDER BY next_check LIMIT ?",
-                         "iii", now, now, (int64_t)(max - *n)),
+                 db_prep(s, err, store_sql_claim_due, "iii", now, now,
+                         (int64_t)(max - *n)),
                  ids, max, n, err);
   for (size_t i = 0; rc == 0 && i < *n; i++)
     rc = db_exec(s, err, "UPDATE certificates SET lease_until = ? WHERE id = ?",

@@ -112,6 +112,14 @@ int db_changes(struct byoca_store *s) {
   return sqlite3_changes(s->db);
 }
 
+int db_no_tenant(struct byoca_store *s, int rc, int64_t tenant,
+                 struct byoca_err *err) {
+  if (rc == 0 || s->last_rc != SQLITE_CONSTRAINT_FOREIGNKEY)
+    return rc;
+  return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                       "no tenant %lld", (long long)tenant);
+}
+
 void db_checkpoint(struct byoca_store *s, int truncate) {
   /* never wait for readers (the loop must not stall): a checkpoint that
      meets a reader does what it can now and the rest happens later */
@@ -125,7 +133,8 @@ void db_checkpoint(struct byoca_store *s, int truncate) {
 
 /* ---- opening ---- */
 
-static const char *const pragmas = "PRAGMA journal_mode=WAL;"
+static const char *const pragmas = "PRAGMA busy_timeout=5000;"
+                                   "PRAGMA journal_mode=WAL;"
                                    "PRAGMA foreign_keys=ON;"
                                    "PRAGMA secure_delete=ON;"
                                    "PRAGMA synchronous=FULL;";
@@ -134,13 +143,59 @@ static const char *store_path(const char *url) {
   return strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
 }
 
+/* 1 if the connection really is in WAL mode (a rollback journal would
+ * leave old page images, sealed keys included, in a deleted file). */
+static int is_wal(sqlite3 *db) {
+  sqlite3_stmt *st = NULL;
+  int wal = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) ==
+          SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    const unsigned char *m = sqlite3_column_text(st, 0);
+    wal = m != NULL && strcmp((const char *)m, "wal") == 0;
+  }
+  sqlite3_finalize(st);
+  return wal;
+}
+
+/* Opens the file (0600, and so its -wal and -shm, which SQLite creates
+ * with the database's mode) and sets the pragmas. */
+static int open_db(struct byoca_store *s, const char *path,
+                   struct byoca_err *err) {
+  mode_t old = umask(077);
+  int rc = sqlite3_open_v2(
+      path, &s->db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
+  umask(old);
+  if (rc != SQLITE_OK) {
+    byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INPUT,
+                  "cannot open store %.300s: %s", path,
+                  s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+    byoca_err_native(err, BYOCA_ORIGIN_SQLITE,
+                     s->db != NULL ? sqlite3_extended_errcode(s->db) : rc);
+    return BYOCA_E_IO;
+  }
+  if (!is_wal(s->db))
+    return byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INPUT,
+                         "store %.300s: the file system does not support"
+                         " SQLite's WAL mode, which the store requires",
+                         path);
+  return 0;
+}
+
 int byoca_store_open(const char *url, const struct byoca_secret *master,
                      struct byoca_store **out, struct byoca_err *err) {
   *out = NULL;
-  if (master == NULL || master->len != BYOCA_MASTER_KEY_LEN)
+  if (master == NULL || master->data == NULL ||
+      master->len != BYOCA_MASTER_KEY_LEN)
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                          "the master key must be %d bytes",
                          BYOCA_MASTER_KEY_LEN);
+  if (url == NULL || *store_path(url) == '\0')
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "store: no file given");
   if (strncmp(url, "postgres", 8) == 0)
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                          "store %.40s...: the PostgreSQL backend is not"
@@ -150,23 +205,10 @@ int byoca_store_open(const char *url, const struct byoca_secret *master,
   if (s == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
   memcpy(s->master, master->data, BYOCA_MASTER_KEY_LEN);
-  mode_t old = umask(077); /* the db, -wal and -shm files: 0600 */
-  int rc = sqlite3_open_v2(
-      store_path(url), &s->db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
-  umask(old);
-  if (rc == SQLITE_OK)
-    sqlite3_busy_timeout(s->db, 5000);
-  if (rc != SQLITE_OK) {
-    byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INPUT,
-                  "cannot open store %s: %s", store_path(url),
-                  s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
-    byoca_store_close(s);
-    return BYOCA_E_IO;
-  }
-  if ((rc = db_migrate(s, err)) != 0) {
+  int rc = open_db(s, store_path(url), err);
+  if (rc == 0)
+    rc = db_migrate(s, err);
+  if (rc != 0) {
     byoca_store_close(s);
     return rc;
   }

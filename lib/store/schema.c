@@ -1,6 +1,7 @@
-/* The store's schema: ordered migrations, each applied once in its own
- * transaction and recorded in schema_version. A store written by a newer
- * byoca is refused rather than misread. */
+/* The store's schema: ordered migrations, the pending ones applied in one
+ * transaction (which also reads the version, so two processes opening a
+ * new store do not both migrate it) and recorded in schema_version. A
+ * store written by a newer byoca is refused rather than misread. */
 #include <stdlib.h>
 
 #include "store_int.h"
@@ -67,6 +68,8 @@ static const char *const migrations[] = {
     " cert_id INTEGER NOT NULL DEFAULT 0, type TEXT NOT NULL,"
     " detail TEXT NOT NULL DEFAULT '{}');"
     "CREATE INDEX events_tenant ON events (tenant_id, id);",
+    /* 2: revoked tokens are kept (marked) rather than deleted */
+    "ALTER TABLE api_tokens ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -89,41 +92,49 @@ static int current_version(struct byoca_store *s, int *v,
 
 static int apply(struct byoca_store *s, int v, struct byoca_err *err) {
   char *msg = NULL;
-  int rc = db_begin(s, err);
-  if (rc != 0)
-    return rc;
   if (sqlite3_exec(s->db, migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK) {
     byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INTERNAL,
                   "store: migration %d failed: %s", v, msg ? msg : "?");
+    byoca_err_native(err, BYOCA_ORIGIN_SQLITE, sqlite3_extended_errcode(s->db));
     sqlite3_free(msg);
-    db_rollback(s);
     return BYOCA_E_IO;
   }
-  rc = db_exec(s, err,
-               "INSERT INTO schema_version (version, applied)"
-               " VALUES (?, strftime('%s','now'))",
-               "i", (int64_t)v);
-  if (rc != 0) {
-    db_rollback(s);
+  return db_exec(s, err,
+                 "INSERT INTO schema_version (version, applied)"
+                 " VALUES (?, strftime('%s','now'))",
+                 "i", (int64_t)v);
+}
+
+/* Brings the schema from *v to the newest version. */
+static int migrate(struct byoca_store *s, int *v, struct byoca_err *err) {
+  int rc = current_version(s, v, err);
+  if (rc != 0)
     return rc;
-  }
-  return db_commit(s, err);
+  if (*v > NMIGRATIONS)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "the store has schema version %d, written by a"
+                         " newer byoca; this one knows versions up to %d"
+                         " (downgrade refused)",
+                         *v, NMIGRATIONS);
+  for (; rc == 0 && *v < NMIGRATIONS; (*v)++)
+    rc = apply(s, *v + 1, err);
+  return rc;
 }
 
 int db_migrate(struct byoca_store *s, struct byoca_err *err) {
-  int v = 0, rc = current_version(s, &v, err);
+  int v = 0, rc = db_begin(s, err);
   if (rc != 0)
     return rc;
-  if (v > NMIGRATIONS)
-    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
-                         "the store has schema version %d; this byoca knows"
-                         " up to %d (downgrade refused)",
-                         v, NMIGRATIONS);
-  while (v < NMIGRATIONS) {
-    if ((rc = apply(s, v + 1, err)) != 0)
-      return rc;
-    v++;
+  if ((rc = migrate(s, &v, err)) != 0) {
+    db_rollback(s);
+    return rc;
   }
+  if ((rc = db_commit(s, err)) != 0)
+    return rc;
   s->version = v;
   return 0;
+}
+
+int store_schema_latest(void) {
+  return NMIGRATIONS;
 }

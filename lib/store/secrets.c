@@ -2,12 +2,16 @@
  * it, and sealing values under a tenant's data key with AAD naming the row
  * they belong to (so sealed values cannot be swapped between rows). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store_int.h"
+
+#define MASTER_FILE_MAX 256
 
 static int hexval(int c) {
   if (c >= '0' && c <= '9')
@@ -19,16 +23,20 @@ static int hexval(int c) {
   return -1;
 }
 
-/* 32 raw bytes, or 64 hex digits, into out (32 bytes). */
-static int decode_master(const struct byoca_secret *raw, unsigned char *out) {
-  if (raw->len == BYOCA_MASTER_KEY_LEN) {
-    memcpy(out, raw->data, BYOCA_MASTER_KEY_LEN);
+/* Exactly 32 bytes are the raw key (whitespace bytes included); anything
+ * else must be 64 hex digits, with trailing whitespace allowed. */
+static int decode_master(const unsigned char *d, size_t n, unsigned char *out) {
+  if (n == BYOCA_MASTER_KEY_LEN) {
+    memcpy(out, d, BYOCA_MASTER_KEY_LEN);
     return 0;
   }
-  if (raw->len != 2 * BYOCA_MASTER_KEY_LEN)
+  while (n > 0 && (d[n - 1] == '\n' || d[n - 1] == '\r' || d[n - 1] == ' ' ||
+                   d[n - 1] == '\t'))
+    n--;
+  if (n != 2 * BYOCA_MASTER_KEY_LEN)
     return -1;
   for (size_t i = 0; i < BYOCA_MASTER_KEY_LEN; i++) {
-    int hi = hexval(raw->data[2 * i]), lo = hexval(raw->data[2 * i + 1]);
+    int hi = hexval(d[2 * i]), lo = hexval(d[2 * i + 1]);
     if (hi < 0 || lo < 0)
       return -1;
     out[i] = (unsigned char)(hi << 4 | lo);
@@ -51,42 +59,87 @@ static int create_master(const char *path, struct byoca_err *err) {
   return rc;
 }
 
+/* Checks what fd is (a small regular file that only its owner can use). */
+static int check_master(int fd, const char *path, struct byoca_err *err) {
+  struct stat sb;
+  if (fstat(fd, &sb) != 0)
+    return byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INPUT,
+                         "master key file %.300s: %s", path, strerror(errno));
+  if (!S_ISREG(sb.st_mode))
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "master key file %.300s is not a regular file", path);
+  if ((sb.st_mode & 077) != 0)
+    return byoca_err_set(err, BYOCA_E_POLICY, BYOCA_CLASS_INPUT,
+                         "master key file %.300s has mode %03o; it must not"
+                         " be readable by group or others (chmod 600)",
+                         path, (unsigned)(sb.st_mode & 0777));
+  if (sb.st_size > MASTER_FILE_MAX)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "master key file %.300s must hold 32 bytes or 64"
+                         " hex digits",
+                         path);
+  return 0;
+}
+
+/* Reads the file through one descriptor, so what was checked is what is
+ * read. BYOCA_E_NOTFOUND (no message) when it does not exist. */
+static int read_master(const char *path, unsigned char *buf, size_t *len,
+                       struct byoca_err *err) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0 && errno == ENOENT)
+    return BYOCA_E_NOTFOUND;
+  if (fd < 0)
+    return byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INPUT,
+                         "cannot open master key file %.300s: %s", path,
+                         strerror(errno));
+  int rc = check_master(fd, path, err);
+  ssize_t n = 1;
+  *len = 0;
+  while (rc == 0 && n > 0 && *len <= MASTER_FILE_MAX) {
+    n = read(fd, buf + *len, MASTER_FILE_MAX + 1 - *len);
+    if (n < 0 && errno == EINTR)
+      n = 1;
+    else if (n < 0)
+      rc = byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INPUT,
+                         "cannot read master key file %.300s: %s", path,
+                         strerror(errno));
+    else
+      *len += (size_t)n;
+  }
+  close(fd);
+  return rc;
+}
+
 int byoca_master_key_load(const char *path, int create,
                           struct byoca_secret *out, struct byoca_err *err) {
-  struct stat sb;
+  unsigned char buf[MASTER_FILE_MAX + 1];
+  size_t len = 0;
   out->data = NULL;
   out->len = 0;
-  if (stat(path, &sb) != 0 && errno == ENOENT) {
-    if (!create)
-      return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
-                           "master key file %s does not exist (byocad init"
-                           " creates it)",
-                           path);
-    int rc = create_master(path, err);
-    if (rc != 0)
-      return rc;
-  } else if (S_ISREG(sb.st_mode) && (sb.st_mode & 077) != 0) {
-    return byoca_err_set(err, BYOCA_E_POLICY, BYOCA_CLASS_INPUT,
-                         "master key file %s has mode %03o; it must not be"
-                         " readable by group or others (chmod 600)",
-                         path, (unsigned)(sb.st_mode & 0777));
-  }
-  struct byoca_secret raw = {0};
-  int rc = byoca_secret_read_file(path, 256, &raw, err);
-  if (rc != 0)
-    return rc;
-  out->data = calloc(1, BYOCA_MASTER_KEY_LEN + 1);
-  if (out->data == NULL || decode_master(&raw, out->data) != 0) {
-    byoca_secret_free(&raw);
-    byoca_secret_free(out);
-    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
-                         "master key file %s must hold 32 bytes or 64 hex"
-                         " digits",
+  int rc = read_master(path, buf, &len, err);
+  if (rc == BYOCA_E_NOTFOUND && !create)
+    return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                         "master key file %.300s does not exist (byocad init"
+                         " creates it)",
                          path);
+  if (rc == BYOCA_E_NOTFOUND && (rc = create_master(path, err)) == 0)
+    rc = read_master(path, buf, &len, err);
+  if (rc == 0 && (out->data = calloc(1, BYOCA_MASTER_KEY_LEN + 1)) == NULL)
+    rc = byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
+  if (rc == 0 && decode_master(buf, len, out->data) != 0) {
+    byoca_secret_free(out);
+    rc = byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                       "master key file %.300s must hold 32 bytes or 64 hex"
+                       " digits",
+                       path);
   }
-  out->len = BYOCA_MASTER_KEY_LEN;
-  byoca_secret_free(&raw);
-  return 0;
+  explicit_bzero(buf, sizeof(buf));
+  if (rc == 0)
+    out->len = BYOCA_MASTER_KEY_LEN;
+  return rc == BYOCA_E_NOTFOUND
+             ? byoca_err_set(err, rc, BYOCA_CLASS_INPUT,
+                             "master key file %.300s vanished", path)
+             : rc;
 }
 
 /* ---- tenant data keys ---- */

@@ -39,12 +39,23 @@ void db_col_str(sqlite3_stmt *st, int col, char *out, size_t outlen);
 char *db_col_dup(sqlite3_stmt *st, int col);
 /* Changes made by the last statement. */
 int db_changes(struct byoca_store *s);
+/* rc unchanged, unless the last statement broke a foreign key to tenants:
+ * then BYOCA_E_NOTFOUND "no tenant N". */
+int db_no_tenant(struct byoca_store *s, int rc, int64_t tenant,
+                 struct byoca_err *err);
 /* Copies the WAL into the database without waiting for readers; with
  * truncate also empties the WAL when no reader holds it (so destroyed rows
  * leave no old page images behind). */
 void db_checkpoint(struct byoca_store *s, int truncate);
 /* Creates or migrates the schema. */
 int db_migrate(struct byoca_store *s, struct byoca_err *err);
+/* The newest schema version this code knows. */
+int store_schema_latest(void);
+
+/* The queries byoca_store_cert_claim_due runs (bound: now[, now], max),
+ * shared with the test that checks their query plans. */
+extern const char store_sql_claim_deleting[];
+extern const char store_sql_claim_due[];
 
 /* Seals plain for tenant under its data key, bound to aad. */
 int sec_seal(struct byoca_store *s, int64_t tenant, const char *aad,

@@ -117,17 +117,23 @@ int byoca_store_tenant_list(struct byoca_store *s, struct byoca_tenant **out,
 
 int byoca_store_tenant_set_deleting(struct byoca_store *s, int64_t id,
                                     struct byoca_err *err) {
-  int rc =
-      db_exec(s, err, "UPDATE tenants SET deleting = 1 WHERE id = ?", "i", id);
+  int rc = db_begin(s, err);
+  if (rc != 0)
+    return rc;
+  rc = db_exec(s, err, "UPDATE tenants SET deleting = 1 WHERE id = ?", "i", id);
   if (rc == 0 && db_changes(s) == 0)
-    return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
-                         "no tenant %lld", (long long)id);
+    rc = byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                       "no tenant %lld", (long long)id);
   if (rc == 0)
     rc = db_exec(s, err,
-                 "UPDATE certificates SET state = 3, next_check = 0"
-                 " WHERE tenant_id = ?",
-                 "i", id);
-  return rc;
+                 "UPDATE certificates SET state = 3, next_check = 0,"
+                 " updated = ? WHERE tenant_id = ? AND state != 3",
+                 "ii", byoca_now(), id);
+  if (rc != 0) {
+    db_rollback(s);
+    return rc;
+  }
+  return db_commit(s, err);
 }
 
 int byoca_store_tenant_destroy(struct byoca_store *s, int64_t id,

@@ -1,5 +1,7 @@
 /* API tokens: 256 random bits shown once as "byoca_<base64url>", stored
- * only as SHA-256, looked up by hash and confirmed in constant time. */
+ * only as SHA-256, looked up by hash and confirmed in constant time.
+ * Revoked tokens stay (marked with the time) so their ids keep naming
+ * one token in the audit log. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@ int byoca_store_token_mint(struct byoca_store *s, int64_t tenant_id,
                    " VALUES (nullif(?, 0), ?, ?, ?)",
                    "ibti", tenant_id > 0 ? tenant_id : (int64_t)0, hash,
                    sizeof(hash), label != NULL ? label : "", byoca_now());
+  rc = db_no_tenant(s, rc, tenant_id, err);
   if (rc != 0) {
     explicit_bzero(token_out, outlen);
     return rc;
@@ -49,31 +52,34 @@ int byoca_store_token_check(struct byoca_store *s, const char *token,
   if (token == NULL || strncmp(token, TOKEN_PREFIX, 6) != 0 ||
       strlen(token) > 128 || byoca_sha256(token, strlen(token), hash) != 0)
     return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
-                         "unknown token");
+                         "unknown or revoked token");
   sqlite3_stmt *st =
       db_prep(s, err,
               "SELECT hash, coalesce(tenant_id, 0) FROM api_tokens"
-              " WHERE hash = ?",
+              " WHERE hash = ? AND revoked = 0",
               "b", hash, sizeof(hash));
   if (st == NULL)
     return BYOCA_E_IO;
-  int found = sqlite3_step(st) == SQLITE_ROW &&
+  int step = sqlite3_step(st);
+  int found = step == SQLITE_ROW &&
               sqlite3_column_bytes(st, 0) == (int)sizeof(hash) &&
               byoca_ct_equal(sqlite3_column_blob(st, 0), hash, sizeof(hash));
   if (found)
     *tenant_out = sqlite3_column_int64(st, 1);
   sqlite3_finalize(st);
+  if (step != SQLITE_ROW && step != SQLITE_DONE)
+    return db_fail(s, err, "checking a token");
   return found ? 0
                : byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
-                               "unknown token");
+                               "unknown or revoked token");
 }
 
 int byoca_store_token_revoke(struct byoca_store *s, int64_t tenant_id,
                              int64_t id, struct byoca_err *err) {
   int rc = db_exec(s, err,
-                   "DELETE FROM api_tokens WHERE id = ?"
-                   " AND coalesce(tenant_id, 0) = ?",
-                   "ii", id, tenant_id);
+                   "UPDATE api_tokens SET revoked = max(?, 1) WHERE id = ?"
+                   " AND coalesce(tenant_id, 0) = ? AND revoked = 0",
+                   "iii", byoca_now(), id, tenant_id);
   if (rc == 0 && db_changes(s) == 0)
     return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
                          "no token %lld", (long long)id);
@@ -82,8 +88,10 @@ int byoca_store_token_revoke(struct byoca_store *s, int64_t tenant_id,
 
 int byoca_store_operator_tokens(struct byoca_store *s, int64_t *n,
                                 struct byoca_err *err) {
-  sqlite3_stmt *st = db_prep(
-      s, err, "SELECT count(*) FROM api_tokens WHERE tenant_id IS NULL", NULL);
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT count(*) FROM api_tokens"
+                             " WHERE tenant_id IS NULL AND revoked = 0",
+                             NULL);
   if (st == NULL)
     return BYOCA_E_IO;
   int rc = sqlite3_step(st);

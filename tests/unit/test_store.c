@@ -1,329 +1,460 @@
-/* lib/store on SQLite: tenants, tokens, isolation, lineages, due work,
- * CA backoff, sealed secrets and their destruction. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+/* lib/store on SQLite, the core: opening (file modes, pragmas, url forms),
+ * versioned migrations (idempotent, from version 1, newer refused), the
+ * master key file, tenants, API tokens, CA health (D-BACKOFF) and the
+ * audit log. */
+#include "test_store_fixture.h"
 
-#include <cmocka.h>
+static void assert_mode(const char *path, unsigned mode) {
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, mode);
+}
 
-#include "byoca/crypto.h"
-#include "byoca/store.h"
+static void test_open_files_and_pragmas(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant t = fx_tenant(f->s, "modes"); /* a write */
+  (void)t;
+  assert_mode(f->db, 0600);
+  assert_mode(f->wal, 0600);
+  assert_mode(f->shm, 0600);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(
+      sqlite3_prepare_v2(f->s->db, "PRAGMA journal_mode", -1, &st, NULL), 0);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+  sqlite3_finalize(st);
+  assert_int_equal(fx_int(f->s, "PRAGMA foreign_keys"), 1);
+  assert_int_equal(fx_int(f->s, "PRAGMA secure_delete"), 1);
+  assert_int_equal(fx_int(f->s, "PRAGMA synchronous"), 2); /* FULL */
+  assert_int_equal(fx_int(f->s, "PRAGMA busy_timeout"), 5000);
+}
 
-static char dir[] = "/tmp/byoca-store-test.XXXXXX";
-static char dbpath[256], keypath[256];
+static void test_open_forms(void **state) {
+  struct fx *f = *state;
+  struct byoca_secret m = {0}, shortk = fx_secret("short");
+  struct byoca_store *s = NULL;
+  struct byoca_err err = {0};
+  char url[200];
+  assert_int_equal(byoca_master_key_load(f->key, 0, &m, &err), 0);
+  snprintf(url, sizeof(url), "sqlite:%s/other.db", f->dir);
+  assert_int_equal(byoca_store_open(url, &m, &s, &err), 0);
+  assert_int_equal(byoca_store_schema_version(s), store_schema_latest());
+  byoca_store_close(s);
+  snprintf(url, sizeof(url), "%s/other.db", f->dir);
+  assert_mode(url, 0600);
+  assert_int_equal(byoca_store_open(url, &shortk, &s, &err), BYOCA_E_INVAL);
+  assert_null(s);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_open("postgresql://h/db", &m, &s, &err),
+                   BYOCA_E_INVAL);
+  byoca_err_clear(&err);
+  snprintf(url, sizeof(url), "%s/no/such/dir/x.db", f->dir);
+  assert_int_equal(byoca_store_open(url, &m, &s, &err), BYOCA_E_IO);
+  assert_int_equal(err.origin, BYOCA_ORIGIN_SQLITE);
+  assert_non_null(strstr(err.msg, "x.db"));
+  byoca_err_clear(&err);
+  byoca_store_close(NULL);
+  byoca_secret_free(&m);
+  byoca_secret_free(&shortk);
+}
 
-static struct byoca_store *open_store(const char *mkey) {
+static void test_migrations_idempotent(void **state) {
+  struct fx *f = *state;
+  int latest = store_schema_latest();
+  assert_true(latest >= 2);
+  assert_int_equal(byoca_store_schema_version(f->s), latest);
+  struct byoca_tenant t = fx_tenant(f->s, "kept");
+  for (int i = 0; i < 2; i++) {
+    byoca_store_close(f->s);
+    f->s = fx_open(f);
+    assert_int_equal(byoca_store_schema_version(f->s), latest);
+  }
+  assert_int_equal(fx_int(f->s, "SELECT count(*) FROM schema_version"), latest);
+  assert_int_equal(
+      fx_int(f->s, "SELECT count(DISTINCT version) FROM schema_version"),
+      latest);
+  struct byoca_tenant back;
+  assert_int_equal(byoca_store_tenant_get(f->s, t.id, &back, NULL), 0);
+  assert_string_equal(back.name, "kept");
+}
+
+/* A store left at version 1 (tokens deleted on revocation, no revoked
+ * column) is migrated and its tokens keep working. */
+static void test_migration_from_v1(void **state) {
+  struct fx *f = *state;
+  char tok[80];
+  int64_t id = 0, who = -1;
+  struct byoca_tenant t = fx_tenant(f->s, "old");
+  assert_int_equal(
+      byoca_store_token_mint(f->s, t.id, "l", tok, sizeof(tok), &id, NULL), 0);
+  fx_sql(f->s, "ALTER TABLE api_tokens DROP COLUMN revoked;"
+               "DELETE FROM schema_version WHERE version > 1;");
+  byoca_store_close(f->s);
+  f->s = fx_open(f);
+  assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
+  assert_int_equal(byoca_store_token_check(f->s, tok, &who, NULL), 0);
+  assert_int_equal(who, t.id);
+  assert_int_equal(byoca_store_token_revoke(f->s, t.id, id, NULL), 0);
+  assert_int_equal(byoca_store_token_check(f->s, tok, &who, NULL),
+                   BYOCA_E_NOTFOUND);
+}
+
+static void test_newer_store_refused(void **state) {
+  struct fx *f = *state;
   struct byoca_secret m = {0};
   struct byoca_store *s = NULL;
   struct byoca_err err = {0};
-  assert_int_equal(byoca_master_key_load(mkey, 1, &m, &err), 0);
-  assert_int_equal(byoca_store_open(dbpath, &m, &s, &err), 0);
+  fx_sql(f->s, "INSERT INTO schema_version VALUES (99, 0)");
+  byoca_store_close(f->s);
+  f->s = NULL;
+  assert_int_equal(byoca_master_key_load(f->key, 0, &m, &err), 0);
+  assert_int_equal(byoca_store_open(f->db, &m, &s, &err), BYOCA_E_INVAL);
+  assert_null(s);
+  assert_non_null(strstr(err.msg, "99"));
+  assert_non_null(strstr(err.msg, "newer"));
+  byoca_err_clear(&err);
   byoca_secret_free(&m);
-  return s;
 }
 
-static struct byoca_secret secret_of(const char *s) {
-  struct byoca_secret x = {(unsigned char *)strdup(s), strlen(s)};
-  return x;
+static void write_file(const char *path, const void *d, size_t n,
+                       unsigned mode) {
+  unlink(path);
+  FILE *fp = fopen(path, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(d, 1, n, fp), n);
+  fclose(fp);
+  assert_int_equal(chmod(path, mode), 0);
 }
 
-static void test_aead(void **state) {
-  (void)state;
-  unsigned char key[32] = {1}, *box = NULL;
-  size_t n = 0;
-  struct byoca_secret out = {0};
-  assert_int_equal(byoca_aead_seal(key, "a", 1, "hello", 5, &box, &n, NULL), 0);
-  assert_int_equal(n, 12 + 5 + 16);
-  assert_int_equal(byoca_aead_open(key, "a", 1, box, n, &out, NULL), 0);
-  assert_memory_equal(out.data, "hello", 5);
-  byoca_secret_free(&out);
-  assert_int_equal(byoca_aead_open(key, "b", 1, box, n, &out, NULL),
-                   BYOCA_E_CRYPTO);
-  box[13] ^= 1;
-  assert_int_equal(byoca_aead_open(key, "a", 1, box, n, &out, NULL),
-                   BYOCA_E_CRYPTO);
-  assert_null(out.data);
-  free(box);
-  assert_true(byoca_ct_equal("abc", "abc", 3));
-  assert_false(byoca_ct_equal("abc", "abd", 3));
-}
-
-static void test_master_key(void **state) {
-  (void)state;
+static void load_fails(const char *path, int code, const char *msg_part) {
   struct byoca_secret m = {0};
   struct byoca_err err = {0};
-  char p[300];
-  snprintf(p, sizeof(p), "%s/mk", dir);
-  assert_int_equal(byoca_master_key_load(p, 0, &m, &err), BYOCA_E_NOTFOUND);
+  assert_int_equal(byoca_master_key_load(path, 0, &m, &err), code);
+  assert_null(m.data);
+  assert_non_null(strstr(err.msg, path));
+  if (msg_part != NULL)
+    assert_non_null(strstr(err.msg, msg_part));
   byoca_err_clear(&err);
-  assert_int_equal(byoca_master_key_load(p, 1, &m, &err), 0);
+}
+
+static void test_master_key_file(void **state) {
+  struct fx *f = *state;
+  struct byoca_secret m = {0}, m2 = {0};
+  char p[200];
+  snprintf(p, sizeof(p), "%s/mk", f->dir);
+  load_fails(p, BYOCA_E_NOTFOUND, "does not exist");
+  assert_int_equal(byoca_master_key_load(p, 1, &m, NULL), 0);
   assert_int_equal(m.len, 32);
-  byoca_secret_free(&m);
+  assert_mode(p, 0600);
   struct stat sb;
   assert_int_equal(stat(p, &sb), 0);
-  assert_int_equal(sb.st_mode & 0777, 0600);
-  chmod(p, 0644);
-  assert_int_equal(byoca_master_key_load(p, 0, &m, &err), BYOCA_E_POLICY);
-  assert_non_null(strstr(err.msg, "644"));
-  byoca_err_clear(&err);
+  assert_int_equal(sb.st_size, 65); /* 64 hex digits and a newline */
+  assert_int_equal(byoca_master_key_load(p, 1, &m2, NULL), 0); /* kept */
+  assert_memory_equal(m.data, m2.data, 32);
+  byoca_secret_free(&m2);
+  /* the same key as upper-case hex without newline, and as raw bytes */
+  char hex[65];
+  for (size_t i = 0; i < 32; i++)
+    snprintf(hex + 2 * i, 3, "%02X", m.data[i]);
+  write_file(p, hex, 64, 0600);
+  assert_int_equal(byoca_master_key_load(p, 0, &m2, NULL), 0);
+  assert_memory_equal(m.data, m2.data, 32);
+  byoca_secret_free(&m2);
+  unsigned char raw[32];
+  memcpy(raw, m.data, 32);
+  raw[30] = ' ';
+  raw[31] = '\n'; /* raw keys may end in bytes that look like whitespace */
+  write_file(p, raw, 32, 0400);
+  assert_int_equal(byoca_master_key_load(p, 0, &m2, NULL), 0);
+  assert_memory_equal(raw, m2.data, 32);
+  byoca_secret_free(&m2);
+  byoca_secret_free(&m);
+  write_file(p, hex, 63, 0600);
+  load_fails(p, BYOCA_E_INVAL, "64 hex digits");
+  hex[5] = 'g';
+  write_file(p, hex, 64, 0600);
+  load_fails(p, BYOCA_E_INVAL, "64 hex digits");
+  write_file(p, raw, 32, 0644);
+  load_fails(p, BYOCA_E_POLICY, "644");
+  assert_int_equal(chmod(p, 0640), 0);
+  load_fails(p, BYOCA_E_POLICY, "640");
+  assert_int_equal(byoca_master_key_load(p, 1, &m, NULL), BYOCA_E_POLICY);
+  assert_int_equal(stat(p, &sb), 0); /* create never replaces a file */
+  assert_int_equal(sb.st_mode & 0777, 0640);
   unlink(p);
+  load_fails(f->dir, BYOCA_E_INVAL, "not a regular file");
 }
 
-static void test_tenants_tokens(void **state) {
-  (void)state;
-  struct byoca_store *s = open_store(keypath);
-  struct byoca_tenant a, b;
+static void test_tenants(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "alpha"), b, got, *all = NULL;
   struct byoca_err err = {0};
-  char tok[80], tok2[80];
-  int64_t tid, who = -1, id;
-  assert_int_equal(byoca_store_tenant_create(s, "alpha", &a, &err), 0);
-  assert_int_equal(byoca_store_tenant_create(s, "beta", &b, &err), 0);
-  assert_int_equal(byoca_store_tenant_create(s, "alpha", &b, &err),
-                   BYOCA_E_INVAL);
-  byoca_err_clear(&err);
-  assert_int_equal(byoca_store_tenant_create(s, "a/b", &b, &err),
-                   BYOCA_E_INVAL);
-  byoca_err_clear(&err);
-  assert_int_equal(byoca_store_token_mint(s, a.id, "x", tok, 80, &tid, &err),
-                   0);
-  assert_int_equal(strncmp(tok, "byoca_", 6), 0);
-  assert_int_equal(byoca_store_token_check(s, tok, &who, &err), 0);
-  assert_int_equal(who, a.id);
-  assert_int_equal(byoca_store_token_mint(s, 0, "op", tok2, 80, &id, &err), 0);
-  assert_int_equal(byoca_store_token_check(s, tok2, &who, &err), 0);
-  assert_int_equal(who, 0);
-  tok2[10] ^= 1;
-  assert_int_equal(byoca_store_token_check(s, tok2, &who, &err),
-                   BYOCA_E_NOTFOUND);
-  byoca_err_clear(&err);
-  /* another tenant cannot revoke it; its own can */
-  assert_int_equal(byoca_store_token_revoke(s, b.id, tid, &err),
-                   BYOCA_E_NOTFOUND);
-  byoca_err_clear(&err);
-  assert_int_equal(byoca_store_token_revoke(s, a.id, tid, &err), 0);
-  assert_int_equal(byoca_store_token_check(s, tok, &who, &err),
-                   BYOCA_E_NOTFOUND);
-  byoca_err_clear(&err);
-  byoca_store_close(s);
-}
-
-static int64_t add_cert(struct byoca_store *s, int64_t tenant, int64_t now) {
-  struct byoca_cert_row r = {0};
-  int64_t id = 0;
-  r.identifiers_json = "[\"a.example\"]";
-  strcpy(r.key_type, "ec256");
-  strcpy(r.ca, "auto");
-  assert_int_equal(byoca_store_cert_add(s, tenant, &r, now, &id, NULL), 0);
-  return id;
-}
-
-static void test_certs_and_due(void **state) {
-  (void)state;
-  struct byoca_store *s = open_store(keypath);
-  struct byoca_tenant t, u;
-  struct byoca_cert_row r = {0};
-  struct byoca_err err = {0};
-  int64_t ids[8];
   size_t n = 0;
-  assert_int_equal(byoca_store_tenant_create(s, "gamma", &t, &err), 0);
-  assert_int_equal(byoca_store_tenant_create(s, "delta", &u, &err), 0);
-  int64_t c1 = add_cert(s, t.id, 1000), c2 = add_cert(s, t.id, 900);
-  assert_int_equal(byoca_store_cert_get(s, u.id, c1, 0, &r, &err),
+  assert_true(a.id > 0);
+  assert_string_equal(a.name, "alpha");
+  assert_true(a.created > 0);
+  assert_int_equal(a.deleting, 0);
+  b = fx_tenant(f->s, "Beta.2_x-y");
+  assert_int_equal(byoca_store_tenant_create(f->s, "alpha", &got, &err),
+                   BYOCA_E_INVAL);
+  assert_non_null(strstr(err.msg, "alpha"));
+  byoca_err_clear(&err);
+  char longname[66];
+  memset(longname, 'n', 65);
+  longname[65] = '\0';
+  const char *bad[] = {"", "a/b", "a b", "caf\xc3\xa9", "x'--", longname};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_int_equal(byoca_store_tenant_create(f->s, bad[i], &got, &err),
+                     BYOCA_E_INVAL);
+    assert_non_null(strstr(err.msg, "tenant name"));
+    byoca_err_clear(&err);
+  }
+  longname[64] = '\0';
+  (void)fx_tenant(f->s, longname);
+  assert_int_equal(byoca_store_tenant_get(f->s, b.id, &got, NULL), 0);
+  assert_string_equal(got.name, "Beta.2_x-y");
+  assert_int_equal(byoca_store_tenant_get(f->s, 999, &got, &err),
                    BYOCA_E_NOTFOUND);
   byoca_err_clear(&err);
-  assert_int_equal(byoca_store_cert_claim_due(s, 2000, 2600, 8, ids, &n, &err),
-                   0);
-  assert_true(n >= 2);
-  assert_int_equal(ids[0], c2); /* most overdue first */
-  assert_int_equal(byoca_store_cert_claim_due(s, 2000, 2600, 8, ids, &n, &err),
-                   0);
-  assert_int_equal(n, 0); /* leased */
-  struct byoca_secret key = secret_of("-----BEGIN PRIVATE KEY-----\nSEKRIT");
-  struct byoca_cert_row is = {0};
-  strcpy(is.issuer, "ca.example");
-  strcpy(is.serial, "01ab");
-  is.not_before = 1000;
-  is.not_after = 2000;
-  is.next_check = 1600;
+  assert_int_equal(byoca_store_tenant_list(f->s, &all, &n, NULL), 0);
+  assert_int_equal(n, 3);
+  assert_int_equal(all[0].id, a.id);
+  assert_int_equal(all[1].id, b.id);
+  free(all);
+  /* deletion marks the tenant and every lineage of it, not others' */
+  int64_t ca = fx_cert(f->s, a.id, 10), cb = fx_cert(f->s, b.id, 10);
+  assert_int_equal(byoca_store_tenant_set_deleting(f->s, a.id, NULL), 0);
+  assert_int_equal(byoca_store_tenant_get(f->s, a.id, &got, NULL), 0);
+  assert_int_equal(got.deleting, 1);
+  struct byoca_cert_row r;
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, ca, 0, &r, NULL), 0);
+  assert_int_equal(r.state, BYOCA_CERT_DELETING);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_store_cert_get(f->s, b.id, cb, 0, &r, NULL), 0);
+  assert_int_equal(r.state, BYOCA_CERT_PENDING);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_store_tenant_set_deleting(f->s, 999, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  /* destruction: rows gone, the name free again */
+  assert_int_equal(byoca_store_tenant_destroy(f->s, a.id, NULL), 0);
+  assert_int_equal(byoca_store_tenant_get(f->s, a.id, &got, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_cert_get(f->s, 0, ca, 0, &r, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_tenant_destroy(f->s, a.id, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  got = fx_tenant(f->s, "alpha");
+  assert_true(got.id > a.id); /* ids are never reused */
+}
+
+static int b64url_only(const char *s) {
+  for (; *s != '\0'; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+      return 0;
+  return 1;
+}
+
+static void test_tokens(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a"), b = fx_tenant(f->s, "b");
+  struct byoca_err err = {0};
+  char tok[64], op[80], small[40];
+  int64_t ta = 0, to = 0, who = -1, n = -1;
   assert_int_equal(
-      byoca_store_cert_issued(s, c1, &is, "-----BEGIN CERT", &key, &err), 0);
-  assert_int_equal(byoca_store_cert_get(s, t.id, c1, 1, &r, &err), 0);
-  assert_int_equal(r.state, BYOCA_CERT_ISSUED);
-  assert_string_equal(r.fullchain_pem, "-----BEGIN CERT");
-  assert_int_equal(r.lease_until, 0);
-  byoca_cert_row_clear(&r);
-  struct byoca_secret back = {0};
-  assert_int_equal(byoca_store_cert_key(s, u.id, c1, &back, &err),
+      byoca_store_token_mint(f->s, a.id, "ci", tok, sizeof(tok), &ta, &err), 0);
+  assert_int_equal(strlen(tok), 6 + 43);
+  assert_int_equal(strncmp(tok, "byoca_", 6), 0);
+  assert_true(b64url_only(tok + 6));
+  /* only the SHA-256 is stored */
+  unsigned char h[32], blob[64];
+  assert_int_equal(byoca_sha256(tok, strlen(tok), h), 0);
+  assert_int_equal(
+      fx_blob(f, "SELECT hash FROM api_tokens WHERE id = ?", ta, blob, 64), 32);
+  assert_memory_equal(blob, h, 32);
+  assert_int_equal(byoca_store_token_check(f->s, tok, &who, NULL), 0);
+  assert_int_equal(who, a.id);
+  assert_int_equal(byoca_store_operator_tokens(f->s, &n, NULL), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(
+      byoca_store_token_mint(f->s, 0, "op", op, sizeof(op), &to, NULL), 0);
+  assert_int_equal(byoca_store_operator_tokens(f->s, &n, NULL), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(byoca_store_token_check(f->s, op, &who, NULL), 0);
+  assert_int_equal(who, 0);
+  byoca_store_close(f->s); /* the token text never reaches the files */
+  assert_false(fx_file_has(f->db, tok + 6, 20));
+  assert_false(fx_file_has(f->wal, tok + 6, 20));
+  f->s = fx_open(f);
+  /* unknown, altered, truncated, foreign: not found */
+  const char *bad[] = {"", "byoca_", "nope", "byoca_AAAA", op + 1};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_int_equal(byoca_store_token_check(f->s, bad[i], &who, &err),
+                     BYOCA_E_NOTFOUND);
+    byoca_err_clear(&err);
+  }
+  tok[10] ^= 1;
+  assert_int_equal(byoca_store_token_check(f->s, tok, &who, NULL),
+                   BYOCA_E_NOTFOUND);
+  tok[10] ^= 1;
+  /* isolation: b cannot revoke a's; nor can the operator scope */
+  assert_int_equal(byoca_store_token_revoke(f->s, b.id, ta, &err),
                    BYOCA_E_NOTFOUND);
   byoca_err_clear(&err);
-  assert_int_equal(byoca_store_cert_key(s, t.id, c1, &back, &err), 0);
-  assert_memory_equal(back.data, key.data, key.len);
-  byoca_secret_free(&back);
-  byoca_secret_free(&key);
-  assert_int_equal(byoca_store_cert_failed(s, c2, "boom", 5000, 2000, &err), 0);
-  assert_int_equal(byoca_store_cert_get(s, t.id, c2, 0, &r, &err), 0);
-  assert_int_equal(r.state, BYOCA_CERT_FAILED);
-  assert_int_equal(r.failures, 1);
-  byoca_cert_row_clear(&r);
-  int64_t counts[4], due;
-  assert_int_equal(byoca_store_cert_counts(s, 1700, counts, &due, &err), 0);
-  assert_int_equal(counts[BYOCA_CERT_ISSUED], 1);
-  assert_int_equal(due, 1); /* c1 at 1600 */
-  byoca_store_close(s);
+  assert_int_equal(byoca_store_token_revoke(f->s, 0, ta, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_token_revoke(f->s, a.id, to, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_token_check(f->s, tok, &who, NULL), 0);
+  assert_int_equal(byoca_store_token_revoke(f->s, a.id, ta, NULL), 0);
+  assert_int_equal(byoca_store_token_check(f->s, tok, &who, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_token_revoke(f->s, a.id, ta, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_token_revoke(f->s, 0, to, NULL), 0);
+  assert_int_equal(byoca_store_operator_tokens(f->s, &n, NULL), 0);
+  assert_int_equal(n, 0);
+  /* bad calls */
+  assert_int_equal(
+      byoca_store_token_mint(f->s, 4242, "x", op, sizeof(op), &to, &err),
+      BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(
+      byoca_store_token_mint(f->s, a.id, "x", small, sizeof(small), &to, &err),
+      BYOCA_E_INVAL);
+  byoca_err_clear(&err);
 }
 
 static void test_ca_backoff(void **state) {
-  (void)state;
-  struct byoca_store *s = open_store(keypath);
+  struct fx *f = *state;
   struct byoca_ca_health h;
-  int started = 0;
+  int started = -1;
+  int64_t now = 1000;
+  assert_int_equal(byoca_store_ca_get(f->s, "ca.test", &h, NULL), 0);
+  assert_string_equal(h.issuer, "ca.test");
+  assert_int_equal(h.failures, 0);
+  assert_int_equal(h.backoff_until, 0);
+  for (int i = 1; i <= 2; i++) {
+    assert_int_equal(
+        byoca_store_ca_record(f->s, "ca.test", 0, "down", now, &started, NULL),
+        0);
+    assert_int_equal(started, 0);
+  }
+  /* the 3rd consecutive failure: 5 min, then doubling per backoff start */
+  int64_t expect = 300;
+  for (int round = 0; round < 12; round++) {
+    assert_int_equal(
+        byoca_store_ca_record(f->s, "ca.test", 0, "down", now, &started, NULL),
+        0);
+    assert_int_equal(started, 1);
+    assert_int_equal(byoca_store_ca_get(f->s, "ca.test", &h, NULL), 0);
+    assert_int_equal(h.backoff_secs, expect);
+    assert_int_equal(h.backoff_until, now + expect);
+    assert_int_equal(h.last_failure, now);
+    assert_string_equal(h.last_error, "down");
+    /* a failure while backing off counts but starts nothing */
+    assert_int_equal(byoca_store_ca_record(f->s, "ca.test", 0, "again", now + 1,
+                                           &started, NULL),
+                     0);
+    assert_int_equal(started, 0);
+    assert_int_equal(byoca_store_ca_get(f->s, "ca.test", &h, NULL), 0);
+    assert_int_equal(h.backoff_until, now + expect);
+    now = h.backoff_until;
+    expect = expect * 2 > 86400 ? 86400 : expect * 2;
+  }
+  assert_int_equal(h.backoff_secs, 86400); /* capped at 24 h */
+  assert_int_equal(h.failures, 2 + 2 * 12);
+  assert_int_equal(
+      byoca_store_ca_record(f->s, "ca.test", 1, NULL, now, &started, NULL), 0);
+  assert_int_equal(started, 0);
+  assert_int_equal(byoca_store_ca_get(f->s, "ca.test", &h, NULL), 0);
+  assert_int_equal(h.failures, 0);
+  assert_int_equal(h.backoff_until, 0);
+  assert_int_equal(h.backoff_secs, 0);
+  assert_int_equal(h.last_ok, now);
+  /* after a success it takes 3 failures again, from 5 min */
   for (int i = 1; i <= 3; i++)
     assert_int_equal(
-        byoca_store_ca_record(s, "ca.test", 0, "down", 100, &started, NULL), 0);
+        byoca_store_ca_record(f->s, "ca.test", 0, "x", now + i, &started, NULL),
+        0);
   assert_int_equal(started, 1);
-  assert_int_equal(byoca_store_ca_get(s, "ca.test", &h, NULL), 0);
-  assert_int_equal(h.backoff_until, 400);
+  assert_int_equal(byoca_store_ca_get(f->s, "ca.test", &h, NULL), 0);
+  assert_int_equal(h.backoff_secs, 300);
   assert_int_equal(
-      byoca_store_ca_record(s, "ca.test", 0, "down", 500, &started, NULL), 0);
-  assert_int_equal(started, 1);
-  assert_int_equal(byoca_store_ca_get(s, "ca.test", &h, NULL), 0);
-  assert_int_equal(h.backoff_until, 500 + 600);
-  assert_int_equal(
-      byoca_store_ca_record(s, "ca.test", 1, NULL, 600, &started, NULL), 0);
-  assert_int_equal(byoca_store_ca_get(s, "ca.test", &h, NULL), 0);
-  assert_int_equal(h.backoff_until, 0);
-  assert_int_equal(h.failures, 0);
-  byoca_store_close(s);
-}
-
-/* 1 if needle occurs in the file at path. */
-static int file_has(const char *path, const void *needle, size_t n) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return 0;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  rewind(f);
-  unsigned char *buf = malloc((size_t)len + 1);
-  size_t got = fread(buf, 1, (size_t)len, f);
-  fclose(f);
-  int found = 0;
-  for (size_t i = 0; !found && n <= got && i + n <= got; i++)
-    found = memcmp(buf + i, needle, n) == 0;
-  free(buf);
-  return found;
-}
-
-static void test_destroy_leaves_nothing(void **state) {
-  (void)state;
-  struct byoca_store *s = open_store(keypath);
-  struct byoca_tenant t;
-  struct byoca_err err = {0};
-  const char *pem = "-----BEGIN PRIVATE KEY-----\nTHEKEYBYTESxyz123";
-  assert_int_equal(byoca_store_tenant_create(s, "shred", &t, &err), 0);
-  int64_t c = add_cert(s, t.id, 1);
-  struct byoca_secret key = secret_of(pem), mac = secret_of("MACKEYmac0123456");
-  struct byoca_cert_row is = {0};
-  is.next_check = 10;
-  assert_int_equal(byoca_store_cert_issued(s, c, &is, "chain", &key, &err), 0);
-  assert_int_equal(byoca_store_eab_put(s, t.id, "ca.test", "kid-1", &mac, &err),
-                   0);
-  char kid[256];
-  struct byoca_secret back = {0};
-  assert_int_equal(
-      byoca_store_eab_get(s, t.id, "ca.test", kid, sizeof(kid), &back, &err),
-      0);
-  assert_string_equal(kid, "kid-1");
-  assert_memory_equal(back.data, mac.data, mac.len);
-  byoca_secret_free(&back);
-  char wal[300];
-  snprintf(wal, sizeof(wal), "%s-wal", dbpath);
-  assert_false(file_has(dbpath, pem, strlen(pem)));
-  assert_false(file_has(wal, pem, strlen(pem)));
-  assert_false(file_has(wal, mac.data, mac.len));
-  assert_int_equal(byoca_store_tenant_destroy(s, t.id, &err), 0);
-  byoca_store_close(s);
-  /* not even the sealed blobs: check the tag-bearing tails are gone by
-   * reopening and finding no rows, and the file has no plaintext */
-  assert_false(file_has(dbpath, pem, strlen(pem)));
-  assert_false(file_has(dbpath, "MACKEY", 6));
-  byoca_secret_free(&key);
-  byoca_secret_free(&mac);
-}
-
-static void test_wrong_master_key(void **state) {
-  (void)state;
-  struct byoca_store *s = open_store(keypath);
-  struct byoca_tenant t;
-  struct byoca_err err = {0};
-  assert_int_equal(byoca_store_tenant_create(s, "eps", &t, &err), 0);
-  struct byoca_secret mac = secret_of("0123456789abcdef");
-  assert_int_equal(byoca_store_eab_put(s, t.id, "ca", "k", &mac, &err), 0);
-  byoca_secret_free(&mac);
-  byoca_store_close(s);
-  char other[300];
-  snprintf(other, sizeof(other), "%s/other.key", dir);
-  s = open_store(other);
-  char kid[64];
-  struct byoca_secret back = {0};
-  assert_int_equal(
-      byoca_store_eab_get(s, t.id, "ca", kid, sizeof(kid), &back, &err),
-      BYOCA_E_CRYPTO);
-  assert_null(back.data);
-  byoca_err_clear(&err);
-  byoca_store_close(s);
+      byoca_store_ca_record(f->s, "b.test", 1, NULL, 5, NULL, NULL), 0);
+  struct byoca_ca_health *all = NULL;
+  size_t n = 0;
+  assert_int_equal(byoca_store_ca_list(f->s, &all, &n, NULL), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(all[0].issuer, "b.test");
+  assert_string_equal(all[1].issuer, "ca.test");
+  free(all);
 }
 
 static void test_events(void **state) {
-  (void)state;
-  struct byoca_store *s = open_store(keypath);
+  struct fx *f = *state;
   struct byoca_event *ev = NULL;
   size_t n = 0;
-  assert_int_equal(byoca_store_event_add(s, 7, 1, "a.b", NULL, 5, NULL), 0);
-  assert_int_equal(byoca_store_event_add(s, 8, 2, "c.d", "{\"x\":1}", 6, NULL),
+  struct byoca_tenant t = fx_tenant(f->s, "ev");
+  assert_int_equal(byoca_store_event_add(f->s, t.id, 1, "a.b", NULL, 5, NULL),
                    0);
-  assert_int_equal(byoca_store_event_list(s, 8, 0, 10, &ev, &n, NULL), 0);
+  assert_int_equal(
+      byoca_store_event_add(f->s, 0, 0, "token.created", "{\"x\":1}", 6, NULL),
+      0);
+  assert_int_equal(
+      byoca_store_event_add(f->s, t.id, 2, "c.d", "{\"y\":2}", 7, NULL), 0);
+  assert_int_equal(byoca_store_event_list(f->s, t.id, 0, 10, &ev, &n, NULL), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(ev[0].type, "a.b");
+  assert_string_equal(ev[0].detail_json, "{}");
+  assert_int_equal(ev[0].ts, 5);
+  assert_int_equal(ev[0].cert_id, 1);
+  assert_string_equal(ev[1].detail_json, "{\"y\":2}");
+  int64_t first = ev[0].id;
+  byoca_events_free(ev, n);
+  assert_int_equal(byoca_store_event_list(f->s, t.id, first, 10, &ev, &n, NULL),
+                   0);
   assert_int_equal(n, 1);
   assert_string_equal(ev[0].type, "c.d");
   byoca_events_free(ev, n);
-  assert_int_equal(byoca_store_event_list(s, -1, 0, 10, &ev, &n, NULL), 0);
-  assert_true(n >= 2);
+  assert_int_equal(byoca_store_event_list(f->s, -1, 0, 2, &ev, &n, NULL), 0);
+  assert_int_equal(n, 2); /* limit */
+  assert_string_equal(ev[1].type, "token.created");
+  assert_int_equal(ev[1].tenant_id, 0);
   byoca_events_free(ev, n);
-  assert_int_equal(byoca_store_schema_version(s), 1);
-  byoca_store_close(s);
+  assert_int_equal(byoca_store_event_list(f->s, 0, 0, 10, &ev, &n, NULL), 0);
+  assert_int_equal(n, 1);
+  byoca_events_free(ev, n);
+  /* the audit log survives the tenant */
+  assert_int_equal(byoca_store_tenant_destroy(f->s, t.id, NULL), 0);
+  assert_int_equal(byoca_store_event_list(f->s, t.id, 0, 10, &ev, &n, NULL), 0);
+  assert_int_equal(n, 2);
+  byoca_events_free(ev, n);
+  byoca_events_free(NULL, 0);
 }
 
-static int setup(void **state) {
-  (void)state;
-  if (mkdtemp(dir) == NULL)
-    return -1;
-  snprintf(dbpath, sizeof(dbpath), "%s/store.db", dir);
-  snprintf(keypath, sizeof(keypath), "%s/master.key", dir);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
-}
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_aead),
-      cmocka_unit_test(test_master_key),
-      cmocka_unit_test(test_tenants_tokens),
-      cmocka_unit_test(test_certs_and_due),
-      cmocka_unit_test(test_ca_backoff),
-      cmocka_unit_test(test_destroy_leaves_nothing),
-      cmocka_unit_test(test_wrong_master_key),
-      cmocka_unit_test(test_events),
+      T(test_open_files_and_pragmas),
+      T(test_open_forms),
+      T(test_migrations_idempotent),
+      T(test_migration_from_v1),
+      T(test_newer_store_refused),
+      T(test_master_key_file),
+      T(test_tenants),
+      T(test_tokens),
+      T(test_ca_backoff),
+      T(test_events),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,447 @@
+/* lib/store on SQLite, lineages: add/get/list and tenant isolation,
+ * issued/failed transitions, claiming due work (order, limit, leases,
+ * deletions, the next_check index in the query plan), counts, expiring
+ * certificates, in-flight orders and http-01 challenge tokens. */
+#include "test_store_fixture.h"
+
+static void issue(struct byoca_store *s, int64_t id, int64_t next_check,
+                  const char *key) {
+  struct byoca_cert_row is = {0};
+  struct byoca_secret k = fx_secret(key);
+  struct byoca_err err = {0};
+  snprintf(is.issuer, sizeof(is.issuer), "ca.example");
+  snprintf(is.directory, sizeof(is.directory), "https://ca.example/dir");
+  snprintf(is.serial, sizeof(is.serial), "01ab");
+  snprintf(is.last_outcome, sizeof(is.last_outcome), "issued by ca.example");
+  is.not_before = 1000;
+  is.not_after = 9000;
+  is.next_check = next_check;
+  if (byoca_store_cert_issued(s, id, &is, "-----BEGIN CERTIFICATE-----", &k,
+                              &err) != 0)
+    fail_msg("cert_issued: %s", err.msg);
+  byoca_secret_free(&k);
+}
+
+static void test_cert_add_get_list(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a"), b = fx_tenant(f->s, "b");
+  struct byoca_cert_row row = {0}, r;
+  struct byoca_err err = {0};
+  int64_t id = 0;
+  row.identifiers_json = "[\"x.example\",\"*.x.example\"]";
+  snprintf(row.key_type, sizeof(row.key_type), "rsa2048");
+  snprintf(row.ca, sizeof(row.ca), "https://ca.test/dir");
+  snprintf(row.profile, sizeof(row.profile), "shortlived");
+  assert_int_equal(byoca_store_cert_add(f->s, a.id, &row, 500, &id, NULL), 0);
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, id, 1, &r, NULL), 0);
+  assert_int_equal(r.id, id);
+  assert_int_equal(r.tenant_id, a.id);
+  assert_string_equal(r.identifiers_json, row.identifiers_json);
+  assert_string_equal(r.key_type, "rsa2048");
+  assert_string_equal(r.ca, "https://ca.test/dir");
+  assert_string_equal(r.profile, "shortlived");
+  assert_int_equal(r.state, BYOCA_CERT_PENDING);
+  assert_int_equal(r.next_check, 500); /* due now */
+  assert_string_equal(r.next_source, "new");
+  assert_int_equal(r.created, 500);
+  assert_int_equal(r.revoke_on_delete, 1);
+  assert_null(r.fullchain_pem);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_store_cert_get(f->s, 0, id, 0, &r, NULL), 0);
+  byoca_cert_row_clear(&r); /* tenant 0: the manager, any tenant */
+  row.ca[0] = '\0';
+  int64_t ids[5] = {id};
+  for (int i = 1; i < 5; i++)
+    assert_int_equal(byoca_store_cert_add(f->s, a.id, &row, 500, &ids[i], NULL),
+                     0);
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, ids[1], 0, &r, NULL), 0);
+  assert_string_equal(r.ca, "auto");
+  byoca_cert_row_clear(&r);
+  (void)fx_cert(f->s, b.id, 500);
+  struct byoca_cert_row *list = NULL;
+  size_t n = 0;
+  assert_int_equal(byoca_store_cert_list(f->s, a.id, 0, 3, &list, &n, NULL), 0);
+  assert_int_equal(n, 3);
+  assert_int_equal(list[0].id, ids[0]);
+  assert_int_equal(list[2].id, ids[2]);
+  assert_null(list[0].fullchain_pem);
+  int64_t after = list[2].id;
+  byoca_cert_rows_free(list, n);
+  assert_int_equal(byoca_store_cert_list(f->s, a.id, after, 3, &list, &n, NULL),
+                   0);
+  assert_int_equal(n, 2); /* only a's: b's lineage is not listed */
+  assert_int_equal(list[1].id, ids[4]);
+  byoca_cert_rows_free(list, n);
+  assert_int_equal(byoca_store_cert_list(f->s, 4242, 0, 3, &list, &n, NULL), 0);
+  assert_int_equal(n, 0);
+  byoca_cert_rows_free(list, n);
+  /* isolation: b sees none of a's, as if they did not exist */
+  assert_int_equal(byoca_store_cert_get(f->s, b.id, id, 0, &r, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_cert_schedule(f->s, b.id, id, 1, "forced", &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_cert_set_deleting(f->s, b.id, id, 1, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, 4242, 0, &r, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_cert_add(f->s, 4242, &row, 1, &id, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+}
+
+static void test_cert_issued(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a"), b = fx_tenant(f->s, "b");
+  struct byoca_cert_row r;
+  struct byoca_err err = {0};
+  struct byoca_secret key = {0};
+  int64_t c1 = fx_cert(f->s, a.id, 100), c2 = fx_cert(f->s, a.id, 100);
+  int64_t ids[4];
+  size_t n = 0;
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 200, 800, 4, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 2);
+  struct byoca_order_row o = {.cert_id = c1, .started = 150};
+  snprintf(o.directory, sizeof(o.directory), "https://ca.example/dir");
+  assert_int_equal(byoca_store_order_put(f->s, &o, NULL, NULL), 0);
+  issue(f->s, c1, 7000, "-----BEGIN PRIVATE KEY-----\nONE");
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, c1, 1, &r, NULL), 0);
+  assert_int_equal(r.state, BYOCA_CERT_ISSUED);
+  assert_string_equal(r.fullchain_pem, "-----BEGIN CERTIFICATE-----");
+  assert_string_equal(r.issuer, "ca.example");
+  assert_string_equal(r.directory, "https://ca.example/dir");
+  assert_string_equal(r.serial, "01ab");
+  assert_int_equal(r.not_before, 1000);
+  assert_int_equal(r.not_after, 9000);
+  assert_int_equal(r.next_check, 7000);
+  assert_string_equal(r.next_source, "lifetime");
+  assert_string_equal(r.last_outcome, "issued by ca.example");
+  assert_int_equal(r.lease_until, 0);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_store_order_get(f->s, c1, &o, NULL, &err),
+                   BYOCA_E_NOTFOUND); /* the order row went with it */
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_cert_key(f->s, a.id, c1, &key, NULL), 0);
+  assert_string_equal((char *)key.data, "-----BEGIN PRIVATE KEY-----\nONE");
+  byoca_secret_free(&key);
+  assert_int_equal(byoca_store_cert_key(f->s, 0, c1, &key, NULL), 0);
+  byoca_secret_free(&key);
+  assert_int_equal(byoca_store_cert_key(f->s, b.id, c1, &key, &err),
+                   BYOCA_E_NOTFOUND);
+  assert_null(key.data);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_cert_key(f->s, a.id, c2, &key, &err),
+                   BYOCA_E_NOTFOUND); /* nothing issued yet */
+  byoca_err_clear(&err);
+  /* renewal replaces the key */
+  issue(f->s, c1, 8000, "-----BEGIN PRIVATE KEY-----\nTWO");
+  assert_int_equal(byoca_store_cert_key(f->s, a.id, c1, &key, NULL), 0);
+  assert_string_equal((char *)key.data, "-----BEGIN PRIVATE KEY-----\nTWO");
+  byoca_secret_free(&key);
+}
+
+static void test_cert_failed(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a");
+  struct byoca_cert_row r;
+  int64_t c1 = fx_cert(f->s, a.id, 100), c2 = fx_cert(f->s, a.id, 100);
+  issue(f->s, c1, 8000, "k1");
+  /* failures: pending -> failed; issued stays issued; both count */
+  assert_int_equal(byoca_store_cert_failed(f->s, c2, "boom", 5000, 2000, NULL),
+                   0);
+  assert_int_equal(
+      byoca_store_cert_failed(f->s, c2, "boom again", 6000, 2100, NULL), 0);
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, c2, 0, &r, NULL), 0);
+  assert_int_equal(r.state, BYOCA_CERT_FAILED);
+  assert_int_equal(r.failures, 2);
+  assert_int_equal(r.next_check, 6000);
+  assert_string_equal(r.next_source, "retry");
+  assert_string_equal(r.last_outcome, "boom again");
+  assert_int_equal(r.last_attempt, 2100);
+  assert_int_equal(r.lease_until, 0);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(
+      byoca_store_cert_failed(f->s, c1, "renewal failed", 5000, 2000, NULL), 0);
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, c1, 0, &r, NULL), 0);
+  assert_int_equal(r.state, BYOCA_CERT_ISSUED);
+  assert_int_equal(r.failures, 1);
+  byoca_cert_row_clear(&r);
+  issue(f->s, c2, 8000, "k");
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, c2, 0, &r, NULL), 0);
+  assert_int_equal(r.state, BYOCA_CERT_ISSUED);
+  assert_int_equal(r.failures, 0);
+  byoca_cert_row_clear(&r);
+}
+
+static void test_cert_deleting(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a");
+  struct byoca_cert_row r;
+  struct byoca_err err = {0};
+  int64_t c1 = fx_cert(f->s, a.id, 100), c2 = fx_cert(f->s, a.id, 100);
+  issue(f->s, c1, 8000, "k1");
+  /* schedule, then deletion: no more issuance or rescheduling */
+  assert_int_equal(
+      byoca_store_cert_schedule(f->s, a.id, c1, 42, "forced", NULL), 0);
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, c1, 0, &r, NULL), 0);
+  assert_int_equal(r.next_check, 42);
+  assert_string_equal(r.next_source, "forced");
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_store_cert_set_deleting(f->s, a.id, c1, 0, NULL), 0);
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, c1, 0, &r, NULL), 0);
+  assert_int_equal(r.state, BYOCA_CERT_DELETING);
+  assert_int_equal(r.revoke_on_delete, 0);
+  assert_string_equal(byoca_cert_state_str(r.state), "deleting");
+  byoca_cert_row_clear(&r);
+  struct byoca_cert_row is = {0};
+  struct byoca_secret k = fx_secret("k");
+  assert_int_equal(byoca_store_cert_issued(f->s, c1, &is, "x", &k, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_cert_issued(f->s, 4242, &is, "x", &k, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  byoca_secret_free(&k);
+  assert_int_equal(byoca_store_cert_schedule(f->s, a.id, c1, 1, "forced", &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_string_equal(byoca_cert_state_str(BYOCA_CERT_PENDING), "pending");
+  assert_string_equal(byoca_cert_state_str(BYOCA_CERT_ISSUED), "issued");
+  assert_string_equal(byoca_cert_state_str(BYOCA_CERT_FAILED), "failed");
+  /* destroy: gone for everyone; destroying again changes nothing */
+  assert_int_equal(byoca_store_cert_destroy(f->s, c1, NULL), 0);
+  assert_int_equal(byoca_store_cert_get(f->s, 0, c1, 0, &r, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_cert_destroy(f->s, c1, NULL), 0);
+  assert_int_equal(byoca_store_cert_get(f->s, a.id, c2, 0, &r, NULL), 0);
+  byoca_cert_row_clear(&r);
+  int64_t c3 = fx_cert(f->s, a.id, 1);
+  assert_true(c3 > c2); /* ids are never reused */
+}
+
+static void test_claim_due(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a"), b = fx_tenant(f->s, "b");
+  int64_t ids[8];
+  size_t n = 99;
+  /* next_check: c1 300, c2 100, c3 200 (b's), c4 900 (not due at 500) */
+  int64_t c1 = fx_cert(f->s, a.id, 300), c2 = fx_cert(f->s, a.id, 100);
+  int64_t c3 = fx_cert(f->s, b.id, 200), c4 = fx_cert(f->s, a.id, 900);
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 500, 600, 0, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 0);
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 500, 600, 2, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 2); /* the limit, most overdue first */
+  assert_int_equal(ids[0], c2);
+  assert_int_equal(ids[1], c3);
+  struct byoca_cert_row r;
+  assert_int_equal(byoca_store_cert_get(f->s, 0, c2, 0, &r, NULL), 0);
+  assert_int_equal(r.lease_until, 600);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 500, 600, 8, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 1); /* leased ones are skipped; c4 is not due */
+  assert_int_equal(ids[0], c1);
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 550, 650, 8, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 0);
+  /* a deletion is claimed first, whatever its next_check */
+  assert_int_equal(byoca_store_cert_set_deleting(f->s, a.id, c4, 1, NULL), 0);
+  assert_int_equal(
+      byoca_store_cert_failed(f->s, c4, "revocation failed", 99999, 500, NULL),
+      0);
+  /* leases run out (lease_until < now) */
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 600, 700, 8, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 1);
+  assert_int_equal(ids[0], c4);
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 601, 700, 8, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 3);
+  assert_int_equal(ids[0], c2);
+  assert_int_equal(ids[1], c3);
+  assert_int_equal(ids[2], c1);
+  /* a release frees every claim at once */
+  assert_int_equal(byoca_store_cert_release_all(f->s, NULL), 0);
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 602, 700, 8, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 4);
+  assert_int_equal(ids[0], c4);
+  assert_int_equal(ids[1], c2);
+  /* rescheduled into the future: not due any more */
+  assert_int_equal(byoca_store_cert_release_all(f->s, NULL), 0);
+  assert_int_equal(byoca_store_cert_schedule(f->s, a.id, c2, 5000, "ari", NULL),
+                   0);
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 603, 700, 8, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 3);
+  for (size_t i = 0; i < n; i++)
+    assert_true(ids[i] != c2);
+}
+
+/* The rows EXPLAIN QUERY PLAN gives for sql, "|"-joined into out. */
+static void query_plan(struct byoca_store *s, const char *sql, char *out,
+                       size_t outlen) {
+  char q[512];
+  sqlite3_stmt *st = NULL;
+  snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+  assert_int_equal(sqlite3_prepare_v2(s->db, q, -1, &st, NULL), SQLITE_OK);
+  for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++)
+    sqlite3_bind_int64(st, i, 1000);
+  out[0] = '\0';
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    size_t len = strlen(out);
+    snprintf(out + len, outlen - len, "%s|", sqlite3_column_text(st, 3));
+  }
+  sqlite3_finalize(st);
+}
+
+static void test_claim_uses_indexes(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a");
+  for (int i = 0; i < 200; i++)
+    (void)fx_cert(f->s, a.id, 1000 + i);
+  char plan[1024];
+  for (int pass = 0; pass < 2; pass++) { /* as created, then analyzed */
+    query_plan(f->s, store_sql_claim_due, plan, sizeof(plan));
+    print_message("due: %s\n", plan);
+    assert_non_null(strstr(plan, "USING INDEX certificates_next_check"));
+    assert_null(strstr(plan, "TEMP B-TREE")); /* ordered by the index */
+    query_plan(f->s, store_sql_claim_deleting, plan, sizeof(plan));
+    print_message("deleting: %s\n", plan);
+    assert_non_null(strstr(plan, "USING INDEX certificates_deleting"));
+    fx_sql(f->s, "ANALYZE");
+  }
+}
+
+static void test_counts_expiring(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a");
+  int64_t c1 = fx_cert(f->s, a.id, 100), c2 = fx_cert(f->s, a.id, 100);
+  int64_t c3 = fx_cert(f->s, a.id, 100), c4 = fx_cert(f->s, a.id, 5000);
+  (void)c4;
+  issue(f->s, c1, 4000, "k1"); /* not_after 9000 */
+  issue(f->s, c2, 4000, "k2");
+  assert_int_equal(byoca_store_cert_failed(f->s, c2, "x", 300, 200, NULL), 0);
+  assert_int_equal(byoca_store_cert_set_deleting(f->s, a.id, c3, 1, NULL), 0);
+  int64_t counts[4], due = -1;
+  assert_int_equal(byoca_store_cert_counts(f->s, 1000, counts, &due, NULL), 0);
+  assert_int_equal(counts[BYOCA_CERT_PENDING], 1);
+  assert_int_equal(counts[BYOCA_CERT_ISSUED], 2);
+  assert_int_equal(counts[BYOCA_CERT_FAILED], 0);
+  assert_int_equal(counts[BYOCA_CERT_DELETING], 1);
+  assert_int_equal(due, 1); /* c2 at 300 */
+  int64_t ids[4];
+  size_t n = 9;
+  /* issued, not_after before the horizon, last attempt failed: c2 only */
+  assert_int_equal(byoca_store_cert_expiring(f->s, 9001, ids, 4, &n, NULL), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(ids[0], c2);
+  assert_int_equal(byoca_store_cert_expiring(f->s, 9000, ids, 4, &n, NULL), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(byoca_store_cert_expiring(f->s, 9001, ids, 0, &n, NULL), 0);
+  assert_int_equal(n, 0);
+}
+
+static void test_orders(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a");
+  struct byoca_err err = {0};
+  int64_t c = fx_cert(f->s, a.id, 1), cnt = -1;
+  struct byoca_order_row o = {.cert_id = c, .started = 77}, back;
+  struct byoca_secret key = fx_secret("-----BEGIN PRIVATE KEY-----\nFRESH"),
+                      out = {0};
+  snprintf(o.directory, sizeof(o.directory), "https://ca.test/dir");
+  snprintf(o.issuer, sizeof(o.issuer), "ca.test");
+  assert_int_equal(byoca_store_order_put(f->s, &o, NULL, NULL), 0);
+  assert_int_equal(byoca_store_order_get(f->s, c, &back, &out, NULL), 0);
+  assert_null(out.data); /* no key yet */
+  assert_string_equal(back.directory, "https://ca.test/dir");
+  assert_string_equal(back.order_url, "");
+  assert_int_equal(back.started, 77);
+  snprintf(o.order_url, sizeof(o.order_url), "https://ca.test/order/1");
+  assert_int_equal(byoca_store_order_put(f->s, &o, &key, NULL), 0);
+  assert_int_equal(byoca_store_order_count(f->s, &cnt, NULL), 0);
+  assert_int_equal(cnt, 1);
+  assert_int_equal(byoca_store_order_get(f->s, c, &back, &out, NULL), 0);
+  assert_int_equal(back.cert_id, c);
+  assert_string_equal(back.issuer, "ca.test");
+  assert_string_equal(back.order_url, "https://ca.test/order/1");
+  assert_int_equal(out.len, key.len);
+  assert_memory_equal(out.data, key.data, key.len);
+  byoca_secret_free(&out);
+  assert_int_equal(byoca_store_order_get(f->s, c, &back, NULL, NULL), 0);
+  assert_int_equal(byoca_store_order_delete(f->s, c, NULL), 0);
+  assert_int_equal(byoca_store_order_get(f->s, c, &back, &out, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  o.cert_id = 4242;
+  assert_int_equal(byoca_store_order_put(f->s, &o, &key, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  /* destroying the lineage takes its order along */
+  o.cert_id = c;
+  assert_int_equal(byoca_store_order_put(f->s, &o, &key, NULL), 0);
+  assert_int_equal(byoca_store_cert_destroy(f->s, c, NULL), 0);
+  assert_int_equal(byoca_store_order_count(f->s, &cnt, NULL), 0);
+  assert_int_equal(cnt, 0);
+  byoca_secret_free(&key);
+}
+
+static void test_challenges(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a");
+  struct byoca_err err = {0};
+  char out[512];
+  int64_t c = fx_cert(f->s, a.id, 1);
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "tok1", "tok1.thumb", c, 100, NULL), 0);
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "tok2", "tok2.thumb", 0, 100, NULL), 0);
+  assert_int_equal(
+      byoca_store_challenge_get(f->s, "tok1", 99, out, sizeof(out), NULL), 0);
+  assert_string_equal(out, "tok1.thumb");
+  assert_int_equal(
+      byoca_store_challenge_get(f->s, "tok1", 100, out, sizeof(out), &err),
+      BYOCA_E_NOTFOUND); /* expired */
+  byoca_err_clear(&err);
+  assert_int_equal(
+      byoca_store_challenge_get(f->s, "nope", 1, out, sizeof(out), &err),
+      BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "tok2", "tok2.new", 0, 200, NULL), 0);
+  assert_int_equal(
+      byoca_store_challenge_get(f->s, "tok2", 150, out, sizeof(out), NULL), 0);
+  assert_string_equal(out, "tok2.new");
+  assert_int_equal(byoca_store_challenge_delete(f->s, "tok2", NULL), 0);
+  assert_int_equal(
+      byoca_store_challenge_get(f->s, "tok2", 150, out, sizeof(out), &err),
+      BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  /* the lineage's tokens go with it */
+  assert_int_equal(byoca_store_cert_destroy(f->s, c, NULL), 0);
+  assert_int_equal(
+      byoca_store_challenge_get(f->s, "tok1", 1, out, sizeof(out), &err),
+      BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      T(test_cert_add_get_list), T(test_cert_issued),
+      T(test_cert_failed),       T(test_cert_deleting),
+      T(test_claim_due),         T(test_claim_uses_indexes),
+      T(test_counts_expiring),   T(test_orders),
+      T(test_challenges),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
