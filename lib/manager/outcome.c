@@ -56,11 +56,12 @@ void mgr_job_fail(struct mgr_job *j, enum byoca_errclass cls,
   if (byoca_store_cert_failed(m->store, j->cert_id, line, next, now, &e) != 0)
     mgr_job_log(j, BYOCA_LOG_ERROR, "cannot record the failure: %s", e.msg);
   byoca_err_clear(&e);
+  /* notified once per streak, when it reaches notify_after_failures */
   mgr_event(m, j->tenant_id, j->cert_id, "certificate.failed",
             json_pack("{s:s,s:s,s:i,s:s}", "error", line, "class",
                       byoca_errclass_str(cls), "failures", failures,
                       "next_check", t),
-            failures >= m->cfg.notify_after_failures);
+            failures == m->cfg.notify_after_failures);
   mgr_job_end(j);
 }
 

@@ -167,6 +167,10 @@ int bd_mopts_build(struct bd *d, const struct bd_config *cfg,
 void bd_mopts_free(struct bd_mopts *m);
 /* Applies log_json and log_level. */
 void bd_log_apply(const struct bd_config *cfg);
+/* At exit, after the manager is gone: kills the hook processes still
+ * running (with their children) and runs the loop until lib/net reported
+ * their ends, at most 2 s (children.c). */
+void bd_children_stop(struct bd *d);
 
 /* Opens the store of cfg with its master key (created, with the state
  * folders, when create is set: `byocad init`). */

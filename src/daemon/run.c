@@ -207,6 +207,8 @@ static void stop(struct bd *d) {
     byoca_signal_free(d->sig[i]);
   byoca_timer_cancel(d->drain_timer);
   byoca_manager_free(d->mgr);
+  d->mgr = NULL;
+  bd_children_stop(d); /* hooks of orders cut off at the drain deadline */
   byoca_http_free(d->http);
   byoca_resolver_free(d->resolver);
   byoca_netpolicy_free(d->policy);

@@ -1,31 +1,52 @@
 #!/usr/bin/env python3
 """Test fixture (not a product component): a webhook receiver for
-byocad's notifications. Listens on 127.0.0.1:PORT, appends every POST body
-as one JSON line to OUT (with the request path added as "_path"), and
-answers 500 to the first FAIL requests, to prove byocad retries.
+byocad's notifications, on loopback only.
+
+Listens on 127.0.0.1:PORT and answers 500 to the first FAIL POSTs (to
+prove byocad retries), 204 to the others. Every POST body it answered 204
+is appended to OUT as one JSON line, with "_path" (the request path),
+"_t" (when it arrived, unix seconds, float) and "_status" added; every
+body it answered 500 goes the same way to OUT.rejected. Bodies that are
+not JSON objects are recorded as {"_raw": TEXT}.
 Usage: webhook_sink.py PORT OUT [FAIL]"""
 import http.server
 import json
 import sys
+import threading
+import time
 
 PORT, OUT = int(sys.argv[1]), sys.argv[2]
 FAIL = [int(sys.argv[3]) if len(sys.argv) > 3 else 0]
+LOCK = threading.Lock()
+
+
+def record(path, line):
+    with open(path, "a") as f:
+        f.write(line + "\n")
 
 
 class Sink(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n)
-        if FAIL[0] > 0:
-            FAIL[0] -= 1
-            self.send_response(500)
-            self.end_headers()
-            return
-        note = json.loads(body)
+        t = time.time()
+        try:
+            note = json.loads(body)
+            if not isinstance(note, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            note = {"_raw": body.decode("utf-8", "replace")}
         note["_path"] = self.path  # which URL byocad used
-        with open(OUT, "a") as f:
-            f.write(json.dumps(note) + "\n")
-        self.send_response(204)
+        note["_t"] = t
+        with LOCK:
+            status = 500 if FAIL[0] > 0 else 204
+            if FAIL[0] > 0:
+                FAIL[0] -= 1
+            note["_status"] = status
+            record(OUT + ".rejected" if status == 500 else OUT,
+                   json.dumps(note))
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, fmt, *args):

@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""Test helper for byocad's durability tests (tests/integration/test_daemon_*).
+
+Reads byocad's SQLite store strictly read-only (URI mode=ro; safe while the
+daemon runs, the store is in WAL mode), talks to the REST API over its unix
+socket in bulk (one process instead of a curl per request), and counts what
+Pebble did from its log. Prints JSON on stdout; exits 1 with a reason on
+stderr when something is wrong. Tokens are read from files, never taken
+from argv, never printed.
+
+  db-state DB                  {"states": {...}, "orders": n, "orders_keyed": n,
+                                "order_certs": [...], "keyed_certs": [...],
+                                "order_urls": {cert_id: url},
+                                "leased_unordered": [...], "max_event": n}
+  db-clean DB                  fails unless no in-flight order row, no
+                               sealed order key, and no certificate key
+                               outside an issued lineage is left (and every
+                               issued lineage has its key and chain)
+  add-certs SOCK TOKEN FMT FIRST LAST [PARALLEL]
+                               POST /v1/certificates for FMT % i (one name
+                               each), i in FIRST..LAST; prints the ids
+  list-certs SOCK TOKEN        every certificate (all pages), by id
+  list-events SOCK TOKEN [AFTER]
+                               every event with id > AFTER (all pages)
+  pebble-log LOG               {"orders": n, "accounts": n, "issued": n,
+                                "serials": [...], "serial_by_order": {}}
+                               from Pebble's log lines
+                               'Added order "ID" to the db' (one per newOrder
+                               it accepted), 'There are now N accounts in
+                               memory' (after each new account) and 'Issued
+                               certificate serial S for order ID' (one per
+                               certificate it signed)
+  pebble-proxy PORT UPSTREAM CERT KEY CAFILE
+                               HTTPS reverse proxy on 127.0.0.1:PORT to the
+                               Pebble on 127.0.0.1:UPSTREAM that lets one
+                               newOrder (POST /order-plz) through at a time;
+                               runs until killed. Pebble 2.4 deadlocks when
+                               two newOrders overlap (MemoryStore
+                               FindValidAuthorization holds the store's read
+                               lock and waits for an authorization that
+                               makeChallenges holds while it waits for the
+                               store's write lock): every later request hangs.
+                               The Host header is kept, so Pebble's URLs name
+                               the proxy.
+"""
+
+import concurrent.futures
+import http.client
+import http.server
+import json
+import re
+import socket
+import sqlite3
+import ssl
+import sys
+import threading
+import time
+
+
+def die(msg):
+    print("daemon_check: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+# ------------------------------------------------------------------ store
+
+
+def db_open(path):
+    # mode=ro: never writes (no checkpoint, no schema change); reads the WAL.
+    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+    con.execute("PRAGMA busy_timeout = 10000")
+    return con
+
+
+def columns(con, table):
+    return [r[1] for r in con.execute("PRAGMA table_info(%s)" % table)]
+
+
+def need(cols, table, *names):
+    for n in names:
+        if n not in cols:
+            die("store table %s has no column %s (columns: %s)"
+                % (table, n, ", ".join(cols)))
+
+
+def order_key_column(cols):
+    """The orders column holding the sealed certificate key."""
+    for c in cols:
+        if "key" in c and c not in ("cert_id",):
+            return c
+    die("orders table: no key column among %s" % ", ".join(cols))
+    return None
+
+
+def db_state(path):
+    con = db_open(path)
+    with con:
+        # one read transaction: a consistent snapshot
+        con.execute("BEGIN")
+        ccols = columns(con, "certificates")
+        need(ccols, "certificates", "id", "state", "lease_until")
+        ocols = columns(con, "orders")
+        need(ocols, "orders", "cert_id")
+        kcol = order_key_column(ocols)
+        states = {}
+        for st, n in con.execute(
+                "SELECT state, count(*) FROM certificates GROUP BY state"):
+            states[str(st)] = n
+        need(ocols, "orders", "order_url")
+        order_urls = {str(r[0]): r[1] for r in con.execute(
+            "SELECT cert_id, order_url FROM orders ORDER BY cert_id")}
+        order_certs = [int(c) for c in order_urls]
+        keyed = [r[0] for r in con.execute(
+            "SELECT cert_id FROM orders WHERE %s IS NOT NULL "
+            "AND length(%s) > 0 ORDER BY cert_id" % (kcol, kcol))]
+        now = int(time.time())
+        leased = [r[0] for r in con.execute(
+            "SELECT id FROM certificates WHERE lease_until >= ? "
+            "AND id NOT IN (SELECT cert_id FROM orders) ORDER BY id",
+            (now,))]
+        max_event = con.execute(
+            "SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        con.execute("COMMIT")
+    con.close()
+    return {"states": states, "orders": len(order_certs),
+            "orders_keyed": len(keyed), "order_certs": order_certs,
+            "keyed_certs": keyed, "order_urls": order_urls,
+            "leased_unordered": leased,
+            "max_event": max_event}
+
+
+def db_clean(path):
+    con = db_open(path)
+    ocols = columns(con, "orders")
+    kcol = order_key_column(ocols)
+    norders = con.execute("SELECT count(*) FROM orders").fetchone()[0]
+    nkeys = con.execute("SELECT count(*) FROM orders WHERE %s IS NOT NULL"
+                        % kcol).fetchone()[0]
+    # orders pointing at lineages that no longer exist
+    dangling = con.execute(
+        "SELECT count(*) FROM orders WHERE cert_id NOT IN "
+        "(SELECT id FROM certificates)").fetchone()[0]
+    # sealed certificate keys belong to issued lineages only (state 1,
+    # or 3 while being deleted): a pending/failed lineage holding one is
+    # a key left over from an order that no longer exists
+    ccols = columns(con, "certificates")
+    need(ccols, "certificates", "key", "state", "fullchain")
+    stray = con.execute(
+        "SELECT count(*) FROM certificates WHERE key IS NOT NULL AND "
+        "(state NOT IN (1, 3) OR fullchain IS NULL)").fetchone()[0]
+    nokey = con.execute(
+        "SELECT count(*) FROM certificates WHERE state = 1 AND "
+        "(key IS NULL OR fullchain IS NULL)").fetchone()[0]
+    con.close()
+    out = {"orders": norders, "order_keys": nkeys, "dangling": dangling,
+           "stray_cert_keys": stray, "issued_without_key": nokey}
+    print(json.dumps(out))
+    if norders or nkeys or dangling or stray or nokey:
+        die("in-flight state left in the store: %s" % json.dumps(out))
+
+
+# -------------------------------------------------------------------- API
+
+
+class UnixConn(http.client.HTTPConnection):
+    def __init__(self, path, timeout=60):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.path)
+        self.sock = s
+
+
+def read_token(path):
+    with open(path) as f:
+        tok = f.read().split()
+    if not tok:
+        die("empty token file %s" % path)
+    return tok[0]
+
+
+def request(sock, token, method, path, body=None):
+    hdr = {"Authorization": "Bearer " + token}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdr["Content-Type"] = "application/json"
+    for attempt in range(3):
+        c = UnixConn(sock)
+        try:
+            c.request(method, path, body=data, headers=hdr)
+            r = c.getresponse()
+            return r.status, r.read().decode("utf-8", "replace")
+        except (ConnectionError, socket.timeout) as e:
+            err = e
+            time.sleep(0.2)
+        finally:
+            c.close()
+    die("%s %s: no answer (%s)" % (method, path, err))
+    return None
+
+
+def add_certs(sock, tokfile, fmt, first, last, parallel):
+    token = read_token(tokfile)
+
+    def one(i):
+        name = fmt % i
+        st, body = request(sock, token, "POST", "/v1/certificates",
+                           {"identifiers": [name]})
+        if st != 201:
+            die("POST /v1/certificates %s: HTTP %d %s" % (name, st, body[:300]))
+        d = json.loads(body)
+        if d.get("identifiers") != [name] or d.get("state") != "pending":
+            die("POST /v1/certificates %s: unexpected answer %s"
+                % (name, body[:300]))
+        return d["id"]
+
+    with concurrent.futures.ThreadPoolExecutor(parallel) as ex:
+        ids = list(ex.map(one, range(first, last + 1)))
+    print(json.dumps(ids))
+
+
+def list_all(sock, tokfile, path, after=0):
+    token = read_token(tokfile)
+    items = []
+    sep = "&" if "?" in path else "?"
+    while True:
+        st, body = request(sock, token, "GET",
+                           "%s%safter=%d&limit=1000" % (path, sep, after))
+        if st != 200:
+            die("GET %s: HTTP %d %s" % (path, st, body[:300]))
+        d = json.loads(body)
+        items += d["items"]
+        if not d["items"] or d.get("next_after") is None:
+            break
+        if d["next_after"] <= after:
+            die("GET %s: next_after %s does not advance past %d"
+                % (path, d["next_after"], after))
+        after = d["next_after"]
+    ids = [x["id"] for x in items]
+    if ids != sorted(set(ids)):
+        die("GET %s: ids not strictly increasing across pages" % path)
+    print(json.dumps(items))
+
+
+# ----------------------------------------------------------------- Pebble
+
+
+def pebble_log(path):
+    orders = 0
+    accounts = 0
+    serials = []
+    nacct = re.compile(r"There are now (\d+) accounts in memory")
+    added = re.compile(r'Added order "[^"]+" to the db')
+    issued = re.compile(
+        r"Issued certificate serial ([0-9a-fA-F]+) for order (\S+)")
+    by_order = {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            if added.search(line):
+                orders += 1
+            m = nacct.search(line)
+            if m:
+                accounts = max(accounts, int(m.group(1)))
+            m = issued.search(line)
+            if m:
+                serials.append(m.group(1).lower().lstrip("0"))
+                by_order[m.group(2)] = serials[-1]
+    print(json.dumps({"orders": orders, "accounts": accounts,
+                      "issued": len(serials), "serial_by_order": by_order,
+                      "serials": serials}))
+
+
+# ------------------------------------------------------ serializing proxy
+
+HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+       "te", "trailer", "upgrade", "content-length"}
+
+
+def pebble_proxy(port, upstream, cert, key, cafile):
+    order_lock = threading.Lock()
+    local = threading.local()
+    up_ctx = ssl.create_default_context(cafile=cafile)
+
+    def upstream_conn(fresh=False):
+        c = getattr(local, "conn", None)
+        if c is None or fresh:
+            if c is not None:
+                c.close()
+            c = http.client.HTTPSConnection("127.0.0.1", upstream,
+                                            timeout=60, context=up_ctx)
+            local.conn = c
+        return c
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def forward(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else None
+            hdr = {k: v for k, v in self.headers.items()
+                   if k.lower() not in HOP}
+            for attempt in (0, 1):
+                try:
+                    c = upstream_conn(fresh=attempt == 1)
+                    if c.sock is None:
+                        c.connect()  # the handshake outside the lock
+                    if self.path.startswith("/order-plz"):
+                        with order_lock:
+                            c.request(self.command, self.path, body, hdr)
+                            r = c.getresponse()
+                            data = r.read()
+                    else:
+                        c.request(self.command, self.path, body, hdr)
+                        r = c.getresponse()
+                        data = r.read()
+                    break
+                except (OSError, http.client.HTTPException) as e:
+                    print("pebble-proxy: %s %s: %r" % (self.command, self.path,
+                                                       e), file=sys.stderr)
+                    if attempt == 1:
+                        self.send_error(502)
+                        return
+            self.send_response(r.status, r.reason)
+            for k, v in r.getheaders():
+                if k.lower() not in HOP:
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_HEAD = forward
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    srv.daemon_threads = True
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()
+
+
+def main(argv):
+    if len(argv) < 2:
+        die("usage: see the header of this file")
+    cmd, a = argv[1], argv[2:]
+    if cmd == "db-state":
+        print(json.dumps(db_state(a[0])))
+    elif cmd == "db-clean":
+        db_clean(a[0])
+    elif cmd == "add-certs":
+        add_certs(a[0], a[1], a[2], int(a[3]), int(a[4]),
+                  int(a[5]) if len(a) > 5 else 8)
+    elif cmd == "list-certs":
+        list_all(a[0], a[1], "/v1/certificates")
+    elif cmd == "list-events":
+        list_all(a[0], a[1], "/v1/events", int(a[2]) if len(a) > 2 else 0)
+    elif cmd == "pebble-log":
+        pebble_log(a[0])
+    elif cmd == "pebble-proxy":
+        pebble_proxy(int(a[0]), int(a[1]), a[2], a[3], a[4])
+    else:
+        die("unknown command %s" % cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
