@@ -468,14 +468,15 @@ def scenario_discover(res):
     add_caa(names)
     base = [ENV["BENCH_BYOCA"], "discover", "--no-directory", "--json",
             "--resolver", ENV["BENCH_DNS"]]
-    p0 = pebble_cpu()
-    w1, c1, r1 = run(base + names, label="byoca discover (all names)")
+    w1, c1, r1 = 0.0, 0.0, 0.0
+    for i in range(0, n, 1000):  # byoca discover takes 1 to 1000 names
+        w, c, r = run(base + names[i:i + 1000], label="byoca discover")
+        w1, c1, r1 = w1 + w, c1 + c, max(r1, r)
     w2, c2 = 0.0, 0.0
     for i in range(0, n, 100):
         w, c, _ = run(base + names[i:i + 100], label="byoca discover")
         w2 += w
         c2 += c
-    del p0
     res["discover"] = {
         "names": n, "one_process": {
             "names_per_s": n / w1, "cpu_ms_per_name": c1 * 1000 / n,
@@ -494,8 +495,8 @@ def main():
            "note": ENV.get("BENCH_NOTE", "")}
     for s in sys.argv[1:]:
         SCENARIOS[s](res)
-    with open(ENV["BENCH_OUT"], "w") as f:
-        json.dump(res, f, indent=1)
+        with open(ENV["BENCH_OUT"], "w") as f:  # kept if a later one fails
+            json.dump(res, f, indent=1)
     if PEBBLE["proc"] is not None:
         PEBBLE["proc"].terminate()
         PEBBLE["proc"].wait()

@@ -36,7 +36,7 @@
 # with SIGKILL mid-run and run again with the same batch: every name ends
 # with complete live/ files (check_live) and nothing partial is left
 # (check_no_partial).
-source "$(dirname "$0")/common.sh"
+source "$BYOCA_SRC/tests/integration/common.sh"
 source "$BYOCA_SRC/tests/env/daemon.sh"
 env_init daemon_crash
 env_gen_tls
