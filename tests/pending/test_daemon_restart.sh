@@ -16,7 +16,7 @@
 # per signed certificate (tests/env/daemon_check.py pebble-log).
 #
 # BYOCA_RESTART_N overrides the number of lineages (default 1000).
-source "$(dirname "$0")/common.sh"
+source "$BYOCA_SRC/tests/integration/common.sh"
 source "$BYOCA_SRC/tests/env/daemon.sh"
 env_init daemon_restart
 env_gen_tls
