@@ -102,14 +102,9 @@ int byoca_store_account_list(struct byoca_store *s, int64_t tenant_id,
   if (st == NULL)
     return BYOCA_E_IO;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 4;
-      struct byoca_account_row *a = realloc(*out, cap * sizeof(**out));
-      if (a == NULL) {
-        sqlite3_finalize(st);
-        return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
-      }
-      *out = a;
+    if (db_grow((void **)out, &cap, *n, sizeof(**out), 4) != 0) {
+      sqlite3_finalize(st);
+      return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
     }
     read_account(st, &(*out)[(*n)++]);
   }

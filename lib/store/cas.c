@@ -104,14 +104,9 @@ int byoca_store_ca_list(struct byoca_store *s, struct byoca_ca_health **out,
   if (st == NULL)
     return BYOCA_E_IO;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 8;
-      struct byoca_ca_health *h = realloc(*out, cap * sizeof(**out));
-      if (h == NULL) {
-        sqlite3_finalize(st);
-        return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
-      }
-      *out = h;
+    if (db_grow((void **)out, &cap, *n, sizeof(**out), 8) != 0) {
+      sqlite3_finalize(st);
+      return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
     }
     read_ca(st, &(*out)[(*n)++]);
   }

@@ -168,22 +168,6 @@ int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
   return rc;
 }
 
-static int tenant_of(struct byoca_store *s, int64_t id, int64_t *tenant,
-                     struct byoca_err *err) {
-  sqlite3_stmt *st = db_prep(
-      s, err, "SELECT tenant_id FROM certificates WHERE id = ?", "i", id);
-  if (st == NULL)
-    return BYOCA_E_IO;
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    *tenant = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return rc == SQLITE_ROW
-             ? 0
-             : byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
-                             "no certificate %lld", (long long)id);
-}
-
 static int write_issued(struct byoca_store *s, int64_t id,
                         const struct byoca_cert_row *r, const char *pem,
                         const unsigned char *box, size_t boxlen,
@@ -221,7 +205,7 @@ int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
   int rc = db_begin(s, err);
   if (rc != 0)
     return rc;
-  if ((rc = tenant_of(s, id, &tenant, err)) == 0) {
+  if ((rc = db_cert_tenant(s, id, &tenant, err)) == 0) {
     cert_aad(tenant, id, aad, sizeof(aad));
     rc = sec_seal(s, tenant, aad, key_pem->data, key_pem->len, &box, &boxlen,
                   err);

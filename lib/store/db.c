@@ -120,6 +120,34 @@ int db_no_tenant(struct byoca_store *s, int rc, int64_t tenant,
                        "no tenant %lld", (long long)tenant);
 }
 
+int db_cert_tenant(struct byoca_store *s, int64_t cert_id, int64_t *tenant,
+                   struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(
+      s, err, "SELECT tenant_id FROM certificates WHERE id = ?", "i", cert_id);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    *tenant = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW
+             ? 0
+             : byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                             "no certificate %lld", (long long)cert_id);
+}
+
+int db_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first) {
+  if (n < *cap)
+    return 0;
+  size_t ncap = *cap ? *cap * 2 : first;
+  void *p = realloc(*arr, ncap * size);
+  if (p == NULL)
+    return -1;
+  *arr = p;
+  *cap = ncap;
+  return 0;
+}
+
 void db_checkpoint(struct byoca_store *s, int truncate) {
   /* never wait for readers (the loop must not stall): a checkpoint that
      meets a reader does what it can now and the rest happens later */

@@ -6,22 +6,6 @@
 
 #include "store_int.h"
 
-static int order_tenant(struct byoca_store *s, int64_t cert_id, int64_t *t,
-                        struct byoca_err *err) {
-  sqlite3_stmt *st = db_prep(
-      s, err, "SELECT tenant_id FROM certificates WHERE id = ?", "i", cert_id);
-  if (st == NULL)
-    return BYOCA_E_IO;
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    *t = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return rc == SQLITE_ROW
-             ? 0
-             : byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
-                             "no certificate %lld", (long long)cert_id);
-}
-
 static void order_aad(int64_t tenant, int64_t cert, char *aad, size_t n) {
   snprintf(aad, n, "byoca:order-key:%lld:%lld", (long long)tenant,
            (long long)cert);
@@ -35,7 +19,7 @@ int byoca_store_order_put(struct byoca_store *s,
   unsigned char *box = NULL;
   size_t boxlen = 0;
   int64_t tenant = 0;
-  int rc = order_tenant(s, row->cert_id, &tenant, err);
+  int rc = db_cert_tenant(s, row->cert_id, &tenant, err);
   if (rc == 0 && key_pem != NULL && key_pem->data != NULL) {
     order_aad(tenant, row->cert_id, aad, sizeof(aad));
     rc = sec_seal(s, tenant, aad, key_pem->data, key_pem->len, &box, &boxlen,

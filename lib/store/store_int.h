@@ -47,6 +47,13 @@ int db_no_tenant(struct byoca_store *s, int rc, int64_t tenant,
  * truncate also empties the WAL when no reader holds it (so destroyed rows
  * leave no old page images behind). */
 void db_checkpoint(struct byoca_store *s, int truncate);
+/* The tenant owning certificate cert_id; BYOCA_E_NOTFOUND when none. */
+int db_cert_tenant(struct byoca_store *s, int64_t cert_id, int64_t *tenant,
+                   struct byoca_err *err);
+/* Makes room for element n in *arr (capacity *cap, elements of size),
+ * doubling from first; 0, or -1 when out of memory (*arr untouched). */
+int db_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first);
+
 /* Creates or migrates the schema. */
 int db_migrate(struct byoca_store *s, struct byoca_err *err);
 /* The newest schema version this code knows. */

@@ -100,14 +100,9 @@ int byoca_store_tenant_list(struct byoca_store *s, struct byoca_tenant **out,
     return BYOCA_E_IO;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 16;
-      struct byoca_tenant *t = realloc(*out, cap * sizeof(**out));
-      if (t == NULL) {
-        sqlite3_finalize(st);
-        return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
-      }
-      *out = t;
+    if (db_grow((void **)out, &cap, *n, sizeof(**out), 16) != 0) {
+      sqlite3_finalize(st);
+      return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
     }
     read_tenant(st, &(*out)[(*n)++]);
   }
