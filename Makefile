@@ -1,7 +1,9 @@
 # byoca top-level driver around CMake + ctest.
 #   make            build (build/)
-#   make check      install missing Debian packages, build, run every test
+#   make check      install missing Debian packages, build, run every test,
+#                   then every fuzz target for 10 s (fuzz-smoke)
 #   make check-asan the same under AddressSanitizer + UBSan (build-asan/)
+#   make check-valgrind the unit tests under valgrind (build-valgrind/)
 #   make demo       issue a real certificate from a local Pebble CA
 #   make bench      measure byoca against lego, certbot, uacme, dehydrated
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -11,7 +13,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all build deps check check-unit check-asan demo install clean format \
+.PHONY: all build deps check check-unit check-asan check-valgrind demo install clean format \
 	fuzz-smoke fuzz bench
 
 all: build
@@ -28,6 +30,7 @@ deps:
 check: deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	$(MAKE) fuzz-smoke
 
 check-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
@@ -39,6 +42,11 @@ check-asan: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+check-valgrind: deps
+	cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build-valgrind -j $(JOBS)
+	tests/valgrind.sh build-valgrind
+
 demo: deps
 	$(MAKE) build
 	scripts/demo.sh $(BUILD)/byoca
@@ -47,7 +55,7 @@ install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-valgrind build-fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -8,6 +8,7 @@
 
 #include "byoca/manager.h"
 #include "byoca/net.h"
+#include "body_parse.h"
 #include "byoca/store.h"
 #include "config.h"
 
@@ -83,18 +84,6 @@ void bd_problem_405(struct bd_call *c, const char *allow);
 void bd_problem_err(struct bd_call *c, const struct byoca_err *err);
 
 /* ---- request input (body.c, server.c) ---- */
-
-enum bd_type {
-  BD_T_STRING,         /* a string */
-  BD_T_STRING_OR_NULL, /* a string or null */
-  BD_T_STRINGS,        /* an array of strings */
-};
-
-struct bd_field {
-  const char *name;
-  enum bd_type type;
-  int required;
-};
 
 /* The request body as a JSON object with only the listed fields, of their
  * types: Content-Type application/json (415), nesting <= 32, valid JSON

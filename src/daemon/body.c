@@ -1,161 +1,17 @@
-/* Request bodies: JSON objects only, checked before any handler looks at
- * them. The media type, the nesting depth (counted before jansson runs,
- * so a deep document costs nothing), duplicate keys, the field names and
- * their types; every refusal names what was wrong. */
-#include <ctype.h>
-#include <string.h>
-
+/* bd_body: the checked request body of a call (body_parse.c does the
+ * checking); a refusal is answered as a problem. */
 #include "bd.h"
-
-#define MAX_DEPTH 32
-
-/* 1 if the Content-Type is application/json (parameters allowed). */
-static int is_json_type(const char *ct) {
-  if (ct == NULL)
-    return 0;
-  while (*ct == ' ' || *ct == '\t')
-    ct++;
-  size_t n = strcspn(ct, ";");
-  while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-    n--;
-  static const char want[] = "application/json";
-  if (n != sizeof(want) - 1)
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    if (tolower((unsigned char)ct[i]) != want[i])
-      return 0;
-  return 1;
-}
-
-/* The deepest nesting of arrays and objects outside strings. */
-static int depth_of(const char *s, size_t len) {
-  int depth = 0, max = 0, in_str = 0;
-  for (size_t i = 0; i < len; i++) {
-    char ch = s[i];
-    if (in_str) {
-      if (ch == '\\')
-        i++;
-      else if (ch == '"')
-        in_str = 0;
-    } else if (ch == '"') {
-      in_str = 1;
-    } else if (ch == '[' || ch == '{') {
-      if (++depth > max)
-        max = depth;
-      if (max > MAX_DEPTH)
-        return max;
-    } else if ((ch == ']' || ch == '}') && depth > 0) {
-      depth--;
-    }
-  }
-  return max;
-}
-
-/* jansson's message without its " near '...'" quote of the input. */
-static void parse_error(struct bd_call *c, const json_error_t *e) {
-  char text[JSON_ERROR_TEXT_LENGTH];
-  byoca_strlcpy(text, e->text, sizeof(text));
-  char *near = strstr(text, " near ");
-  if (near != NULL)
-    *near = '\0';
-  bd_problem(c, 400, "the body is not valid JSON: %s (line %d, column %d)",
-             text, e->line, e->column);
-}
-
-static json_t *parse(struct bd_call *c, const char *body, size_t len) {
-  if (depth_of(body, len) > MAX_DEPTH) {
-    bd_problem(c, 400, "the body is nested deeper than %d levels", MAX_DEPTH);
-    return NULL;
-  }
-  json_error_t e;
-  json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
-  if (o == NULL) {
-    parse_error(c, &e);
-    return NULL;
-  }
-  if (!json_is_object(o)) {
-    json_decref(o);
-    bd_problem(c, 400, "the body must be a JSON object");
-    return NULL;
-  }
-  return o;
-}
-
-static int type_ok(const json_t *v, enum bd_type t) {
-  switch (t) {
-  case BD_T_STRING:
-    return json_is_string(v);
-  case BD_T_STRING_OR_NULL:
-    return json_is_string(v) || json_is_null(v);
-  case BD_T_STRINGS:
-    if (!json_is_array(v))
-      return 0;
-    for (size_t i = 0; i < json_array_size(v); i++)
-      if (!json_is_string(json_array_get(v, i)))
-        return 0;
-    return 1;
-  }
-  return 0;
-}
-
-static const char *type_name(enum bd_type t) {
-  switch (t) {
-  case BD_T_STRING:
-    return "a string";
-  case BD_T_STRING_OR_NULL:
-    return "a string or null";
-  case BD_T_STRINGS:
-    return "an array of strings";
-  }
-  return "?";
-}
-
-/* 0 if o has only known fields of the right types and every required
- * one; else answers 400 and returns -1. */
-static int check_fields(struct bd_call *c, json_t *o,
-                        const struct bd_field *fields, size_t n) {
-  const char *key;
-  json_t *v;
-  json_object_foreach(o, key, v) {
-    size_t i = 0;
-    while (i < n && strcmp(fields[i].name, key) != 0)
-      i++;
-    if (i == n) {
-      bd_problem(c, 400, "unknown field '%.100s'", key);
-      return -1;
-    }
-    if (!type_ok(v, fields[i].type)) {
-      bd_problem(c, 400, "field '%s' must be %s", fields[i].name,
-                 type_name(fields[i].type));
-      return -1;
-    }
-  }
-  for (size_t i = 0; i < n; i++)
-    if (fields[i].required && json_object_get(o, fields[i].name) == NULL) {
-      bd_problem(c, 400, "field '%s' is required", fields[i].name);
-      return -1;
-    }
-  return 0;
-}
 
 json_t *bd_body(struct bd_call *c, const struct bd_field *fields, size_t n,
                 int allow_empty) {
   size_t len = 0;
   const char *body = byoca_httpd_body(c->req, &len);
-  json_t *o;
-  if (len == 0 && allow_empty) {
-    o = json_object();
-    if (o == NULL)
-      bd_problem(c, 500, "out of memory");
-  } else if (!is_json_type(byoca_httpd_header(c->req, "Content-Type"))) {
-    bd_problem(c, 415, "the body must be application/json");
-    return NULL;
-  } else if ((o = parse(c, body != NULL ? body : "", len)) == NULL) {
-    return NULL;
-  }
-  if (o != NULL && check_fields(c, o, fields, n) != 0) {
-    json_decref(o);
-    return NULL;
-  }
+  char why[512];
+  int status = 400;
+  json_t *o =
+      bd_body_parse(byoca_httpd_header(c->req, "Content-Type"), body, len,
+                    fields, n, allow_empty, &status, why, sizeof(why));
+  if (o == NULL)
+    bd_problem(c, status, "%s", why);
   return o;
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target in tests/fuzz/ into build-fuzz/ with clang
 # (ASan + UBSan + libFuzzer). The library sources are compiled directly,
-# once, with coverage instrumentation; CMake is not involved.
+# once, with coverage instrumentation; CMake is not involved. A target that
+# tests code of a program (src/) names those files on a line
+#   /* fuzz-sources: src/daemon/config.c */
+# and gets them compiled in, with their folder on the include path.
 #   tests/fuzz/build.sh            (CC=clang-15 to pick another clang)
 set -euo pipefail
 
@@ -11,7 +14,7 @@ CC=${CC:-clang}
 out=build-fuzz
 mods=(util crypto net caa acme solve)
 pkgs=(openssl jansson libcurl libevent libevent_openssl libevent_pthreads
-  libunbound)
+  libunbound ldns inih)
 
 if ! command -v "$CC" >/dev/null 2>&1; then
   echo "build.sh: $CC not found (apt-get install clang)" >&2
@@ -51,8 +54,12 @@ mv "$stamp.new" "$stamp"
 built=0
 for src in tests/fuzz/fuzz_*.c; do
   name=$(basename "$src" .c)
-  "$CC" "${cflags[@]}" -fsanitize=fuzzer "$src" "${objs[@]}" "${libs[@]}" \
-    -o "$out/$name"
+  extra=()
+  for f in $(sed -n 's|^/\* fuzz-sources: \(.*\) \*/$|\1|p' "$src"); do
+    extra+=("-I$(dirname "$f")" "$f")
+  done
+  "$CC" "${cflags[@]}" -fsanitize=fuzzer "$src" "${extra[@]}" "${objs[@]}" \
+    "${libs[@]}" -o "$out/$name"
   echo "built $out/$name"
   built=$((built + 1))
 done
