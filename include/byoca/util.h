@@ -30,7 +30,8 @@ struct byoca_buf {
 void byoca_buf_init(struct byoca_buf *b, size_t max);
 /* Appends bytes; BYOCA_E_TOOBIG past the cap (nothing is appended then),
  * BYOCA_E_NOMEM. */
-int byoca_buf_append(struct byoca_buf *b, const void *data, size_t len) BYOCA_WUR;
+int byoca_buf_append(struct byoca_buf *b, const void *data,
+                     size_t len) BYOCA_WUR;
 int byoca_buf_appends(struct byoca_buf *b, const char *s) BYOCA_WUR;
 int byoca_buf_appendf(struct byoca_buf *b, const char *fmt, ...) BYOCA_WUR
     __attribute__((format(printf, 2, 3)));
@@ -57,7 +58,8 @@ struct byoca_secret {
  * is BYOCA_E_NOTFOUND. err names the path, never the contents. data is
  * NUL-terminated (not counted in len). */
 int byoca_secret_read_file(const char *path, size_t max,
-                           struct byoca_secret *out, struct byoca_err *err) BYOCA_WUR;
+                           struct byoca_secret *out,
+                           struct byoca_err *err) BYOCA_WUR;
 void byoca_secret_free(struct byoca_secret *s);
 
 /* ---- base64url (RFC 4648 §5, no padding) ---- */
@@ -128,7 +130,8 @@ void byoca_logv(enum byoca_loglevel lvl, const char *fmt, va_list ap)
 /* strdup that returns NULL on NULL input. */
 char *byoca_strdup(const char *s);
 /* Allocating printf; NULL on NOMEM. */
-char *byoca_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *byoca_asprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 /* Copies src into dst (size n), always NUL-terminates, truncates. Returns
  * strlen(src). */
 size_t byoca_strlcpy(char *dst, const char *src, size_t n);
@@ -145,11 +148,42 @@ int byoca_strcaseeq(const char *a, const char *b);
 
 /* ---- files ---- */
 
-/* Writes data to path atomically: temp file "<dir>/.<name>.tmpXXXXXX" given
- * exactly mode (umask not applied) before any byte is written, fsync,
- * rename, fsync of the folder. Never leaves a partial or temp file. */
+/* Writes data to path atomically: temp file "<dir>/.<name>.tmp<pid>-XXXXXX"
+ * given exactly mode (umask not applied) before any byte is written,
+ * fsync, rename, fsync of the folder. Never leaves a partial file; a
+ * crash may leave the temp file, which byoca_tmp_sweep removes. */
 int byoca_file_write_atomic(const char *path, const void *data, size_t len,
                             unsigned mode, struct byoca_err *err) BYOCA_WUR;
+/* One file of a set for byoca_dir_write_atomic: a plain name (no '/', not
+ * starting with '.'), its bytes and exact mode. */
+struct byoca_file_ent {
+  const char *name;
+  const void *data;
+  size_t len;
+  unsigned mode;
+};
+/* Creates the folder path (exactly mode) holding the n files, all or
+ * nothing: they are written and fsynced in a temp folder
+ * "<dir>/.<name>.tmp<pid>-XXXXXX", which is renamed to path (which must
+ * not exist, or be an empty folder), then the parent is fsynced. Readers
+ * never see path with some of the files; a crash may leave the temp
+ * folder, which byoca_tmp_sweep removes. */
+int byoca_dir_write_atomic(const char *path, unsigned mode,
+                           const struct byoca_file_ent *files, size_t n,
+                           struct byoca_err *err) BYOCA_WUR;
+/* Removes the folder path and the files in it (not subfolders: then the
+ * folder stays and -1 is returned). A missing folder is 0; a symlink is
+ * not followed (-1). */
+int byoca_dir_remove(const char *path);
+/* A mkstemp/mkdtemp template for a temp next to path:
+ * "<dir>/.<name>.tmp<pid>-XXXXXX". Caller frees; NULL on NOMEM. */
+char *byoca_tmp_template(const char *path);
+/* Removes from dir, and from its folders down to depth levels (symlinks
+ * are not followed), the temps named by byoca_tmp_template whose writing
+ * process is gone: its pid runs no more, or runs but started after the
+ * temp was last modified (a reused pid). Nothing else is touched; a temp
+ * of a process still writing stays. Returns how many were removed. */
+int byoca_tmp_sweep(const char *dir, int depth);
 /* Reads a whole file (cap max bytes, else BYOCA_E_TOOBIG) into a
  * NUL-terminated buffer; outlen may be NULL. A missing file is
  * BYOCA_E_NOTFOUND. */
@@ -157,6 +191,7 @@ int byoca_file_read(const char *path, size_t max, char **out, size_t *outlen,
                     struct byoca_err *err) BYOCA_WUR;
 /* mkdir -p with mode (minus umask) for the created folders; existing
  * folders are left as they are. */
-int byoca_mkdir_p(const char *path, unsigned mode, struct byoca_err *err) BYOCA_WUR;
+int byoca_mkdir_p(const char *path, unsigned mode,
+                  struct byoca_err *err) BYOCA_WUR;
 
 #endif

@@ -104,11 +104,29 @@ static void authz_schedule(struct authz *z, const struct acme_resp *resp) {
 
 /* ---- responding ---- */
 
+/* 1 if err is the server refusing an answer as malformed (HTTP 400), as
+ * servers do for a challenge that is no longer pending (RFC 8555 §7.5.1
+ * allows answering only a pending one). */
+static int refused_answer(const struct byoca_err *err) {
+  const char *t = err->problem != NULL ? err->problem->type : NULL;
+  return err->http_status == 400 && t != NULL &&
+         strcmp(t, ACME_ERR_PREFIX "malformed") == 0;
+}
+
 static void on_respond(void *arg, const struct acme_resp *resp,
                        const struct byoca_err *err) {
   struct authz *z = arg;
   if (op_end(z->o))
     return;
+  if (err != NULL && refused_answer(err) && !z->refused) {
+    /* answered before (by a process that died, or a retried request):
+     * what the authorization says now decides */
+    z->refused = 1;
+    z->responded = 1;
+    byoca_err_format(err, z->refused_why, sizeof(z->refused_why));
+    authz_fetch(z);
+    return;
+  }
   if (err != NULL) {
     order_fail_during(z->o, err, "answering the %s challenge for %s",
                       z->chall_type, z->ident);
@@ -134,6 +152,13 @@ static void on_setup(void *arg, const struct byoca_err *err) {
   }
   order_progress(o, "validating %s%s (%s)", z->wildcard ? "*." : "", z->ident,
                  z->chall_type);
+  if (z->answered_before) {
+    /* a resumed order whose challenge was answered already: answering
+     * again is refused; the authorization is polled instead */
+    z->responded = 1;
+    authz_fetch(z);
+    return;
+  }
   order_post(o, z->chall_url, "{}", NULL, on_respond, z);
 }
 
@@ -155,6 +180,8 @@ static int pick(struct authz *z, const json_t *challs) {
         continue;
       if (tok == NULL || strlen(tok) > 256 || !byoca_b64url_valid(tok))
         return -2;
+      const char *st = acme_json_str(c, "status");
+      z->answered_before = st != NULL && strcmp(st, ACME_ST_PENDING) != 0;
       z->solver = o->solvers[s];
       z->chall_type = strdup(type);
       z->chall_url = strdup(url);
@@ -281,6 +308,21 @@ static void authz_error(struct authz *z, const json_t *j, const char *st) {
   byoca_err_clear(&e);
 }
 
+/* 1 if the challenge z answers is still pending in challs. */
+static int chall_pending(const struct authz *z, const json_t *challs) {
+  size_t i;
+  json_t *c;
+  json_array_foreach(challs, i, c) {
+    const char *url = acme_json_str(c, "url");
+    const char *st = acme_json_str(c, "status");
+    if (i >= ACME_MAX_CHALLENGES)
+      break;
+    if (url != NULL && z->chall_url != NULL && strcmp(url, z->chall_url) == 0)
+      return st != NULL && strcmp(st, ACME_ST_PENDING) == 0;
+  }
+  return 0;
+}
+
 static void on_authz(void *arg, const struct acme_resp *resp,
                      const struct byoca_err *err) {
   struct authz *z = arg;
@@ -303,6 +345,12 @@ static void on_authz(void *arg, const struct acme_resp *resp,
   }
   if (strcmp(st, ACME_ST_VALID) == 0)
     authz_valid(z);
+  else if (strcmp(st, ACME_ST_PENDING) == 0 && z->refused &&
+           chall_pending(z, challs))
+    order_failf(o, BYOCA_E_ACME, BYOCA_CLASS_CA,
+                "the server refused the answer to the %s challenge for %s"
+                " although the challenge is pending: %s",
+                z->chall_type, z->ident, z->refused_why);
   else if (strcmp(st, ACME_ST_PENDING) == 0 && !z->responded &&
            z->solver == NULL)
     authz_provision(z, challs);

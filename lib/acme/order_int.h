@@ -20,6 +20,9 @@ struct authz {
   char *record_name;
   struct byoca_solver *solver; /* borrowed */
   int responded;
+  int answered_before;   /* the challenge was no longer pending when picked */
+  int refused;           /* the server refused our answer (400) once */
+  char refused_why[320]; /* what it said then */
   int provisioned;
   int done;
   int attempt;

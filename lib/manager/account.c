@@ -133,12 +133,99 @@ static int save_account(struct mgr_job *j, struct byoca_err *err) {
   return rc;
 }
 
+/* ---- one registration at a time per (tenant, directory) ---- */
+
+static struct mgr_acct_reg *reg_find(struct byoca_manager *m, int64_t tenant,
+                                     const char *dir) {
+  for (struct mgr_acct_reg *r = m->acct_regs; r != NULL; r = r->next)
+    if (r->tenant_id == tenant && strcmp(r->directory, dir) == 0)
+      return r;
+  return NULL;
+}
+
+static void on_wake(void *arg) {
+  struct mgr_job *j = arg;
+  j->acct_wake = NULL;
+  if (j->ended)
+    return;
+  if (j->acct_err.code != 0) { /* the registration it waited for failed */
+    struct byoca_err e = j->acct_err;
+    memset(&j->acct_err, 0, sizeof(j->acct_err));
+    j->acct_cb(j, &e, 0);
+    byoca_err_clear(&e);
+    return;
+  }
+  mgr_account_ensure(j, j->acct_cb);
+}
+
+/* Drops j's registration entry; every job waiting for it looks again, or
+ * with err (the registration failed) fails the same way: a CA that cannot
+ * register one account is not asked again by each waiting job in turn. */
+static void reg_done(struct mgr_job *j, const struct byoca_err *err) {
+  struct byoca_manager *m = j->m;
+  struct mgr_acct_reg *r = j->acct_reg;
+  if (r == NULL || m == NULL)
+    return;
+  j->acct_reg = NULL;
+  for (struct mgr_acct_reg **pp = &m->acct_regs; *pp != NULL; pp = &(*pp)->next)
+    if (*pp == r) {
+      *pp = r->next;
+      break;
+    }
+  for (struct mgr_job *w = m->jobs, *next; w != NULL; w = next) {
+    next = w->next; /* a failing w may end and leave the list */
+    if (!w->acct_waiting || w->acct_wake != NULL || w->acme == NULL ||
+        w->tenant_id != r->tenant_id ||
+        strcmp(byoca_acme_directory_url(w->acme), r->directory) != 0)
+      continue;
+    w->acct_waiting = 0;
+    byoca_err_clear(&w->acct_err);
+    if (err != NULL && byoca_err_copy(&w->acct_err, err) != 0)
+      byoca_err_set(&w->acct_err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                    "out of memory");
+    w->acct_wake = byoca_timer_add(m->loop, 0, on_wake, w);
+    if (w->acct_wake == NULL) {
+      struct byoca_err e = {0};
+      byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+      w->acct_cb(w, &e, 0);
+      byoca_err_clear(&e);
+    }
+  }
+  free(r->directory);
+  free(r);
+}
+
+void mgr_account_release(struct mgr_job *j) {
+  if (j->acct_wake != NULL)
+    byoca_timer_cancel(j->acct_wake);
+  j->acct_wake = NULL;
+  j->acct_waiting = 0;
+  byoca_err_clear(&j->acct_err);
+  reg_done(j, NULL);
+}
+
+/* Makes j the one job registering (tenant, directory); 0, or
+ * BYOCA_E_NOMEM. */
+static int reg_begin(struct mgr_job *j, const char *dir) {
+  struct mgr_acct_reg *r = calloc(1, sizeof(*r));
+  if (r == NULL || (r->directory = strdup(dir)) == NULL) {
+    free(r);
+    return BYOCA_E_NOMEM;
+  }
+  r->tenant_id = j->tenant_id;
+  r->next = j->m->acct_regs;
+  j->m->acct_regs = r;
+  j->acct_reg = r;
+  return 0;
+}
+
 static void on_registered(void *arg, const struct byoca_err *err) {
   struct mgr_job *j = arg;
   struct byoca_err e = {0};
   if (j->ended)
     return; /* a deferred completion after the job was stopped */
   if (err != NULL) {
+    reg_done(j, err);
     j->acct_cb(j, err, 0);
     return;
   }
@@ -152,7 +239,9 @@ static void on_registered(void *arg, const struct byoca_err *err) {
                         "terms_of_service", tos, "account",
                         byoca_acme_account_url(j->acme)),
               0);
-  if (save_account(j, &e) != 0) {
+  int rc = save_account(j, &e);
+  reg_done(j, rc != 0 ? &e : NULL); /* the waiting jobs read the store */
+  if (rc != 0) {
     byoca_err_activity(&e, "storing the new account at %.200s", j->cur_issuer);
     j->acct_cb(j, &e, 0);
     byoca_err_clear(&e);
@@ -176,6 +265,12 @@ static void register_new(struct mgr_job *j) {
     byoca_err_clear(&e);
     return;
   }
+  if (reg_begin(j, byoca_acme_directory_url(j->acme)) != 0) {
+    byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    j->acct_cb(j, &e, 0);
+    byoca_err_clear(&e);
+    return;
+  }
   byoca_acme_set_account(j->acme, j->acct_key, NULL);
   struct byoca_account_req req = {
       .contacts = &email,
@@ -185,6 +280,7 @@ static void register_new(struct mgr_job *j) {
       .eab_hmac = have_eab ? &j->eab : NULL,
   };
   if (byoca_acme_account_register(j->acme, &req, on_registered, j) != 0) {
+    reg_done(j, NULL);
     byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
                   "cannot start the account registration");
     j->acct_cb(j, &e, 0);
@@ -192,13 +288,24 @@ static void register_new(struct mgr_job *j) {
   }
 }
 
+/* The stored account unless it is the one the CA said it does not know
+ * (acct_stale); otherwise a new registration, or a wait for the one
+ * another job of this tenant is making at this CA. */
 void mgr_account_ensure(struct mgr_job *j, mgr_account_cb cb) {
   struct byoca_err e = {0};
   char url[1024] = "";
+  const char *dir = byoca_acme_directory_url(j->acme);
   j->acct_cb = cb;
-  int rc = mgr_account_load(j, byoca_acme_directory_url(j->acme), url,
-                            sizeof(url), &e);
-  if (rc == 0 && url[0] != '\0') {
+  if (reg_find(j->m, j->tenant_id, dir) != NULL) {
+    j->acct_waiting = 1; /* reg_done wakes it */
+    mgr_job_log(j, BYOCA_LOG_DEBUG,
+                "waiting for the tenant's account at %s being registered",
+                j->cur_issuer);
+    return;
+  }
+  int rc = mgr_account_load(j, dir, url, sizeof(url), &e);
+  if (rc == 0 && url[0] != '\0' &&
+      (j->acct_stale == NULL || strcmp(url, j->acct_stale) != 0)) {
     byoca_acme_set_account(j->acme, j->acct_key, url);
     cb(j, NULL, 0);
     return;
@@ -214,6 +321,15 @@ void mgr_account_ensure(struct mgr_job *j, mgr_account_cb cb) {
 }
 
 void mgr_account_register(struct mgr_job *j, mgr_account_cb cb) {
-  j->acct_cb = cb;
-  register_new(j);
+  const char *url = byoca_acme_account_url(j->acme);
+  free(j->acct_stale);
+  j->acct_stale = url != NULL ? strdup(url) : NULL;
+  if (url != NULL && j->acct_stale == NULL) {
+    struct byoca_err e = {0};
+    byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    cb(j, &e, 0);
+    byoca_err_clear(&e);
+    return;
+  }
+  mgr_account_ensure(j, cb);
 }

@@ -208,6 +208,11 @@ static void on_order(void *arg, struct byoca_order_result *res,
 void mgr_attempt_order(struct mgr_job *j) {
   struct byoca_order_req req;
   struct byoca_err e = {0};
+  if (j->m->draining) { /* no new order while draining; the next start */
+    mgr_job_log(j, BYOCA_LOG_INFO, "stopping before ordering: draining");
+    mgr_job_end(j);
+    return;
+  }
   mgr_order_req(j, &req);
   j->order = byoca_order_start(j->acme, &req, on_order, j, &e);
   if (j->order == NULL) {

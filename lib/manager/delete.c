@@ -28,6 +28,7 @@ static void delete_finish(struct mgr_job *j, int revoked, const char *why) {
     return;
   }
   mgr_idset_del(&m->revoke_try, j->cert_id);
+  mgr_deploy_remove(m, tenant, j->cert_id); /* the deployed key goes too */
   mgr_job_log(j, BYOCA_LOG_INFO, "deleted (%s)",
               revoked       ? "revoked"
               : why != NULL ? why

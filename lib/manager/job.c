@@ -43,6 +43,8 @@ static void job_free(struct mgr_job *j) {
   byoca_buf_free(&j->why);
   free(j->leaf_der);
   free(j->resume_url);
+  free(j->acct_stale);
+  byoca_err_clear(&j->acct_err);
   free(j);
 }
 
@@ -51,6 +53,7 @@ void mgr_attempt_release(struct mgr_job *j) {
     byoca_order_cancel(j->order);
     j->order = NULL;
   }
+  mgr_account_release(j);
   byoca_acme_free(j->acme);
   j->acme = NULL;
   for (size_t i = 0; i < j->nsolvers; i++)
@@ -76,6 +79,8 @@ int mgr_attempt_set_ca(struct mgr_job *j, const char *issuer,
   j->cur_methods = methods;
   j->cur_cached = 0;
   j->acct_retried = 0;
+  free(j->acct_stale);
+  j->acct_stale = NULL;
   if (j->cur_issuer == NULL || (directory != NULL && j->cur_directory == NULL))
     return BYOCA_E_NOMEM;
   return 0;
@@ -147,6 +152,11 @@ static void job_finish(struct mgr_job *j, int tell) {
     job_release(j);
   if (tell)
     mgr_job_gone(m);
+}
+
+int mgr_job_stoppable(const struct mgr_job *j) {
+  return j->kind == MGR_JOB_ISSUE && !j->ended && j->order == NULL &&
+         !j->resuming && j->acct_reg == NULL && !j->deploying;
 }
 
 void mgr_job_end(struct mgr_job *j) {

@@ -115,6 +115,7 @@ int byoca_manager_start(struct byoca_manager *m, struct byoca_err *err) {
     return rc;
   m->started = 1;
   m->tenant_sweep = 1;
+  mgr_deploy_sweep(m);
   byoca_log(BYOCA_LOG_INFO,
             "manager started on %s: %zu orders in parallel, %zu per CA",
             m->cfg.node_id, m->cfg.max_parallel, m->cfg.max_parallel_per_ca);
@@ -176,10 +177,15 @@ void byoca_manager_drain(struct byoca_manager *m, void (*done)(void *arg),
   if (m->kick_timer != NULL)
     byoca_timer_cancel(m->kick_timer);
   m->tick_timer = m->kick_timer = NULL;
-  /* jobs queued for a CA slot have not contacted anyone: stop them */
+  /* jobs queued for a CA slot, and issuances that placed no order yet
+   * (CAA lookups, directory, waiting for an account), stop now: the next
+   * start begins them afresh. What a restart could not take over runs on
+   * until drain_timeout: orders in flight (resumed otherwise), account
+   * registrations (the CA would keep an account we lose), deletions and
+   * deploy hooks. */
   for (struct mgr_job *j = m->jobs, *next; j != NULL; j = next) {
     next = j->next;
-    if (j->waiting_slot && j->step == NULL)
+    if ((j->waiting_slot && j->step == NULL) || mgr_job_stoppable(j))
       mgr_job_abort(j);
   }
   byoca_log(BYOCA_LOG_INFO, "manager draining: %zu in flight", m->njobs);

@@ -171,6 +171,15 @@ struct mgr_slot {
   size_t n;
 };
 
+/* An account registration under way for (tenant, directory): other jobs
+ * of that tenant at that CA wait for it instead of registering their own
+ * (D-KEYS: one account per tenant per CA). */
+struct mgr_acct_reg {
+  struct mgr_acct_reg *next;
+  int64_t tenant_id;
+  char *directory;
+};
+
 struct mgr_idset {
   int64_t *v;
   int *count;
@@ -197,6 +206,7 @@ struct byoca_manager {
   int claim_full; /* the last claim used every free slot */
   struct mgr_slot *slots;
   size_t nslots;
+  struct mgr_acct_reg *acct_regs; /* registrations under way */
   struct mgr_dirent *dircache;
   size_t ndircache;
   struct mgr_notice *notices;
@@ -281,8 +291,13 @@ struct mgr_job {
   struct byoca_solver *solver_ptrs[2];
   size_t nsolvers;
   struct byoca_order *order;
-  int attempted;    /* some CA was contacted */
-  int acct_retried; /* re-registered after accountDoesNotExist */
+  int attempted;                 /* some CA was contacted */
+  int acct_retried;              /* re-registered after accountDoesNotExist */
+  struct mgr_acct_reg *acct_reg; /* the registration this job makes */
+  int acct_waiting;              /* waits for another job's registration */
+  struct byoca_timer *acct_wake; /* re-checks the account after the wait */
+  struct byoca_err acct_err;     /* how the awaited registration failed */
+  char *acct_stale;              /* account URL the CA does not know */
   int resuming;
   char *resume_url; /* the stored order URL being resumed */
   char label[48];   /* "cert N", for the engine's progress lines */
@@ -293,6 +308,7 @@ struct mgr_job {
   size_t leaf_len;
   struct byoca_key *cert_key;
   /* deploy */
+  int deploying; /* the deploy hook runs */
 };
 
 /* job.c */
@@ -302,6 +318,9 @@ struct mgr_job *mgr_job_find(struct byoca_manager *m, int64_t cert_id);
 void mgr_job_end(struct mgr_job *j);
 /* Ends without recording anything (manager freed, lineage deleted). */
 void mgr_job_abort(struct mgr_job *j);
+/* 1 if a drain may stop j at once: an issuance with no order placed, not
+ * resuming one, not registering an account, not running a deploy hook. */
+int mgr_job_stoppable(const struct mgr_job *j);
 /* At manager free: detaches every ended job from the manager. */
 void mgr_jobs_detach(struct byoca_manager *m);
 /* For callbacks of uncancellable operations: 1 if the job is over (and
@@ -340,8 +359,12 @@ void mgr_slots_free(struct byoca_manager *m);
 typedef void (*mgr_account_cb)(struct mgr_job *j, const struct byoca_err *err,
                                int skip);
 void mgr_account_ensure(struct mgr_job *j, mgr_account_cb cb);
-/* Registers a new account at j->acme (the stored one is unknown there). */
+/* Registers a new account at j->acme (the stored one is unknown there);
+ * jobs that find the same stale account wait for one replacement. */
 void mgr_account_register(struct mgr_job *j, mgr_account_cb cb);
+/* Ends j's part in account registration (its own, or waiting for
+ * another job's); the waiters of a registration it made look again. */
+void mgr_account_release(struct mgr_job *j);
 /* Loads the tenant's stored account at directory into j (key + url);
  * BYOCA_E_NOTFOUND when none. */
 int mgr_account_load(struct mgr_job *j, const char *directory, char *url_out,
@@ -378,7 +401,13 @@ void mgr_solver_retire(struct mgr_solver *s);
 
 /* deploy.c: files now, the hook asynchronously; calls mgr_job_end. */
 void mgr_deploy(struct mgr_job *j, const struct byoca_order_result *res);
-/* Writes the live files of a lineage (deploy_dir set). */
+/* Removes a deleted lineage's deployed files (live link and versions,
+ * the private key with them); failures are logged. */
+void mgr_deploy_remove(struct byoca_manager *m, int64_t tenant_id,
+                       int64_t cert_id);
+/* At start: removes the temps a killed byocad left under deploy_dir. */
+void mgr_deploy_sweep(struct byoca_manager *m);
+/* Writes the live files of a lineage (deploy_dir set) as a set. */
 int mgr_deploy_files(struct byoca_manager *m, int64_t tenant_id,
                      int64_t cert_id, const char *fullchain,
                      const struct byoca_secret *key_pem, const char *cert_pem,

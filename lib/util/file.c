@@ -1,6 +1,7 @@
 /* Files: capped whole-file reads, atomic replacement (temp file in the same
  * folder, fsync, rename, fsync of the folder) and mkdir -p. Errors name the
  * path and the system's reason, never file contents. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,8 +153,7 @@ int byoca_file_write_atomic(const char *path, const void *data, size_t len,
   if (plen == 0 || plen > PATH_LEN_MAX - 16 || path[plen - 1] == '/')
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                          "invalid file name '%.300s'", path);
-  char *tmp =
-      byoca_asprintf("%.*s.%s.tmpXXXXXX", (int)dirlen, path, path + dirlen);
+  char *tmp = byoca_tmp_template(path);
   if (tmp == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
                          "cannot write %.300s: out of memory", path);
@@ -175,6 +175,97 @@ int byoca_file_write_atomic(const char *path, const void *data, size_t len,
 out:
   free(tmp);
   return rc;
+}
+
+/* ---- a folder of files, all or nothing ---- */
+
+/* Writes one file of a set into the (still private) temp folder. */
+static int write_member(int dfd, const char *tmpdir,
+                        const struct byoca_file_ent *f, struct byoca_err *err) {
+  char shown[PATH_LEN_MAX + 1];
+  snprintf(shown, sizeof(shown), "%s/%s", tmpdir, f->name);
+  if (f->name[0] == '\0' || f->name[0] == '.' || strchr(f->name, '/') != NULL)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INTERNAL,
+                         "invalid file name '%.300s'", f->name);
+  int fd = openat(dfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  (mode_t)0600);
+  if (fd < 0)
+    return util_err_errno(err, errno, "create", shown);
+  int rc = write_temp(shown, fd, f->data, f->len, f->mode, err);
+  if (close(fd) != 0 && rc == 0)
+    rc = util_err_errno(err, errno, "write", shown);
+  return rc;
+}
+
+static void remove_partial(const char *tmpdir, int dfd,
+                           const struct byoca_file_ent *files, size_t n) {
+  for (size_t i = 0; dfd >= 0 && i < n; i++)
+    if (files[i].name[0] != '\0' && strchr(files[i].name, '/') == NULL)
+      (void)unlinkat(dfd, files[i].name, 0);
+  (void)rmdir(tmpdir);
+}
+
+int byoca_dir_write_atomic(const char *path, unsigned mode,
+                           const struct byoca_file_ent *files, size_t n,
+                           struct byoca_err *err) {
+  size_t plen = strnlen(path, PATH_LEN_MAX + 1);
+  const char *slash = strrchr(path, '/');
+  size_t dirlen = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+  if (plen == 0 || plen > PATH_LEN_MAX - 32 || path[plen - 1] == '/')
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "invalid folder name '%.300s'", path);
+  char *tmp = byoca_tmp_template(path);
+  if (tmp == NULL)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                         "cannot write %.300s: out of memory", path);
+  int rc = 0, dfd = -1;
+  if (mkdtemp(tmp) == NULL) {
+    rc = util_err_errno(err, errno, "create a folder next to", path);
+    goto out;
+  }
+  if (chmod(tmp, (mode_t)(mode & 07777)) != 0) {
+    rc = util_err_errno(err, errno, "set the mode of", tmp);
+    goto fail;
+  }
+  if ((dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    rc = util_err_errno(err, errno, "open", tmp);
+    goto fail;
+  }
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    rc = write_member(dfd, tmp, &files[i], err);
+  if (rc == 0 && fsync(dfd) != 0 && errno != EINVAL)
+    rc = util_err_errno(err, errno, "sync", tmp);
+  if (rc == 0 && rename(tmp, path) != 0)
+    rc = util_err_errno(err, errno, "create", path);
+  if (rc != 0)
+    goto fail;
+  close(dfd);
+  rc = sync_dir(path, dirlen > 1 ? dirlen - 1 : dirlen, err);
+  goto out;
+fail:
+  remove_partial(tmp, dfd, files, n);
+  if (dfd >= 0)
+    close(dfd);
+out:
+  free(tmp);
+  return rc;
+}
+
+int byoca_dir_remove(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : -1; /* a symlink is not followed */
+  DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    close(fd);
+    return -1;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      (void)unlinkat(dirfd(d), e->d_name, 0); /* a subfolder stays */
+  closedir(d);
+  return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
 /* ---- mkdir -p ---- */

@@ -255,6 +255,9 @@ int cli_live_write(const char *state, const char *name,
                    const struct byoca_order_result *res, struct byoca_err *err);
 /* Paths inside live/<name>; caller frees. */
 char *cli_live_path(const char *state, const char *name, const char *file);
+/* Removes what a byoca killed while writing left in the state folder
+ * (temp files and temp version folders of processes that are gone). */
+void cli_state_sweep(const char *state);
 
 /* ---- issuance jobs (jobs.c) ---- */
 

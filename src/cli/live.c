@@ -1,9 +1,11 @@
 /* The certbot-compatible live layout. Each issuance is written to
  * archive/<name>/<version>/ (privkey.pem 0600, cert.pem, chain.pem,
- * fullchain.pem, each fsynced), then live/<name> — a symlink to that
- * version — is replaced by rename, so readers see the old set or the new
- * set, never a mix or a partial file. The previous version is kept; older
- * ones are removed. */
+ * fullchain.pem) as a set: in a temp folder, each file fsynced, renamed
+ * into place. Then live/<name> — a symlink to that version — is replaced
+ * by rename, so readers see the old set or the new set, never a mix or a
+ * partial file, and a version folder that exists is complete. A process
+ * killed on the way leaves only temps, which cli_state_sweep removes at the
+ * next run. The previous version is kept; older ones are removed. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,31 +23,24 @@ char *cli_live_path(const char *state, const char *name, const char *file) {
   return byoca_asprintf("%s/live/%s/%s", state, name, file);
 }
 
+/* The version folder, written as a set (byoca_dir_write_atomic): it
+ * exists with all four files or not at all. */
 static int write_version(const char *vdir, const struct byoca_order_result *r,
                          struct byoca_err *err) {
   struct byoca_buf key;
-  const struct {
-    const char *file;
-    const char *data;
-  } pub[] = {{"cert.pem", r->cert_pem},
-             {"chain.pem", r->chain_pem},
-             {"fullchain.pem", r->fullchain_pem}};
-  int rc;
   byoca_buf_init(&key, 0);
-  if ((rc = byoca_key_private_pem(r->key, &key, err)) != 0)
+  int rc = byoca_key_private_pem(r->key, &key, err);
+  if (rc != 0)
     return rc;
-  char *p = byoca_asprintf("%s/privkey.pem", vdir);
-  rc = p != NULL ? byoca_file_write_atomic(p, key.data, key.len, 0600, err)
-                 : BYOCA_E_NOMEM;
-  free(p);
+  const struct byoca_file_ent files[] = {
+      {"privkey.pem", key.data, key.len, 0600},
+      {"cert.pem", r->cert_pem, strlen(r->cert_pem), 0644},
+      {"chain.pem", r->chain_pem, strlen(r->chain_pem), 0644},
+      {"fullchain.pem", r->fullchain_pem, strlen(r->fullchain_pem), 0644},
+  };
+  rc = byoca_dir_write_atomic(vdir, 0700, files, sizeof(files) / sizeof(*files),
+                              err);
   byoca_buf_free_secret(&key);
-  for (size_t i = 0; rc == 0 && i < sizeof(pub) / sizeof(*pub); i++) {
-    p = byoca_asprintf("%s/%s", vdir, pub[i].file);
-    rc = p != NULL ? byoca_file_write_atomic(p, pub[i].data,
-                                             strlen(pub[i].data), 0644, err)
-                   : BYOCA_E_NOMEM;
-    free(p);
-  }
   return rc;
 }
 
@@ -69,20 +64,23 @@ static int cmp_desc(const void *a, const void *b) {
   return strcmp(*(char *const *)b, *(char *const *)a);
 }
 
-/* Keeps the newest KEEP_VERSIONS versions (names sort by time). */
-static void prune(const char *adir) {
+/* Keeps the live version cur and the newest KEEP_VERSIONS - 1 others
+ * (names sort by time; cur stays even if a clock set back made its name
+ * sort lower). */
+static void prune(const char *adir, const char *cur) {
   DIR *d = opendir(adir);
   char *names[256];
   size_t n = 0;
   struct dirent *e;
   while (d != NULL && (e = readdir(d)) != NULL && n < 256)
-    if (e->d_name[0] != '.')
-      names[n++] = strdup(e->d_name);
+    if (e->d_name[0] != '.' && strcmp(e->d_name, cur) != 0 &&
+        (names[n] = strdup(e->d_name)) != NULL)
+      n++;
   if (d != NULL)
     closedir(d);
   qsort(names, n, sizeof(char *), cmp_desc);
   for (size_t i = 0; i < n; i++) {
-    if (i >= KEEP_VERSIONS && names[i] != NULL) {
+    if (i >= KEEP_VERSIONS - 1) {
       char *p = byoca_asprintf("%s/%s", adir, names[i]);
       if (p != NULL)
         remove_tree(p);
@@ -95,8 +93,12 @@ static void prune(const char *adir) {
 static int switch_link(const char *state, const char *name, const char *ver,
                        struct byoca_err *err) {
   char *ldir = byoca_asprintf("%s/live", state);
-  char *tmp = byoca_asprintf("%s/live/.%s.new", state, name);
   char *dst = byoca_asprintf("%s/live/%s", state, name);
+  /* one link at a time per process: the pid makes the name unique */
+  char *tmp = dst != NULL ? byoca_tmp_template(dst) : NULL;
+  size_t tl = tmp != NULL ? strlen(tmp) : 0;
+  if (tl > 6)
+    memcpy(tmp + tl - 6, "link00", 6);
   char *target = byoca_asprintf("../archive/%s/%s", name, ver);
   int rc = 0;
   if (ldir == NULL || tmp == NULL || dst == NULL || target == NULL) {
@@ -140,16 +142,25 @@ int cli_live_write(const char *state, const char *name,
     byoca_err_set(err, rc, BYOCA_CLASS_INTERNAL, "out of memory");
     goto out;
   }
-  if ((rc = byoca_mkdir_p(vdir, 0700, err)) != 0)
+  if ((rc = byoca_mkdir_p(adir, 0700, err)) != 0)
     goto out;
-  if ((rc = write_version(vdir, r, err)) != 0 ||
-      (rc = switch_link(state, name, ver, err)) != 0) {
-    remove_tree(vdir); /* nothing half-written stays behind */
+  if ((rc = write_version(vdir, r, err)) != 0)
+    goto out; /* nothing was made */
+  if ((rc = switch_link(state, name, ver, err)) != 0) {
+    remove_tree(vdir); /* live/ still points at the previous version */
     goto out;
   }
-  prune(adir);
+  prune(adir, ver);
 out:
   free(adir);
   free(vdir);
   return rc;
+}
+
+void cli_state_sweep(const char *state) {
+  /* <state>/archive/<name>/<temp>, <state>/live/<temp>, accounts, ... */
+  int n = byoca_tmp_sweep(state, 3);
+  if (n > 0)
+    byoca_log(BYOCA_LOG_INFO,
+              "removed %d temp file(s) a killed byoca left in %s", n, state);
 }

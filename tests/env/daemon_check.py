@@ -12,6 +12,11 @@ from argv, never printed.
                                 "order_certs": [...], "keyed_certs": [...],
                                 "order_urls": {cert_id: url},
                                 "leased_unordered": [...], "max_event": n}
+  wait-db DB SECONDS MIN_ISSUED [keyed]
+                               exits 0 as soon as MIN_ISSUED lineages are
+                               issued (with keyed: and an order row holds
+                               its key, or all are issued), polling every
+                               10 ms; 1 after SECONDS
   db-clean DB                  fails unless no in-flight order row, no
                                sealed order key, and no certificate key
                                outside an issued lineage is left (and every
@@ -32,16 +37,11 @@ from argv, never printed.
                                certificate it signed)
   pebble-proxy PORT UPSTREAM CERT KEY CAFILE
                                HTTPS reverse proxy on 127.0.0.1:PORT to the
-                               Pebble on 127.0.0.1:UPSTREAM that lets one
-                               newOrder (POST /order-plz) through at a time;
-                               runs until killed. Pebble 2.4 deadlocks when
-                               two newOrders overlap (MemoryStore
-                               FindValidAuthorization holds the store's read
-                               lock and waits for an authorization that
-                               makeChallenges holds while it waits for the
-                               store's write lock): every later request hangs.
-                               The Host header is kept, so Pebble's URLs name
-                               the proxy.
+                               Pebble on 127.0.0.1:UPSTREAM that keeps apart
+                               the requests Pebble 2.4 can deadlock on (see
+                               PebbleGate); runs until killed. The Host
+                               header is kept, so Pebble's URLs name the
+                               proxy.
 """
 
 import concurrent.futures
@@ -127,6 +127,34 @@ def db_state(path):
             "keyed_certs": keyed, "order_urls": order_urls,
             "leased_unordered": leased,
             "max_event": max_event}
+
+
+def db_wait(path, seconds, min_issued, keyed):
+    """Polls the store every 10 ms (one process, one connection: a kill
+    lands within milliseconds of the moment, even while issuances come in
+    bursts) until at least min_issued lineages are issued and, with keyed,
+    an order row holds its fresh key (an order is being finalized) or every
+    lineage is issued. 0 when that happened, 1 after seconds."""
+    con = db_open(path)
+    ocols = columns(con, "orders")
+    kcol = order_key_column(ocols)
+    end = time.monotonic() + seconds
+    while True:
+        issued, total = con.execute(
+            "SELECT coalesce(sum(state IN (1, 'issued')), 0), count(*)"
+            " FROM certificates").fetchone()
+        ok = issued >= min_issued
+        if ok and keyed and issued < total:
+            ok = con.execute(
+                "SELECT count(*) FROM orders WHERE %s IS NOT NULL"
+                " AND length(%s) > 0" % (kcol, kcol)).fetchone()[0] > 0
+        if ok:
+            con.close()
+            return 0
+        if time.monotonic() > end:
+            con.close()
+            return 1
+        time.sleep(0.01)
 
 
 def db_clean(path):
@@ -280,8 +308,77 @@ HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
        "te", "trailer", "upgrade", "content-length"}
 
 
+class PebbleGate:
+    """Which Pebble 2.4 requests may run at the same time.
+
+    Pebble's MemoryStore has one RWMutex for the store and one per object,
+    taken in both orders, and Go's RWMutex lets no new reader in while a
+    writer waits. Two cycles hang Pebble for good (every later request
+    waits on the store lock; goroutine dumps in pebble.log show them):
+      1. newOrder + newOrder: FindValidAuthorization holds the store's read
+         lock and read-locks every authorization, while makeChallenges of
+         the other holds its new authorization's lock and waits for the
+         store's write lock (AddChallenge).
+      2. authorization GET + (newOrder or an order GET/finalize) + any store
+         write (AddCertificate of a finalization in the background, AddOrder,
+         ...): the Authz handler holds the authorization's write lock while
+         it reads the store (getAcctByKey); FindValidAuthorization or
+         GetOrderByID (order.GetStatus) holds the store's read lock and
+         waits for that authorization; the waiting writer keeps the Authz
+         handler from getting the store's read lock.
+    So: a newOrder runs with no other newOrder and no authorization request;
+    authorization requests run with no newOrder and no order request. Other
+    requests take no authorization lock under the store lock and pass.
+    Waiters go in arrival order (none overtakes an earlier one it conflicts
+    with), so polling cannot starve a class."""
+
+    CONFLICTS = {"new-order": {"new-order", "authz"},
+                 "authz": {"new-order", "order"},
+                 "order": {"authz"}}
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.active = {c: 0 for c in self.CONFLICTS}
+        self.queue = []
+
+    @staticmethod
+    def kind(path):
+        if path.startswith("/order-plz"):
+            return "new-order"
+        if path.startswith("/authZ/"):
+            return "authz"
+        if path.startswith(("/my-order/", "/finalize-order/")):
+            return "order"
+        return None
+
+    def _may_enter(self, ticket, kind):
+        bad = self.CONFLICTS[kind]
+        if any(self.active[c] for c in bad):
+            return False
+        for t, k in self.queue:
+            if t is ticket:
+                return True
+            if k in bad:
+                return False
+        return True
+
+    def enter(self, kind):
+        ticket = object()
+        with self.cond:
+            self.queue.append((ticket, kind))
+            while not self._may_enter(ticket, kind):
+                self.cond.wait()
+            self.queue.remove((ticket, kind))
+            self.active[kind] += 1
+
+    def leave(self, kind):
+        with self.cond:
+            self.active[kind] -= 1
+            self.cond.notify_all()
+
+
 def pebble_proxy(port, upstream, cert, key, cafile):
-    order_lock = threading.Lock()
+    gate = PebbleGate()
     local = threading.local()
     up_ctx = ssl.create_default_context(cafile=cafile)
 
@@ -311,15 +408,16 @@ def pebble_proxy(port, upstream, cert, key, cafile):
                     c = upstream_conn(fresh=attempt == 1)
                     if c.sock is None:
                         c.connect()  # the handshake outside the lock
-                    if self.path.startswith("/order-plz"):
-                        with order_lock:
-                            c.request(self.command, self.path, body, hdr)
-                            r = c.getresponse()
-                            data = r.read()
-                    else:
+                    kind = PebbleGate.kind(self.path)
+                    if kind is not None:
+                        gate.enter(kind)
+                    try:
                         c.request(self.command, self.path, body, hdr)
                         r = c.getresponse()
                         data = r.read()
+                    finally:
+                        if kind is not None:
+                            gate.leave(kind)
                     break
                 except (OSError, http.client.HTTPException) as e:
                     print("pebble-proxy: %s %s: %r" % (self.command, self.path,
@@ -338,12 +436,33 @@ def pebble_proxy(port, upstream, cert, key, cafile):
 
         do_GET = do_POST = do_HEAD = forward
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    srv.daemon_threads = True
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     ctx.set_alpn_protocols(["http/1.1"])
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+
+    class Server(http.server.ThreadingHTTPServer):
+        # byocad opens up to max_parallel connections at once (and again
+        # after each restart): a backlog of 5 drops SYNs, and a TLS
+        # handshake in the accept loop makes every client wait for the
+        # slowest one, long enough under load for curl's 10 s connect
+        # timeout. So: a deep backlog, and the handshake in the
+        # connection's own thread.
+        daemon_threads = True
+        request_queue_size = 512
+
+        def finish_request(self, request, client_address):
+            request.settimeout(60)
+            try:
+                tls = ctx.wrap_socket(request, server_side=True)
+            except (OSError, ssl.SSLError):
+                return
+            tls.settimeout(None)
+            try:
+                self.RequestHandlerClass(tls, client_address, self)
+            finally:
+                tls.close()
+
+    srv = Server(("127.0.0.1", port), Handler)
     srv.serve_forever()
 
 
@@ -353,6 +472,9 @@ def main(argv):
     cmd, a = argv[1], argv[2:]
     if cmd == "db-state":
         print(json.dumps(db_state(a[0])))
+    elif cmd == "wait-db":
+        sys.exit(db_wait(a[0], float(a[1]), int(a[2]),
+                         len(a) > 3 and a[3] == "keyed"))
     elif cmd == "db-clean":
         db_clean(a[0])
     elif cmd == "add-certs":

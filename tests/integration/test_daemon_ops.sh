@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # byocad's operational side, part 1 (part 2: test_daemon_ops2.sh), against
-# Pebble (through daemon_check.py's one-newOrder-at-a-time proxy) with real
+# Pebble (through daemon_check.py's pebble-proxy) with real
 # http-01 validation on byocad's responder:
 #  - deploy_dir: <deploy_dir>/<tenant>/live/<id>/{cert,chain,fullchain,
 #    privkey}.pem, nothing else, privkey 0600, fullchain = cert + chain =
-#    the API's chain; the deploy hook gets the variables byoca(1) documents
-#    with the right values, and the files are in place when it runs; a
-#    forced renewal rewrites them with the new serial; a failing hook is
+#    the API's chain; live/<id> is a link to a complete version folder
+#    archive/<id>/<version>/ (swapped as a set), no temp left; the deploy
+#    hook gets the variables byoca(1) documents with the right values, and
+#    the files are in place when it runs; a forced renewal rewrites them
+#    with the new serial (the previous version kept); a failing hook is
 #    logged with its output and loses nothing;
 #  - certificate.failed (notify_after_failures = 2) for a name Pebble
 #    cannot validate: exactly one notification although the lineage fails
@@ -17,6 +19,7 @@
 #    and outcome, certificates by state, the histogram's count and buckets);
 #  - deletion: certificate.revoked and certificate.deleted notifications
 #    (serial, reason, key_sha256), none of revoked for a never-issued one;
+#    the deployed files (privkey.pem with them) are removed;
 #  - http_listen: unknown challenge 404, the API never served there, and
 #    /.well-known/acme-keys lists exactly the accounts Pebble registered
 #    (and loses a deleted tenant's).
@@ -138,7 +141,18 @@ wait_for 10 test -s "$W/hook-env.$GID.1" || fail "the deploy hook did not run"
 # check_deploy N: the live files hold the API's current certificate, the
 # hook's run N saw them in place, with the documented variables
 check_deploy() {
-  local n=$1 serial
+  local n=$1 serial v
+  # live/<id> links to a complete version folder; every version is complete
+  # (written as a set) and no temp is left
+  case "$(readlink "$L")" in
+  ../archive/"$GID"/*) ;;
+  *) fail "$L is not a link into archive/$GID: $(ls -ld "$L")" ;;
+  esac
+  for v in "$DEPLOY/$TA/archive/$GID"/*/; do
+    [ "$(cd "$v" && ls -A | sort | tr '\n' ' ')" = "cert.pem chain.pem fullchain.pem privkey.pem " ] ||
+      fail "files in $v: $(ls -A "$v")"
+  done
+  [ -z "$(find "$DEPLOY" -name '.*')" ] || fail "temps left: $(find "$DEPLOY" -name '.*')"
   [ "$(cd "$L" && ls -A | sort | tr '\n' ' ')" = "cert.pem chain.pem fullchain.pem privkey.pem " ] ||
     fail "files in $L: $(ls -A "$L")"
   [ "$(stat -c %a "$L/privkey.pem")" = 600 ] || fail "privkey.pem is mode $(stat -c %a "$L/privkey.pem")"
@@ -177,6 +191,8 @@ grep "deploy hook failed" "$BYOCAD_LOG" | grep -q "test hook refuses run 2" || f
 rm -f "$W/hook-fail"
 S2=$(check_deploy 2)
 [ "$S2" != "$S1" ] || fail "the renewal kept serial $S1"
+[ "$(find "$DEPLOY/$TA/archive/$GID" -mindepth 1 -maxdepth 1 | wc -l)" = 2 ] ||
+  fail "expected the live and the previous version: $(ls "$DEPLOY/$TA/archive/$GID")"
 CERT=$(cert_field "$GID" 'd')
 json_check "$CERT" "assert d['state'] == 'issued' and d['failures'] == 0, d
 assert d['last_outcome'].startswith('issued by'), d" || fail "after a failing hook: $CERT"
@@ -256,8 +272,17 @@ pass "metrics: issuance_total = audit log (1 new, 1 renewal, $NFAIL errors), his
 
 # --- deleting the issued lineage: revoked + deleted notifications
 KSHA=$(openssl pkey -in "$L/privkey.pem" -pubout -outform DER | sha256sum | cut -d' ' -f1)
+cp "$L/privkey.pem" "$W/g.key"
+openssl x509 -in "$L/cert.pem" >"$W/g.crt"
 api_expect 202 DELETE "/v1/certificates/$GID" "" "$T"
 wait_for 20 gone "$GID" || fail "$G not deleted"
+# the deployed key is destroyed with the lineage: no live link, no version
+[ ! -e "$L" ] && [ ! -L "$L" ] || fail "$L is still there after the deletion"
+[ ! -e "$DEPLOY/$TA/archive/$GID" ] ||
+  fail "versions of $GID left: $(find "$DEPLOY/$TA/archive/$GID")"
+mapfile -t deployed < <(find "$DEPLOY" -type f)
+key_absent_from "$W/g.key" "$W/g.crt" "${deployed[@]}" ||
+  fail "the deleted lineage's private key is still under deploy_dir"
 wait_for 10 has_note certificate.deleted "$GID" || fail "no certificate.deleted for $G: $(notes)"
 "$BYOCA_PY" - "$SINK" "$TA" "$GID" "$BID" "$S2" "$KSHA" <<'PY' || fail "deletion notifications: $(notes)"
 import json, sys
@@ -281,9 +306,8 @@ for tok in "$T" "$BYOCAD_OPERATOR"; do
   ! grep -qF -f "$tok" "$SINK" "$SINK.rejected" || fail "a token in a notification"
 done
 ! grep -q "PRIVATE KEY" "$SINK" "$SINK.rejected" || fail "a private key in a notification"
-openssl x509 -in "$L/cert.pem" >"$W/g.crt"
-key_absent_from "$L/privkey.pem" "$W/g.crt" "$SINK" "$SINK.rejected" || fail "key bytes in a notification"
-pass "delete: certificate.revoked (serial, reason 5) and certificate.deleted (key_sha256) notified; no secrets"
+key_absent_from "$W/g.key" "$W/g.crt" "$SINK" "$SINK.rejected" || fail "key bytes in a notification"
+pass "delete: certificate.revoked (serial, reason 5) and certificate.deleted (key_sha256) notified; no secrets; deployed files removed"
 
 # --- http_listen: only the public paths
 H=http://127.0.0.1:$PORT_HTTP01

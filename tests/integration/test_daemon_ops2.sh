@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # byocad's operational side, part 2 (part 1: test_daemon_ops.sh): CA
 # backoff, SIGHUP and SIGTERM, against Pebble (6-day certificates, behind
-# daemon_check.py's one-newOrder-at-a-time proxy):
+# daemon_check.py's pebble-proxy):
 #  - a default_ca on a closed port fails 3 times: exactly one ca.backoff
 #    notification (tenant and certificate null, issuer, failures, until),
 #    byoca_ca_backoff{ca=...} 1, its error counter 3, GET /v1/cas;

@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -287,6 +290,78 @@ static void test_import(void **state) {
   byoca_buf_free(&b);
 }
 
+/* The target of the live link of cert id (empty if it is no link). */
+static void live_target(struct api_state *s, int64_t id, char *out, size_t n) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%lld/live/%lld", s->deploy,
+           (long long)s->f.tenant, (long long)id);
+  ssize_t l = readlink(path, out, n - 1);
+  out[l > 0 ? l : 0] = '\0';
+}
+
+static int count_in(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int k = 0;
+  while (d != NULL && (e = readdir(d)) != NULL)
+    k += e->d_name[0] != '.';
+  if (d != NULL)
+    closedir(d);
+  return d != NULL ? k : -1;
+}
+
+/* deploy_dir as a set: live/<id> links to a complete version; a folder of
+ * an older byocad there is replaced; the live version survives pruning
+ * even when the clock went back; deletion removes link and versions. */
+static void test_deploy_layout(void **state) {
+  struct api_state *s = *state;
+  struct byoca_secret key = {(unsigned char *)leaf_key, strlen(leaf_key)};
+  char live[200], adir[200], tgt[200], v1[200];
+  int64_t id = 4242, t = s->f.tenant;
+  snprintf(live, sizeof(live), "%s/%lld/live/%lld", s->deploy, (long long)t,
+           (long long)id);
+  snprintf(adir, sizeof(adir), "%s/%lld/archive/%lld", s->deploy, (long long)t,
+           (long long)id);
+  /* the layout of an older byocad: a plain folder */
+  assert_int_equal(byoca_mkdir_p(live, 0700, NULL), 0);
+  char *old = byoca_asprintf("%s/cert.pem", live);
+  assert_int_equal(byoca_file_write_atomic(old, "old", 3, 0644, NULL), 0);
+  free(old);
+  byoca_time_set_fake(2000000000);
+  assert_int_equal(
+      mgr_deploy_files(s->m, t, id, "FULL1", &key, "CERT1", "CHAIN1", NULL), 0);
+  live_target(s, id, tgt, sizeof(tgt));
+  assert_true(strncmp(tgt, "../archive/4242/", 16) == 0);
+  snprintf(v1, sizeof(v1), "%s", tgt);
+  check_file(live, "cert.pem", 0644, "CERT1");
+  check_file(live, "chain.pem", 0644, "CHAIN1");
+  check_file(live, "fullchain.pem", 0644, "FULL1");
+  check_file(live, "privkey.pem", 0600, leaf_key);
+  assert_int_equal(count_in(adir), 1);
+  byoca_time_set_fake(2000000000 + 100);
+  assert_int_equal(
+      mgr_deploy_files(s->m, t, id, "FULL2", &key, "CERT2", "CHAIN2", NULL), 0);
+  check_file(live, "cert.pem", 0644, "CERT2");
+  assert_int_equal(count_in(adir), 2);
+  /* the clock goes back: the new version's name sorts lowest, yet it is
+   * live and stays; the oldest other goes */
+  byoca_time_set_fake(2000000000 - 100);
+  assert_int_equal(
+      mgr_deploy_files(s->m, t, id, "FULL3", &key, "CERT3", "CHAIN3", NULL), 0);
+  check_file(live, "cert.pem", 0644, "CERT3");
+  check_file(live, "fullchain.pem", 0644, "FULL3");
+  assert_int_equal(count_in(adir), 2); /* the live one and the newest other */
+  char *gone = byoca_asprintf("%s/%s", adir, v1 + strlen("../archive/4242/"));
+  struct stat st;
+  assert_int_equal(stat(gone, &st), -1);
+  free(gone);
+  /* deletion: nothing of it left, the key included */
+  mgr_deploy_remove(s->m, t, id);
+  assert_int_equal(lstat(live, &st), -1);
+  assert_int_equal(lstat(adir, &st), -1);
+  byoca_time_set_fake(0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_add_checks, setup, teardown),
@@ -294,6 +369,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_renew_and_isolation, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deploy_layout, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

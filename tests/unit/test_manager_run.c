@@ -10,7 +10,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -271,6 +277,64 @@ static void test_drain_and_free(void **state) {
   byoca_loop_run(s->f.loop);
 }
 
+static int contacting(struct run_state *s, void *arg) {
+  (void)arg;
+  return s->m->jobs != NULL && s->m->jobs->attempted &&
+         s->m->jobs->acme != NULL;
+}
+
+/* Drain stops an issuance that has placed no order yet, at once: a CA
+ * that accepts the connection but never answers holds the job in its
+ * directory request (curl's connect timeout is 10 s). Stopped, not failed:
+ * no failure recorded for the lineage or the CA, and the next start
+ * claims it again. */
+static void test_drain_stops_unordered(void **state) {
+  struct run_state *s = *state;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof(sa);
+  assert_true(fd >= 0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  assert_int_equal(listen(fd, 8), 0); /* never accepted */
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+  char url[64];
+  snprintf(url, sizeof(url), "https://127.0.0.1:%d/dir", ntohs(sa.sin_port));
+  const char *const defaults[] = {url};
+  struct byoca_manager_opts o = {.loop = s->f.loop,
+                                 .store = s->f.store,
+                                 .http = s->f.http,
+                                 .default_cas = defaults,
+                                 .ndefault_cas = 1,
+                                 .tick_ms = 20};
+  assert_int_equal(byoca_manager_new(&o, &s->m, NULL), 0);
+  assert_int_equal(byoca_manager_start(s->m, NULL), 0);
+  const char *names[] = {"192.0.2.61"};
+  int64_t id = 0;
+  assert_int_equal(byoca_manager_add(s->m, s->f.tenant, names, 1, NULL, url,
+                                     NULL, &id, NULL),
+                   0);
+  assert_true(run_until(s, contacting, NULL));
+  drained = 0;
+  byoca_manager_drain(s->m, on_drained, s);
+  struct waiter wt = {.s = s, .pred = never};
+  wt.deadline_ms = byoca_now_ms() + 5000; /* well under curl's 10 s */
+  wt.t = byoca_timer_add(s->f.loop, 0, poll_fire, &wt);
+  byoca_loop_run(s->f.loop);
+  if (wt.t != NULL)
+    byoca_timer_cancel(wt.t);
+  assert_int_equal(drained, 1);
+  assert_int_equal(byoca_manager_in_flight(s->m), 0);
+  struct byoca_cert_row r;
+  row_of(s, id, &r);
+  assert_int_equal(r.failures, 0);
+  assert_int_equal(r.last_attempt, 0);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.failed", id, NULL), 0);
+  close(fd);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_default_fallback_backoff, setup,
@@ -280,6 +344,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_per_ca_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_delete_and_tenant, setup, teardown),
       cmocka_unit_test_setup_teardown(test_drain_and_free, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_drain_stops_unordered, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,8 +9,11 @@
 # one certificate and nothing else (one new Pebble order, one renewed
 # event).
 #
-# ACME traffic goes through a proxy that lets one newOrder through at a
-# time (start_pebble_proxy: Pebble 2.4 deadlocks on overlapping newOrders).
+# ACME traffic goes through daemon_check.py's pebble-proxy, which keeps
+# apart the requests Pebble 2.4 deadlocks on (PebbleGate there: overlapping
+# newOrders, and an authorization fetch meeting a newOrder or an order
+# fetch while Pebble stores something; under load that hung Pebble for
+# good, the 30 s timeouts put the CA into D-BACKOFF and the test failed).
 # How Pebble is counted: its log prints 'Added order "ID" to the db' once
 # per accepted newOrder and 'Issued certificate serial S for order ID' once
 # per signed certificate (tests/env/daemon_check.py pebble-log).
@@ -30,9 +33,9 @@ T0=$SECONDS
 CONF=("max_parallel = 64" "max_parallel_per_ca = 64" "log_level = info")
 
 # start_pebble_proxy: every ACME request goes through daemon_check.py
-# pebble-proxy on $PORT_SPARE_FIRST, which lets one newOrder through at a
-# time (Pebble 2.4 deadlocks on overlapping newOrders, see there);
-# BYOCAD_DEFAULT_CA and PROXY_DIRECTORY point at it
+# pebble-proxy on $PORT_SPARE_FIRST (see PebbleGate there for the Pebble
+# 2.4 deadlocks it keeps out); BYOCAD_DEFAULT_CA and PROXY_DIRECTORY point
+# at it
 start_pebble_proxy() {
   env_spawn pebble-proxy "${CHECK[@]}" pebble-proxy "$PORT_SPARE_FIRST" \
     "$PORT_ACME" "$ENV_TLS_CERT" "$ENV_TLS_KEY" "$ENV_CA_BUNDLE"

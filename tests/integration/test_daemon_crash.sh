@@ -3,8 +3,8 @@
 #
 # byocad: 100 lineages added at once (max_parallel 100, per CA 100) while
 # Pebble sleeps 0-4 s before each validation (PEBBLE_VA_SLEEPTIME=5), so
-# orders stay in flight a while (and through a proxy that lets one newOrder
-# through at a time, see start_pebble_proxy); byocad is killed with SIGKILL
+# orders stay in flight a while (and through daemon_check.py's pebble-proxy,
+# see start_pebble_proxy); byocad is killed with SIGKILL
 # three times (0.3-0.7 s after the adds, once an order exists; once 30-39
 # are issued; once 65-74 are issued and an order is being finalized) and
 # started again after each kill. Right after each kill (the store is then
@@ -34,8 +34,10 @@
 #
 # byoca (the CLI): `issue --batch` of 50 names at --parallel 10 is killed
 # with SIGKILL mid-run and run again with the same batch: every name ends
-# with complete live/ files (check_live) and nothing partial is left
-# (check_no_partial).
+# with complete live/ files (check_live), every archive version is
+# complete, and nothing partial is left (check_no_partial): neither what
+# the kill left nor a planted temp version folder and temp file of the
+# killed process; the temp file of a process still running stays.
 source "$BYOCA_SRC/tests/integration/common.sh"
 source "$BYOCA_SRC/tests/env/daemon.sh"
 env_init daemon_crash
@@ -50,9 +52,9 @@ mkdir -p "$W"
 CONF=("max_parallel = $N" "max_parallel_per_ca = $N")
 
 # start_pebble_proxy: every ACME request goes through daemon_check.py
-# pebble-proxy on $PORT_SPARE_FIRST, which lets one newOrder through at a
-# time (Pebble 2.4 deadlocks on overlapping newOrders, see there);
-# BYOCAD_DEFAULT_CA and PROXY_DIRECTORY point at it
+# pebble-proxy on $PORT_SPARE_FIRST (see PebbleGate there for the Pebble
+# 2.4 deadlocks it keeps out); BYOCAD_DEFAULT_CA and PROXY_DIRECTORY point
+# at it
 start_pebble_proxy() {
   env_spawn pebble-proxy "${CHECK[@]}" pebble-proxy "$PORT_SPARE_FIRST" \
     "$PORT_ACME" "$ENV_TLS_CERT" "$ENV_TLS_KEY" "$ENV_CA_BUNDLE"
@@ -69,40 +71,27 @@ db_state() {
   ISSUED=$(json_get "$(cat "$W/state.json")" \
     'sum(n for s, n in d["states"].items() if s in ("1", "issued"))')
 }
-# wait_issued COUNT SECONDS: until at least COUNT lineages are issued;
-# on a stall, tells a hung Pebble (it answers no /dir within 5 s; a
-# goroutine dump is then written to pebble.log with SIGQUIT) from a
-# stalled byocad
-wait_issued() {
-  local i
-  for ((i = 0; i < $2 * 20; i++)); do
-    db_state
-    [ "$ISSUED" -lt "$1" ] || return 0
-    sleep 0.05
-  done
+# stalled: after a wait ran out, tells a hung Pebble (it answers no /dir
+# within 5 s; a goroutine dump is then written to pebble.log with SIGQUIT)
+# from a stalled byocad
+stalled() {
+  db_state
   if ! "${ENV_CURL[@]}" -o /dev/null --max-time 5 --cacert "$ENV_CA_BUNDLE" \
     "$ENV_DIRECTORY"; then
     kill -QUIT "$(env_pid pebble)" 2>/dev/null || true
     sleep 1
     env__log "Pebble does not answer any more (goroutine dump in pebble.log)"
   fi
-  return 1
 }
-# wait_keyed SECONDS: until an order is being finalized (its fresh key
-# stored) or every lineage is issued
-wait_keyed() {
-  local i keyed
-  for ((i = 0; i < $1 * 20; i++)); do
-    db_state
-    keyed=$(json_get "$(cat "$W/state.json")" 'd["orders_keyed"]')
-    [ "$keyed" = 0 ] && [ "$ISSUED" -lt "$N" ] || return 0
-    sleep 0.02
-  done
-  return 1
-}
-# crash K: SIGKILL, record what was in flight, start again
+# crash K [MIN_ISSUED [keyed]]: SIGKILL, record what was in flight, start
+# again; with MIN_ISSUED, returns once that many lineages are issued (with
+# keyed: and an order is being finalized, its fresh key stored, unless all
+# are issued), 1 if that takes over 60 s. The watch (wait-db, every 10 ms)
+# starts before the restart: resumed orders finish in a burst that a watch
+# begun once byocad answers would miss.
 KILLS=()
 crash() {
+  local waiter=
   env_kill_byocad
   [ -n "$BYOCAD_RC" ] || fail "byocad survived SIGKILL"
   db_state
@@ -110,7 +99,12 @@ crash() {
   KILLS+=("$1")
   echo "kill $1: $(json_get "$(cat "$W/state.json")" \
     '"issued %s, order rows %d (%d keyed), leased without order %d, events up to %d" % (d["states"], d["orders"], d["orders_keyed"], len(d["leased_unordered"]), d["max_event"])')"
+  if [ $# -gt 1 ]; then
+    "${CHECK[@]}" wait-db "$BYOCAD_DB" 60 "$2" ${3:+"$3"} &
+    waiter=$!
+  fi
   env_start_byocad "${CONF[@]}"
+  [ -z "$waiter" ] || wait "$waiter"
 }
 
 # --- 100 issuances, three crashes
@@ -128,13 +122,12 @@ for ((i = 0; i < 600; i++)); do
   [ "$(json_get "$(cat "$W/state.json")" 'd["orders"]')" = 0 ] || break
   sleep 0.05
 done
-crash 1
-wait_issued $((N * 3 / 10 + RANDOM % 10)) 60 || fail "issuance stalled after kill 1"
-crash 2
-wait_issued $((N * 65 / 100 + RANDOM % 10)) 60 || fail "issuance stalled after kill 2"
-wait_keyed 60 || fail "issuance stalled after kill 2"
+crash 1 $((N * 3 / 10 + RANDOM % 10)) || { stalled; fail "issuance stalled after kill 1"; }
+crash 2 $((N * 65 / 100 + RANDOM % 10)) keyed ||
+  { stalled; fail "issuance stalled after kill 2"; }
 crash 3
-wait_issued "$N" 90 || fail "only $ISSUED of $N issued 90 s after the last kill"
+"${CHECK[@]}" wait-db "$BYOCAD_DB" 90 "$N" ||
+  { stalled; fail "only $ISSUED of $N issued 90 s after the last kill"; }
 sleep 1 # let the last events and deletes land
 inflight=0
 for k in "${KILLS[@]}"; do
@@ -272,10 +265,10 @@ batch_args=(issue --batch "$W/batch.txt" --parallel 10 --http-addr 127.0.0.1
   --http-port "$PORT_HTTP01" --agree-tos --server "$PROXY_DIRECTORY"
   --ca-bundle "$ENV_CA_BUNDLE" --state-dir "$STATE"
   --resolver "127.0.0.1@$PORT_DNS")
-# count_live: lineage folders under live/ so far
+# count_live: lineage folders under live/ so far (not temps: ".*")
 count_live() {
   if [ -d "$STATE/live" ]; then
-    find "$STATE/live" -mindepth 1 -maxdepth 1 | wc -l
+    find "$STATE/live" -mindepth 1 -maxdepth 1 -not -name '.*' | wc -l
   else
     echo 0
   fi
@@ -292,7 +285,21 @@ kill -KILL "$BPID"
 wait "$BPID" 2>/dev/null && fail "byoca survived SIGKILL"
 done1=$(count_live)
 [ "$done1" -lt 50 ] || fail "the batch had finished before the kill"
-echo "batch killed with $done1 of 50 live lineages"
+left=$(find "$STATE" -name '.*.tmp*' | wc -l)
+echo "batch killed with $done1 of 50 live lineages, $left temp file(s) left"
+# what a kill in the middle of writing a version leaves (the window is
+# short, so the kill above rarely hits it): a temp version folder with
+# part of its files, and a temp file, named for the killed process
+mkdir -p "$STATE/archive/k1.crash.test"
+partial=$STATE/archive/k1.crash.test/.2026-01-01T00-00-00Z-01.tmp$BPID-Ab12Cd
+mkdir "$partial"
+head -c 100 "$ENV_TLS_CERT" >"$partial/cert.pem"
+mkdir -p "$STATE/live"
+echo partial >"$STATE/live/.k2.crash.test.tmp$BPID-link00"
+# and one of a writer still running: stays
+sleep 120 &
+LIVEPID=$!
+echo running >"$STATE/live/.k3.crash.test.tmp$LIVEPID-Xy34Zw"
 expect_rc 0 "$BYOCA" "${batch_args[@]}"
 expect_in "$OUT" "0 failed" "batch rerun summary"
 python3 - "$OUT" <<'PY' || fail "rerun summary: $OUT"
@@ -302,7 +309,18 @@ assert m and int(m.group(1)) + int(m.group(3)) == 50 and m.group(2) == "0", m
 PY
 [ "$(count_live)" = 50 ] ||
   fail "expected 50 live lineages after the rerun"
+[ -f "$STATE/live/.k3.crash.test.tmp$LIVEPID-Xy34Zw" ] ||
+  fail "the temp file of a running writer was removed"
+kill "$LIVEPID"
+wait "$LIVEPID" 2>/dev/null || true
+rm "$STATE/live/.k3.crash.test.tmp$LIVEPID-Xy34Zw"
 for i in $(seq 1 50); do check_live "k$i.crash.test"; done
 check_no_partial
+# every version folder is complete, whatever the kill interrupted
+for v in "$STATE"/archive/*/*/; do
+  for f in cert.pem chain.pem fullchain.pem privkey.pem; do
+    [ -s "$v$f" ] || fail "incomplete version $v: no $f"
+  done
+done
 pass "byoca --batch killed mid-run, rerun completes every lineage"
 pass "daemon crash"
