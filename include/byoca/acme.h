@@ -128,6 +128,10 @@ struct byoca_order_req {
   struct byoca_solver *const *solvers; /* in preference order; borrowed */
   size_t nsolvers;
   const char *label;         /* for progress lines; NULL = first name */
+  int64_t max_wait_ms;       /* how long the order may keep byoca polling
+                                (authorizations pending, order processing)
+                                in all, whatever the server's Retry-After;
+                                0: ACME_ORDER_MAX_WAIT_MS (1 hour) */
   /* Crash safety: called when the order URL is known (key NULL) and again
    * just before finalize is sent (with the certificate key), so both can
    * be made durable; a non-zero return fails the order before anything

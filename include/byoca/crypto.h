@@ -160,6 +160,11 @@ int byoca_cert_sans(const struct byoca_cert *c, char ***out, size_t *n) BYOCA_WU
 void byoca_strv_free(char **v, size_t n);
 /* 1 if the certificate's public key equals k's public key. */
 int byoca_cert_matches_key(const struct byoca_cert *c, const struct byoca_key *k);
+/* 1 if issuer issued c: c's issuer name (and AKI, when both have key
+ * identifiers) matches issuer, and c's signature verifies with issuer's
+ * public key. */
+int byoca_cert_issued_by(const struct byoca_cert *c,
+                         const struct byoca_cert *issuer);
 /* Serial as lowercase hex of its magnitude bytes ("0f", "8abc01"): the DER
  * sign octet 0x00 is not shown, other leading zero nibbles are kept. */
 int byoca_cert_serial_hex(const struct byoca_cert *c, char **out) BYOCA_WUR;

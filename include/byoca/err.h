@@ -59,6 +59,7 @@ struct byoca_problem {
   char *ident_value;
   struct byoca_problem *sub; /* array of nsub */
   size_t nsub;
+  size_t nsub_sent; /* how many the server sent (>= nsub, which is capped) */
 };
 
 struct byoca_err {

@@ -1,6 +1,7 @@
 /* Authorizations and challenges (RFC 8555 §7.5, §8): fetch each
  * authorization, check it belongs to the order, pick a challenge a
  * configured solver answers, provision, respond, poll (D-POLL), clean up. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,13 +88,10 @@ static void authz_schedule(struct authz *z, const struct acme_resp *resp) {
   struct byoca_order *o = z->o;
   const char *ra = byoca_http_header(resp->http, ACME_H_RETRY_AFTER);
   int64_t ms = byoca_poll_delay_ms(ra, z->attempt++, byoca_now());
-  if (o->expires > 0 && byoca_now() + ms / 1000 > o->expires) {
-    order_failf(o, BYOCA_E_TIMEOUT, BYOCA_CLASS_CA,
-                "the authorization for %s was still pending when the"
-                " order expired",
-                z->ident);
+  char what[300];
+  snprintf(what, sizeof(what), "the authorization for %s", z->ident);
+  if (order_wait_over(o, ms, what))
     return;
-  }
   op_begin(o);
   z->timer = byoca_timer_add(byoca_acme_loop(o->a), ms, poll_fire, z);
   if (z->timer == NULL) {

@@ -117,7 +117,8 @@ int acme_check_url(const struct byoca_acme *a, const char *url,
   int port = 0, rc = 0;
   if (url == NULL || byoca_url_split(url, &scheme, &host, &port) != 0) {
     rc = byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
-                       "server sent an invalid %s URL", what);
+                       "server sent an invalid %s URL: %.200s", what,
+                       url != NULL ? url : "(none)");
     goto out;
   }
   if (strcmp(scheme, "https") != 0 && !same_origin(url, a->dir_url)) {

@@ -64,6 +64,22 @@ static int verify(struct byoca_order *o, const struct byoca_chain *ch,
   if (byoca_cert_validity(leaf, &nb, &na) != 0 || na <= byoca_now())
     return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                          "the server's certificate is already expired");
+  if (nb > byoca_now() + ACME_CERT_MAX_SKEW) {
+    char when[32];
+    byoca_time_format_rfc3339(nb, when, sizeof(when));
+    return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                         "the server's certificate is not valid before %s"
+                         " (in the future)",
+                         when);
+  }
+  /* each certificate is followed by its issuer (RFC 8555 §9.1) */
+  for (size_t i = 0; i + 1 < ch->n; i++)
+    if (!byoca_cert_issued_by(ch->certs[i], ch->certs[i + 1]))
+      return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                           "the server's chain is broken: certificate %zu"
+                           " is not the issuer of certificate %zu%s",
+                           i + 2, i + 1,
+                           i == 0 ? " (the leaf's issuer is missing)" : "");
   return 0;
 }
 

@@ -1,6 +1,7 @@
 /* Finalisation (RFC 8555 §7.4): a fresh certificate key for every
  * issuance (D-KEYS; RSA generated on a worker thread), the CSR, the
  * finalize request, and polling the order until it is valid (D-POLL). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,13 +106,10 @@ void order_refresh(struct byoca_order *o) {
 void order_poll(struct byoca_order *o, const struct acme_resp *resp) {
   const char *ra = byoca_http_header(resp->http, ACME_H_RETRY_AFTER);
   int64_t ms = byoca_poll_delay_ms(ra, o->attempt++, byoca_now());
-  if (o->expires > 0 && byoca_now() + ms / 1000 > o->expires) {
-    order_failf(o, BYOCA_E_TIMEOUT, BYOCA_CLASS_CA,
-                "the order for %s was still processing when it"
-                " expired",
-                o->names[0]);
+  char what[300];
+  snprintf(what, sizeof(what), "the order for %s", o->names[0]);
+  if (order_wait_over(o, ms, what))
     return;
-  }
   op_begin(o);
   o->timer = byoca_timer_add(byoca_acme_loop(o->a), ms, poll_fire, o);
   if (o->timer == NULL) {

@@ -178,6 +178,27 @@ int order_persist(struct byoca_order *o, const struct byoca_key *key) {
   return -1;
 }
 
+int order_wait_over(struct byoca_order *o, int64_t delay_ms, const char *what) {
+  int64_t at = byoca_now_ms() + delay_ms;
+  if (o->expires > 0 && at / 1000 > o->expires) {
+    order_failf(o, BYOCA_E_TIMEOUT, BYOCA_CLASS_CA,
+                "%s was still not done when the order expired", what);
+    return 1;
+  }
+  if (at > o->wait_until_ms) {
+    order_failf(
+        o, BYOCA_E_TIMEOUT, BYOCA_CLASS_CA,
+        "%s was still not done after %lld s (the server asked"
+        " to poll again in %lld s; byoca waits %lld s at most)",
+        what,
+        (long long)((o->max_wait_ms - (o->wait_until_ms - byoca_now_ms())) /
+                    1000),
+        (long long)(delay_ms / 1000), (long long)(o->max_wait_ms / 1000));
+    return 1;
+  }
+  return 0;
+}
+
 /* ---- checking the order object ---- */
 
 static int find_name(const struct byoca_order *o, const char *norm) {
@@ -409,6 +430,8 @@ static int copy_request(struct byoca_order *o, const struct byoca_order_req *r,
   o->preferred_chain = byoca_strdup(r->preferred_chain);
   o->replaces = byoca_strdup(r->replaces);
   o->label = byoca_strdup(r->label);
+  o->max_wait_ms = r->max_wait_ms > 0 ? r->max_wait_ms : ACME_ORDER_MAX_WAIT_MS;
+  o->wait_until_ms = byoca_now_ms() + o->max_wait_ms;
   o->persist = r->persist;
   o->persist_arg = r->persist_arg;
   o->solvers = calloc(r->nsolvers + 1, sizeof(*o->solvers));

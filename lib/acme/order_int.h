@@ -57,6 +57,8 @@ struct byoca_order {
   char *cert_url;
   char *echoed_profile;
   int64_t expires;
+  int64_t wait_until_ms; /* polling stops here (byoca_now_ms clock) */
+  int64_t max_wait_ms;
   struct authz *authz;
   size_t nauthz;
   size_t authz_left;
@@ -112,6 +114,10 @@ void authz_cleanup(struct authz *z);
 void order_keygen_start(struct byoca_order *o);
 /* finalize.c: polls the order again after Retry-After or D-POLL */
 void order_poll(struct byoca_order *o, const struct acme_resp *resp);
+/* 1 (with the order failed, naming what was still waiting) when waiting
+ * delay_ms more would pass the order's overall wait limit or its
+ * expiry; 0 when the poll may be scheduled. */
+int order_wait_over(struct byoca_order *o, int64_t delay_ms, const char *what);
 /* finalize.c: fetches the order now (POST-as-GET) and handles it */
 void order_refresh(struct byoca_order *o);
 /* order.c: hands the order URL and key (NULL before finalize) to the

@@ -45,6 +45,7 @@ int byoca_problem_parse(const char *json, size_t len,
   json_t *subs = json_object_get(o, "subproblems");
   if (json_is_array(subs) && json_array_size(subs) > 0) {
     size_t n = json_array_size(subs);
+    p->nsub_sent = n; /* kept, not parsed beyond the cap */
     if (n > MAX_SUBPROBLEMS)
       n = MAX_SUBPROBLEMS;
     p->sub = calloc(n, sizeof(*p->sub));

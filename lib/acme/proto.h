@@ -49,5 +49,7 @@
 #define ACME_MAX_NONCE_ROUNDS 3  /* then rounds after 250/500/1000 ms */
 #define ACME_NONCE_POOL 32
 #define ACME_MAX_NONCE_LEN 256
+#define ACME_CERT_MAX_SKEW 300 /* s a notBefore may be ahead of our clock */
+#define ACME_ORDER_MAX_WAIT_MS (3600LL * 1000) /* polling, all told */
 
 #endif

@@ -170,6 +170,16 @@ int byoca_cert_matches_key(const struct byoca_cert *c,
   return eq;
 }
 
+int byoca_cert_issued_by(const struct byoca_cert *c,
+                         const struct byoca_cert *issuer) {
+  /* names and key identifiers first, then the signature itself */
+  EVP_PKEY *k = X509_get0_pubkey(issuer->x);
+  int yes = X509_check_issued(issuer->x, c->x) == X509_V_OK && k != NULL &&
+            X509_verify(c->x, k) == 1;
+  ERR_clear_error();
+  return yes;
+}
+
 int byoca_cert_serial_hex(const struct byoca_cert *c, char **out) {
   static const char hex[] = "0123456789abcdef";
   const ASN1_INTEGER *serial = X509_get0_serialNumber(c->x);

@@ -101,6 +101,7 @@ static int dup_field(char **dst, const char *src) {
 static int problem_copy_into(struct byoca_problem *dst,
                              const struct byoca_problem *src, int depth) {
   dst->status = src->status;
+  dst->nsub_sent = src->nsub_sent;
   if (dup_field(&dst->type, src->type) != 0 ||
       dup_field(&dst->detail, src->detail) != 0 ||
       dup_field(&dst->instance, src->instance) != 0 ||
@@ -184,12 +185,17 @@ static int has(const char *s) {
 }
 
 static void put_subproblems(struct line *l, const struct byoca_problem *p) {
-  char more[48];
+  char more[64];
+  size_t total = p->nsub_sent > p->nsub ? p->nsub_sent : p->nsub;
+  if (total > FORMAT_MAX_SUB) {
+    snprintf(more, sizeof(more), " (%zu subproblems)", total);
+    put(l, more, sizeof(more));
+  }
   for (size_t i = 0; i < p->nsub && p->sub != NULL; i++) {
     const struct byoca_problem *s = &p->sub[i];
     put(l, i == 0 ? ": " : "; ", 2);
     if (i == FORMAT_MAX_SUB) {
-      snprintf(more, sizeof(more), "and %zu more", p->nsub - i);
+      snprintf(more, sizeof(more), "and %zu more", total - i);
       put(l, more, sizeof(more));
       return;
     }

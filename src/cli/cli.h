@@ -56,6 +56,9 @@ struct cli_opts {
   const char *dns_zone;
   int64_t dns_wait_ms;     /* 0: the solver's default */
   int64_t dns_interval_ms; /* 0: the solver's default */
+  /* limits on the CA (0: the library's defaults) */
+  int64_t http_timeout_ms;  /* --http-timeout: each HTTP request */
+  int64_t order_timeout_ms; /* --order-timeout: polling an order in all */
 };
 
 struct cli_config;
@@ -106,6 +109,8 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg);
       {"dns-zone", required_argument, NULL, 1022},                             \
       {"dns-propagation-timeout", required_argument, NULL, 1023},              \
       {"dns-propagation-interval", required_argument, NULL, 1024},             \
+      {"http-timeout", required_argument, NULL, 1025},                         \
+      {"order-timeout", required_argument, NULL, 1026},                        \
       {"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},  \
   {                                                                            \
     "help", no_argument, NULL, 'h'                                             \

@@ -274,6 +274,7 @@ static void start_job(struct runner *r, struct cli_job *job) {
       .solvers = r->rt->solvers,
       .nsolvers = r->rt->nsolvers,
       .label = r->njobs > 1 ? l->name : NULL,
+      .max_wait_ms = r->o->order_timeout_ms,
   };
   r->running++;
   if (c == NULL) {

@@ -44,6 +44,9 @@ const char cli_common_help[] =
     "                         wait for every name server (120)\n"
     "  --dns-propagation-interval SEC\n"
     "                         time between checks (2)\n"
+    "Limits on the CA:\n"
+    "  --http-timeout SEC     give up on one HTTP request after SEC (30)\n"
+    "  --order-timeout SEC    stop polling an order after SEC (3600)\n"
     "Output:\n"
     "  -v, --verbose          more detail;  -q, --quiet  errors only\n";
 
@@ -162,6 +165,10 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg) {
     }
     o->hook_timeout_ms = (int64_t)v * 1000;
     return 1;
+  case 1025:
+    return seconds_arg("--http-timeout", arg, &o->http_timeout_ms);
+  case 1026:
+    return seconds_arg("--order-timeout", arg, &o->order_timeout_ms);
   case 1018:
   case 1019:
   case 1020:

@@ -25,6 +25,10 @@ int cli_rt_init(struct cli_rt *rt, const struct cli_opts *o,
       .ca_bundle = o->ca_bundle,
       .policy = rt->policy,
       .resolver = rt->resolver,
+      .timeout_ms = o->http_timeout_ms,
+      .connect_timeout_ms = o->http_timeout_ms > 0 && o->http_timeout_ms < 10000
+                                ? o->http_timeout_ms
+                                : 0,
   };
   rt->http = byoca_http_new(rt->loop, &ho, err);
   if (rt->http == NULL)

@@ -71,8 +71,17 @@ static void test_problem_many_subproblems(void **state) {
   assert_int_equal(byoca_buf_appends(&b, "]}"), 0);
   struct byoca_problem *p = NULL;
   assert_int_equal(byoca_problem_parse(b.data, b.len, &p), 0);
-  assert_int_equal(p->nsub, 100); /* capped */
-  byoca_problem_free(p);
+  assert_int_equal(p->nsub, 100);       /* capped */
+  assert_int_equal(p->nsub_sent, 5000); /* but counted */
+  /* the one-line error says how many there were */
+  struct byoca_err e = {0};
+  char line[1024];
+  byoca_err_set(&e, BYOCA_E_ACME, BYOCA_CLASS_CA, "refused");
+  byoca_err_set_problem(&e, p); /* takes p */
+  byoca_err_format(&e, line, sizeof(line));
+  assert_non_null(strstr(line, "(5000 subproblems)"));
+  assert_non_null(strstr(line, "and 4992 more"));
+  byoca_err_clear(&e);
   byoca_buf_free(&b);
 }
 

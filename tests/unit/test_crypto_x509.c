@@ -416,6 +416,33 @@ static void test_cert_forms(void **state) {
 
 /* ---- chains ---- */
 
+/* byoca_cert_issued_by: the name and the signature must both fit. */
+static void test_cert_issued_by(void **state) {
+  (void)state;
+  struct byoca_cert *leaf = NULL, *root = NULL, *impostor = NULL;
+  EVP_PKEY *other_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  struct certspec spec = {"Test Root", "Test Root", other_key, other_key,
+                          "02",        0,           0};
+  X509 *x = make_cert(&spec); /* same name as the root, another key */
+  char *pem = to_pem(x);
+  assert_int_equal(byoca_cert_parse(leaf_pem, strlen(leaf_pem), &leaf, NULL),
+                   0);
+  assert_int_equal(byoca_cert_parse(root_pem, strlen(root_pem), &root, NULL),
+                   0);
+  assert_int_equal(byoca_cert_parse(pem, strlen(pem), &impostor, NULL), 0);
+  assert_int_equal(byoca_cert_issued_by(leaf, root), 1);
+  assert_int_equal(byoca_cert_issued_by(root, root), 1); /* self-signed */
+  assert_int_equal(byoca_cert_issued_by(root, leaf), 0);
+  assert_int_equal(byoca_cert_issued_by(leaf, leaf), 0);
+  assert_int_equal(byoca_cert_issued_by(leaf, impostor), 0);
+  byoca_cert_free(leaf);
+  byoca_cert_free(root);
+  byoca_cert_free(impostor);
+  free(pem);
+  X509_free(x);
+  EVP_PKEY_free(other_key);
+}
+
 static void test_chain_parse(void **state) {
   (void)state;
   struct byoca_chain ch = {0};
@@ -491,9 +518,13 @@ static void test_chain_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_csr_contents), cmocka_unit_test(test_csr_subject),
-      cmocka_unit_test(test_cert_inspect), cmocka_unit_test(test_cert_forms),
-      cmocka_unit_test(test_chain_parse),  cmocka_unit_test(test_chain_refused),
+      cmocka_unit_test(test_csr_contents),
+      cmocka_unit_test(test_csr_subject),
+      cmocka_unit_test(test_cert_inspect),
+      cmocka_unit_test(test_cert_forms),
+      cmocka_unit_test(test_chain_parse),
+      cmocka_unit_test(test_chain_refused),
+      cmocka_unit_test(test_cert_issued_by),
   };
   return cmocka_run_group_tests(tests, setup_certs, teardown_certs);
 }
