@@ -202,4 +202,71 @@ void byoca_chain_free(struct byoca_chain *ch);
  * gives to --preferred-chain (certbot semantics: the topmost issuer). */
 char *byoca_chain_top_issuer_cn(const struct byoca_chain *ch);
 
+/* ---- tls-alpn-01 (RFC 8737) ----
+ *
+ * The TLS half of the tls-alpn-01 responder: the validation certificate,
+ * and a TLS server handshake driven through memory buffers, so the socket
+ * side (lib/solve, on the event loop) never sees OpenSSL. */
+
+/* The ALPN protocol of RFC 8737 §6.2. */
+#define BYOCA_ACME_TLS_ALPN "acme-tls/1"
+/* The dotted OID of id-pe-acmeIdentifier (RFC 8737 §6.1). */
+#define BYOCA_OID_ACME_IDENTIFIER "1.3.6.1.5.5.7.1.31"
+
+/* A validation certificate and its private key (a fresh P-256 key that
+ * exists only in memory and only to answer the validation). */
+struct byoca_alpn_cert;
+
+/* Builds the self-signed certificate of RFC 8737 §3 for one identifier:
+ * exactly one subjectAltName, the dNSName identifier (ident_type "dns") or
+ * the iPAddress (ident_type "ip", RFC 8738 §6), and the critical
+ * id-pe-acmeIdentifier extension holding the DER OCTET STRING of
+ * SHA-256(key_authz). Valid from an hour ago for seven days. BYOCA_E_INVAL
+ * for an empty, over-long or non-printable identifier, an "ip" identifier
+ * that is no IP literal, or a missing key_authz. */
+int byoca_alpn_cert_new(const char *ident_type, const char *identifier,
+                        const char *key_authz, struct byoca_alpn_cert **out,
+                        struct byoca_err *err) BYOCA_WUR;
+void byoca_alpn_cert_free(struct byoca_alpn_cert *c);
+/* DER of the certificate (for tests and logs); *der caller frees. */
+int byoca_alpn_cert_der(const struct byoca_alpn_cert *c, unsigned char **der,
+                        size_t *len) BYOCA_WUR;
+
+/* Returns the certificate to present for the TLS server name sni (ASCII,
+ * lowercased, no trailing dot), or NULL to refuse. The certificate is
+ * borrowed only for the duration of the call. */
+typedef const struct byoca_alpn_cert *(*byoca_alpn_lookup_cb)(void *arg,
+                                                              const char *sni);
+
+/* The TLS context shared by all handshakes of one responder: TLS 1.2 or
+ * newer, no session tickets or resumption, no certificate of its own. */
+struct byoca_alpn_server;
+int byoca_alpn_server_new(byoca_alpn_lookup_cb lookup, void *arg,
+                          struct byoca_alpn_server **out,
+                          struct byoca_err *err) BYOCA_WUR;
+void byoca_alpn_server_free(struct byoca_alpn_server *s);
+
+/* One server-side handshake. */
+struct byoca_alpn_conn;
+struct byoca_alpn_conn *byoca_alpn_conn_new(struct byoca_alpn_server *s);
+void byoca_alpn_conn_free(struct byoca_alpn_conn *c);
+
+enum {
+  BYOCA_ALPN_MORE = 0, /* send out (if any), then feed what arrives */
+  BYOCA_ALPN_DONE = 1, /* handshake complete: send out, then close */
+};
+/* Feeds len bytes received from the peer (len 0 to just step) and appends
+ * the bytes to send to out. A ClientHello that does not offer "acme-tls/1",
+ * or names no server the lookup answers, is refused before any
+ * certificate is chosen: the return is BYOCA_E_POLICY with err saying why,
+ * and out holds the fatal alert (no_application_protocol or
+ * unrecognized_name) to send before closing. Any other failure is
+ * BYOCA_E_NET (alert in out where TLS produced one). More than 64 KiB
+ * from the peer is BYOCA_E_TOOBIG. On DONE the negotiated protocol was
+ * "acme-tls/1" and out ends with close_notify. sni_out, when not NULL,
+ * receives the server name asked for (once known, else ""). */
+int byoca_alpn_conn_feed(struct byoca_alpn_conn *c, const void *in, size_t len,
+                         struct byoca_buf *out, char *sni_out, size_t sni_len,
+                         struct byoca_err *err) BYOCA_WUR;
+
 #endif

@@ -43,7 +43,7 @@ struct byoca_solver_ops {
 };
 
 struct byoca_solver {
-  const char *name;  /* "standalone", "webroot", "hook", for messages */
+  const char *name;  /* "standalone", "webroot", "hook", "tls-alpn", ... */
   const struct byoca_solver_ops *ops;
   void *ctx;
 };
@@ -62,6 +62,23 @@ int byoca_solver_supports(const struct byoca_solver *s, const char *type);
 struct byoca_solver *byoca_solver_http_standalone(struct byoca_loop *loop,
                                                   const char *addr, int port,
                                                   struct byoca_err *err);
+
+/* tls-alpn-01 built-in responder (RFC 8737; RFC 8738 for IP addresses):
+ * listens on addr:port (addr NULL = 0.0.0.0 and [::] when the host has
+ * IPv6; default port 443) right away, so a busy port is reported now. A
+ * TLS ClientHello offering ALPN "acme-tls/1" whose server name is an
+ * identifier currently set up (for an IP, its in-addr.arpa/ip6.arpa name)
+ * gets that identifier's validation certificate, "acme-tls/1" is
+ * negotiated and the connection closed. Every other connection is
+ * refused with a fatal TLS alert before any certificate is chosen. Runs on
+ * the loop without blocking: at most 64 handshakes at once, 10 s each.
+ * Setting up a name already set up replaces its certificate (the newest
+ * challenge wins); cleanup removes it after the last setup of it is
+ * cleaned up. Its listeners keep byoca_loop_run from returning until it
+ * is freed. */
+struct byoca_solver *byoca_solver_tls_alpn(struct byoca_loop *loop,
+                                           const char *addr, int port,
+                                           struct byoca_err *err);
 
 /* http-01 webroot: writes <dir>/.well-known/acme-challenge/<token>
  * (0644, folders created 0755) and removes it on cleanup (and the folders

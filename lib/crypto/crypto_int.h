@@ -40,6 +40,14 @@ struct byoca_cert {
   X509 *x; /* owned */
 };
 
+/* A tls-alpn-01 validation certificate (tls_alpn_cert.c): both owned. The
+ * key is a throwaway made for this certificate; the TLS handshake signs
+ * with it directly, so it does not go through the signer interface. */
+struct byoca_alpn_cert {
+  X509 *x;
+  EVP_PKEY *key;
+};
+
 /* Wraps a signer into a key: asks it for its public key and checks that the
  * key is one of the supported types. On success the key owns ctx (destroyed
  * through ops->destroy by byoca_key_free); on failure ctx is destroyed

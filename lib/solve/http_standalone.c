@@ -99,22 +99,9 @@ static void on_request(struct evhttp_request *req, void *arg) {
  * errno. */
 static int listen_on(struct standalone *sa, const struct sockaddr *addr,
                      socklen_t alen) {
-  int one = 1;
-  int fd =
-      socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = solve_listen_fd(addr, alen);
   if (fd < 0)
-    return errno;
-  int ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0;
-  /* With an explicit v6 socket, v4 is served by its own socket. */
-  if (ok && addr->sa_family == AF_INET6)
-    ok = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == 0;
-  if (ok)
-    ok = bind(fd, addr, alen) == 0 && listen(fd, 128) == 0;
-  if (!ok) {
-    int e = errno;
-    close(fd);
-    return e;
-  }
+    return -fd;
   struct evconnlistener *l = evconnlistener_new(
       sa->base, NULL, NULL,
       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 0, fd);
@@ -127,27 +114,6 @@ static int listen_on(struct standalone *sa, const struct sockaddr *addr,
     return ENOMEM;
   }
   return 0;
-}
-
-/* Parses an IP literal into a socket address with port. */
-static int parse_addr(const char *addr, int port, struct sockaddr_storage *ss,
-                      socklen_t *len) {
-  memset(ss, 0, sizeof(*ss));
-  struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-  if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)port);
-    *len = sizeof(*v4);
-    return 0;
-  }
-  if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons((uint16_t)port);
-    *len = sizeof(*v6);
-    return 0;
-  }
-  return BYOCA_E_INVAL;
 }
 
 static int sa_supports(void *ctx, const char *type) {
@@ -255,7 +221,7 @@ static struct standalone *standalone_new(struct byoca_loop *loop) {
 static void listen_v6_any(struct standalone *sa, int port) {
   struct sockaddr_storage ss;
   socklen_t len;
-  if (parse_addr("::", port, &ss, &len) != 0)
+  if (solve_addr_parse("::", port, &ss, &len) != 0)
     return;
   int e = listen_on(sa, (struct sockaddr *)&ss, len);
   if (e && e != EAFNOSUPPORT && e != EADDRNOTAVAIL)
@@ -276,7 +242,7 @@ struct byoca_solver *byoca_solver_http_standalone(struct byoca_loop *loop,
                   "invalid http-01 listen port %d", port);
     return NULL;
   }
-  if (parse_addr(shown, port, &ss, &len) != 0) {
+  if (solve_addr_parse(shown, port, &ss, &len) != 0) {
     byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                   "invalid http-01 listen address %s (need an IP address)",
                   shown);

@@ -135,7 +135,7 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
                    struct cli_job *job, const struct byoca_caa_candidate *c,
                    struct byoca_buf *why) {
   struct byoca_err e = {0};
-  struct byoca_solver *keep[4], *saved[4];
+  struct byoca_solver *keep[CLI_MAX_SOLVERS], *saved[CLI_MAX_SOLVERS];
   size_t nsaved = rt->nsolvers;
   struct cli_opts o2 = *o;
   struct cli_lineage *lin = job->lin;

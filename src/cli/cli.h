@@ -22,6 +22,7 @@ enum {
 
 #define CLI_MAX_NAMES 100
 #define CLI_MAX_ALLOW 32
+#define CLI_MAX_SOLVERS 5
 
 /* Options shared by the commands that talk to a CA. */
 struct cli_opts {
@@ -59,6 +60,10 @@ struct cli_opts {
   /* limits on the CA (0: the library's defaults) */
   int64_t http_timeout_ms;  /* --http-timeout: each HTTP request */
   int64_t order_timeout_ms; /* --order-timeout: polling an order in all */
+  /* tls-alpn-01 responder "[ADDR:]PORT": --tls-alpn (kept with the
+   * lineage), else [tls-alpn] listen in byoca.conf */
+  const char *tls_alpn;
+  const char *tls_alpn_conf;
 };
 
 struct cli_config;
@@ -111,11 +116,16 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg);
       {"dns-propagation-interval", required_argument, NULL, 1024},             \
       {"http-timeout", required_argument, NULL, 1025},                         \
       {"order-timeout", required_argument, NULL, 1026},                        \
+      {"tls-alpn", required_argument, NULL, 1027},                             \
       {"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},  \
   {                                                                            \
     "help", no_argument, NULL, 'h'                                             \
   }
 extern const char cli_common_help[];
+/* Splits "[ADDR:]PORT" (ADDR an IPv4 literal, or an IPv6 literal in
+ * brackets) into addr (empty when absent) and port 1-65535; -1 if
+ * malformed. */
+int cli_listen_parse(const char *s, char *addr, size_t addrlen, int *port);
 /* Prints "byoca: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints an error struct as one line (plus detail with --verbose). */
@@ -131,7 +141,7 @@ struct cli_rt {
   struct byoca_netpolicy *policy;
   struct byoca_resolver *resolver;
   struct byoca_http *http;
-  struct byoca_solver *solvers[4];
+  struct byoca_solver *solvers[CLI_MAX_SOLVERS];
   size_t nsolvers;
 };
 
@@ -139,7 +149,8 @@ struct cli_rt {
  * HTTP client (with --ca-bundle) trusting --server. */
 int cli_rt_init(struct cli_rt *rt, const struct cli_opts *o,
                 struct byoca_err *err);
-/* Solvers from --webroot, --http-port/--http-addr, --hook, --dns-rfc2136
+/* Solvers from --tls-alpn (first, so tls-alpn-01 is used wherever the CA
+ * offers it), --webroot, --http-port/--http-addr, --hook, --dns-rfc2136
  * (standalone http-01 on port 80 when none is given). */
 int cli_rt_solvers(struct cli_rt *rt, const struct cli_opts *o,
                    struct byoca_err *err);
@@ -183,6 +194,7 @@ struct cli_lineage {
   int http_port;
   char *hook;
   char *hook_types;
+  char *tls_alpn; /* "[ADDR:]PORT" of the tls-alpn-01 responder */
   char *deploy_hook;
   char *ca_bundle;
   int ca_auto;  /* the CA is chosen by CAA discovery at each issuance */

@@ -81,12 +81,14 @@ static void group_opts(const struct renew_args *a, const struct cli_lineage *l,
   o->server = l->server;
   if (o->ca_bundle == NULL)
     o->ca_bundle = l->ca_bundle;
-  if (o->webroot == NULL && o->http_port == 0 && o->hook == NULL) {
+  if (o->webroot == NULL && o->http_port == 0 && o->hook == NULL &&
+      o->tls_alpn == NULL) {
     o->webroot = l->webroot;
     o->http_addr = l->http_addr;
     o->http_port = l->http_port;
     o->hook = l->hook;
     o->hook_types = l->hook_types;
+    o->tls_alpn = l->tls_alpn;
   }
 }
 

@@ -23,6 +23,9 @@
  *   zone = ZONE
  *   propagation_timeout = SECONDS
  *   propagation_interval = SECONDS
+ *
+ *   [tls-alpn]               ; tls-alpn-01 responder (byoca.conf(5))
+ *   listen = [ADDR:]PORT
  */
 #include <ini.h>
 #include <stdlib.h>
@@ -122,6 +125,13 @@ static int on_key(void *user, const char *section, const char *k,
     return defaults_key(c, k, v);
   if (strcmp(section, "rfc2136") == 0)
     return rfc2136_key(&c->rfc2136, k, v);
+  if (strcmp(section, "tls-alpn") == 0) {
+    char addr[64];
+    int port;
+    return strcmp(k, "listen") == 0 &&
+           cli_listen_parse(v, addr, sizeof(addr), &port) == 0 &&
+           set_str(&c->tls_alpn, v);
+  }
   size_t n = strlen(section);
   if (strncmp(section, "ca \"", 4) == 0 && n > 5 && section[n - 1] == '"') {
     char issuer[256];
@@ -171,6 +181,7 @@ void cli_config_free(struct cli_config *c) {
   free(c->rfc2136.tsig_alg);
   free(c->rfc2136.tsig_secret_file);
   free(c->rfc2136.zone);
+  free(c->tls_alpn);
   memset(c, 0, sizeof(*c));
 }
 

@@ -1,5 +1,6 @@
 /* byoca command line: global switches, then one cmd_<verb>.c per
  * subcommand. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +42,10 @@ static const struct command commands[] = {
 
 int main(int argc, char **argv) {
   int i = 1;
+  /* A peer of the built-in responders (http-01, tls-alpn-01) that goes
+   * away while being answered must not kill byoca; hooks get the default
+   * disposition back (lib/net/proc.c). */
+  signal(SIGPIPE, SIG_IGN);
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--version") == 0) {
       printf("byoca %s\n", BYOCA_VERSION);

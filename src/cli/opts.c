@@ -1,5 +1,6 @@
 /* Options shared by the commands that talk to a CA, and how errors are
  * shown to the user. */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ const char cli_common_help[] =
     "  --http-port PORT       port of the built-in http-01 responder\n"
     "  --http-addr ADDR       address it listens on (default all)\n"
     "  --webroot DIR          write http-01 files under DIR instead\n"
+    "  --tls-alpn [ADDR:]PORT answer tls-alpn-01 on this TCP port (ADDR\n"
+    "                         default all); used wherever the CA offers it\n"
     "  --hook PATH            program that provisions challenges (dns-01)\n"
     "  --hook-types LIST      challenge types the hook answers (dns-01)\n"
     "  --hook-timeout SEC     kill the hook after SEC seconds (300)\n"
@@ -75,6 +78,56 @@ static int seconds_arg(const char *name, const char *arg, int64_t *out_ms) {
     return -1;
   }
   *out_ms = (int64_t)v * 1000;
+  return 1;
+}
+
+int cli_listen_parse(const char *s, char *addr, size_t addrlen, int *port) {
+  const char *p = s, *colon;
+  unsigned char ip[16];
+  uint64_t v;
+  size_t n = 0;
+  int v6 = 0;
+  if (s == NULL || addrlen == 0)
+    return -1;
+  addr[0] = '\0';
+  if (s[0] == '[') {
+    const char *rb = strchr(s, ']');
+    if (rb == NULL || rb[1] != ':')
+      return -1;
+    s++;
+    n = (size_t)(rb - s);
+    p = rb + 2;
+    v6 = 1;
+  } else if ((colon = strrchr(s, ':')) != NULL) {
+    n = (size_t)(colon - s);
+    if (memchr(s, ':', n) != NULL)
+      return -1; /* IPv6 needs brackets */
+    p = colon + 1;
+  }
+  if (p != s || v6) {
+    if (n == 0 || n >= addrlen)
+      return -1;
+    memcpy(addr, s, n);
+    addr[n] = '\0';
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, ip) != 1)
+      return -1;
+  }
+  if (byoca_parse_uint(p, 65535, &v) != 0 || v == 0)
+    return -1;
+  *port = (int)v;
+  return 0;
+}
+
+static int listen_arg(const char *name, const char *arg, const char **out) {
+  char addr[64];
+  int port;
+  if (cli_listen_parse(arg, addr, sizeof(addr), &port) != 0) {
+    cli_error("invalid %s '%s': expected [ADDR:]PORT (an IP address,"
+              " IPv6 in brackets)",
+              name, arg);
+    return -1;
+  }
+  *out = arg;
   return 1;
 }
 
@@ -177,6 +230,8 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg) {
   case 1023:
   case 1024:
     return rfc2136_opt(o, opt, arg);
+  case 1027:
+    return listen_arg("--tls-alpn", arg, &o->tls_alpn);
   case 'v':
     cli_verbose = 1;
     byoca_log_set_level(BYOCA_LOG_DEBUG);

@@ -35,6 +35,7 @@ int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
   for (size_t i = 0; i < cfg->nallow && o->nallow < CLI_MAX_ALLOW; i++)
     o->allow_net[o->nallow++] = cfg->allow_net[i];
   rfc2136_finish(o, &cfg->rfc2136);
+  o->tls_alpn_conf = cfg->tls_alpn;
   return 0;
 }
 

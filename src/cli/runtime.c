@@ -68,14 +68,35 @@ static struct byoca_solver *rfc2136_solver(struct cli_rt *rt,
   return byoca_solver_rfc2136(rt->loop, &ro, err);
 }
 
+/* tls-alpn-01 responder from --tls-alpn "[ADDR:]PORT". */
+static struct byoca_solver *tls_alpn_solver(struct cli_rt *rt,
+                                            const struct cli_opts *o,
+                                            struct byoca_err *err) {
+  char addr[64];
+  int port;
+  const char *spec = o->tls_alpn != NULL ? o->tls_alpn : o->tls_alpn_conf;
+  if (cli_listen_parse(spec, addr, sizeof(addr), &port) != 0) {
+    byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                  "invalid tls-alpn listen address '%.100s': expected"
+                  " [ADDR:]PORT",
+                  spec);
+    return NULL;
+  }
+  return byoca_solver_tls_alpn(rt->loop, addr[0] != '\0' ? addr : NULL, port,
+                               err);
+}
+
 int cli_rt_solvers(struct cli_rt *rt, const struct cli_opts *o,
                    struct byoca_err *err) {
+  int want_alpn = o->tls_alpn != NULL || o->tls_alpn_conf != NULL;
+  if (want_alpn && add_solver(rt, tls_alpn_solver(rt, o, err)) != 0)
+    return BYOCA_E_INVAL;
   if (o->webroot != NULL &&
       add_solver(rt, byoca_solver_webroot(o->webroot, err)) != 0)
     return BYOCA_E_INVAL;
-  int want_http =
-      o->http_port != 0 || o->http_addr != NULL ||
-      (o->webroot == NULL && o->hook == NULL && o->rfc2136_server == NULL);
+  int want_http = o->http_port != 0 || o->http_addr != NULL ||
+                  (o->webroot == NULL && o->hook == NULL &&
+                   o->rfc2136_server == NULL && !want_alpn);
   if (want_http &&
       add_solver(rt, byoca_solver_http_standalone(
                          rt->loop, o->http_addr,
