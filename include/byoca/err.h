@@ -47,6 +47,8 @@ enum byoca_errorigin {
   BYOCA_ORIGIN_CURL,
   BYOCA_ORIGIN_UNBOUND,
   BYOCA_ORIGIN_SQLITE,
+  BYOCA_ORIGIN_POSTGRES, /* SQLSTATE, packed 6 bits a character as
+                            PostgreSQL's MAKE_SQLSTATE does */
 };
 
 /* An RFC 7807 / RFC 8555 §6.7 problem document. */

@@ -1,8 +1,10 @@
 /* byoca store: the daemon's persistent state behind one interface.
  *
- * SQLite is the backend today (one file, WAL, foreign keys on, schema
- * migrations recorded in a version table); PostgreSQL will implement the
- * same functions. Every call is a short synchronous transaction.
+ * Two backends implement the same functions with the same schema and
+ * semantics: SQLite (one file, WAL, foreign keys on) and PostgreSQL
+ * (libpq; several byocad nodes may share one database). Schema
+ * migrations are recorded in a version table and run once. Every call is
+ * a short synchronous transaction.
  *
  * Secrets at rest (DESIGN.md, security model): certificate and account
  * private keys and EAB MAC keys are sealed with AES-256-GCM under a
@@ -11,7 +13,9 @@
  * database never holds it. Destroying a tenant's data key makes all its
  * sealed material unreadable (crypto-shredding); rows holding sealed
  * material are deleted with secure_delete on, and the WAL checkpointed, so
- * not even the ciphertext stays in the file.
+ * not even the ciphertext stays in the file. PostgreSQL keeps deleted rows
+ * until VACUUM and in its WAL and backups; there the destruction of the
+ * data key (whose wrapped copy may linger the same way) is what shreds.
  *
  * Ownership: every object is scoped to a tenant; functions that take a
  * tenant id and an object id return BYOCA_E_NOTFOUND when the object
@@ -38,13 +42,41 @@ int byoca_master_key_load(const char *path, int create,
                           struct byoca_err *err) BYOCA_WUR;
 
 /* Opens (creating and migrating as needed) the store at url: a file path
- * or "sqlite:PATH". master is copied. The file is created 0600. */
+ * or "sqlite:PATH" (the file is created 0600), or a libpq connection URI
+ * "postgresql://..." / "postgres://..." (the database must exist; the
+ * tables are created). master is copied. Errors never quote the URL,
+ * which may hold a password. */
 int byoca_store_open(const char *url, const struct byoca_secret *master,
                      struct byoca_store **out, struct byoca_err *err) BYOCA_WUR;
+/* 1 if url names a database server (PostgreSQL) rather than a file. */
+int byoca_store_url_is_remote(const char *url);
+/* url as it may be logged: a PostgreSQL URL as
+ * postgresql://user@host:port/dbname, whatever password it held. */
+void byoca_store_url_display(const char *url, char *out, size_t n);
+/* 1 if url carries a password (PostgreSQL; also when it cannot be
+ * parsed). */
+int byoca_store_url_has_password(const char *url);
 /* Closes; NULL no-op. */
 void byoca_store_close(struct byoca_store *s);
 /* The schema version the store is at. */
 int byoca_store_schema_version(struct byoca_store *s);
+/* "sqlite" or "postgresql" (static). */
+const char *byoca_store_backend(struct byoca_store *s);
+/* Names this process in the leases it takes (claimed_by); the default is
+ * "<hostname>-<pid>". 1 to 63 bytes. */
+int byoca_store_set_node(struct byoca_store *s, const char *node,
+                         struct byoca_err *err) BYOCA_WUR;
+/* The node name (borrowed from s). */
+const char *byoca_store_node(struct byoca_store *s);
+
+/* Copies every row of from into to, which must be empty (just created):
+ * ids, sealed values and wrapped data keys byte for byte, so nothing is
+ * unsealed and to must be opened with the same master key. from is read
+ * in one snapshot (stop the daemons writing to it first), to is written in
+ * one transaction: on failure it stays empty. Works between any two
+ * backends (byocad migrate-store). */
+int byoca_store_copy(struct byoca_store *from, struct byoca_store *to,
+                     struct byoca_err *err) BYOCA_WUR;
 
 /* ---- tenants ---- */
 
@@ -195,20 +227,21 @@ struct byoca_cert_row {
   char profile[64];       /* preferred profile or "" */
   enum byoca_cert_state state;
   /* the current certificate (state issued) */
-  char issuer[256];       /* CA that issued it ("" unknown/imported) */
-  char directory[1024];   /* its directory URL */
+  char issuer[256];     /* CA that issued it ("" unknown/imported) */
+  char directory[1024]; /* its directory URL */
   char serial[128];
   int64_t not_before, not_after;
-  char *fullchain_pem;    /* NULL unless asked for */
+  char *fullchain_pem; /* NULL unless asked for */
   /* scheduling */
-  int64_t next_check;     /* indexed; due when <= now */
-  char next_source[16];   /* "new", "lifetime", "retry", "ari", "forced" */
-  int failures;           /* consecutive failed attempts */
+  int64_t next_check;   /* indexed; due when <= now */
+  char next_source[16]; /* "new", "lifetime", "retry", "ari", "forced" */
+  int failures;         /* consecutive failed attempts */
   int64_t last_attempt;
   char last_outcome[512]; /* "issued by ..." or the error line */
   int64_t created, updated;
-  int64_t lease_until;    /* an in-process or node claim; 0 none */
-  int revoke_on_delete;   /* state deleting: revoke first (default 1) */
+  int64_t lease_until;  /* an in-process or node claim; 0 none */
+  char claimed_by[64];  /* the node holding the lease ("" none) */
+  int revoke_on_delete; /* state deleting: revoke first (default 1) */
 };
 void byoca_cert_row_clear(struct byoca_cert_row *r);
 
@@ -264,12 +297,16 @@ int byoca_store_cert_destroy(struct byoca_store *s, int64_t id,
                              struct byoca_err *err) BYOCA_WUR;
 /* Claims up to max lineages that are due (next_check <= now, or state
  * deleting) and not leased (lease_until < now): sets lease_until and
- * returns their ids, most overdue first. Uses the next_check index. */
+ * claimed_by (this node) and returns their ids, deletions first, then the
+ * most overdue. Uses the next_check index. On PostgreSQL rows another
+ * node is claiming at the same moment are skipped (FOR UPDATE SKIP
+ * LOCKED), so no lineage is claimed twice. */
 int byoca_store_cert_claim_due(struct byoca_store *s, int64_t now,
                                int64_t lease_until, size_t max,
                                int64_t *ids, size_t *n,
                                struct byoca_err *err) BYOCA_WUR;
-/* Clears every lease (start-up of a single node). */
+/* Clears every lease, whichever node holds it (start-up of a single
+ * node). */
 int byoca_store_cert_release_all(struct byoca_store *s,
                                  struct byoca_err *err) BYOCA_WUR;
 /* Counts by state (indexed by enum byoca_cert_state) and the number due

@@ -166,21 +166,18 @@ int sec_new_data_key(struct byoca_store *s, int64_t tenant,
 static int data_key(struct byoca_store *s, int64_t tenant,
                     struct byoca_secret *key, struct byoca_err *err) {
   char aad[64];
-  sqlite3_stmt *st =
-      db_prep(s, err, "SELECT data_key FROM tenants WHERE id = ?", "i", tenant);
-  if (st == NULL)
-    return BYOCA_E_IO;
-  if (sqlite3_step(st) != SQLITE_ROW) {
-    sqlite3_finalize(st);
+  unsigned char *wrapped = NULL;
+  size_t wlen = 0;
+  int rc = s->ops->data_key(s, tenant, &wrapped, &wlen, err);
+  if (rc == BYOCA_E_NOTFOUND)
     return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
                          "tenant %lld has no data key (deleted?)",
                          (long long)tenant);
-  }
+  if (rc != 0)
+    return rc;
   wrap_aad(tenant, aad, sizeof(aad));
-  int rc =
-      byoca_aead_open(s->master, aad, strlen(aad), sqlite3_column_blob(st, 0),
-                      (size_t)sqlite3_column_bytes(st, 0), key, err);
-  sqlite3_finalize(st);
+  rc = byoca_aead_open(s->master, aad, strlen(aad), wrapped, wlen, key, err);
+  free(wrapped);
   if (rc == 0 && key->len != BYOCA_AEAD_KEY_LEN) {
     byoca_secret_free(key);
     rc = byoca_err_set(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
@@ -216,15 +213,4 @@ int sec_open(struct byoca_store *s, int64_t tenant, const char *aad,
     rc = byoca_aead_open(key.data, aad, strlen(aad), box, boxlen, out, err);
   byoca_secret_free(&key);
   return rc;
-}
-
-int sec_open_col(struct byoca_store *s, sqlite3_stmt *st, int col,
-                 int64_t tenant, const char *aad, struct byoca_secret *out,
-                 struct byoca_err *err) {
-  out->data = NULL;
-  out->len = 0;
-  if (sqlite3_column_type(st, col) == SQLITE_NULL)
-    return 0;
-  return sec_open(s, tenant, aad, sqlite3_column_blob(st, col),
-                  (size_t)sqlite3_column_bytes(st, col), out, err);
 }

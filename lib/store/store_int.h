@@ -1,68 +1,49 @@
-/* Internals of lib/store: the SQLite handle, statement helpers, schema
- * migrations and the sealing of secrets under tenant data keys. */
+/* Internals of lib/store shared by both backends: the store handle, the
+ * table of backend operations (store_ops.h), the sealing of secrets under
+ * tenant data keys, and the rules that do not depend on the database
+ * (tenant names, token format, CA backoff). Each backend has its own
+ * header: sqlite/sqlite_int.h, pg/pg_int.h. */
 #ifndef BYOCA_STORE_INT_H
 #define BYOCA_STORE_INT_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "byoca/crypto.h"
 #include "byoca/store.h"
+#include "store_ops.h"
+
+struct sqlite3;
+struct pg_conn;
+
+#define STORE_NODE_LEN 64
+/* The schema version both backends' migrations lead to. */
+#define STORE_SCHEMA_VERSION 3
 
 struct byoca_store {
-  sqlite3 *db;
+  const struct store_ops *ops;
   unsigned char master[BYOCA_MASTER_KEY_LEN];
   int version;
+  char node[STORE_NODE_LEN]; /* written into claimed_by by claims */
+  /* SQLite backend */
+  struct sqlite3 *db;
   int last_rc; /* extended result code of the last db_run */
+  /* PostgreSQL backend */
+  struct pg_conn *pg;
+  char sqlstate[6];    /* of the last failed statement, "" if none */
+  char constraint[64]; /* the constraint it broke, "" if none */
+  int64_t pg_changes;  /* rows the last statement changed */
+  int pg_in_txn;       /* inside BEGIN ... COMMIT/ROLLBACK */
 };
 
-/* Prepares sql and binds arguments described by fmt, one letter each:
- * 'i' int64_t, 't' const char * (NULL binds NULL), 'b' const void * then
- * size_t. NULL with err set on failure. */
-sqlite3_stmt *db_prep(struct byoca_store *s, struct byoca_err *err,
-                      const char *sql, const char *fmt, ...);
-/* Steps a prepared statement to completion and finalizes it. */
-int db_run(struct byoca_store *s, sqlite3_stmt *st, struct byoca_err *err);
-/* db_prep + db_run. */
-int db_exec(struct byoca_store *s, struct byoca_err *err, const char *sql,
-            const char *fmt, ...);
-/* Sets err from the connection's last error, naming what we were doing. */
-int db_fail(struct byoca_store *s, struct byoca_err *err, const char *what);
-/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
-int db_begin(struct byoca_store *s, struct byoca_err *err);
-int db_commit(struct byoca_store *s, struct byoca_err *err);
-void db_rollback(struct byoca_store *s);
-/* Copies a text column into out (NUL-terminated, truncated). */
-void db_col_str(sqlite3_stmt *st, int col, char *out, size_t outlen);
-/* A text column as a malloc'd string ("" for NULL); NULL on oom. */
-char *db_col_dup(sqlite3_stmt *st, int col);
-/* Changes made by the last statement. */
-int db_changes(struct byoca_store *s);
-/* rc unchanged, unless the last statement broke a foreign key to tenants:
- * then BYOCA_E_NOTFOUND "no tenant N". */
-int db_no_tenant(struct byoca_store *s, int rc, int64_t tenant,
-                 struct byoca_err *err);
-/* Copies the WAL into the database without waiting for readers; with
- * truncate also empties the WAL when no reader holds it (so destroyed rows
- * leave no old page images behind). */
-void db_checkpoint(struct byoca_store *s, int truncate);
-/* The tenant owning certificate cert_id; BYOCA_E_NOTFOUND when none. */
-int db_cert_tenant(struct byoca_store *s, int64_t cert_id, int64_t *tenant,
-                   struct byoca_err *err);
-/* Makes room for element n in *arr (capacity *cap, elements of size),
- * doubling from first; 0, or -1 when out of memory (*arr untouched). */
-int db_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first);
+/* The backends, chosen by byoca_store_open from the URL. */
+extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
-/* Creates or migrates the schema. */
-int db_migrate(struct byoca_store *s, struct byoca_err *err);
-/* The newest schema version this code knows. */
-int store_schema_latest(void);
-
-/* The queries byoca_store_cert_claim_due runs (bound: now[, now], max),
- * shared with the test that checks their query plans. */
-extern const char store_sql_claim_deleting[];
-extern const char store_sql_claim_due[];
+/* A PostgreSQL URL without its password (pg/url.c). */
+void pg_url_display(const char *url, char *out, size_t n);
+/* 1 if the URL holds a password (or cannot be parsed). */
+int pg_url_has_password(const char *url);
 
 /* Seals plain for tenant under its data key, bound to aad. */
 int sec_seal(struct byoca_store *s, int64_t tenant, const char *aad,
@@ -76,10 +57,33 @@ int sec_open(struct byoca_store *s, int64_t tenant, const char *aad,
 int sec_new_data_key(struct byoca_store *s, int64_t tenant,
                      unsigned char **wrapped, size_t *len,
                      struct byoca_err *err);
-/* Reads a sealed blob column and opens it; out->data NULL if the column is
- * NULL. */
-int sec_open_col(struct byoca_store *s, sqlite3_stmt *st, int col,
-                 int64_t tenant, const char *aad, struct byoca_secret *out,
-                 struct byoca_err *err);
+
+/* The AAD strings that bind a sealed value to its row (n >= 96, or 1200
+ * for accounts, 400 for EAB). */
+void store_aad_cert(int64_t tenant, int64_t id, char *aad, size_t n);
+void store_aad_order(int64_t tenant, int64_t cert, char *aad, size_t n);
+void store_aad_account(int64_t tenant, const char *dir, char *aad, size_t n);
+void store_aad_eab(int64_t tenant, const char *issuer, char *aad, size_t n);
+
+/* 1 if name is 1-64 of [A-Za-z0-9._-]. */
+int store_tenant_name_ok(const char *name);
+/* Makes a token ("byoca_" + base64url of 32 random bytes) into token_out
+ * (outlen >= 64) and its SHA-256 into hash. */
+int store_token_new(char *token_out, size_t outlen, unsigned char hash[32],
+                    struct byoca_err *err);
+/* The SHA-256 of a token that has the right form; -1 when it has not. */
+int store_token_hash(const char *token, unsigned char hash[32]);
+/* The public JWK (JSON text, caller frees) of a private key PEM. */
+int store_public_jwk(const struct byoca_secret *pem, char **jwk,
+                     struct byoca_err *err);
+/* The next CA health after an outcome (D-BACKOFF); *started = 1 when this
+ * outcome starts a backoff. */
+void store_ca_next(struct byoca_ca_health *h, int ok, const char *error,
+                   int64_t now, int *started);
+/* Makes room for element n in *arr (capacity *cap, elements of size),
+ * doubling from first; 0, or -1 when out of memory (*arr untouched). */
+int db_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first);
+/* STORE_SCHEMA_VERSION, for tests. */
+int store_schema_latest(void);
 
 #endif

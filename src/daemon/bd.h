@@ -171,5 +171,7 @@ void bd_report(const struct byoca_err *err);
 int bd_cmd_run(const char *config);
 int bd_cmd_init(const char *config, const char *token_file);
 int bd_cmd_token(const char *config, const char *token_file);
+/* byocad migrate-store FROM TO (migrate.c). */
+int bd_cmd_migrate(const char *config, const char *from, const char *to);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "byoca/store.h"
 #include "config.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -160,6 +161,8 @@ static int parse_level(const char *v, enum byoca_loglevel *out) {
 }
 
 static char *store_value(const struct parse *p, const char *v) {
+  if (byoca_store_url_is_remote(v))
+    return byoca_strdup(v);
   if (strncmp(v, "sqlite:", 7) != 0)
     return abs_path(p, v);
   if (v[7] == '/' || p->dir[0] == '\0')

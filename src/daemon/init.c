@@ -41,7 +41,8 @@ int bd_store_open(const struct bd_config *cfg, int create,
   int rc = 0;
   if (create && ((rc = byoca_mkdir_p(cfg->state_dir, 0700, err)) != 0 ||
                  (rc = parent_dir(cfg->master_key_file, err)) != 0 ||
-                 (rc = parent_dir(store_file(cfg->store), err)) != 0))
+                 (!byoca_store_url_is_remote(cfg->store) &&
+                  (rc = parent_dir(store_file(cfg->store), err)) != 0)))
     return rc;
   rc = byoca_master_key_load(cfg->master_key_file, create, &mk, err);
   if (rc == BYOCA_E_NOTFOUND && !create)
@@ -129,9 +130,11 @@ int bd_cmd_init(const char *config, const char *token_file) {
   int rc = bd_store_open(&cfg, 1, &s, &e);
   if (rc == 0)
     rc = init_tokens(s, token_file, &e);
+  char shown[512];
+  byoca_store_url_display(cfg.store, shown, sizeof(shown));
   if (rc == 0)
     byoca_log(BYOCA_LOG_INFO, "byocad initialised: state %.300s, store %.300s",
-              cfg.state_dir, cfg.store);
+              cfg.state_dir, shown);
   else
     bd_report(&e);
   byoca_err_clear(&e);

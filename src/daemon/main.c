@@ -1,5 +1,6 @@
 /* byocad: the multi-tenant certificate manager behind a REST API.
- * Subcommands init, run (the default), token and version. */
+ * Subcommands init, run (the default), token, migrate-store and
+ * version. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,12 +12,16 @@ static const char usage[] =
     "usage: byocad [run] [-c FILE]\n"
     "       byocad init [-c FILE] [--token-file FILE]\n"
     "       byocad token [-c FILE] [--token-file FILE]\n"
+    "       byocad migrate-store [-c FILE] FROM TO\n"
     "       byocad version\n"
     "\n"
     "  run      run the service in the foreground (the default)\n"
     "  init     create the state folder, master key (0600) and store; mint\n"
     "           an operator token if none exists\n"
     "  token    mint another operator token\n"
+    "  migrate-store\n"
+    "           copy the store FROM (a path, sqlite:PATH or postgresql://...)\n"
+    "           into the new, empty store TO; stop byocad first\n"
     "  version  print the version\n"
     "\n"
     "  -c, --config FILE   settings (default $BYOCAD_CONFIG or\n"
@@ -28,6 +33,8 @@ struct args {
   const char *cmd;
   const char *config;
   const char *token_file;
+  const char *pos[2]; /* migrate-store FROM TO */
+  int npos;
 };
 
 __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt,
@@ -76,6 +83,9 @@ static int parse_opts(int argc, char **argv, int i, struct args *a) {
       a->token_file = v;
     else if (missing)
       return bad_usage("option %s needs a value", argv[i]);
+    else if (strcmp(a->cmd, "migrate-store") == 0 && a->npos < 2 &&
+             (argv[i][0] != '-' || argv[i][1] == '\0'))
+      a->pos[a->npos++] = argv[i];
     else
       return bad_usage("unknown option '%s'", argv[i]);
   }
@@ -94,11 +104,16 @@ int main(int argc, char **argv) {
   if (argc > 1 && argv[1][0] != '-')
     a.cmd = argv[i++];
   if (strcmp(a.cmd, "run") != 0 && strcmp(a.cmd, "init") != 0 &&
-      strcmp(a.cmd, "token") != 0)
+      strcmp(a.cmd, "token") != 0 && strcmp(a.cmd, "migrate-store") != 0)
     return bad_usage("unknown command '%s'", a.cmd);
   int rc = parse_opts(argc, argv, i, &a);
   if (rc != 0)
     return rc < 0 ? EXIT_OK : rc;
+  if (strcmp(a.cmd, "migrate-store") == 0) {
+    if (a.npos != 2)
+      return bad_usage("migrate-store needs FROM and TO");
+    return bd_cmd_migrate(a.config, a.pos[0], a.pos[1]);
+  }
   if (strcmp(a.cmd, "init") == 0)
     return bd_cmd_init(a.config, a.token_file);
   if (strcmp(a.cmd, "token") == 0)

@@ -233,8 +233,10 @@ int bd_cmd_run(const char *config) {
   if (rc != 0) {
     bd_report(&e);
   } else {
+    char shown[512];
+    byoca_store_url_display(d->cfg.store, shown, sizeof(shown));
     byoca_log(BYOCA_LOG_INFO, "byocad %s running (store %.300s)", BYOCA_VERSION,
-              d->cfg.store);
+              shown);
     if (byoca_loop_run(d->loop) < 0) {
       byoca_log(BYOCA_LOG_ERROR, "the event loop failed");
       rc = BYOCA_E_INTERNAL;

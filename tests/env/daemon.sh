@@ -24,6 +24,10 @@
 #   api_has_event TOKEN_FILE TYPE CERT_ID
 #   pem_split FILE PREFIX            key / leaf / chain / full PEM files
 #   key_absent_from, cert_present_in (secrets at rest), json_get, json_check
+#   store_snapshot                   STORE_FILES: files holding what the
+#                                    store holds (to search for secrets)
+#   store_query SQL                  the first column of SQL's first row,
+#                                    read from the store (either backend)
 #
 # BODY: JSON text, or @FILE to send a file (large bodies). "" = no body.
 # TOKEN_FILE: a file holding a bearer token; "" = no Authorization header.
@@ -35,7 +39,10 @@
 # BYOCAD_SOCK, BYOCAD_OPERATOR (the operator token file); sets BYOCAD_PID,
 # and BYOCAD_RC (exit status) once stopped or killed. Inputs: BYOCAD (the
 # binary), BYOCAD_DEFAULT_CA (default: $ENV_DIRECTORY, else
-# $ENV_CA_DIRECTORY_1), BYOCAD_LOG_LEVEL (default debug).
+# $ENV_CA_DIRECTORY_1), BYOCAD_LOG_LEVEL (default debug), BYOCAD_STORE
+# ("pg": the store is a database "byocad" on a throwaway PostgreSQL
+# cluster, pg.sh, instead of the SQLite file BYOCAD_DB; BYOCAD_STORE_URL
+# is then its URL).
 
 if [ -n "${BYOCA_ENV_DAEMON_LOADED:-}" ]; then
   return 0
@@ -88,6 +95,7 @@ env__byocad_conf() {
     echo "retry_base = 2"
     echo "tick_ms = 200"
     echo "log_level = ${BYOCAD_LOG_LEVEL:-debug}"
+    [ -z "${BYOCAD_STORE_URL:-}" ] || echo "store = $BYOCAD_STORE_URL"
     [ $# -eq 0 ] || printf '%s\n' "$@"
   } >"$BYOCAD_CONF"
 }
@@ -105,6 +113,14 @@ env_start_byocad() {
   export BYOCAD_LOG=$ENV_DIR/byocad.log
   export BYOCAD_SOCK=$ENV_DIR/api.sock
   export BYOCAD_OPERATOR=$ENV_DIR/operator.token
+  if [ "${BYOCAD_STORE:-}" = pg ] && [ -z "${BYOCAD_STORE_URL:-}" ]; then
+    # shellcheck source=pg.sh
+    . "$ENV_LIB_DIR/pg.sh"
+    env_pg_available || env_pg_missing
+    [ -n "${PG_URL:-}" ] || env_start_postgres || return 1
+    BYOCAD_STORE_URL=$(env_pg_createdb byocad) || return 1
+    export BYOCAD_STORE_URL
+  fi
   env__byocad_conf "$@" || return 1
   if [ ! -s "$BYOCAD_OPERATOR" ]; then
     "$BYOCAD" init -c "$BYOCAD_CONF" --token-file "$BYOCAD_OPERATOR" \
@@ -119,6 +135,11 @@ env_start_byocad() {
   env_spawn byocad "$BYOCAD" run -c "$BYOCAD_CONF"
   BYOCAD_PID=$ENV_LAST_PID
   env__wait byocad "$BYOCAD_PID" 20 env__byocad_healthy || return 1
+  if [ "${BYOCAD_STORE:-}" = pg ] &&
+    ! grep -q "(store postgresql://" "$BYOCAD_LOG"; then
+    env__die "BYOCAD_STORE=pg, but byocad does not run on PostgreSQL"
+    return 1
+  fi
 }
 
 env__byocad_healthy() {
@@ -295,6 +316,40 @@ wait_cert_state() {
   env__log "certificate $id: not $want after ${secs}s (HTTP $API_STATUS)"
   env__log "last answer: $(env__short "$API_BODY")"
   return 1
+}
+
+# store_snapshot: sets STORE_FILES to the files that hold the store's
+# content: SQLite's database, -wal and -shm; on PostgreSQL every row of
+# every table as binary COPY (bytea and text as their raw bytes) in one
+# file, plus every file of the cluster (tables, WAL) for what lingers.
+store_snapshot() {
+  if [ "${BYOCAD_STORE:-}" != pg ]; then
+    STORE_FILES=("$BYOCAD_DB" "$BYOCAD_DB-wal" "$BYOCAD_DB-shm")
+    return 0
+  fi
+  local t bin dump=$ENV_DIR/pg-rows.bin
+  bin=$(env_pg_bindir) || return 1
+  : >"$dump"
+  for t in tenants api_tokens cas accounts eab_credentials certificates \
+    orders challenge_tokens events; do
+    "$bin/psql" -X -q -h "$PG_HOST" -p "$PORT_PG" -U byoca -d byocad \
+      -c "COPY $t TO STDOUT (FORMAT binary)" >>"$dump" || return 1
+  done
+  STORE_FILES=("$dump")
+  mapfile -t -O 1 STORE_FILES < <(find "$ENV_DIR/pg/data" -type f)
+}
+
+# store_query SQL: prints the first column of the first row SQL (constant
+# text) selects from byocad's store, SQLite or PostgreSQL, read-only.
+store_query() {
+  if [ "${BYOCAD_STORE:-}" = pg ]; then
+    "$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
+      -d byocad -c "$1" | head -n 1
+    return "${PIPESTATUS[0]}"
+  fi
+  "$BYOCA_PY" -c 'import sqlite3, sys
+con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
+print(con.execute(sys.argv[2]).fetchone()[0])' "$BYOCAD_DB" "$1"
 }
 
 # key_absent_from KEYPEM CERTPEM FILE...: fails when any private part of

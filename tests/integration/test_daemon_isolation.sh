@@ -206,7 +206,8 @@ sys.exit(0 if hits else 1)
 PY
 }
 [ "${#hmac_hex}" = 64 ] || fail "test bug: MAC key decoding"
-if where=$(hmac_in "$BYOCAD_LOG" "$BYOCAD_DB" "$BYOCAD_DB-wal"); then
+store_snapshot
+if where=$(hmac_in "$BYOCAD_LOG" "${STORE_FILES[@]}"); then
   fail "the EAB MAC key (base64url or raw) is in: $where"
 fi
 pass "EAB: kid listed, MAC key in neither the API, the events, the log nor the database"
@@ -244,12 +245,13 @@ pass "http_listen does not serve the API"
 env_stop_byocad
 # positive control: the kid (not secret) is stored, so the file is readable
 # as we search it
-grep -qF kid-of-a "$BYOCAD_DB" || fail "positive control: kid-of-a not found in $BYOCAD_DB"
-if where=$(hmac_in "$BYOCAD_LOG" "$BYOCAD_DB" "$BYOCAD_DB-wal"); then
+store_snapshot
+grep -qF kid-of-a "${STORE_FILES[0]}" || fail "positive control: kid-of-a not found in ${STORE_FILES[0]}"
+if where=$(hmac_in "$BYOCAD_LOG" "${STORE_FILES[@]}"); then
   fail "the EAB MAC key is in (after stop): $where"
 fi
 for tok in "$OP" "$TA" "$TB" "$W/a2.token" "$W/b2.token"; do
-  if grep -qF -f "$tok" "$BYOCAD_LOG" "$BYOCAD_DB"; then
+  if grep -qF -f "$tok" "$BYOCAD_LOG" "${STORE_FILES[@]}" 2>/dev/null; then
     fail "a bearer token appears in the log or the database"
   fi
 done

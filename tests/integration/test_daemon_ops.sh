@@ -336,9 +336,7 @@ env_tenant ops-d >/dev/null # no certificate, no account
 jwks_ok() {
   local body urls
   body=$(curl --noproxy '*' -sSf "$H/.well-known/acme-keys") || return 1
-  urls=$("$BYOCA_PY" -c 'import sqlite3, sys
-con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
-print(con.execute("SELECT count(DISTINCT url) FROM accounts").fetchone()[0])' "$BYOCAD_DB") || return 1
+  urls=$(store_query "SELECT count(DISTINCT url) FROM accounts") || return 1
   json_check "$body" "ks = d['keys']
 assert len(ks) == $1 == $urls, (len(ks), $1, $urls)
 assert len({json.dumps(k, sort_keys=True) for k in ks}) == len(ks), 'duplicate keys'

@@ -1,7 +1,10 @@
-/* lib/store on SQLite, the core: opening (file modes, pragmas, url forms),
+/* lib/store on either backend (test_store_fixture.h), the core: opening
+ * (SQLite's file modes and pragmas, url forms),
  * versioned migrations (idempotent, from version 1, newer refused), the
  * master key file, tenants, API tokens, CA health (D-BACKOFF) and the
  * audit log. */
+#include <sys/wait.h>
+
 #include "test_store_fixture.h"
 
 static void assert_mode(const char *path, unsigned mode) {
@@ -12,6 +15,7 @@ static void assert_mode(const char *path, unsigned mode) {
 
 static void test_open_files_and_pragmas(void **state) {
   struct fx *f = *state;
+  FX_SQLITE_ONLY(f);
   struct byoca_tenant t = fx_tenant(f->s, "modes"); /* a write */
   (void)t;
   assert_mode(f->db, 0600);
@@ -45,9 +49,35 @@ static void test_open_forms(void **state) {
   assert_int_equal(byoca_store_open(url, &shortk, &s, &err), BYOCA_E_INVAL);
   assert_null(s);
   byoca_err_clear(&err);
-  assert_int_equal(byoca_store_open("postgresql://h/db", &m, &s, &err),
-                   BYOCA_E_INVAL);
+  /* PostgreSQL URLs go to libpq (here: a socket folder with no server);
+     the error names neither the URL nor its password */
+  snprintf(url, sizeof(url), "postgresql://u:sekrit@/db?host=%s/no", f->dir);
+  assert_int_equal(byoca_store_open(url, &m, &s, &err), BYOCA_E_IO);
+  assert_null(s);
+  assert_int_equal(err.origin, BYOCA_ORIGIN_POSTGRES);
+  assert_non_null(strstr(err.msg, "PostgreSQL"));
+  assert_null(strstr(err.msg, "sekrit"));
   byoca_err_clear(&err);
+  snprintf(url, sizeof(url), "postgres:///db?host=%s/no", f->dir);
+  assert_int_equal(byoca_store_open(url, &m, &s, &err), BYOCA_E_IO);
+  assert_int_equal(err.origin, BYOCA_ORIGIN_POSTGRES);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_open("sqlite:", &m, &s, &err), BYOCA_E_INVAL);
+  byoca_err_clear(&err);
+  /* what may be logged of a URL, and whether it holds a password */
+  char shown[256];
+  byoca_store_url_display("postgresql://u:pw@db.test:5433/byo?sslmode=require",
+                          shown, sizeof(shown));
+  assert_string_equal(shown, "postgresql://u@db.test:5433/byo");
+  byoca_store_url_display("/var/lib/x.db", shown, sizeof(shown));
+  assert_string_equal(shown, "/var/lib/x.db");
+  assert_true(byoca_store_url_has_password("postgres://u:pw@h/d"));
+  assert_true(byoca_store_url_has_password("postgresql:///d?password=pw"));
+  assert_true(byoca_store_url_has_password("postgresql://[bad"));
+  assert_false(byoca_store_url_has_password("postgresql://u@h/d?port=1"));
+  assert_false(byoca_store_url_has_password("/path/with:pw@x.db"));
+  assert_true(byoca_store_url_is_remote("postgres://h/d"));
+  assert_false(byoca_store_url_is_remote("sqlite:/x.db"));
   snprintf(url, sizeof(url), "%s/no/such/dir/x.db", f->dir);
   assert_int_equal(byoca_store_open(url, &m, &s, &err), BYOCA_E_IO);
   assert_int_equal(err.origin, BYOCA_ORIGIN_SQLITE);
@@ -61,8 +91,10 @@ static void test_open_forms(void **state) {
 static void test_migrations_idempotent(void **state) {
   struct fx *f = *state;
   int latest = store_schema_latest();
-  assert_true(latest >= 2);
+  assert_true(latest >= 3);
   assert_int_equal(byoca_store_schema_version(f->s), latest);
+  assert_string_equal(byoca_store_backend(f->s),
+                      fx_pg_url() != NULL ? "postgresql" : "sqlite");
   struct byoca_tenant t = fx_tenant(f->s, "kept");
   for (int i = 0; i < 2; i++) {
     byoca_store_close(f->s);
@@ -79,7 +111,7 @@ static void test_migrations_idempotent(void **state) {
 }
 
 /* A store left at version 1 (tokens deleted on revocation, no revoked
- * column) is migrated and its tokens keep working. */
+ * column, no claimed_by) is migrated and its tokens keep working. */
 static void test_migration_from_v1(void **state) {
   struct fx *f = *state;
   char tok[80];
@@ -88,6 +120,7 @@ static void test_migration_from_v1(void **state) {
   assert_int_equal(
       byoca_store_token_mint(f->s, t.id, "l", tok, sizeof(tok), &id, NULL), 0);
   fx_sql(f->s, "ALTER TABLE api_tokens DROP COLUMN revoked;"
+               "ALTER TABLE certificates DROP COLUMN claimed_by;"
                "DELETE FROM schema_version WHERE version > 1;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
@@ -99,6 +132,72 @@ static void test_migration_from_v1(void **state) {
                    BYOCA_E_NOTFOUND);
 }
 
+/* Several processes opening a new store at once (nodes starting
+ * together): one migrates, the others wait for it and find the schema
+ * done; every migration is recorded once. */
+static void test_concurrent_first_open(void **state) {
+  struct fx *f = *state;
+  char url[1200];
+  pid_t kids[4];
+  fx_fresh_url(f, url, sizeof(url));
+  for (int i = 0; i < 4; i++) {
+    kids[i] = fork();
+    assert_true(kids[i] >= 0);
+    if (kids[i] == 0) {
+      struct byoca_secret m = {0};
+      struct byoca_store *s = NULL;
+      int rc = byoca_master_key_load(f->key, 0, &m, NULL) != 0 ||
+               byoca_store_open(url, &m, &s, NULL) != 0 ||
+               byoca_store_schema_version(s) != store_schema_latest();
+      byoca_store_close(s);
+      byoca_secret_free(&m);
+      _exit(rc);
+    }
+  }
+  for (int i = 0; i < 4; i++) {
+    int st = -1;
+    assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+  }
+  struct byoca_secret m = {0};
+  struct byoca_store *s = NULL;
+  assert_int_equal(byoca_master_key_load(f->key, 0, &m, NULL), 0);
+  assert_int_equal(byoca_store_open(url, &m, &s, NULL), 0);
+  assert_int_equal(fx_int(s, "SELECT count(*) FROM schema_version"),
+                   store_schema_latest());
+  byoca_store_close(s);
+  byoca_secret_free(&m);
+}
+
+/* A connection the server dropped (restart, fail-over, an operator's
+ * pg_terminate_backend) fails the call in flight as retryable; the next
+ * call reconnects. */
+static void test_pg_reconnect(void **state) {
+  struct fx *f = *state;
+  FX_PG_ONLY(f);
+  struct byoca_err err = {0};
+  struct byoca_tenant t = fx_tenant(f->s, "before"), got;
+  int64_t pid = fx_int(f->s, "SELECT pg_backend_pid()");
+  PGconn *c = fx_pg_conn(f);
+  char sql[96];
+  snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)",
+           (long long)pid);
+  PQclear(PQexec(c, sql));
+  PQfinish(c);
+  int rc = byoca_store_tenant_get(f->s, t.id, &got, &err);
+  if (rc != 0) { /* the loss is seen by this call, or already was */
+    assert_int_equal(rc, BYOCA_E_IO);
+    assert_int_equal(err.cls, BYOCA_CLASS_RETRYABLE);
+    assert_int_equal(err.origin, BYOCA_ORIGIN_POSTGRES);
+    byoca_err_clear(&err);
+  }
+  assert_int_equal(byoca_store_tenant_get(f->s, t.id, &got, NULL), 0);
+  assert_string_equal(got.name, "before");
+  assert_true(fx_int(f->s, "SELECT pg_backend_pid()") != pid);
+  (void)fx_tenant(f->s, "after");
+}
+
 static void test_newer_store_refused(void **state) {
   struct fx *f = *state;
   struct byoca_secret m = {0};
@@ -108,7 +207,7 @@ static void test_newer_store_refused(void **state) {
   byoca_store_close(f->s);
   f->s = NULL;
   assert_int_equal(byoca_master_key_load(f->key, 0, &m, &err), 0);
-  assert_int_equal(byoca_store_open(f->db, &m, &s, &err), BYOCA_E_INVAL);
+  assert_int_equal(byoca_store_open(f->url, &m, &s, &err), BYOCA_E_INVAL);
   assert_null(s);
   assert_non_null(strstr(err.msg, "99"));
   assert_non_null(strstr(err.msg, "newer"));
@@ -286,9 +385,11 @@ static void test_tokens(void **state) {
   assert_int_equal(n, 1);
   assert_int_equal(byoca_store_token_check(f->s, op, &who, NULL), 0);
   assert_int_equal(who, 0);
-  byoca_store_close(f->s); /* the token text never reaches the files */
-  assert_false(fx_file_has(f->db, tok + 6, 20));
-  assert_false(fx_file_has(f->wal, tok + 6, 20));
+  byoca_store_close(f->s); /* the token text never reaches the store */
+  f->s = NULL;
+  assert_false(fx_has(f, tok + 6, 20));
+  assert_false(fx_has(f, op + 6, 20));
+  assert_true(fx_has(f, h, 32)); /* the search does find what is there */
   f->s = fx_open(f);
   /* unknown, altered, truncated, foreign: not found */
   const char *bad[] = {"", "byoca_", "nope", "byoca_AAAA", op + 1};
@@ -449,6 +550,8 @@ int main(void) {
       T(test_open_forms),
       T(test_migrations_idempotent),
       T(test_migration_from_v1),
+      T(test_concurrent_first_open),
+      T(test_pg_reconnect),
       T(test_newer_store_refused),
       T(test_master_key_file),
       T(test_tenants),

@@ -1,7 +1,7 @@
-/* lib/store on SQLite, lineages: add/get/list and tenant isolation,
- * issued/failed transitions, claiming due work (order, limit, leases,
- * deletions, the next_check index in the query plan), counts, expiring
- * certificates, in-flight orders and http-01 challenge tokens. */
+/* lib/store on either backend (test_store_fixture.h), lineages: add/get/list
+ * and tenant isolation, issued/failed transitions, claiming due work (order,
+ * limit, leases, deletions, the next_check index in the query plan), counts,
+ * expiring certificates, in-flight orders and http-01 challenge tokens. */
 #include "test_store_fixture.h"
 
 static void issue(struct byoca_store *s, int64_t id, int64_t next_check,
@@ -285,6 +285,93 @@ static void test_claim_due(void **state) {
     assert_true(ids[i] != c2);
 }
 
+static void assert_claimed_by(struct byoca_store *s, int64_t id,
+                              const char *node, int64_t lease) {
+  struct byoca_cert_row r;
+  assert_int_equal(byoca_store_cert_get(s, 0, id, 0, &r, NULL), 0);
+  assert_string_equal(r.claimed_by, node);
+  assert_int_equal(r.lease_until, lease);
+  byoca_cert_row_clear(&r);
+}
+
+/* Two nodes (two handles on one store) claim disjoint sets, each lease
+ * naming its node; finishing or releasing clears the name. */
+static void test_claim_nodes(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a");
+  struct byoca_store *s2 = fx_open(f);
+  struct byoca_err err = {0};
+  int64_t c[6], ids1[8], ids2[8];
+  size_t n1 = 0, n2 = 0;
+  char big[80];
+  assert_true(strlen(byoca_store_node(f->s)) > 0); /* host-pid */
+  assert_int_equal(byoca_store_set_node(f->s, "", &err), BYOCA_E_INVAL);
+  byoca_err_clear(&err);
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  assert_int_equal(byoca_store_set_node(f->s, big, &err), BYOCA_E_INVAL);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_set_node(f->s, "node-1", NULL), 0);
+  assert_int_equal(byoca_store_set_node(s2, "node-2", NULL), 0);
+  assert_string_equal(byoca_store_node(s2), "node-2");
+  for (int i = 0; i < 6; i++)
+    c[i] = fx_cert(f->s, a.id, 100 + i);
+  assert_int_equal(
+      byoca_store_cert_claim_due(f->s, 500, 900, 4, ids1, &n1, NULL), 0);
+  assert_int_equal(byoca_store_cert_claim_due(s2, 500, 950, 4, ids2, &n2, NULL),
+                   0);
+  assert_int_equal(n1, 4);
+  assert_int_equal(n2, 2);
+  for (size_t i = 0; i < n1; i++) {
+    assert_int_equal(ids1[i], c[i]);
+    assert_claimed_by(s2, ids1[i], "node-1", 900);
+  }
+  for (size_t i = 0; i < n2; i++) {
+    assert_int_equal(ids2[i], c[4 + i]);
+    assert_claimed_by(f->s, ids2[i], "node-2", 950);
+  }
+  /* node-1 dies: its leases run out and node-2 takes them over */
+  assert_int_equal(
+      byoca_store_cert_claim_due(s2, 901, 1900, 8, ids2, &n2, NULL), 0);
+  assert_int_equal(n2, 4);
+  assert_claimed_by(f->s, c[0], "node-2", 1900);
+  assert_int_equal(byoca_store_cert_failed(s2, c[0], "x", 5000, 1000, NULL), 0);
+  assert_claimed_by(f->s, c[0], "", 0);
+  assert_int_equal(byoca_store_cert_release_all(f->s, NULL), 0);
+  assert_claimed_by(f->s, c[5], "", 0);
+  byoca_store_close(s2);
+}
+
+/* A row another node has locked in its claim right now is passed over,
+ * not waited for (FOR UPDATE SKIP LOCKED), and claimed once it is free. */
+static void test_claim_skips_locked(void **state) {
+  struct fx *f = *state;
+  FX_PG_ONLY(f);
+  struct byoca_tenant a = fx_tenant(f->s, "a");
+  int64_t c1 = fx_cert(f->s, a.id, 100), c2 = fx_cert(f->s, a.id, 200), ids[4];
+  size_t n = 0;
+  char sql[128];
+  PGconn *other = fx_pg_conn(f);
+  fx_sql(f->s, "SET lock_timeout = '10s'"); /* a wait fails the test */
+  snprintf(sql, sizeof(sql),
+           "SELECT id FROM certificates WHERE id = %lld FOR UPDATE",
+           (long long)c1);
+  PQclear(PQexec(other, "BEGIN"));
+  PGresult *r = PQexec(other, sql);
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  PQclear(r);
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 500, 600, 4, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 1);
+  assert_int_equal(ids[0], c2);
+  PQclear(PQexec(other, "COMMIT"));
+  PQfinish(other);
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 500, 600, 4, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 1);
+  assert_int_equal(ids[0], c1);
+}
+
 /* The rows EXPLAIN QUERY PLAN gives for sql, "|"-joined into out. */
 static void query_plan(struct byoca_store *s, const char *sql, char *out,
                        size_t outlen) {
@@ -304,6 +391,7 @@ static void query_plan(struct byoca_store *s, const char *sql, char *out,
 
 static void test_claim_uses_indexes(void **state) {
   struct fx *f = *state;
+  FX_SQLITE_ONLY(f);
   struct byoca_tenant a = fx_tenant(f->s, "a");
   for (int i = 0; i < 200; i++)
     (void)fx_cert(f->s, a.id, 1000 + i);
@@ -440,6 +528,7 @@ int main(void) {
       T(test_cert_add_get_list), T(test_cert_issued),
       T(test_cert_failed),       T(test_cert_deleting),
       T(test_claim_due),         T(test_claim_uses_indexes),
+      T(test_claim_nodes),       T(test_claim_skips_locked),
       T(test_counts_expiring),   T(test_orders),
       T(test_challenges),
   };

@@ -1,8 +1,8 @@
-/* lib/store on SQLite, secrets at rest: accounts (sealed keys, public
- * JWKs), EAB credentials, tenant isolation of both, AAD binding (a sealed
- * value moved to another row does not open), destruction that leaves
- * neither plaintext nor ciphertext in the database or its WAL, and a
- * wrong master key failing cleanly. */
+/* lib/store on either backend (test_store_fixture.h), secrets at rest: accounts
+ * (sealed keys, public JWKs), EAB credentials, tenant isolation of both, AAD
+ * binding (a sealed value moved to another row does not open), destruction that
+ * leaves neither plaintext nor ciphertext in the database (on SQLite: nor in
+ * its files, WAL included), and a wrong master key failing cleanly. */
 #include "test_store_fixture.h"
 
 /* A fresh EC P-256 private key as PEM, with its public JWK. */
@@ -189,17 +189,6 @@ static void test_eab(void **state) {
   byoca_secret_free(&m2);
 }
 
-/* Runs sql with two integers bound (test tampering only). */
-static void sqlf(struct byoca_store *s, const char *sql, int64_t a, int64_t b) {
-  sqlite3_stmt *st = NULL;
-  assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
-  sqlite3_bind_int64(st, 1, a);
-  if (sqlite3_bind_parameter_count(st) > 1)
-    sqlite3_bind_int64(st, 2, b);
-  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-  sqlite3_finalize(st);
-}
-
 /* A sealed value moved to another row (or another tenant's data key moved
  * to another tenant) no longer opens: the AAD names the row. */
 static void test_sealed_values_bound_to_rows(void **state) {
@@ -213,10 +202,10 @@ static void test_sealed_values_bound_to_rows(void **state) {
   struct byoca_secret k = fx_secret("KEY-ONE");
   assert_int_equal(byoca_store_cert_issued(f->s, c1, &is, "c", &k, NULL), 0);
   assert_int_equal(byoca_store_cert_issued(f->s, c2, &is, "c", &k, NULL), 0);
-  sqlf(f->s,
-       "UPDATE certificates SET key = (SELECT key FROM certificates"
-       " WHERE id = ?) WHERE id = ?",
-       c1, c2);
+  fx_sql_ii(f->s,
+            "UPDATE certificates SET key = (SELECT key FROM certificates"
+            " WHERE id = ?) WHERE id = ?",
+            c1, c2);
   assert_int_equal(byoca_store_cert_key(f->s, a.id, c2, &out, &err),
                    BYOCA_E_CRYPTO);
   assert_null(out.data);
@@ -227,10 +216,10 @@ static void test_sealed_values_bound_to_rows(void **state) {
   /* an order key is not a certificate key of the same lineage */
   struct byoca_order_row o = {.cert_id = c1};
   assert_int_equal(byoca_store_order_put(f->s, &o, &k, NULL), 0);
-  sqlf(f->s,
-       "UPDATE certificates SET key = (SELECT key FROM orders"
-       " WHERE cert_id = ?) WHERE id = ?",
-       c1, c1);
+  fx_sql_ii(f->s,
+            "UPDATE certificates SET key = (SELECT key FROM orders"
+            " WHERE cert_id = ?) WHERE id = ?",
+            c1, c1);
   assert_int_equal(byoca_store_cert_key(f->s, a.id, c1, &out, &err),
                    BYOCA_E_CRYPTO);
   byoca_err_clear(&err);
@@ -245,20 +234,20 @@ static void test_sealed_values_bound_to_rows(void **state) {
   byoca_err_clear(&err);
   /* a's row moved under b: b's data key does not open it */
   assert_int_equal(byoca_store_eab_put(f->s, a.id, "z", "k", &m, NULL), 0);
-  sqlf(f->s,
-       "UPDATE eab_credentials SET tenant_id = ? WHERE tenant_id = ?"
-       " AND issuer = 'z'",
-       b.id, a.id);
+  fx_sql_ii(f->s,
+            "UPDATE eab_credentials SET tenant_id = ? WHERE tenant_id = ?"
+            " AND issuer = 'z'",
+            b.id, a.id);
   assert_int_equal(
       byoca_store_eab_get(f->s, b.id, "z", kid, sizeof(kid), &out, &err),
       BYOCA_E_CRYPTO);
   byoca_err_clear(&err);
   /* wrapped data keys between tenants */
   assert_int_equal(byoca_store_eab_put(f->s, b.id, "w", "k", &m, NULL), 0);
-  sqlf(f->s,
-       "UPDATE tenants SET data_key = (SELECT data_key FROM tenants"
-       " WHERE id = ?) WHERE id = ?",
-       a.id, b.id);
+  fx_sql_ii(f->s,
+            "UPDATE tenants SET data_key = (SELECT data_key FROM tenants"
+            " WHERE id = ?) WHERE id = ?",
+            a.id, b.id);
   assert_int_equal(
       byoca_store_eab_get(f->s, b.id, "w", kid, sizeof(kid), &out, &err),
       BYOCA_E_CRYPTO);
@@ -277,16 +266,8 @@ static void read_sealed(struct fx *f, const char *sql, int64_t id,
   out->len = fx_blob(f, sql, id, out->blob, sizeof(out->blob));
 }
 
-/* 1 if the whole blob, or its nonce, or its tag is in one of the files. */
 static int anywhere(struct fx *f, const void *d, size_t n) {
-  const char *files[] = {f->db, f->wal, f->shm};
-  const unsigned char *b = d;
-  for (size_t i = 0; i < 3; i++)
-    if (fx_file_has(files[i], b, n) ||
-        (n > 28 && (fx_file_has(files[i], b, 12) ||
-                    fx_file_has(files[i], b + n - 16, 16))))
-      return 1;
-  return 0;
+  return fx_has(f, d, n);
 }
 
 static int sealed_anywhere(struct fx *f, const struct sealed *s) {
@@ -408,6 +389,212 @@ static void test_wrong_master_key(void **state) {
   byoca_secret_free(&key);
 }
 
+/* Opens the store at url with f's master key. */
+static struct byoca_store *open_url(struct fx *f, const char *url) {
+  struct byoca_secret m = {0};
+  struct byoca_store *s = NULL;
+  struct byoca_err err = {0};
+  assert_int_equal(byoca_master_key_load(f->key, 0, &m, NULL), 0);
+  if (byoca_store_open(url, &m, &s, &err) != 0)
+    fail_msg("open: %s", err.msg);
+  byoca_secret_free(&m);
+  return s;
+}
+
+struct filled {
+  struct byoca_tenant a, b;
+  char tok[80], op[80], gone[80];
+  int64_t issued, pending, deleting, last_event;
+  struct byoca_secret cert_key, acct_key, order_key, mac;
+};
+
+/* One of everything in s, some of it sealed. */
+static void fill(struct byoca_store *s, struct filled *x) {
+  int64_t id = 0;
+  int started = 0;
+  x->a = fx_tenant(s, "a");
+  x->b = fx_tenant(s, "b");
+  assert_int_equal(byoca_store_token_mint(s, x->a.id, "t", x->tok,
+                                          sizeof(x->tok), &id, NULL),
+                   0);
+  assert_int_equal(
+      byoca_store_token_mint(s, 0, "op", x->op, sizeof(x->op), &id, NULL), 0);
+  assert_int_equal(byoca_store_token_mint(s, x->b.id, "g", x->gone,
+                                          sizeof(x->gone), &id, NULL),
+                   0);
+  assert_int_equal(byoca_store_token_revoke(s, x->b.id, id, NULL), 0);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(
+        byoca_store_ca_record(s, "ca.test", 0, "down", 100, &started, NULL), 0);
+  x->acct_key = new_key_pem(NULL);
+  struct byoca_account_row ar =
+      account(x->a.id, "https://ca.test/dir", "https://ca.test/acct/7");
+  assert_int_equal(byoca_store_account_put(s, &ar, &x->acct_key, NULL), 0);
+  x->mac = fx_secret("eab-mac-0123456789");
+  assert_int_equal(
+      byoca_store_eab_put(s, x->b.id, "ca.test", "kid-b", &x->mac, NULL), 0);
+  x->issued = fx_cert(s, x->a.id, 10);
+  x->pending = fx_cert(s, x->b.id, 20);
+  x->deleting = fx_cert(s, x->a.id, 30);
+  struct byoca_cert_row is = {0};
+  snprintf(is.serial, sizeof(is.serial), "0abc");
+  is.next_check = 5000;
+  x->cert_key = fx_secret("-----BEGIN PRIVATE KEY-----\nCOPIED");
+  assert_int_equal(
+      byoca_store_cert_issued(s, x->issued, &is, "CHAIN", &x->cert_key, NULL),
+      0);
+  assert_int_equal(
+      byoca_store_cert_set_deleting(s, x->a.id, x->deleting, 0, NULL), 0);
+  x->order_key = fx_secret("-----BEGIN PRIVATE KEY-----\nORDER");
+  struct byoca_order_row o = {.cert_id = x->pending, .started = 21};
+  snprintf(o.order_url, sizeof(o.order_url), "https://ca.test/order/1");
+  assert_int_equal(byoca_store_order_put(s, &o, &x->order_key, NULL), 0);
+  assert_int_equal(
+      byoca_store_challenge_put(s, "tok", "tok.thumb", x->pending, 999, NULL),
+      0);
+  assert_int_equal(
+      byoca_store_event_add(s, x->a.id, x->issued, "x.y", "{\"n\":1}", 5, NULL),
+      0);
+  assert_int_equal(byoca_store_event_add(s, 0, 0, "op.z", NULL, 6, NULL), 0);
+  struct byoca_event *ev = NULL;
+  size_t n = 0;
+  assert_int_equal(byoca_store_event_list(s, -1, 0, 10, &ev, &n, NULL), 0);
+  x->last_event = ev[n - 1].id;
+  byoca_events_free(ev, n);
+}
+
+/* Everything fill put in is in s, readable with the same master key. */
+static void check_filled(struct byoca_store *s, const struct filled *x) {
+  struct byoca_err err = {0};
+  struct byoca_secret out = {0};
+  struct byoca_cert_row r;
+  struct byoca_account_row ar;
+  struct byoca_ca_health h;
+  char kid[256], ka[512];
+  int64_t who = -1, n64 = 0;
+  assert_int_equal(byoca_store_token_check(s, x->tok, &who, NULL), 0);
+  assert_int_equal(who, x->a.id);
+  assert_int_equal(byoca_store_token_check(s, x->op, &who, NULL), 0);
+  assert_int_equal(who, 0);
+  assert_int_equal(byoca_store_token_check(s, x->gone, &who, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_ca_get(s, "ca.test", &h, NULL), 0);
+  assert_int_equal(h.failures, 3);
+  assert_int_equal(h.backoff_until, 400);
+  assert_int_equal(byoca_store_account_get(s, x->a.id, "https://ca.test/dir",
+                                           &ar, &out, NULL),
+                   0);
+  assert_string_equal(ar.url, "https://ca.test/acct/7");
+  assert_memory_equal(out.data, x->acct_key.data, x->acct_key.len);
+  byoca_secret_free(&out);
+  assert_int_equal(
+      byoca_store_eab_get(s, x->b.id, "ca.test", kid, sizeof(kid), &out, NULL),
+      0);
+  assert_string_equal(kid, "kid-b");
+  assert_memory_equal(out.data, x->mac.data, x->mac.len);
+  byoca_secret_free(&out);
+  assert_int_equal(byoca_store_cert_get(s, x->a.id, x->issued, 1, &r, NULL), 0);
+  assert_int_equal(r.state, BYOCA_CERT_ISSUED);
+  assert_string_equal(r.serial, "0abc");
+  assert_string_equal(r.fullchain_pem, "CHAIN");
+  assert_int_equal(r.next_check, 5000);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(byoca_store_cert_key(s, x->a.id, x->issued, &out, NULL), 0);
+  assert_memory_equal(out.data, x->cert_key.data, x->cert_key.len);
+  byoca_secret_free(&out);
+  assert_int_equal(byoca_store_cert_get(s, x->a.id, x->deleting, 0, &r, NULL),
+                   0);
+  assert_int_equal(r.state, BYOCA_CERT_DELETING);
+  assert_int_equal(r.revoke_on_delete, 0);
+  byoca_cert_row_clear(&r);
+  struct byoca_order_row o;
+  assert_int_equal(byoca_store_order_get(s, x->pending, &o, &out, NULL), 0);
+  assert_string_equal(o.order_url, "https://ca.test/order/1");
+  assert_memory_equal(out.data, x->order_key.data, x->order_key.len);
+  byoca_secret_free(&out);
+  assert_int_equal(byoca_store_order_count(s, &n64, NULL), 0);
+  assert_int_equal(n64, 1);
+  assert_int_equal(byoca_store_challenge_get(s, "tok", 1, ka, sizeof(ka), NULL),
+                   0);
+  assert_string_equal(ka, "tok.thumb");
+  struct byoca_event *ev = NULL;
+  size_t n = 0;
+  assert_int_equal(byoca_store_event_list(s, -1, 0, 10, &ev, &n, NULL), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(ev[1].id, x->last_event);
+  assert_string_equal(ev[0].detail_json, "{\"n\":1}");
+  byoca_events_free(ev, n);
+  /* new rows get new ids after the copied ones */
+  struct byoca_tenant c = fx_tenant(s, "c");
+  assert_true(c.id > x->b.id);
+  assert_true(fx_cert(s, c.id, 1) > x->deleting);
+  assert_int_equal(byoca_store_event_add(s, 0, 0, "after", NULL, 7, NULL), 0);
+  assert_int_equal(
+      byoca_store_event_list(s, -1, x->last_event, 10, &ev, &n, NULL), 0);
+  assert_int_equal(n, 1);
+  byoca_events_free(ev, n);
+}
+
+static void free_filled(struct filled *x) {
+  byoca_secret_free(&x->cert_key);
+  byoca_secret_free(&x->acct_key);
+  byoca_secret_free(&x->order_key);
+  byoca_secret_free(&x->mac);
+}
+
+/* byocad migrate-store: a store copied row for row into an empty one of
+ * the same backend, and on PostgreSQL also to SQLite and back, keeps
+ * every sealed value readable and ids going on; a store that is not
+ * empty is refused and left as it was. */
+static void test_copy_store(void **state) {
+  struct fx *f = *state;
+  struct filled x;
+  struct byoca_err err = {0};
+  char url[1024], lite[256];
+  fill(f->s, &x);
+  fx_fresh_url(f, url, sizeof(url));
+  struct byoca_store *to = NULL, *mid = NULL;
+  if (f->pgdb[0] != '\0') { /* PostgreSQL -> SQLite -> PostgreSQL */
+    snprintf(lite, sizeof(lite), "sqlite:%s/middle.db", f->dir);
+    mid = open_url(f, lite);
+    if (byoca_store_copy(f->s, mid, &err) != 0)
+      fail_msg("copy to SQLite: %s", err.msg);
+    assert_string_equal(byoca_store_backend(mid), "sqlite");
+    to = open_url(f, url);
+    if (byoca_store_copy(mid, to, &err) != 0)
+      fail_msg("copy to PostgreSQL: %s", err.msg);
+  } else {
+    to = open_url(f, url);
+    if (byoca_store_copy(f->s, to, &err) != 0)
+      fail_msg("copy: %s", err.msg);
+  }
+  assert_string_equal(byoca_store_backend(to), byoca_store_backend(f->s));
+  /* the sealed bytes are the very same */
+  unsigned char b1[4096], b2[4096];
+  size_t n1 = fx_blob(f, "SELECT key FROM certificates WHERE id = ?", x.issued,
+                      b1, sizeof(b1));
+  struct fx g = *f;
+  snprintf(g.url, sizeof(g.url), "%s", url);
+  snprintf(g.db, sizeof(g.db), "%s/fresh.db", f->dir);
+  if (f->pgdb[0] != '\0')
+    snprintf(g.pgdb, sizeof(g.pgdb), "%.60s", f->pgdb2);
+  size_t n2 = fx_blob(&g, "SELECT key FROM certificates WHERE id = ?", x.issued,
+                      b2, sizeof(b2));
+  assert_int_equal(n1, n2);
+  assert_memory_equal(b1, b2, n1);
+  check_filled(to, &x);
+  /* into a store that is not empty: refused, nothing changes */
+  int64_t before = fx_int(to, "SELECT count(*) FROM tenants");
+  assert_int_equal(byoca_store_copy(f->s, to, &err), BYOCA_E_INVAL);
+  assert_non_null(strstr(err.msg, "not empty"));
+  byoca_err_clear(&err);
+  assert_int_equal(fx_int(to, "SELECT count(*) FROM tenants"), before);
+  byoca_store_close(to);
+  byoca_store_close(mid);
+  free_filled(&x);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void) {
@@ -417,6 +604,7 @@ int main(void) {
       T(test_sealed_values_bound_to_rows),
       T(test_destroy_leaves_nothing),
       T(test_wrong_master_key),
+      T(test_copy_store),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,11 +1,11 @@
-/* The SQLite side of the store: opening with the pragmas DESIGN.md asks
- * for, statement helpers, transactions and the versioned schema. */
+/* The SQLite backend: opening with the pragmas DESIGN.md asks for,
+ * statement helpers, transactions, and its ops table. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "store_int.h"
+#include "sqlite_int.h"
 
 int db_fail(struct byoca_store *s, struct byoca_err *err, const char *what) {
   int code = sqlite3_extended_errcode(s->db);
@@ -136,18 +136,6 @@ int db_cert_tenant(struct byoca_store *s, int64_t cert_id, int64_t *tenant,
                              "no certificate %lld", (long long)cert_id);
 }
 
-int db_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first) {
-  if (n < *cap)
-    return 0;
-  size_t ncap = *cap ? *cap * 2 : first;
-  void *p = realloc(*arr, ncap * size);
-  if (p == NULL)
-    return -1;
-  *arr = p;
-  *cap = ncap;
-  return 0;
-}
-
 void db_checkpoint(struct byoca_store *s, int truncate) {
   /* never wait for readers (the loop must not stall): a checkpoint that
      meets a reader does what it can now and the rest happens later */
@@ -213,45 +201,61 @@ static int open_db(struct byoca_store *s, const char *path,
   return 0;
 }
 
-int byoca_store_open(const char *url, const struct byoca_secret *master,
-                     struct byoca_store **out, struct byoca_err *err) {
-  *out = NULL;
-  if (master == NULL || master->data == NULL ||
-      master->len != BYOCA_MASTER_KEY_LEN)
-    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
-                         "the master key must be %d bytes",
-                         BYOCA_MASTER_KEY_LEN);
-  if (url == NULL || *store_path(url) == '\0')
-    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
-                         "store: no file given");
-  if (strncmp(url, "postgres", 8) == 0)
-    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
-                         "store %.40s...: the PostgreSQL backend is not"
-                         " built yet; use a file path",
-                         url);
-  struct byoca_store *s = calloc(1, sizeof(*s));
-  if (s == NULL)
-    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
-  memcpy(s->master, master->data, BYOCA_MASTER_KEY_LEN);
+static int sqlite_open(struct byoca_store *s, const char *url,
+                       struct byoca_err *err) {
   int rc = open_db(s, store_path(url), err);
-  if (rc == 0)
-    rc = db_migrate(s, err);
-  if (rc != 0) {
-    byoca_store_close(s);
-    return rc;
-  }
-  *out = s;
-  return 0;
+  return rc != 0 ? rc : db_migrate(s, err);
 }
 
-void byoca_store_close(struct byoca_store *s) {
-  if (s == NULL)
-    return;
+static void sqlite_close(struct byoca_store *s) {
   sqlite3_close(s->db);
-  explicit_bzero(s->master, sizeof(s->master));
-  free(s);
+  s->db = NULL;
 }
 
-int byoca_store_schema_version(struct byoca_store *s) {
-  return s->version;
+static int sqlite_data_key(struct byoca_store *s, int64_t tenant,
+                           unsigned char **wrapped, size_t *len,
+                           struct byoca_err *err) {
+  sqlite3_stmt *st =
+      db_prep(s, err, "SELECT data_key FROM tenants WHERE id = ?", "i", tenant);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? BYOCA_E_NOTFOUND
+                             : db_fail(s, err, "reading a data key");
+  }
+  *len = (size_t)sqlite3_column_bytes(st, 0);
+  *wrapped = malloc(*len + 1);
+  if (*wrapped != NULL && *len > 0)
+    memcpy(*wrapped, sqlite3_column_blob(st, 0), *len);
+  sqlite3_finalize(st);
+  return *wrapped != NULL
+             ? 0
+             : byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
 }
+
+int sec_open_col(struct byoca_store *s, sqlite3_stmt *st, int col,
+                 int64_t tenant, const char *aad, struct byoca_secret *out,
+                 struct byoca_err *err) {
+  out->data = NULL;
+  out->len = 0;
+  if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    return 0;
+  return sec_open(s, tenant, aad, sqlite3_column_blob(st, col),
+                  (size_t)sqlite3_column_bytes(st, col), out, err);
+}
+
+#define SQLITE_OP_ENTRY(name, params, args) .name = sqlite_##name,
+const struct store_ops store_sqlite_ops = {.name = "sqlite",
+                                           .open = sqlite_open,
+                                           .close = sqlite_close,
+                                           .data_key = sqlite_data_key,
+                                           .begin = sqlite_raw_begin,
+                                           .commit = db_commit,
+                                           .rollback = db_rollback,
+                                           .rows = sqlite_raw_rows,
+                                           .insert = sqlite_raw_insert,
+                                           .ids_done = sqlite_raw_ids_done,
+                                           STORE_OPS(SQLITE_OP_ENTRY)};
+#undef SQLITE_OP_ENTRY

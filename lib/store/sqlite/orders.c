@@ -4,24 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "sqlite_int.h"
 
-static void order_aad(int64_t tenant, int64_t cert, char *aad, size_t n) {
-  snprintf(aad, n, "byoca:order-key:%lld:%lld", (long long)tenant,
-           (long long)cert);
-}
-
-int byoca_store_order_put(struct byoca_store *s,
-                          const struct byoca_order_row *row,
-                          const struct byoca_secret *key_pem,
-                          struct byoca_err *err) {
+int sqlite_order_put(struct byoca_store *s, const struct byoca_order_row *row,
+                     const struct byoca_secret *key_pem,
+                     struct byoca_err *err) {
   char aad[96];
   unsigned char *box = NULL;
   size_t boxlen = 0;
   int64_t tenant = 0;
   int rc = db_cert_tenant(s, row->cert_id, &tenant, err);
   if (rc == 0 && key_pem != NULL && key_pem->data != NULL) {
-    order_aad(tenant, row->cert_id, aad, sizeof(aad));
+    store_aad_order(tenant, row->cert_id, aad, sizeof(aad));
     rc = sec_seal(s, tenant, aad, key_pem->data, key_pem->len, &box, &boxlen,
                   err);
   }
@@ -36,9 +30,9 @@ int byoca_store_order_put(struct byoca_store *s,
   return rc;
 }
 
-int byoca_store_order_get(struct byoca_store *s, int64_t cert_id,
-                          struct byoca_order_row *out,
-                          struct byoca_secret *key_pem, struct byoca_err *err) {
+int sqlite_order_get(struct byoca_store *s, int64_t cert_id,
+                     struct byoca_order_row *out, struct byoca_secret *key_pem,
+                     struct byoca_err *err) {
   char aad[96];
   sqlite3_stmt *st = db_prep(s, err,
                              "SELECT o.directory, o.issuer, o.order_url,"
@@ -66,20 +60,20 @@ int byoca_store_order_get(struct byoca_store *s, int64_t cert_id,
   rc = 0;
   if (key_pem != NULL) {
     int64_t tenant = sqlite3_column_int64(st, 5);
-    order_aad(tenant, cert_id, aad, sizeof(aad));
+    store_aad_order(tenant, cert_id, aad, sizeof(aad));
     rc = sec_open_col(s, st, 4, tenant, aad, key_pem, err);
   }
   sqlite3_finalize(st);
   return rc;
 }
 
-int byoca_store_order_delete(struct byoca_store *s, int64_t cert_id,
-                             struct byoca_err *err) {
+int sqlite_order_delete(struct byoca_store *s, int64_t cert_id,
+                        struct byoca_err *err) {
   return db_exec(s, err, "DELETE FROM orders WHERE cert_id = ?", "i", cert_id);
 }
 
-int byoca_store_order_count(struct byoca_store *s, int64_t *n,
-                            struct byoca_err *err) {
+int sqlite_order_count(struct byoca_store *s, int64_t *n,
+                       struct byoca_err *err) {
   sqlite3_stmt *st = db_prep(s, err, "SELECT count(*) FROM orders", NULL);
   if (st == NULL)
     return BYOCA_E_IO;
@@ -91,18 +85,17 @@ int byoca_store_order_count(struct byoca_store *s, int64_t *n,
 
 /* ---- challenge tokens ---- */
 
-int byoca_store_challenge_put(struct byoca_store *s, const char *token,
-                              const char *key_authz, int64_t cert_id,
-                              int64_t expires, struct byoca_err *err) {
+int sqlite_challenge_put(struct byoca_store *s, const char *token,
+                         const char *key_authz, int64_t cert_id,
+                         int64_t expires, struct byoca_err *err) {
   return db_exec(s, err,
                  "INSERT OR REPLACE INTO challenge_tokens (token, key_authz,"
                  " cert_id, expires) VALUES (?, ?, ?, ?)",
                  "ttii", token, key_authz, cert_id, expires);
 }
 
-int byoca_store_challenge_get(struct byoca_store *s, const char *token,
-                              int64_t now, char *out, size_t outlen,
-                              struct byoca_err *err) {
+int sqlite_challenge_get(struct byoca_store *s, const char *token, int64_t now,
+                         char *out, size_t outlen, struct byoca_err *err) {
   sqlite3_stmt *st = db_prep(s, err,
                              "SELECT key_authz FROM challenge_tokens"
                              " WHERE token = ? AND expires > ?",
@@ -121,8 +114,8 @@ int byoca_store_challenge_get(struct byoca_store *s, const char *token,
              : db_fail(s, err, "reading a challenge");
 }
 
-int byoca_store_challenge_delete(struct byoca_store *s, const char *token,
-                                 struct byoca_err *err) {
+int sqlite_challenge_delete(struct byoca_store *s, const char *token,
+                            struct byoca_err *err) {
   return db_exec(s, err, "DELETE FROM challenge_tokens WHERE token = ?", "t",
                  token);
 }

@@ -4,33 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "sqlite_int.h"
 
-static void account_aad(int64_t tenant, const char *dir, char *aad, size_t n) {
-  snprintf(aad, n, "byoca:account-key:%lld:%s", (long long)tenant, dir);
-}
-
-static int public_jwk(const struct byoca_secret *pem, char **jwk,
-                      struct byoca_err *err) {
-  struct byoca_key *k = NULL;
-  int rc = byoca_key_load_pem((const char *)pem->data, pem->len, &k, err);
-  if (rc == 0 && byoca_jwk_json(k, jwk) != 0)
-    rc = byoca_err_set(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
-                       "cannot make the account's JWK");
-  byoca_key_free(k);
-  return rc;
-}
-
-int byoca_store_account_put(struct byoca_store *s,
-                            const struct byoca_account_row *row,
-                            const struct byoca_secret *key_pem,
-                            struct byoca_err *err) {
+int sqlite_account_put(struct byoca_store *s,
+                       const struct byoca_account_row *row,
+                       const struct byoca_secret *key_pem,
+                       struct byoca_err *err) {
   char aad[1200];
   char *jwk = NULL;
   unsigned char *box = NULL;
   size_t boxlen = 0;
-  account_aad(row->tenant_id, row->directory, aad, sizeof(aad));
-  int rc = public_jwk(key_pem, &jwk, err);
+  store_aad_account(row->tenant_id, row->directory, aad, sizeof(aad));
+  int rc = store_public_jwk(key_pem, &jwk, err);
   if (rc == 0)
     rc = sec_seal(s, row->tenant_id, aad, key_pem->data, key_pem->len, &box,
                   &boxlen, err);
@@ -58,11 +43,9 @@ static void read_account(sqlite3_stmt *st, struct byoca_account_row *a) {
 
 #define ACCOUNT_COLS "id, tenant_id, directory, issuer, url, created, key"
 
-int byoca_store_account_get(struct byoca_store *s, int64_t tenant_id,
-                            const char *directory,
-                            struct byoca_account_row *out,
-                            struct byoca_secret *key_pem,
-                            struct byoca_err *err) {
+int sqlite_account_get(struct byoca_store *s, int64_t tenant_id,
+                       const char *directory, struct byoca_account_row *out,
+                       struct byoca_secret *key_pem, struct byoca_err *err) {
   char aad[1200];
   sqlite3_stmt *st = db_prep(s, err,
                              "SELECT " ACCOUNT_COLS " FROM accounts"
@@ -81,16 +64,16 @@ int byoca_store_account_get(struct byoca_store *s, int64_t tenant_id,
   read_account(st, out);
   rc = 0;
   if (key_pem != NULL) {
-    account_aad(tenant_id, directory, aad, sizeof(aad));
+    store_aad_account(tenant_id, directory, aad, sizeof(aad));
     rc = sec_open_col(s, st, 6, tenant_id, aad, key_pem, err);
   }
   sqlite3_finalize(st);
   return rc;
 }
 
-int byoca_store_account_list(struct byoca_store *s, int64_t tenant_id,
-                             struct byoca_account_row **out, size_t *n,
-                             struct byoca_err *err) {
+int sqlite_account_list(struct byoca_store *s, int64_t tenant_id,
+                        struct byoca_account_row **out, size_t *n,
+                        struct byoca_err *err) {
   sqlite3_stmt *st = db_prep(s, err,
                              "SELECT " ACCOUNT_COLS " FROM accounts"
                              " WHERE tenant_id = ? ORDER BY id",
@@ -112,8 +95,8 @@ int byoca_store_account_list(struct byoca_store *s, int64_t tenant_id,
   return rc == SQLITE_DONE ? 0 : db_fail(s, err, "listing accounts");
 }
 
-int byoca_store_account_jwks(struct byoca_store *s, char ***jwks, size_t *n,
-                             struct byoca_err *err) {
+int sqlite_account_jwks(struct byoca_store *s, char ***jwks, size_t *n,
+                        struct byoca_err *err) {
   sqlite3_stmt *st =
       db_prep(s, err, "SELECT DISTINCT jwk FROM accounts ORDER BY jwk", NULL);
   size_t cap = 0;

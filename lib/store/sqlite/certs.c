@@ -1,41 +1,16 @@
-/* Certificate lineages: rows, their current certificate and sealed key. */
+/* SQLite: certificate lineages, their current certificate and sealed
+ * key. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
-
-static const char *const state_names[] = {"pending", "issued", "failed",
-                                          "deleting"};
-
-const char *byoca_cert_state_str(enum byoca_cert_state st) {
-  return (unsigned)st < 4 ? state_names[st] : "unknown";
-}
-
-void byoca_cert_row_clear(struct byoca_cert_row *r) {
-  if (r == NULL)
-    return;
-  free(r->identifiers_json);
-  free(r->fullchain_pem);
-  memset(r, 0, sizeof(*r));
-}
-
-void byoca_cert_rows_free(struct byoca_cert_row *rows, size_t n) {
-  for (size_t i = 0; rows != NULL && i < n; i++)
-    byoca_cert_row_clear(&rows[i]);
-  free(rows);
-}
-
-static void cert_aad(int64_t tenant, int64_t id, char *aad, size_t n) {
-  snprintf(aad, n, "byoca:cert-key:%lld:%lld", (long long)tenant,
-           (long long)id);
-}
+#include "sqlite_int.h"
 
 #define CERT_COLS                                                              \
   "id, tenant_id, identifiers, key_type, ca, profile, state, issuer,"          \
   " directory, serial, not_before, not_after, next_check, next_source,"        \
   " failures, last_attempt, last_outcome, created, updated, lease_until,"      \
-  " fullchain, revoke_on_delete"
+  " fullchain, revoke_on_delete, claimed_by"
 
 static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
   memset(r, 0, sizeof(*r));
@@ -60,6 +35,7 @@ static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
   r->updated = sqlite3_column_int64(st, 18);
   r->lease_until = sqlite3_column_int64(st, 19);
   r->revoke_on_delete = sqlite3_column_int(st, 21);
+  db_col_str(st, 22, r->claimed_by, sizeof(r->claimed_by));
   if (with_pem && sqlite3_column_type(st, 20) != SQLITE_NULL)
     r->fullchain_pem = db_col_dup(st, 20);
   if (r->identifiers_json == NULL ||
@@ -69,9 +45,9 @@ static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
   return 0;
 }
 
-int byoca_store_cert_add(struct byoca_store *s, int64_t tenant_id,
-                         const struct byoca_cert_row *row, int64_t now,
-                         int64_t *id_out, struct byoca_err *err) {
+int sqlite_cert_add(struct byoca_store *s, int64_t tenant_id,
+                    const struct byoca_cert_row *row, int64_t now,
+                    int64_t *id_out, struct byoca_err *err) {
   int rc =
       db_exec(s, err,
               "INSERT INTO certificates (tenant_id, identifiers, key_type, ca,"
@@ -85,9 +61,9 @@ int byoca_store_cert_add(struct byoca_store *s, int64_t tenant_id,
   return rc;
 }
 
-int byoca_store_cert_get(struct byoca_store *s, int64_t tenant_id, int64_t id,
-                         int with_pem, struct byoca_cert_row *out,
-                         struct byoca_err *err) {
+int sqlite_cert_get(struct byoca_store *s, int64_t tenant_id, int64_t id,
+                    int with_pem, struct byoca_cert_row *out,
+                    struct byoca_err *err) {
   sqlite3_stmt *st = db_prep(s, err,
                              "SELECT " CERT_COLS " FROM certificates"
                              " WHERE id = ? AND (? = 0 OR tenant_id = ?)",
@@ -111,10 +87,9 @@ int byoca_store_cert_get(struct byoca_store *s, int64_t tenant_id, int64_t id,
   return 0;
 }
 
-int byoca_store_cert_list(struct byoca_store *s, int64_t tenant_id,
-                          int64_t after, size_t limit,
-                          struct byoca_cert_row **out, size_t *n,
-                          struct byoca_err *err) {
+int sqlite_cert_list(struct byoca_store *s, int64_t tenant_id, int64_t after,
+                     size_t limit, struct byoca_cert_row **out, size_t *n,
+                     struct byoca_err *err) {
   sqlite3_stmt *st = db_prep(s, err,
                              "SELECT " CERT_COLS " FROM certificates"
                              " WHERE tenant_id = ? AND id > ?"
@@ -144,8 +119,8 @@ int byoca_store_cert_list(struct byoca_store *s, int64_t tenant_id,
              : db_fail(s, err, "listing certificates");
 }
 
-int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
-                         struct byoca_secret *key_pem, struct byoca_err *err) {
+int sqlite_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
+                    struct byoca_secret *key_pem, struct byoca_err *err) {
   char aad[96];
   sqlite3_stmt *st = db_prep(s, err,
                              "SELECT tenant_id, key FROM certificates"
@@ -162,7 +137,7 @@ int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
                : db_fail(s, err, "reading a certificate key");
   }
   int64_t tenant = sqlite3_column_int64(st, 0);
-  cert_aad(tenant, id, aad, sizeof(aad));
+  store_aad_cert(tenant, id, aad, sizeof(aad));
   rc = sec_open_col(s, st, 1, tenant, aad, key_pem, err);
   sqlite3_finalize(st);
   return rc;
@@ -178,7 +153,7 @@ static int write_issued(struct byoca_store *s, int64_t id,
       "UPDATE certificates SET state = 1, issuer = ?, directory = ?,"
       " serial = ?, not_before = ?, not_after = ?, fullchain = ?, key = ?,"
       " next_check = ?, next_source = ?, failures = 0, last_attempt = ?,"
-      " last_outcome = ?, updated = ?, lease_until = 0"
+      " last_outcome = ?, updated = ?, lease_until = 0, claimed_by = ''"
       " WHERE id = ? AND state != 3",
       "tttiitbititii", r->issuer, r->directory, r->serial, r->not_before,
       r->not_after, pem, box, boxlen, r->next_check,
@@ -193,11 +168,11 @@ static int write_issued(struct byoca_store *s, int64_t id,
   return rc;
 }
 
-int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
-                            const struct byoca_cert_row *row,
-                            const char *fullchain_pem,
-                            const struct byoca_secret *key_pem,
-                            struct byoca_err *err) {
+int sqlite_cert_issued(struct byoca_store *s, int64_t id,
+                       const struct byoca_cert_row *row,
+                       const char *fullchain_pem,
+                       const struct byoca_secret *key_pem,
+                       struct byoca_err *err) {
   char aad[96];
   unsigned char *box = NULL;
   size_t boxlen = 0;
@@ -206,7 +181,7 @@ int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
   if (rc != 0)
     return rc;
   if ((rc = db_cert_tenant(s, id, &tenant, err)) == 0) {
-    cert_aad(tenant, id, aad, sizeof(aad));
+    store_aad_cert(tenant, id, aad, sizeof(aad));
     rc = sec_seal(s, tenant, aad, key_pem->data, key_pem->len, &box, &boxlen,
                   err);
   }
@@ -223,20 +198,19 @@ int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
   return db_commit(s, err);
 }
 
-int byoca_store_cert_failed(struct byoca_store *s, int64_t id,
-                            const char *outcome, int64_t next_check,
-                            int64_t now, struct byoca_err *err) {
+int sqlite_cert_failed(struct byoca_store *s, int64_t id, const char *outcome,
+                       int64_t next_check, int64_t now, struct byoca_err *err) {
   int rc = db_begin(s, err);
   if (rc != 0)
     return rc;
-  rc = db_exec(s, err,
-               "UPDATE certificates SET failures = failures + 1,"
-               " last_outcome = ?, last_attempt = ?, next_check = ?,"
-               " next_source = 'retry', updated = ?, lease_until = 0,"
-               " state = CASE WHEN state = 0 THEN 2 ELSE state END"
-               " WHERE id = ?",
-               "tiiii", outcome != NULL ? outcome : "", now, next_check, now,
-               id);
+  rc = db_exec(
+      s, err,
+      "UPDATE certificates SET failures = failures + 1,"
+      " last_outcome = ?, last_attempt = ?, next_check = ?,"
+      " next_source = 'retry', updated = ?, lease_until = 0, claimed_by = '',"
+      " state = CASE WHEN state = 0 THEN 2 ELSE state END"
+      " WHERE id = ?",
+      "tiiii", outcome != NULL ? outcome : "", now, next_check, now, id);
   if (rc == 0)
     rc = db_exec(s, err, "DELETE FROM orders WHERE cert_id = ?", "i", id);
   if (rc != 0) {
@@ -246,9 +220,9 @@ int byoca_store_cert_failed(struct byoca_store *s, int64_t id,
   return db_commit(s, err);
 }
 
-int byoca_store_cert_schedule(struct byoca_store *s, int64_t tenant_id,
-                              int64_t id, int64_t next_check,
-                              const char *source, struct byoca_err *err) {
+int sqlite_cert_schedule(struct byoca_store *s, int64_t tenant_id, int64_t id,
+                         int64_t next_check, const char *source,
+                         struct byoca_err *err) {
   int rc = db_exec(s, err,
                    "UPDATE certificates SET next_check = ?, next_source = ?,"
                    " updated = ? WHERE id = ? AND (? = 0 OR tenant_id = ?)"
@@ -261,9 +235,8 @@ int byoca_store_cert_schedule(struct byoca_store *s, int64_t tenant_id,
   return rc;
 }
 
-int byoca_store_cert_set_deleting(struct byoca_store *s, int64_t tenant_id,
-                                  int64_t id, int revoke,
-                                  struct byoca_err *err) {
+int sqlite_cert_set_deleting(struct byoca_store *s, int64_t tenant_id,
+                             int64_t id, int revoke, struct byoca_err *err) {
   int rc = db_exec(s, err,
                    "UPDATE certificates SET state = 3, next_check = 0,"
                    " revoke_on_delete = ?, updated = ?"
@@ -276,8 +249,8 @@ int byoca_store_cert_set_deleting(struct byoca_store *s, int64_t tenant_id,
   return rc;
 }
 
-int byoca_store_cert_destroy(struct byoca_store *s, int64_t id,
-                             struct byoca_err *err) {
+int sqlite_cert_destroy(struct byoca_store *s, int64_t id,
+                        struct byoca_err *err) {
   int rc = db_begin(s, err);
   if (rc != 0)
     return rc;

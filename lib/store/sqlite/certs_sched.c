@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "sqlite_int.h"
 
 /* Appends the ids a query returns (up to max) to ids. */
 static int collect(struct byoca_store *s, sqlite3_stmt *st, int64_t *ids,
@@ -41,14 +41,16 @@ static int claim(struct byoca_store *s, int64_t now, int64_t lease_until,
                          (int64_t)(max - *n)),
                  ids, max, n, err);
   for (size_t i = 0; rc == 0 && i < *n; i++)
-    rc = db_exec(s, err, "UPDATE certificates SET lease_until = ? WHERE id = ?",
-                 "ii", lease_until, ids[i]);
+    rc = db_exec(s, err,
+                 "UPDATE certificates SET lease_until = ?, claimed_by = ?"
+                 " WHERE id = ?",
+                 "iti", lease_until, s->node, ids[i]);
   return rc;
 }
 
-int byoca_store_cert_claim_due(struct byoca_store *s, int64_t now,
-                               int64_t lease_until, size_t max, int64_t *ids,
-                               size_t *n, struct byoca_err *err) {
+int sqlite_cert_claim_due(struct byoca_store *s, int64_t now,
+                          int64_t lease_until, size_t max, int64_t *ids,
+                          size_t *n, struct byoca_err *err) {
   *n = 0;
   if (max == 0)
     return 0;
@@ -65,16 +67,15 @@ int byoca_store_cert_claim_due(struct byoca_store *s, int64_t now,
   return rc;
 }
 
-int byoca_store_cert_release_all(struct byoca_store *s, struct byoca_err *err) {
+int sqlite_cert_release_all(struct byoca_store *s, struct byoca_err *err) {
   return db_exec(s, err,
-                 "UPDATE certificates SET lease_until = 0"
+                 "UPDATE certificates SET lease_until = 0, claimed_by = ''"
                  " WHERE lease_until != 0",
                  NULL);
 }
 
-int byoca_store_cert_counts(struct byoca_store *s, int64_t now,
-                            int64_t counts[4], int64_t *due,
-                            struct byoca_err *err) {
+int sqlite_cert_counts(struct byoca_store *s, int64_t now, int64_t counts[4],
+                       int64_t *due, struct byoca_err *err) {
   memset(counts, 0, 4 * sizeof(counts[0]));
   sqlite3_stmt *st = db_prep(
       s, err, "SELECT state, count(*) FROM certificates GROUP BY state", NULL);
@@ -101,9 +102,8 @@ int byoca_store_cert_counts(struct byoca_store *s, int64_t now,
   return rc == SQLITE_ROW ? 0 : db_fail(s, err, "counting due work");
 }
 
-int byoca_store_cert_expiring(struct byoca_store *s, int64_t before,
-                              int64_t *ids, size_t max, size_t *n,
-                              struct byoca_err *err) {
+int sqlite_cert_expiring(struct byoca_store *s, int64_t before, int64_t *ids,
+                         size_t max, size_t *n, struct byoca_err *err) {
   *n = 0;
   return collect(s,
                  db_prep(s, err,

@@ -6,30 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "sqlite_int.h"
 
-#define TOKEN_PREFIX "byoca_"
-
-int byoca_store_token_mint(struct byoca_store *s, int64_t tenant_id,
-                           const char *label, char *token_out, size_t outlen,
-                           int64_t *id_out, struct byoca_err *err) {
-  unsigned char raw[32], hash[32];
-  char *b64 = NULL;
-  if (outlen < 64)
-    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INTERNAL,
-                         "token buffer too small");
-  if (byoca_random(raw, sizeof(raw)) != 0 ||
-      byoca_b64url_encode(raw, sizeof(raw), &b64) != 0) {
-    explicit_bzero(raw, sizeof(raw));
-    return byoca_err_set(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
-                         "cannot make a token");
-  }
-  explicit_bzero(raw, sizeof(raw));
-  snprintf(token_out, outlen, TOKEN_PREFIX "%s", b64);
-  explicit_bzero(b64, strlen(b64));
-  free(b64);
-  if (byoca_sha256(token_out, strlen(token_out), hash) != 0)
-    return byoca_err_set(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL, "sha256");
+int sqlite_token_mint(struct byoca_store *s, int64_t tenant_id,
+                      const char *label, char *token_out, size_t outlen,
+                      int64_t *id_out, struct byoca_err *err) {
+  unsigned char hash[32];
+  if (store_token_new(token_out, outlen, hash, err) != 0)
+    return err != NULL && err->code != 0 ? err->code : BYOCA_E_CRYPTO;
   /* the operator's tokens have no tenant (NULL) */
   int rc = db_exec(s, err,
                    "INSERT INTO api_tokens (tenant_id, hash, label, created)"
@@ -46,11 +30,10 @@ int byoca_store_token_mint(struct byoca_store *s, int64_t tenant_id,
   return 0;
 }
 
-int byoca_store_token_check(struct byoca_store *s, const char *token,
-                            int64_t *tenant_out, struct byoca_err *err) {
+int sqlite_token_check(struct byoca_store *s, const char *token,
+                       int64_t *tenant_out, struct byoca_err *err) {
   unsigned char hash[32];
-  if (token == NULL || strncmp(token, TOKEN_PREFIX, 6) != 0 ||
-      strlen(token) > 128 || byoca_sha256(token, strlen(token), hash) != 0)
+  if (store_token_hash(token, hash) != 0)
     return byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
                          "unknown or revoked token");
   sqlite3_stmt *st =
@@ -74,8 +57,8 @@ int byoca_store_token_check(struct byoca_store *s, const char *token,
                                "unknown or revoked token");
 }
 
-int byoca_store_token_revoke(struct byoca_store *s, int64_t tenant_id,
-                             int64_t id, struct byoca_err *err) {
+int sqlite_token_revoke(struct byoca_store *s, int64_t tenant_id, int64_t id,
+                        struct byoca_err *err) {
   int rc = db_exec(s, err,
                    "UPDATE api_tokens SET revoked = max(?, 1) WHERE id = ?"
                    " AND coalesce(tenant_id, 0) = ? AND revoked = 0",
@@ -86,8 +69,8 @@ int byoca_store_token_revoke(struct byoca_store *s, int64_t tenant_id,
   return rc;
 }
 
-int byoca_store_operator_tokens(struct byoca_store *s, int64_t *n,
-                                struct byoca_err *err) {
+int sqlite_operator_tokens(struct byoca_store *s, int64_t *n,
+                           struct byoca_err *err) {
   sqlite3_stmt *st = db_prep(s, err,
                              "SELECT count(*) FROM api_tokens"
                              " WHERE tenant_id IS NULL AND revoked = 0",

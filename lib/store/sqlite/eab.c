@@ -3,20 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "sqlite_int.h"
 
-static void eab_aad(int64_t tenant, const char *issuer, char *aad, size_t n) {
-  snprintf(aad, n, "byoca:eab:%lld:%s", (long long)tenant, issuer);
-}
-
-int byoca_store_eab_put(struct byoca_store *s, int64_t tenant_id,
-                        const char *issuer, const char *kid,
-                        const struct byoca_secret *hmac,
-                        struct byoca_err *err) {
+int sqlite_eab_put(struct byoca_store *s, int64_t tenant_id, const char *issuer,
+                   const char *kid, const struct byoca_secret *hmac,
+                   struct byoca_err *err) {
   char aad[400];
   unsigned char *box = NULL;
   size_t boxlen = 0;
-  eab_aad(tenant_id, issuer, aad, sizeof(aad));
+  store_aad_eab(tenant_id, issuer, aad, sizeof(aad));
   int rc =
       sec_seal(s, tenant_id, aad, hmac->data, hmac->len, &box, &boxlen, err);
   if (rc == 0)
@@ -28,9 +23,9 @@ int byoca_store_eab_put(struct byoca_store *s, int64_t tenant_id,
   return rc;
 }
 
-int byoca_store_eab_get(struct byoca_store *s, int64_t tenant_id,
-                        const char *issuer, char *kid_out, size_t kidlen,
-                        struct byoca_secret *hmac, struct byoca_err *err) {
+int sqlite_eab_get(struct byoca_store *s, int64_t tenant_id, const char *issuer,
+                   char *kid_out, size_t kidlen, struct byoca_secret *hmac,
+                   struct byoca_err *err) {
   char aad[400];
   sqlite3_stmt *st = db_prep(s, err,
                              "SELECT kid, hmac FROM eab_credentials"
@@ -49,15 +44,15 @@ int byoca_store_eab_get(struct byoca_store *s, int64_t tenant_id,
   db_col_str(st, 0, kid_out, kidlen);
   rc = 0;
   if (hmac != NULL) {
-    eab_aad(tenant_id, issuer, aad, sizeof(aad));
+    store_aad_eab(tenant_id, issuer, aad, sizeof(aad));
     rc = sec_open_col(s, st, 1, tenant_id, aad, hmac, err);
   }
   sqlite3_finalize(st);
   return rc;
 }
 
-int byoca_store_eab_delete(struct byoca_store *s, int64_t tenant_id,
-                           const char *issuer, struct byoca_err *err) {
+int sqlite_eab_delete(struct byoca_store *s, int64_t tenant_id,
+                      const char *issuer, struct byoca_err *err) {
   int rc = db_exec(s, err,
                    "DELETE FROM eab_credentials WHERE tenant_id = ?"
                    " AND issuer = ?",
@@ -79,9 +74,8 @@ static void free_lists(char **a, char **b, size_t n) {
   free(b);
 }
 
-int byoca_store_eab_list(struct byoca_store *s, int64_t tenant_id,
-                         char ***issuers, char ***kids, size_t *n,
-                         struct byoca_err *err) {
+int sqlite_eab_list(struct byoca_store *s, int64_t tenant_id, char ***issuers,
+                    char ***kids, size_t *n, struct byoca_err *err) {
   sqlite3_stmt *st = db_prep(s, err,
                              "SELECT issuer, kid FROM eab_credentials"
                              " WHERE tenant_id = ? ORDER BY issuer",

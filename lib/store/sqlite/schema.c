@@ -4,7 +4,7 @@
  * store written by a newer byoca is refused rather than misread. */
 #include <stdlib.h>
 
-#include "store_int.h"
+#include "sqlite_int.h"
 
 static const char *const migrations[] = {
     /* 1: everything DESIGN.md lists */
@@ -70,8 +70,14 @@ static const char *const migrations[] = {
     "CREATE INDEX events_tenant ON events (tenant_id, id);",
     /* 2: revoked tokens are kept (marked) rather than deleted */
     "ALTER TABLE api_tokens ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;",
+    /* 3: the node holding a lineage's lease (several nodes share a
+       PostgreSQL store; the same column here keeps both schemas one) */
+    "ALTER TABLE certificates ADD COLUMN claimed_by TEXT NOT NULL"
+    " DEFAULT '';",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+_Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,
+               "pg/schema.c must have the same migrations");
 
 static int current_version(struct byoca_store *s, int *v,
                            struct byoca_err *err) {
@@ -133,8 +139,4 @@ int db_migrate(struct byoca_store *s, struct byoca_err *err) {
     return rc;
   s->version = v;
   return 0;
-}
-
-int store_schema_latest(void) {
-  return NMIGRATIONS;
 }

@@ -4,20 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
-
-static int name_ok(const char *name) {
-  size_t n = name != NULL ? strlen(name) : 0;
-  if (n == 0 || n > 64)
-    return 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = name[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-      return 0;
-  }
-  return 1;
-}
+#include "sqlite_int.h"
 
 static void read_tenant(sqlite3_stmt *st, struct byoca_tenant *t) {
   memset(t, 0, sizeof(*t));
@@ -53,9 +40,9 @@ static int insert_tenant(struct byoca_store *s, const char *name, int64_t now,
   return rc;
 }
 
-int byoca_store_tenant_create(struct byoca_store *s, const char *name,
-                              struct byoca_tenant *out, struct byoca_err *err) {
-  if (!name_ok(name))
+int sqlite_tenant_create(struct byoca_store *s, const char *name,
+                         struct byoca_tenant *out, struct byoca_err *err) {
+  if (!store_tenant_name_ok(name))
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                          "tenant name: 1 to 64 of A-Z a-z 0-9 . _ -");
   int64_t id = 0, now = byoca_now();
@@ -68,11 +55,11 @@ int byoca_store_tenant_create(struct byoca_store *s, const char *name,
   }
   if ((rc = db_commit(s, err)) != 0)
     return rc;
-  return byoca_store_tenant_get(s, id, out, err);
+  return sqlite_tenant_get(s, id, out, err);
 }
 
-int byoca_store_tenant_get(struct byoca_store *s, int64_t id,
-                           struct byoca_tenant *out, struct byoca_err *err) {
+int sqlite_tenant_get(struct byoca_store *s, int64_t id,
+                      struct byoca_tenant *out, struct byoca_err *err) {
   sqlite3_stmt *st = db_prep(
       s, err, "SELECT " TENANT_COLS " FROM tenants WHERE id = ?", "i", id);
   if (st == NULL)
@@ -89,8 +76,8 @@ int byoca_store_tenant_get(struct byoca_store *s, int64_t id,
   return db_fail(s, err, "reading a tenant");
 }
 
-int byoca_store_tenant_list(struct byoca_store *s, struct byoca_tenant **out,
-                            size_t *n, struct byoca_err *err) {
+int sqlite_tenant_list(struct byoca_store *s, struct byoca_tenant **out,
+                       size_t *n, struct byoca_err *err) {
   sqlite3_stmt *st =
       db_prep(s, err, "SELECT " TENANT_COLS " FROM tenants ORDER BY id", NULL);
   size_t cap = 0;
@@ -110,8 +97,8 @@ int byoca_store_tenant_list(struct byoca_store *s, struct byoca_tenant **out,
   return rc == SQLITE_DONE ? 0 : db_fail(s, err, "listing tenants");
 }
 
-int byoca_store_tenant_set_deleting(struct byoca_store *s, int64_t id,
-                                    struct byoca_err *err) {
+int sqlite_tenant_set_deleting(struct byoca_store *s, int64_t id,
+                               struct byoca_err *err) {
   int rc = db_begin(s, err);
   if (rc != 0)
     return rc;
@@ -131,8 +118,8 @@ int byoca_store_tenant_set_deleting(struct byoca_store *s, int64_t id,
   return db_commit(s, err);
 }
 
-int byoca_store_tenant_destroy(struct byoca_store *s, int64_t id,
-                               struct byoca_err *err) {
+int sqlite_tenant_destroy(struct byoca_store *s, int64_t id,
+                          struct byoca_err *err) {
   int rc = db_begin(s, err);
   if (rc != 0)
     return rc;

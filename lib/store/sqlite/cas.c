@@ -4,11 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
-
-#define BACKOFF_AFTER 3
-#define BACKOFF_FIRST 300
-#define BACKOFF_MAX 86400
+#include "sqlite_int.h"
 
 #define CA_COLS                                                                \
   "issuer, failures, backoff_until, backoff_secs, last_ok, last_failure,"      \
@@ -25,8 +21,8 @@ static void read_ca(sqlite3_stmt *st, struct byoca_ca_health *h) {
   db_col_str(st, 6, h->last_error, sizeof(h->last_error));
 }
 
-int byoca_store_ca_get(struct byoca_store *s, const char *issuer,
-                       struct byoca_ca_health *out, struct byoca_err *err) {
+int sqlite_ca_get(struct byoca_store *s, const char *issuer,
+                  struct byoca_ca_health *out, struct byoca_err *err) {
   sqlite3_stmt *st = db_prep(
       s, err, "SELECT " CA_COLS " FROM cas WHERE issuer = ?", "t", issuer);
   if (st == NULL)
@@ -44,40 +40,15 @@ int byoca_store_ca_get(struct byoca_store *s, const char *issuer,
              : db_fail(s, err, "reading CA health");
 }
 
-/* The next state after an outcome. */
-static void next_health(struct byoca_ca_health *h, int ok, const char *error,
-                        int64_t now, int *started) {
-  *started = 0;
-  if (ok) {
-    h->failures = 0;
-    h->backoff_until = 0;
-    h->backoff_secs = 0;
-    h->last_ok = now;
-    return;
-  }
-  h->failures++;
-  h->last_failure = now;
-  byoca_strlcpy(h->last_error, error != NULL ? error : "",
-                sizeof(h->last_error));
-  if (h->failures >= BACKOFF_AFTER && h->backoff_until <= now) {
-    h->backoff_secs =
-        h->backoff_secs == 0 ? BACKOFF_FIRST : h->backoff_secs * 2;
-    if (h->backoff_secs > BACKOFF_MAX)
-      h->backoff_secs = BACKOFF_MAX;
-    h->backoff_until = now + h->backoff_secs;
-    *started = 1;
-  }
-}
-
-int byoca_store_ca_record(struct byoca_store *s, const char *issuer, int ok,
-                          const char *error, int64_t now, int *started,
-                          struct byoca_err *err) {
+int sqlite_ca_record(struct byoca_store *s, const char *issuer, int ok,
+                     const char *error, int64_t now, int *started,
+                     struct byoca_err *err) {
   struct byoca_ca_health h;
   int st_flag = 0, rc = db_begin(s, err);
   if (rc != 0)
     return rc;
-  if ((rc = byoca_store_ca_get(s, issuer, &h, err)) == 0) {
-    next_health(&h, ok, error, now, &st_flag);
+  if ((rc = sqlite_ca_get(s, issuer, &h, err)) == 0) {
+    store_ca_next(&h, ok, error, now, &st_flag);
     rc = db_exec(s, err,
                  "INSERT OR REPLACE INTO cas (" CA_COLS ")"
                  " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -93,8 +64,8 @@ int byoca_store_ca_record(struct byoca_store *s, const char *issuer, int ok,
   return db_commit(s, err);
 }
 
-int byoca_store_ca_list(struct byoca_store *s, struct byoca_ca_health **out,
-                        size_t *n, struct byoca_err *err) {
+int sqlite_ca_list(struct byoca_store *s, struct byoca_ca_health **out,
+                   size_t *n, struct byoca_err *err) {
   sqlite3_stmt *st =
       db_prep(s, err, "SELECT " CA_COLS " FROM cas ORDER BY issuer", NULL);
   size_t cap = 0;

@@ -2,12 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "sqlite_int.h"
 
-int byoca_store_event_add(struct byoca_store *s, int64_t tenant_id,
-                          int64_t cert_id, const char *type,
-                          const char *detail_json, int64_t now,
-                          struct byoca_err *err) {
+int sqlite_event_add(struct byoca_store *s, int64_t tenant_id, int64_t cert_id,
+                     const char *type, const char *detail_json, int64_t now,
+                     struct byoca_err *err) {
   return db_exec(s, err,
                  "INSERT INTO events (ts, tenant_id, cert_id, type, detail)"
                  " VALUES (?, ?, ?, ?, ?)",
@@ -15,16 +14,9 @@ int byoca_store_event_add(struct byoca_store *s, int64_t tenant_id,
                  detail_json != NULL ? detail_json : "{}");
 }
 
-void byoca_events_free(struct byoca_event *ev, size_t n) {
-  for (size_t i = 0; ev != NULL && i < n; i++)
-    free(ev[i].detail_json);
-  free(ev);
-}
-
-int byoca_store_event_list(struct byoca_store *s, int64_t tenant_id,
-                           int64_t after, size_t limit,
-                           struct byoca_event **out, size_t *n,
-                           struct byoca_err *err) {
+int sqlite_event_list(struct byoca_store *s, int64_t tenant_id, int64_t after,
+                      size_t limit, struct byoca_event **out, size_t *n,
+                      struct byoca_err *err) {
   sqlite3_stmt *st =
       db_prep(s, err,
               "SELECT id, ts, tenant_id, cert_id, type, detail"

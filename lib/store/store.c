@@ -1,0 +1,99 @@
+/* Opening and closing a store: the URL chooses the backend (a path or
+ * "sqlite:PATH" is SQLite, "postgresql://" or "postgres://" is
+ * PostgreSQL), the master key is copied, and the backend migrates the
+ * schema before the store is handed out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_int.h"
+
+static int is_pg_url(const char *url) {
+  return strncmp(url, "postgresql://", 13) == 0 ||
+         strncmp(url, "postgres://", 11) == 0;
+}
+
+/* "host-pid": distinct for every process sharing a PostgreSQL store. */
+static void default_node(char *out, size_t n) {
+  char host[STORE_NODE_LEN];
+  if (gethostname(host, sizeof(host)) != 0)
+    snprintf(host, sizeof(host), "node");
+  host[sizeof(host) - 1] = '\0';
+  snprintf(out, n, "%.40s-%ld", host, (long)getpid());
+}
+
+int byoca_store_open(const char *url, const struct byoca_secret *master,
+                     struct byoca_store **out, struct byoca_err *err) {
+  *out = NULL;
+  if (master == NULL || master->data == NULL ||
+      master->len != BYOCA_MASTER_KEY_LEN)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "the master key must be %d bytes",
+                         BYOCA_MASTER_KEY_LEN);
+  if (url == NULL || *url == '\0' || strcmp(url, "sqlite:") == 0)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "store: no file given");
+  struct byoca_store *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
+  s->ops = is_pg_url(url) ? &store_pg_ops : &store_sqlite_ops;
+  memcpy(s->master, master->data, BYOCA_MASTER_KEY_LEN);
+  default_node(s->node, sizeof(s->node));
+  int rc = s->ops->open(s, url, err);
+  if (rc != 0) {
+    byoca_store_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void byoca_store_close(struct byoca_store *s) {
+  if (s == NULL)
+    return;
+  s->ops->close(s);
+  explicit_bzero(s->master, sizeof(s->master));
+  free(s);
+}
+
+int byoca_store_schema_version(struct byoca_store *s) {
+  return s->version;
+}
+
+const char *byoca_store_backend(struct byoca_store *s) {
+  return s->ops->name;
+}
+
+int byoca_store_set_node(struct byoca_store *s, const char *node,
+                         struct byoca_err *err) {
+  size_t n = node != NULL ? strlen(node) : 0;
+  if (n == 0 || n >= sizeof(s->node))
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "node name: 1 to %d bytes", STORE_NODE_LEN - 1);
+  memcpy(s->node, node, n + 1);
+  return 0;
+}
+
+const char *byoca_store_node(struct byoca_store *s) {
+  return s->node;
+}
+
+int byoca_store_url_is_remote(const char *url) {
+  return url != NULL && is_pg_url(url);
+}
+
+void byoca_store_url_display(const char *url, char *out, size_t n) {
+  if (byoca_store_url_is_remote(url))
+    pg_url_display(url, out, n);
+  else
+    snprintf(out, n, "%s", url != NULL ? url : "");
+}
+
+int byoca_store_url_has_password(const char *url) {
+  return byoca_store_url_is_remote(url) && pg_url_has_password(url);
+}
+
+int store_schema_latest(void) {
+  return STORE_SCHEMA_VERSION;
+}
