@@ -1,6 +1,6 @@
 /* Child processes on the loop: spawn without a shell, collect the tail of
- * their output through a pipe, learn their exit through a pidfd, enforce a
- * timeout, never block.
+ * their output through a pipe, learn their exit through a pidfd (or by
+ * polling waitpid where there is none), enforce a timeout, never block.
  */
 #define _GNU_SOURCE /* pipe2, posix_spawn_file_actions_addclosefrom_np */
 #include <errno.h>
@@ -29,6 +29,7 @@ struct proc {
   struct byoca_watch *wpid;
   struct byoca_watch *wout;
   struct byoca_timer *timer;
+  struct byoca_timer *poll; /* no pidfd (ENOSYS): waitpid on a timer */
   byoca_proc_cb cb;
   void *arg;
   char name[64];       /* argv[0], for messages */
@@ -113,6 +114,9 @@ static void proc_release(struct proc *p) {
   if (p->timer)
     byoca_timer_cancel(p->timer);
   p->timer = NULL;
+  if (p->poll)
+    byoca_timer_cancel(p->poll);
+  p->poll = NULL;
   byoca_watch_free(p->wpid);
   p->wpid = NULL;
   if (p->pidfd >= 0)
@@ -161,6 +165,26 @@ static void on_exit_ready(int fd, void *arg) {
     finish_lost(p);
   else
     finish(p, st);
+}
+
+/* Without pidfds (kernels before 5.3, valgrind, some sandboxes) the exit
+ * is learnt by asking waitpid every POLL_MS. */
+#define POLL_MS 20
+static void on_poll(void *arg) {
+  struct proc *p = arg;
+  int st = 0;
+  pid_t r;
+  p->poll = NULL;
+  do
+    r = waitpid(p->pid, &st, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r > 0)
+    finish(p, st);
+  else if (r < 0)
+    finish_lost(p);
+  else if ((p->poll = byoca_timer_add(p->loop, POLL_MS, on_poll, p)) == NULL)
+    byoca_log(BYOCA_LOG_ERROR, "cannot watch %s (pid %ld): out of memory",
+              p->name, (long)p->pid);
 }
 
 static void on_gone(void *arg) {
@@ -266,24 +290,29 @@ static int spawn(pid_t *pid, char *const argv[], char **env, int wfd) {
 static int watch_child(struct proc *p, int64_t timeout_ms,
                        struct byoca_err *err) {
   p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-  if (p->pidfd < 0 && errno != ESRCH) {
+  int polling = p->pidfd < 0 && (errno == ENOSYS || errno == EPERM);
+  if (p->pidfd < 0 && errno != ESRCH && !polling) {
     int e = errno;
     byoca_err_set(err, BYOCA_E_INTERNAL, BYOCA_CLASS_INTERNAL,
                   "pidfd_open: %s (Linux 5.3 or later needed)", strerror(e));
     byoca_err_native(err, BYOCA_ORIGIN_ERRNO, e);
     return BYOCA_E_INTERNAL;
   }
-  p->gone = p->pidfd < 0;
+  p->gone = p->pidfd < 0 && !polling;
   p->wout = byoca_watch_read(p->loop, p->outfd, on_output, p);
   if (p->gone) {
     p->timer = byoca_timer_add(p->loop, 0, on_gone, p);
   } else {
-    p->wpid = byoca_watch_read(p->loop, p->pidfd, on_exit_ready, p);
+    if (polling)
+      p->poll = byoca_timer_add(p->loop, POLL_MS, on_poll, p);
+    else
+      p->wpid = byoca_watch_read(p->loop, p->pidfd, on_exit_ready, p);
     if (timeout_ms > 0)
       p->timer = byoca_timer_add(p->loop, timeout_ms, on_timeout, p);
   }
   int need_timer = p->gone || timeout_ms > 0;
-  if (!p->wout || (!p->gone && !p->wpid) || (need_timer && !p->timer))
+  int watching = p->gone || (polling ? p->poll != NULL : p->wpid != NULL);
+  if (!p->wout || !watching || (need_timer && !p->timer))
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
                          "cannot watch a child process");
   return 0;

@@ -107,6 +107,10 @@ static void test_env(void **state) {
 
 static void test_missing_program(void **state) {
   (void)state;
+  /* valgrind cannot run a child whose execve fails (it kills it), so
+   * posix_spawn's report of the failure never arrives (tests/valgrind.sh). */
+  if (getenv("BYOCA_VALGRIND") != NULL)
+    skip();
   struct byoca_loop *loop = byoca_loop_new();
   struct byoca_err err = {0};
   struct res r = {0};
