@@ -9,11 +9,6 @@
 
 #include "store_int.h"
 
-static int is_pg_url(const char *url) {
-  return strncmp(url, "postgresql://", 13) == 0 ||
-         strncmp(url, "postgres://", 11) == 0;
-}
-
 /* "host-pid": distinct for every process sharing a PostgreSQL store. */
 static void default_node(char *out, size_t n) {
   char host[STORE_NODE_LEN];
@@ -37,7 +32,7 @@ int byoca_store_open(const char *url, const struct byoca_secret *master,
   struct byoca_store *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
-  s->ops = is_pg_url(url) ? &store_pg_ops : &store_sqlite_ops;
+  s->ops = byoca_store_url_is_remote(url) ? &store_pg_ops : &store_sqlite_ops;
   memcpy(s->master, master->data, BYOCA_MASTER_KEY_LEN);
   default_node(s->node, sizeof(s->node));
   int rc = s->ops->open(s, url, err);
@@ -77,21 +72,6 @@ int byoca_store_set_node(struct byoca_store *s, const char *node,
 
 const char *byoca_store_node(struct byoca_store *s) {
   return s->node;
-}
-
-int byoca_store_url_is_remote(const char *url) {
-  return url != NULL && is_pg_url(url);
-}
-
-void byoca_store_url_display(const char *url, char *out, size_t n) {
-  if (byoca_store_url_is_remote(url))
-    pg_url_display(url, out, n);
-  else
-    snprintf(out, n, "%s", url != NULL ? url : "");
-}
-
-int byoca_store_url_has_password(const char *url) {
-  return byoca_store_url_is_remote(url) && pg_url_has_password(url);
 }
 
 int store_schema_latest(void) {

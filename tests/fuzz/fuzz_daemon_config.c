@@ -1,6 +1,6 @@
 /* libFuzzer target: byocad.conf (bd_config_load in src/daemon/config.c),
  * including the reload comparison with a default configuration. */
-/* fuzz-sources: src/daemon/config.c */
+/* fuzz-sources: src/daemon/config.c lib/store/url.c lib/store/pg/url.c */
 #include <stddef.h>
 #include <stdint.h>
 
