@@ -70,6 +70,15 @@ static const char *const migrations[] = {
     "CREATE INDEX events_tenant ON events (tenant_id, id);",
     /* 2: revoked tokens are kept (marked) rather than deleted */
     "ALTER TABLE api_tokens ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;",
+    /* 3: profiles (D-PROFILE): whether the profile is required, the one
+       the CA echoed for the current certificate, and a tenant's default */
+    "ALTER TABLE certificates ADD COLUMN profile_required INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE certificates ADD COLUMN issued_profile TEXT NOT NULL"
+    " DEFAULT '';"
+    "ALTER TABLE tenants ADD COLUMN profile TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE tenants ADD COLUMN profile_required INTEGER NOT NULL"
+    " DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -54,8 +54,9 @@ struct cli_opts {
   const char *tsig_alg;
   const char *tsig_secret_file;
   const char *dns_zone;
-  int64_t dns_wait_ms;     /* 0: the solver's default */
-  int64_t dns_interval_ms; /* 0: the solver's default */
+  int64_t dns_wait_ms;          /* 0: the solver's default */
+  int64_t dns_interval_ms;      /* 0: the solver's default */
+  const struct cli_config *cfg; /* byoca.conf, set by cli_opts_finish */
 };
 
 struct cli_config;
@@ -172,7 +173,10 @@ struct cli_lineage {
   char *server;
   char *key_type;
   char *preferred_chain;
-  char *profile;
+  char *profile;        /* preferred (or required) profile, or NULL */
+  int profile_required; /* D-PROFILE: a CA without it is skipped */
+  char *issued_profile; /* the profile the CA echoed for the certificate
+                           held, or NULL */
   char *webroot;
   char *http_addr;
   int http_port;
@@ -262,6 +266,7 @@ struct cli_job {
   struct cli_lineage *lin; /* borrowed */
   int status;              /* 0 pending, 1 ok, -1 failed, 2 skipped */
   enum byoca_errclass cls; /* of the failure: decides fallback */
+  int code;                /* BYOCA_E_* of the failure */
   char detail[512];
   struct byoca_order_result *res;
   void *attempts; /* json_t array of CAs tried with --ca auto, or NULL */

@@ -88,6 +88,7 @@ enum bd_type {
   BD_T_STRING,         /* a string */
   BD_T_STRING_OR_NULL, /* a string or null */
   BD_T_STRINGS,        /* an array of strings */
+  BD_T_BOOL_OR_NULL,   /* true, false or null */
 };
 
 struct bd_field {
@@ -130,6 +131,7 @@ void api_tenants_create(struct bd_call *c);
 void api_tenants_list(struct bd_call *c);
 void api_tenants_get(struct bd_call *c);
 void api_tenants_delete(struct bd_call *c);
+void api_tenants_profile(struct bd_call *c);
 void api_tokens_create(struct bd_call *c);
 void api_tokens_delete(struct bd_call *c);
 void api_certs_add(struct bd_call *c);

@@ -11,7 +11,7 @@ CC=${CC:-clang}
 out=build-fuzz
 mods=(util crypto net caa acme solve)
 pkgs=(openssl jansson libcurl libevent libevent_openssl libevent_pthreads
-  libunbound)
+  libunbound ldns)
 
 if ! command -v "$CC" >/dev/null 2>&1; then
   echo "build.sh: $CC not found (apt-get install clang)" >&2
