@@ -62,11 +62,46 @@ int byoca_acme_eab_required(const struct byoca_acme *a);
 /* Profiles advertised in meta.profiles (draft-ietf-acme-profiles): names,
  * NULL-terminated; NULL if none. */
 const char *const *byoca_acme_profiles(const struct byoca_acme *a);
+/* The same with their descriptions: *n entries, borrowed from a until it
+ * is freed; NULL (and *n 0) if none. */
+const struct byoca_profile *byoca_acme_profile_list(const struct byoca_acme *a,
+                                                    size_t *n);
 /* The Cache-Control max-age (seconds) the directory was served with, or
  * -1 when none (or no-store / no-cache). */
 int64_t byoca_acme_directory_max_age(const struct byoca_acme *a);
 /* 1 if the directory has that resource (e.g. "keyChange", "revokeCert"). */
 int byoca_acme_has(const struct byoca_acme *a, const char *resource);
+
+/* ---- profiles (draft-ietf-acme-profiles) ---- */
+
+/* A certificate profile a CA advertises in its directory's meta.profiles:
+ * a name to put in newOrder and the CA's description of it (prose or a
+ * URL; the CA's text: sanitise before showing). */
+struct byoca_profile {
+  char *name;
+  char *description;
+};
+
+/* Caps on what a directory may advertise (hostile servers). */
+#define BYOCA_PROFILES_MAX 32
+#define BYOCA_PROFILE_NAME_MAX 63
+#define BYOCA_PROFILE_DESC_MAX 1024
+
+/* 1 if name is a profile name byoca requests or keeps: 1 to
+ * BYOCA_PROFILE_NAME_MAX characters of A-Z a-z 0-9 . _ - */
+int byoca_profile_name_valid(const char *name);
+
+/* Parses the value of meta.profiles (JSON text of an object mapping name
+ * to description). Entries with an invalid name or a description that is
+ * not a string are skipped; the first BYOCA_PROFILES_MAX valid ones are
+ * kept in document order; a description is cut (on a UTF-8 character
+ * boundary) to BYOCA_PROFILE_DESC_MAX bytes. Not a JSON object:
+ * BYOCA_E_PROTO class CA. *out (NULL when none is valid) is freed with
+ * byoca_profiles_free. */
+int byoca_profiles_parse(const char *json, size_t len,
+                         struct byoca_profile **out, size_t *n,
+                         struct byoca_err *err) BYOCA_WUR;
+void byoca_profiles_free(struct byoca_profile *p, size_t n);
 
 /* ---- accounts (RFC 8555 §7.3) ---- */
 
@@ -118,7 +153,16 @@ struct byoca_order_req {
   const char *const *names;  /* DNS names (may be "*.x") and IP literals */
   size_t nnames;
   enum byoca_keytype key_type; /* for the fresh certificate key (D-KEYS) */
-  const char *profile;       /* requested only if advertised; NULL none */
+  const char *profile;       /* requested only if advertised (D-PROFILE);
+                                NULL none. When the CA answers
+                                invalidProfile the order is sent once more
+                                without it, unless profile_required */
+  int profile_required;      /* a CA that does not advertise profile fails
+                                the order before anything is sent:
+                                BYOCA_E_PROFILE, class CA (D-PROFILE: skip
+                                that CA); invalidProfile, or an order
+                                echoing another profile, fails the same
+                                way */
   const char *preferred_chain; /* issuer CN of the chain's top; NULL none */
   const char *replaces;      /* ARI CertID of the predecessor; NULL none.
                                 Only for the CA that issued it (D-ARI);
@@ -150,7 +194,8 @@ struct byoca_order_result {
   char *fullchain_pem;       /* leaf + chain */
   char *serial;              /* hex */
   char *order_url;
-  char *profile;             /* as echoed by the server, or NULL */
+  char *profile;             /* as echoed by the server (a valid
+                                profile name), or NULL */
   int64_t not_before, not_after;
 };
 void byoca_order_result_free(struct byoca_order_result *r);

@@ -28,6 +28,8 @@ enum byoca_errcode {
   BYOCA_E_NOTFOUND = -13,
   BYOCA_E_CANCELLED = -14,
   BYOCA_E_HOOK = -15,    /* a hook program failed */
+  BYOCA_E_PROFILE = -16, /* the CA does not offer the certificate profile
+                            (not advertised, or invalidProfile) */
 };
 
 /* What policy code (fallback, backoff) reads; never strings. */

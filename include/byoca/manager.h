@@ -38,6 +38,9 @@ struct byoca_manager_ca {
   const char *directory;     /* NULL = https://<issuer>/.well-known/acme */
   const char *eab_kid;       /* NULL = none */
   const char *eab_hmac_file; /* base64url MAC key file */
+  const char *profile;       /* D-PROFILE: asked of this CA for lineages
+                                that name no profile; NULL = none */
+  int profile_required;      /* that profile is required */
 };
 
 struct byoca_manager_opts {
@@ -104,6 +107,20 @@ int byoca_manager_add(struct byoca_manager *m, int64_t tenant_id,
                       const char *key_type, const char *ca,
                       const char *profile, int64_t *id_out,
                       struct byoca_err *err) BYOCA_WUR;
+/* A lineage to add, for byoca_manager_add_req. */
+struct byoca_manager_cert_req {
+  const char *const *names;
+  size_t nnames;
+  const char *key_type;
+  const char *ca;
+  const char *profile;  /* preferred profile (D-PROFILE), or NULL */
+  int profile_required; /* CAs without it are skipped; needs profile */
+};
+/* byoca_manager_add with every option (profile_required without a
+ * profile is BYOCA_E_INVAL naming it). */
+int byoca_manager_add_req(struct byoca_manager *m, int64_t tenant_id,
+                          const struct byoca_manager_cert_req *req,
+                          int64_t *id_out, struct byoca_err *err) BYOCA_WUR;
 /* Tracks an existing certificate: chain_pem (leaf first) and its key PEM
  * must match and the leaf must not be expired; its SANs become the
  * lineage's identifiers; renewed through ACME (ca as for add) when due.

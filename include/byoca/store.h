@@ -85,6 +85,8 @@ struct byoca_tenant {
   char name[128];
   int64_t created;
   int deleting; /* deletion started: certificates being revoked */
+  char profile[64];     /* D-PROFILE default for its certificates, or "" */
+  int profile_required;
 };
 
 /* Creates a tenant with a fresh data key. name: 1-64 of [A-Za-z0-9._-];
@@ -100,6 +102,11 @@ int byoca_store_tenant_list(struct byoca_store *s, struct byoca_tenant **out,
                             size_t *n, struct byoca_err *err) BYOCA_WUR;
 int byoca_store_tenant_set_deleting(struct byoca_store *s, int64_t id,
                                     struct byoca_err *err) BYOCA_WUR;
+/* Sets the tenant's default profile (NULL or "" = none; required only
+ * with a profile). The name is not checked here. */
+int byoca_store_tenant_set_profile(struct byoca_store *s, int64_t id,
+                                   const char *profile, int required,
+                                   struct byoca_err *err) BYOCA_WUR;
 /* Destroys the tenant's data key and every row of the tenant except its
  * events (which hold no secrets); then checkpoints the WAL. */
 int byoca_store_tenant_destroy(struct byoca_store *s, int64_t id,
@@ -225,13 +232,15 @@ struct byoca_cert_row {
   char key_type[16];      /* byoca_keytype_name */
   char ca[1024];          /* "auto", an issuer-domain-name or a URL */
   char profile[64];       /* preferred profile or "" */
+  int profile_required;   /* D-PROFILE: CAs without it are skipped */
   enum byoca_cert_state state;
   /* the current certificate (state issued) */
   char issuer[256];     /* CA that issued it ("" unknown/imported) */
   char directory[1024]; /* its directory URL */
   char serial[128];
   int64_t not_before, not_after;
-  char *fullchain_pem; /* NULL unless asked for */
+  char issued_profile[64]; /* the profile the CA echoed, or "" */
+  char *fullchain_pem;     /* NULL unless asked for */
   /* scheduling */
   int64_t next_check;   /* indexed; due when <= now */
   char next_source[16]; /* "new", "lifetime", "retry", "ari", "forced" */
@@ -246,7 +255,8 @@ struct byoca_cert_row {
 void byoca_cert_row_clear(struct byoca_cert_row *r);
 
 /* Adds a lineage in state pending, due now. row->identifiers_json,
- * key_type, ca, profile are read; *id_out receives the id. */
+ * key_type, ca, profile, profile_required are read; *id_out receives the
+ * id. */
 int byoca_store_cert_add(struct byoca_store *s, int64_t tenant_id,
                          const struct byoca_cert_row *row, int64_t now,
                          int64_t *id_out, struct byoca_err *err) BYOCA_WUR;
@@ -267,8 +277,8 @@ int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
                          struct byoca_secret *key_pem,
                          struct byoca_err *err) BYOCA_WUR;
 /* Stores a new certificate for lineage id: state issued, the chain, the
- * sealed key, serial/validity/issuer/directory from row, next_check and
- * next_source from row, failures 0, last_outcome from row; the previous
+ * sealed key, serial/validity/issuer/directory/issued_profile from row,
+ * next_check and next_source from row, failures 0, last_outcome from row; the previous
  * key is destroyed. Also deletes the lineage's in-flight order row and
  * clears the lease, in the same transaction. */
 int byoca_store_cert_issued(struct byoca_store *s, int64_t id,

@@ -16,12 +16,14 @@ struct byoca_acme {
   char *dir_url;
   char *issuer;
   int64_t dir_max_age;
-      /* Cache-Control max-age of the directory, -1 */ /* set when found through
-                                                          CAA (D-WELLKNOWN) */
+  /* Cache-Control max-age of the directory, -1 */ /* set when found through
+                                                      CAA (D-WELLKNOWN) */
   json_t *dir; /* the directory object, once fetched */
   char *tos;
   int eab_required;
-  char **profiles; /* NULL-terminated */
+  struct byoca_profile *plist; /* meta.profiles, as parsed */
+  size_t nplist;
+  char **profiles; /* their names, NULL-terminated (borrowed from plist) */
   /* nonce pool: LIFO */
   char *nonces[ACME_NONCE_POOL];
   size_t nnonces;
@@ -104,6 +106,11 @@ void acme_err_http(struct byoca_err *err, const struct acme_resp *resp,
 char *acme_ident_norm(const char *name, const char **type);
 /* Validates a user-given name; err names it. */
 int acme_ident_check(const char *name, struct byoca_err *err);
+
+/* meta.profiles (profile.c): the valid entries of obj (an object) in
+ * *out; BYOCA_E_PROTO when obj is not an object, BYOCA_E_NOMEM. */
+int acme_profiles_from_json(const json_t *obj, struct byoca_profile **out,
+                            size_t *nout);
 
 /* Finalisation (finalize.c): continues an order whose authorizations are
  * all valid. */

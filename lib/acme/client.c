@@ -42,12 +42,6 @@ const char *byoca_acme_issuer(const struct byoca_acme *a) {
   return a->issuer;
 }
 
-static void free_profiles(char **p) {
-  for (size_t i = 0; p != NULL && p[i] != NULL; i++)
-    free(p[i]);
-  free(p);
-}
-
 void acme_req_detach_all(struct byoca_acme *a);
 
 void byoca_acme_free(struct byoca_acme *a) {
@@ -59,7 +53,8 @@ void byoca_acme_free(struct byoca_acme *a) {
   free(a->dir_url);
   free(a->issuer);
   free(a->tos);
-  free_profiles(a->profiles);
+  free(a->profiles);
+  byoca_profiles_free(a->plist, a->nplist);
   free(a->kid);
   free(a->account_json);
   free(a);
@@ -80,6 +75,11 @@ int byoca_acme_eab_required(const struct byoca_acme *a) {
 }
 const char *const *byoca_acme_profiles(const struct byoca_acme *a) {
   return (const char *const *)a->profiles;
+}
+const struct byoca_profile *byoca_acme_profile_list(const struct byoca_acme *a,
+                                                    size_t *n) {
+  *n = a->nplist;
+  return a->plist;
 }
 int byoca_acme_has(const struct byoca_acme *a, const char *resource) {
   return acme_dir_url(a, resource) != NULL;
@@ -182,28 +182,23 @@ struct dir_ctx {
   void *arg;
 };
 
+/* meta.profiles: kept when it is an object (hostile input bounded by
+ * acme_profiles_from_json); anything else counts as none. */
 static int dir_parse_meta(struct byoca_acme *a, json_t *meta) {
   const char *tos = acme_json_str(meta, ACME_META_TOS);
   if (tos != NULL && (a->tos = strdup(tos)) == NULL)
     return BYOCA_E_NOMEM;
   a->eab_required = json_is_true(json_object_get(meta, ACME_META_EAB));
   json_t *prof = json_object_get(meta, ACME_META_PROFILES);
-  if (!json_is_object(prof) || json_object_size(prof) == 0)
+  if (!json_is_object(prof))
     return 0;
-  size_t n = json_object_size(prof), i = 0;
-  if (n > 64)
-    n = 64;
-  a->profiles = calloc(n + 1, sizeof(char *));
-  if (a->profiles == NULL)
+  int rc = acme_profiles_from_json(prof, &a->plist, &a->nplist);
+  if (rc != 0 || a->nplist == 0)
+    return rc;
+  if ((a->profiles = calloc(a->nplist + 1, sizeof(char *))) == NULL)
     return BYOCA_E_NOMEM;
-  const char *k;
-  json_t *v;
-  json_object_foreach(prof, k, v) {
-    if (i == n)
-      break;
-    if ((a->profiles[i++] = strdup(k)) == NULL)
-      return BYOCA_E_NOMEM;
-  }
+  for (size_t i = 0; i < a->nplist; i++)
+    a->profiles[i] = a->plist[i].name;
   return 0;
 }
 

@@ -25,6 +25,7 @@ static void order_free(struct byoca_order *o) {
   free(o->names);
   byoca_http_links_free(o->alts, o->nalts);
   free(o->profile);
+  free(o->want_profile);
   free(o->preferred_chain);
   free(o->replaces);
   free(o->solvers);
@@ -83,12 +84,34 @@ static void stop_everything(struct byoca_order *o) {
   o->pending--;
 }
 
+/* The CA as a user names it: its issuer-domain-name when found through
+ * CAA, else its directory URL. */
+static const char *ca_name(const struct byoca_acme *a) {
+  const char *iss = byoca_acme_issuer(a);
+  return iss != NULL ? iss : byoca_acme_directory_url(a);
+}
+
+/* 1 if err is the CA's invalidProfile problem. */
+static int is_invalid_profile(const struct byoca_err *err) {
+  const char *t = err->problem != NULL ? err->problem->type : NULL;
+  return t != NULL && strcmp(t, ACME_ERR_PREFIX ACME_E_INVALID_PROFILE) == 0;
+}
+
 void order_fail(struct byoca_order *o, const struct byoca_err *err) {
   if (o->failed || o->reported || o->cancelled)
     return;
   o->failed = 1;
   if (byoca_err_copy(&o->err, err) != 0)
     byoca_err_set(&o->err, err->code, err->cls, "%s", err->msg);
+  if (is_invalid_profile(&o->err)) { /* its own kind; D-FALLBACK: next CA */
+    struct byoca_problem *p = o->err.problem;
+    const char *want = o->profile != NULL ? o->profile : o->want_profile;
+    o->err.problem = NULL;
+    byoca_err_set(&o->err, BYOCA_E_PROFILE, BYOCA_CLASS_CA,
+                  "the CA %.200s refused the profile \"%s\"", ca_name(o->a),
+                  want != NULL ? want : "(none)");
+    byoca_err_set_problem(&o->err, p);
+  }
   stop_everything(o);
   maybe_finish(o);
 }
@@ -262,6 +285,29 @@ static void order_error_detail(struct byoca_order *o, const json_t *order) {
   byoca_err_clear(&e);
 }
 
+/* The profile the order carries (draft-ietf-acme-profiles: echoed on
+ * acceptance, or the CA's choice when none was asked): kept when it is a
+ * name we could have sent; a required profile must be the one echoed. */
+static int check_echoed_profile(struct byoca_order *o, const char *prof) {
+  if (prof == NULL || o->echoed_profile != NULL)
+    return 0;
+  if (o->profile_required && o->profile != NULL &&
+      strcmp(prof, o->profile) != 0) {
+    order_failf(o, BYOCA_E_PROFILE, BYOCA_CLASS_CA,
+                "the CA %.200s answered the order with profile \"%.64s\","
+                " not the required \"%s\"",
+                ca_name(o->a), prof, o->profile);
+    return -1;
+  }
+  if (!byoca_profile_name_valid(prof))
+    return 0; /* not a name we could have sent: not kept */
+  if ((o->echoed_profile = strdup(prof)) == NULL) {
+    order_failf(o, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
 void order_handle(struct byoca_order *o, const struct acme_resp *resp) {
   const json_t *j = resp->json;
   const char *st = acme_json_str(j, "status");
@@ -285,9 +331,8 @@ void order_handle(struct byoca_order *o, const struct acme_resp *resp) {
   if (exp != NULL && o->expires == 0 &&
       byoca_time_parse_rfc3339(exp, &o->expires) != 0)
     o->expires = 0;
-  const char *prof = acme_json_str(j, "profile");
-  if (prof != NULL && o->echoed_profile == NULL)
-    o->echoed_profile = strndup(prof, 64);
+  if (check_echoed_profile(o, acme_json_str(j, "profile")) != 0)
+    return;
   const char *cert = acme_json_str(j, "certificate");
   if (strcmp(st, ACME_ST_VALID) == 0 && cert != NULL) {
     if (acme_check_url(o->a, cert, "certificate", &e) != 0) {
@@ -352,12 +397,38 @@ static int retry_without_replaces(struct byoca_order *o,
   return 1;
 }
 
+/* D-PROFILE: a preferred profile the CA refuses (invalidProfile: it
+ * advertised it but will not issue it to us, or no longer does) is
+ * dropped and the order sent once more without it. A required one fails
+ * the order (order_fail makes it BYOCA_E_PROFILE, class CA). */
+static int retry_without_profile(struct byoca_order *o,
+                                 const struct byoca_err *err) {
+  if (o->profile == NULL || o->profile_required || !is_invalid_profile(err))
+    return 0;
+  order_progress(o,
+                 "the CA refused the profile \"%s\" (invalidProfile);"
+                 " ordering again without a profile",
+                 o->profile);
+  free(o->profile);
+  o->profile = NULL;
+  char *payload = new_order_payload(o);
+  if (payload == NULL) {
+    order_failf(o, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    return 1;
+  }
+  order_post(o, acme_dir_url(o->a, ACME_DIR_NEW_ORDER), payload, NULL,
+             on_new_order, o);
+  free(payload);
+  return 1;
+}
+
 static void on_new_order(void *arg, const struct acme_resp *resp,
                          const struct byoca_err *err) {
   struct byoca_order *o = arg;
   if (op_end(o))
     return;
-  if (err != NULL && retry_without_replaces(o, err))
+  if (err != NULL &&
+      (retry_without_replaces(o, err) || retry_without_profile(o, err)))
     return;
   if (err != NULL) {
     order_fail_during(o, err, "ordering a certificate for %s", o->names[0]);
@@ -427,6 +498,9 @@ static int copy_request(struct byoca_order *o, const struct byoca_order_req *r,
     o->names[o->nnames++] = n;
   }
   o->key_type = r->key_type;
+  o->profile_required = r->profile != NULL && r->profile_required;
+  if (r->profile != NULL && (o->want_profile = strdup(r->profile)) == NULL)
+    return BYOCA_E_NOMEM;
   o->preferred_chain = byoca_strdup(r->preferred_chain);
   o->replaces = byoca_strdup(r->replaces);
   o->label = byoca_strdup(r->label);
@@ -442,18 +516,44 @@ static int copy_request(struct byoca_order *o, const struct byoca_order_req *r,
   return 0;
 }
 
-static int choose_profile(struct byoca_order *o, const char *want) {
-  const char *const *p = byoca_acme_profiles(o->a);
+/* D-PROFILE: the profile is requested only when the directory advertises
+ * it; otherwise a preferred one is dropped (said on the progress line)
+ * and a required one fails before anything is sent. */
+static int choose_profile(struct byoca_order *o, struct byoca_err *err) {
+  const char *want = o->want_profile;
+  size_t n = 0;
+  const struct byoca_profile *p = byoca_acme_profile_list(o->a, &n);
   if (want == NULL)
     return 0;
-  for (size_t i = 0; p != NULL && p[i] != NULL; i++)
-    if (strcmp(p[i], want) == 0)
-      return (o->profile = strdup(want)) == NULL ? BYOCA_E_NOMEM : 0;
-  order_progress(o,
-                 "profile \"%s\" is not offered by this CA; ordering the"
-                 " default",
-                 want);
-  return 0;
+  if (!byoca_profile_name_valid(want))
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "\"%.80s\" is not a profile name (1-%d of A-Z a-z"
+                         " 0-9 . _ -)",
+                         want, BYOCA_PROFILE_NAME_MAX);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(p[i].name, want) == 0)
+      return (o->profile = strdup(want)) == NULL
+                 ? byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                                 "out of memory")
+                 : 0;
+  if (!o->profile_required) {
+    order_progress(o,
+                   "profile \"%s\" is not offered by %s; ordering without"
+                   " a profile",
+                   want, ca_name(o->a));
+    return 0;
+  }
+  char offered[256] = "";
+  size_t off = 0;
+  for (size_t i = 0; i < n && off < sizeof(offered); i++) {
+    int w = snprintf(offered + off, sizeof(offered) - off, "%s%s",
+                     i ? ", " : "", p[i].name);
+    off += w > 0 ? (size_t)w : 0;
+  }
+  return byoca_err_set(err, BYOCA_E_PROFILE, BYOCA_CLASS_CA,
+                       "the CA %.200s does not offer the required profile"
+                       " \"%s\" (it offers: %s)",
+                       ca_name(o->a), want, n > 0 ? offered : "no profiles");
 }
 
 /* The order object for req, before anything is sent; NULL with err set. */
@@ -511,8 +611,11 @@ struct byoca_order *byoca_order_start(struct byoca_acme *a,
     free(o->replaces); /* RFC 9773 §5: not without ARI in the directory */
     o->replaces = NULL;
   }
-  if (choose_profile(o, req->profile) != 0 ||
-      (payload = new_order_payload(o)) == NULL ||
+  if (choose_profile(o, err) != 0) {
+    order_free(o);
+    return NULL;
+  }
+  if ((payload = new_order_payload(o)) == NULL ||
       hold_until_next_turn(o) != 0) {
     byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
     free(payload);

@@ -42,7 +42,9 @@ struct byoca_order {
   char **names; /* normalised, as requested (may start "*.") */
   size_t nnames;
   enum byoca_keytype key_type;
-  char *profile;
+  char *profile;      /* what newOrder asks for (advertised), or NULL */
+  char *want_profile; /* what the caller asked for, or NULL */
+  int profile_required;
   char *preferred_chain;
   char *replaces;
   struct byoca_solver **solvers;

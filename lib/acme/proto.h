@@ -32,6 +32,7 @@
 #define ACME_E_BAD_NONCE "badNonce"
 #define ACME_E_RATE_LIMITED "rateLimited"
 #define ACME_E_ALREADY_REPLACED "alreadyReplaced" /* RFC 9773 §7.4 */
+#define ACME_E_INVALID_PROFILE "invalidProfile"   /* acme-profiles */
 
 /* statuses (§7.1.6) */
 #define ACME_ST_PENDING "pending"

@@ -193,6 +193,8 @@ json_t *mgr_added_detail(const struct byoca_cert_row *r) {
     json_object_set_new(d, "profile",
                         r->profile[0] != '\0' ? json_string(r->profile)
                                               : json_null());
+  if (d != NULL && r->profile_required)
+    json_object_set_new(d, "profile_required", json_true());
   return d;
 }
 
@@ -200,10 +202,28 @@ int byoca_manager_add(struct byoca_manager *m, int64_t tenant_id,
                       const char *const *names, size_t nnames,
                       const char *key_type, const char *ca, const char *profile,
                       int64_t *id_out, struct byoca_err *err) {
+  struct byoca_manager_cert_req req = {.names = names,
+                                       .nnames = nnames,
+                                       .key_type = key_type,
+                                       .ca = ca,
+                                       .profile = profile};
+  return byoca_manager_add_req(m, tenant_id, &req, id_out, err);
+}
+
+int byoca_manager_add_req(struct byoca_manager *m, int64_t tenant_id,
+                          const struct byoca_manager_cert_req *req,
+                          int64_t *id_out, struct byoca_err *err) {
   struct byoca_cert_row row;
   int64_t id = 0;
+  const char *const *names = req->names;
+  size_t nnames = req->nnames;
+  const char *key_type = req->key_type, *ca = req->ca, *profile = req->profile;
   memset(&row, 0, sizeof(row));
   int rc = mgr_tenant_active(m, tenant_id, err);
+  if (rc == 0 && req->profile_required && (profile == NULL || *profile == '\0'))
+    rc = byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                       "profile_required: needs a profile");
+  row.profile_required = req->profile_required != 0;
   if (rc == 0 &&
       (rc = check_key_type(key_type, row.key_type, sizeof(row.key_type),
                            err)) == 0 &&

@@ -248,6 +248,10 @@ void mgr_attempt_failed(struct mgr_job *j, const struct byoca_err *err) {
   mgr_job_log(j, BYOCA_LOG_WARN, "%s: %s", j->cur_issuer, line);
   if (err->retry_after > j->retry_after)
     j->retry_after = err->retry_after;
+  if (err->code == BYOCA_E_PROFILE) {
+    skip(j, line); /* D-PROFILE: not a CA failure, no backoff */
+    return;
+  }
   int move_on = err->cls == BYOCA_CLASS_CA || err->cls == BYOCA_CLASS_RETRYABLE;
   mgr_metrics_issuance(&j->m->metrics, j->cur_issuer, j->was_issued, 0);
   if (!move_on) {

@@ -52,6 +52,13 @@ static int copy_cas(struct mgr_cfg *cfg, const struct byoca_manager_opts *o,
         dup_opt(&d->eab_kid, c->eab_kid) != 0 ||
         dup_opt(&d->eab_hmac_file, c->eab_hmac_file) != 0)
       return BYOCA_E_NOMEM;
+    if (c->profile != NULL && !byoca_profile_name_valid(c->profile))
+      return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                           "[ca \"%.200s\"]: '%.80s' is not a profile name",
+                           c->issuer, c->profile);
+    if (dup_opt(&d->profile, c->profile) != 0)
+      return BYOCA_E_NOMEM;
+    d->profile_required = c->profile != NULL && c->profile_required;
   }
   return 0;
 }
@@ -135,6 +142,7 @@ void mgr_cfg_free(struct mgr_cfg *cfg) {
     free(cfg->cas[i].directory);
     free(cfg->cas[i].eab_kid);
     free(cfg->cas[i].eab_hmac_file);
+    free(cfg->cas[i].profile);
   }
   free(cfg->cas);
   free(cfg->node_id);

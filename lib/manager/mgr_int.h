@@ -33,6 +33,8 @@ struct mgr_ca {
   char *directory;
   char *eab_kid;
   char *eab_hmac_file;
+  char *profile; /* D-PROFILE, for lineages that name none */
+  int profile_required;
 };
 
 struct mgr_cfg {

@@ -94,6 +94,8 @@ static void fill_row(struct mgr_job *j, const struct byoca_order_result *res,
                 sizeof(r->serial));
   r->not_before = res->not_before;
   r->not_after = res->not_after;
+  if (res->profile != NULL)
+    byoca_strlcpy(r->issued_profile, res->profile, sizeof(r->issued_profile));
   r->next_check = mgr_sched_next(NULL, res->not_before, res->not_after,
                                  byoca_now(), mgr_random(), &src);
   byoca_strlcpy(r->next_source, src, sizeof(r->next_source));

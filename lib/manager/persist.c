@@ -9,12 +9,35 @@
 
 #include "mgr_int.h"
 
+/* D-PROFILE: a lineage that names no profile takes its tenant's default
+ * (read at each order, so a changed default applies to renewals); kept
+ * in the job's copy of the row only. */
+static void tenant_profile(struct mgr_job *j) {
+  struct byoca_tenant t;
+  if (j->row.profile[0] != '\0' ||
+      byoca_store_tenant_get(j->m->store, j->tenant_id, &t, NULL) != 0 ||
+      t.profile[0] == '\0')
+    return;
+  byoca_strlcpy(j->row.profile, t.profile, sizeof(j->row.profile));
+  j->row.profile_required = t.profile_required;
+}
+
 void mgr_order_req(struct mgr_job *j, struct byoca_order_req *req) {
+  tenant_profile(j);
   memset(req, 0, sizeof(*req));
   req->names = (const char *const *)j->names;
   req->nnames = j->nnames;
   req->key_type = j->key_type;
   req->profile = j->row.profile[0] != '\0' ? j->row.profile : NULL;
+  req->profile_required = req->profile != NULL && j->row.profile_required;
+  const struct mgr_ca *c =
+      req->profile == NULL && !j->cur_by_url && j->cur_issuer != NULL
+          ? mgr_cfg_ca(&j->m->cfg, j->cur_issuer)
+          : NULL;
+  if (c != NULL && c->profile != NULL) { /* D-PROFILE: the provider's */
+    req->profile = c->profile;
+    req->profile_required = c->profile_required;
+  }
   req->solvers = j->solver_ptrs;
   req->nsolvers = j->nsolvers;
   req->label = j->label;

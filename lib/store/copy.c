@@ -12,9 +12,11 @@ struct table {
   const char *name, *cols, *types, *order;
 };
 
-/* In foreign-key order; the columns of schema version 3. */
+/* In foreign-key order; the columns of schema version 4. */
 static const struct table tables[] = {
-    {"tenants", "id, name, created, deleting, data_key", "itiib", "id"},
+    {"tenants",
+     "id, name, created, deleting, data_key, profile, profile_required",
+     "itiibti", "id"},
     {"api_tokens", "id, tenant_id, hash, label, created, revoked", "iibtii",
      "id"},
     {"cas",
@@ -29,16 +31,17 @@ static const struct table tables[] = {
      "id, tenant_id, identifiers, key_type, ca, profile, state, issuer,"
      " directory, serial, not_before, not_after, fullchain, key, next_check,"
      " next_source, failures, last_attempt, last_outcome, created, updated,"
-     " lease_until, revoke_on_delete, claimed_by",
-     "iittttitttiitbitiitiiiit", "id"},
+     " lease_until, revoke_on_delete, claimed_by, profile_required,"
+     " issued_profile",
+     "iittttitttiitbitiitiiiitit", "id"},
     {"orders", "cert_id, directory, issuer, order_url, key, started", "itttbi",
      "cert_id"},
     {"challenge_tokens", "token, key_authz, cert_id, expires", "ttii", "token"},
     {"events", "id, ts, tenant_id, cert_id, type, detail", "iiiitt", "id"},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
-_Static_assert(STORE_SCHEMA_VERSION == 3,
-               "copy.c lists the columns of schema version 3");
+_Static_assert(STORE_SCHEMA_VERSION == 4,
+               "copy.c lists the columns of schema version 4");
 
 struct copy {
   struct byoca_store *to;

@@ -27,6 +27,10 @@
     (struct byoca_store *s, struct byoca_tenant **out, size_t *n,              \
      struct byoca_err *err),                                                   \
     (s, out, n, err))                                                          \
+  X(tenant_set_profile,                                                        \
+    (struct byoca_store *s, int64_t id, const char *profile, int required,     \
+     struct byoca_err *err),                                                   \
+    (s, id, profile, required, err))                                           \
   X(tenant_set_deleting,                                                       \
     (struct byoca_store *s, int64_t id, struct byoca_err *err), (s, id, err))  \
   X(tenant_destroy,                                                            \

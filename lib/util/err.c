@@ -10,9 +10,10 @@
 #include "byoca/util.h"
 
 #define ACME_ERR_PREFIX "urn:ietf:params:acme:error:"
-#define PROBLEM_MAX_DEPTH 4 /* subproblems of subproblems: deeper is dropped   \
-                             */
-#define FORMAT_MAX_SUB 8    /* subproblems shown in one line */
+#define PROBLEM_MAX_DEPTH                                                      \
+  4                      /* subproblems of subproblems: deeper is dropped      \
+                          */
+#define FORMAT_MAX_SUB 8 /* subproblems shown in one line */
 
 int byoca_err_set(struct byoca_err *err, int code, enum byoca_errclass cls,
                   const char *fmt, ...) {
@@ -271,6 +272,8 @@ const char *byoca_errcode_str(int code) {
     return "cancelled";
   case BYOCA_E_HOOK:
     return "hook failed";
+  case BYOCA_E_PROFILE:
+    return "profile not offered";
   default:
     return "unknown error";
   }

@@ -194,6 +194,15 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
   memcpy(rt->solvers, saved, nsaved * sizeof(*saved));
   rt->nsolvers = nsaved;
   free(dir);
+  if (job->status != 1 && job->code == BYOCA_E_PROFILE) {
+    /* D-PROFILE: the CA lacks the required profile; a skip, not a CA
+       failure (no backoff) */
+    byoca_log(BYOCA_LOG_WARN, "%s: skipping %s: %s", lin->name, c->issuer,
+              job->detail);
+    (void)!byoca_buf_appendf(why, "%s: %s; ", c->issuer, job->detail);
+    attempt(job, c->issuer, "skipped", job->detail);
+    return 0;
+  }
   int ca_fault =
       job->cls == BYOCA_CLASS_CA || job->cls == BYOCA_CLASS_RETRYABLE;
   if (job->status == 1 || ca_fault)

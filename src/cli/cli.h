@@ -64,6 +64,7 @@ struct cli_opts {
    * lineage), else [tls-alpn] listen in byoca.conf */
   const char *tls_alpn;
   const char *tls_alpn_conf;
+  const struct cli_config *cfg; /* byoca.conf, set by cli_opts_finish */
 };
 
 struct cli_config;
@@ -188,7 +189,10 @@ struct cli_lineage {
   char *server;
   char *key_type;
   char *preferred_chain;
-  char *profile;
+  char *profile;        /* preferred (or required) profile, or NULL */
+  int profile_required; /* D-PROFILE: a CA without it is skipped */
+  char *issued_profile; /* the profile the CA echoed for the certificate
+                           held, or NULL */
   char *webroot;
   char *http_addr;
   int http_port;
@@ -282,6 +286,7 @@ struct cli_job {
   struct cli_lineage *lin; /* borrowed */
   int status;              /* 0 pending, 1 ok, -1 failed, 2 skipped */
   enum byoca_errclass cls; /* of the failure: decides fallback */
+  int code;                /* BYOCA_E_* of the failure */
   char detail[512];
   struct byoca_order_result *res;
   void *attempts; /* json_t array of CAs tried with --ca auto, or NULL */

@@ -32,7 +32,7 @@ static const char help[] =
     "  tenant create NAME | tenant list | tenant show ID | tenant delete ID\n"
     "  token create TENANT_ID [--label L] | token revoke TENANT_ID TOKEN_ID\n"
     "  cert add NAME... [--key-type T] [--ca auto|ISSUER|URL] [--profile P]\n"
-    "           [--wait [SECONDS]]\n"
+    "           [--require-profile] [--wait [SECONDS]]\n"
     "  cert list | cert show ID | cert delete ID [--no-revoke] [--wait]\n"
     "  cert renew ID [--wait] | cert chain ID [--include-key] [-o FILE]\n"
     "  cert import --cert FILE --key FILE [--ca ...]\n"
@@ -77,6 +77,7 @@ enum {
   O_HMAC,
   O_AFTER,
   O_LIMIT,
+  O_REQPROFILE,
   O_N
 };
 #define OPT(x) (1u << (x))
@@ -102,6 +103,7 @@ static const struct option longopts[] = {
     {"profile", required_argument, NULL, OPTVAL + O_PROFILE},
     {"wait", optional_argument, NULL, OPTVAL + O_WAIT},
     {"no-revoke", no_argument, NULL, OPTVAL + O_NOREVOKE},
+    {"require-profile", no_argument, NULL, OPTVAL + O_REQPROFILE},
     {"include-key", no_argument, NULL, OPTVAL + O_INCLKEY},
     {"output", required_argument, NULL, OPTVAL + O_OUT},
     {"cert", required_argument, NULL, OPTVAL + O_CERT},
@@ -806,6 +808,8 @@ static int cert_add(struct dctx *d, const struct vopts *v) {
   json_t *body = json_pack("{s:o,s:s*,s:s*,s:s*}", "identifiers", ids,
                            "key_type", v->val[O_KEYTYPE], "ca", v->val[O_CA],
                            "profile", v->val[O_PROFILE]);
+  if (body != NULL && v->val[O_REQPROFILE] != NULL)
+    json_object_set_new(body, "profile_required", json_true());
   struct vopts w = *v;
   return cert_op(d, &w, "POST", tpath(v, "/v1/certificates"), body, W_ISSUED);
 }
@@ -1012,8 +1016,9 @@ static const struct verb verbs[] = {
      token_create},
     {"token", "revoke", 0, 0, 2, 2, 2, "TENANT_ID TOKEN_ID", token_revoke},
     {"cert", "add",
-     T | OPT(O_KEYTYPE) | OPT(O_CA) | OPT(O_PROFILE) | OPT(O_WAIT), 0, 1, -1, 0,
-     "NAME... [--key-type T] [--ca CA] [--wait]", cert_add},
+     T | OPT(O_KEYTYPE) | OPT(O_CA) | OPT(O_PROFILE) | OPT(O_REQPROFILE) |
+         OPT(O_WAIT),
+     0, 1, -1, 0, "NAME... [--key-type T] [--ca CA] [--wait]", cert_add},
     {"cert", "list", T, 0, 0, 0, 0, "", cert_list},
     {"cert", "show", T, 0, 1, 1, 1, "ID", cert_show},
     {"cert", "delete", T | OPT(O_NOREVOKE) | OPT(O_WAIT), 0, 1, 1, 1,

@@ -27,7 +27,10 @@ static const char help[] =
     "  --key-type TYPE        ec256 (default), ec384, rsa2048, rsa3072,\n"
     "                         rsa4096, ed25519\n"
     "  --preferred-chain CN   use the alternate chain whose top issuer is CN\n"
-    "  --profile NAME         ask the CA for this certificate profile\n"
+    "  --profile NAME         ask the CA for this certificate profile when\n"
+    "                         it offers it (else order without one)\n"
+    "  --require-profile      the profile is required: a CA that does not\n"
+    "                         offer it is skipped (--ca auto) or fails\n"
     "  --deploy-hook CMD      shell command run after each issuance\n"
     "  --force                issue even if the certificate is not yet due\n"
     "  --batch FILE           one certificate per line: names separated by\n"
@@ -50,6 +53,7 @@ struct issue_args {
   const char *key_type;
   const char *preferred_chain;
   const char *profile;
+  int require_profile;
   const char *deploy_hook;
   const char *batch;
   int parallel;
@@ -115,7 +119,14 @@ static int cert_opt(struct issue_args *a, int c, char *arg) {
     a->preferred_chain = arg;
     return 0;
   case 2004:
+    if (!byoca_profile_name_valid(arg))
+      return cli_usage("issue",
+                       "'%s' is not a profile name (1-%d of A-Z a-z 0-9 . _ -)",
+                       arg, BYOCA_PROFILE_NAME_MAX);
     a->profile = arg;
+    return 0;
+  case 2009:
+    a->require_profile = 1;
     return 0;
   case 2005:
     a->deploy_hook = arg;
@@ -147,6 +158,7 @@ static int parse(int argc, char **argv, struct issue_args *a) {
       {"batch", required_argument, NULL, 2006},
       {"parallel", required_argument, NULL, 2007},
       {"force", no_argument, NULL, 2008},
+      {"require-profile", no_argument, NULL, 2009},
       {"ca", required_argument, NULL, 2010},
       {"eab", required_argument, NULL, 2011},
       {"exclude-ca", required_argument, NULL, 2012},
@@ -188,6 +200,8 @@ static int parse(int argc, char **argv, struct issue_args *a) {
   if (a->o.server != NULL && a->ao.neab > 0)
     return cli_usage("issue", "--eab is for CAs found through CAA; with"
                               " --server use --eab-kid and --eab-hmac-file");
+  if (a->require_profile && a->profile == NULL)
+    return cli_usage("issue", "--require-profile needs --profile NAME");
   if (a->batch == NULL && a->nnames == 0)
     return cli_usage("issue", "no names: give -d NAME or --batch FILE");
   if (a->batch != NULL && (a->nnames > 0 || a->cert_name != NULL))
@@ -215,6 +229,7 @@ static int lineage_from(struct issue_args *a, struct cli_lineage *l,
   l->key_type = byoca_strdup(a->key_type != NULL ? a->key_type : "ec256");
   l->preferred_chain = byoca_strdup(a->preferred_chain);
   l->profile = byoca_strdup(a->profile);
+  l->profile_required = a->require_profile;
   l->webroot = byoca_strdup(a->o.webroot);
   l->http_addr = byoca_strdup(a->o.http_addr);
   l->http_port = a->o.http_port;

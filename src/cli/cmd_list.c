@@ -14,8 +14,8 @@ static const char help[] =
     "\n"
     "Shows the certificates byoca manages: names, CA, serial, notAfter,\n"
     "when renewal is due and why (ari: the CA's renewal window; lifetime:\n"
-    "2/3 of the lifetime, 1/2 under 10 days), and the state (valid, due,\n"
-    "expired, revoked).\n";
+    "2/3 of the lifetime, 1/2 under 10 days), the profile the CA issued it\n"
+    "under, and the state (valid, due, expired, revoked).\n";
 
 static const char *state_of(const struct cli_lineage *l, int64_t now) {
   if (l->revoked)
@@ -39,6 +39,10 @@ static json_t *window_json(const struct cli_lineage *l) {
   return json_pack("{s:s,s:s}", "start", s, "end", e);
 }
 
+static json_t *json_str_or_null(const char *s) {
+  return s != NULL ? json_string(s) : json_null();
+}
+
 static json_t *lineage_json(const struct cli_lineage *l, int64_t now) {
   char nb[32], na[32], due[32], next[32] = "", why[512] = "";
   json_t *names = json_array();
@@ -51,7 +55,7 @@ static json_t *lineage_json(const struct cli_lineage *l, int64_t now) {
     byoca_time_format_rfc3339(l->sched.next_check, next, sizeof(next));
   if (l->ari_explanation != NULL)
     byoca_str_sanitize(l->ari_explanation, why, sizeof(why));
-  return json_pack(
+  json_t *j = json_pack(
       "{s:s,s:o,s:s,s:s?,s:s,s:s,s:s,s:s,s:o,s:s?,s:s?,s:I,s:s,s:s}", "name",
       l->name, "names", names, "server", l->server, "serial", l->serial,
       "not_before", nb, "not_after", na, "renew_at", due, "renew_source",
@@ -59,6 +63,13 @@ static json_t *lineage_json(const struct cli_lineage *l, int64_t now) {
       why[0] ? why : NULL, "ari_next_check", next[0] ? next : NULL,
       "lifetime_seconds", (json_int_t)(l->not_after - l->not_before), "state",
       state_of(l, now), "key_type", l->key_type ? l->key_type : "ec256");
+  if (j != NULL) {
+    json_object_set_new(j, "profile", json_str_or_null(l->issued_profile));
+    json_object_set_new(j, "profile_wanted", json_str_or_null(l->profile));
+    json_object_set_new(j, "profile_required",
+                        json_boolean(l->profile_required));
+  }
+  return j;
 }
 
 int cmd_list(int argc, char **argv) {
@@ -96,8 +107,8 @@ int cmd_list(int argc, char **argv) {
   int64_t now = byoca_now();
   json_t *arr = json_array();
   if (!o.json && n > 0)
-    printf("%-30s %-8s %-20s %-20s %-8s %s\n", "NAME", "STATE", "EXPIRES",
-           "RENEW AT", "SOURCE", "NAMES");
+    printf("%-30s %-8s %-20s %-20s %-8s %-12s %s\n", "NAME", "STATE", "EXPIRES",
+           "RENEW AT", "SOURCE", "PROFILE", "NAMES");
   for (size_t i = 0; i < n; i++) {
     struct cli_lineage l;
     if (cli_lineage_load(o.state_dir, names[i], &l, &e) != 0) {
@@ -115,6 +126,7 @@ int cmd_list(int argc, char **argv) {
              json_string_value(json_object_get(j, "not_after")),
              json_string_value(json_object_get(j, "renew_at")),
              json_string_value(json_object_get(j, "renew_source")));
+      printf(" %-12s", l.issued_profile != NULL ? l.issued_profile : "-");
       for (size_t k = 0; k < l.nnames; k++)
         printf(" %s", l.names[k]);
       printf("\n");

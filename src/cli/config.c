@@ -14,6 +14,8 @@
  *   directory = URL          ; for CAs without /.well-known/acme (D-WELLKNOWN)
  *   eab_kid = ID
  *   eab_hmac_file = FILE
+ *   profile = NAME           ; D-PROFILE: asked of this CA when a
+ *   profile_required = yes|no ;  certificate names none of its own
  *
  *   [rfc2136]                ; dns-01 by RFC 2136 update (byoca.conf(5))
  *   server = IP[:PORT]
@@ -86,6 +88,10 @@ static int ca_key(struct cli_config_ca *e, const char *k, const char *v) {
     return set_str(&e->eab_kid, v);
   if (strcmp(k, "eab_hmac_file") == 0)
     return set_str(&e->eab_hmac_file, v);
+  if (strcmp(k, "profile") == 0)
+    return byoca_profile_name_valid(v) && set_str(&e->profile, v);
+  if (strcmp(k, "profile_required") == 0)
+    return yes(v, &e->profile_required);
   return 0;
 }
 
@@ -169,6 +175,7 @@ void cli_config_free(struct cli_config *c) {
     free(c->ca[i].directory);
     free(c->ca[i].eab_kid);
     free(c->ca[i].eab_hmac_file);
+    free(c->ca[i].profile);
   }
   for (size_t i = 0; i < c->nallow; i++)
     free(c->allow_net[i]);
@@ -187,8 +194,20 @@ void cli_config_free(struct cli_config *c) {
 
 const struct cli_config_ca *cli_config_ca(const struct cli_config *c,
                                           const char *issuer) {
-  for (size_t i = 0; c != NULL && i < c->nca; i++)
+  for (size_t i = 0; c != NULL && issuer != NULL && i < c->nca; i++)
     if (byoca_strcaseeq(c->ca[i].issuer, issuer))
       return &c->ca[i];
   return NULL;
+}
+
+const struct cli_config_ca *cli_config_ca_at(const struct cli_config *c,
+                                             const char *issuer,
+                                             const char *directory) {
+  const struct cli_config_ca *cc = cli_config_ca(c, issuer);
+  for (size_t i = 0; cc == NULL && c != NULL && directory != NULL && i < c->nca;
+       i++)
+    if (c->ca[i].directory != NULL &&
+        strcmp(c->ca[i].directory, directory) == 0)
+      cc = &c->ca[i];
+  return cc;
 }

@@ -13,6 +13,8 @@ struct cli_config_ca {
   char *directory;
   char *eab_kid;
   char *eab_hmac_file;
+  char *profile; /* D-PROFILE: for certificates that name none */
+  int profile_required;
 };
 
 /* The [rfc2136] section: the dns-01 solver by RFC 2136 update. */
@@ -48,5 +50,10 @@ void cli_config_free(struct cli_config *c);
 /* The section for issuer (case-insensitive), or NULL. */
 const struct cli_config_ca *cli_config_ca(const struct cli_config *c,
                                           const char *issuer);
+/* The section for issuer, else the one whose directory is directory (a
+ * --server URL); NULL if none. Either may be NULL. */
+const struct cli_config_ca *cli_config_ca_at(const struct cli_config *c,
+                                             const char *issuer,
+                                             const char *directory);
 
 #endif

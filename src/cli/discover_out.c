@@ -39,6 +39,20 @@ static json_t *ident_json(const struct byoca_caa_ident *id) {
       "records", recs, "authorized", auth);
 }
 
+/* meta.profiles of candidate i: {name: description}, or null when the
+ * directory was not read. */
+static json_t *profiles_json(const struct dsc_run *r, size_t i) {
+  if (r->directory == NULL || r->directory[i] == NULL)
+    return json_null();
+  json_t *o = json_object();
+  for (size_t k = 0; r->profiles != NULL && k < r->nprofiles[i]; k++) {
+    char safe[BYOCA_PROFILE_DESC_MAX + 1];
+    byoca_str_sanitize(r->profiles[i][k].description, safe, sizeof(safe));
+    json_object_set_new(o, r->profiles[i][k].name, json_string(safe));
+  }
+  return o;
+}
+
 void dsc_print_json(const struct dsc_run *r) {
   const struct byoca_caa_discovery *d = &r->disc;
   json_t *ids = json_array(), *groups = json_array(), *cands = json_array();
@@ -51,10 +65,11 @@ void dsc_print_json(const struct dsc_run *r) {
     json_array_append_new(json_array_get(groups, json_array_size(groups) - 1),
                           json_string(c->issuer));
     json_array_append_new(
-        cands, json_pack("{s:s,s:i,s:I,s:s?,s:s?}", "issuer", c->issuer,
+        cands, json_pack("{s:s,s:i,s:I,s:s?,s:s?,s:o}", "issuer", c->issuer,
                          "group", c->group, "score", (json_int_t)c->score,
                          "directory", r->directory ? r->directory[i] : NULL,
-                         "error", r->dir_error ? r->dir_error[i] : NULL));
+                         "error", r->dir_error ? r->dir_error[i] : NULL,
+                         "profiles", profiles_json(r, i)));
   }
   json_t *doc = json_pack("{s:s,s:o,s:o,s:o}", "outcome",
                           byoca_caa_outcome_str(d->outcome), "identifiers", ids,
@@ -116,9 +131,15 @@ void dsc_print_text(const struct dsc_run *r) {
     char safe[600];
     printf("  %zu. %s  (group %d, score %lld)\n", i + 1, c->issuer, c->group,
            (long long)c->score);
-    if (r->directory != NULL && r->directory[i] != NULL)
+    if (r->directory != NULL && r->directory[i] != NULL) {
       printf("     directory: %s\n", r->directory[i]);
-    else if (r->dir_error != NULL && r->dir_error[i] != NULL) {
+      for (size_t k = 0; r->profiles != NULL && k < r->nprofiles[i]; k++) {
+        char desc[200];
+        byoca_str_sanitize(r->profiles[i][k].description, desc, sizeof(desc));
+        printf("     %s %s: %s\n", k == 0 ? "profiles:" : "         ",
+               r->profiles[i][k].name, desc);
+      }
+    } else if (r->dir_error != NULL && r->dir_error[i] != NULL) {
       byoca_str_sanitize(r->dir_error[i], safe, sizeof(safe));
       printf("     directory: not usable: %s\n", safe);
     }

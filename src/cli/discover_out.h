@@ -16,14 +16,17 @@ struct dsc_run {
   struct byoca_caa_rrset **rrsets; /* one per name */
   size_t pending;
   struct byoca_caa_discovery disc;
-  char **directory; /* per candidate: URL or NULL */
-  char **dir_error; /* per candidate: error or NULL */
+  char **directory;                /* per candidate: URL or NULL */
+  char **dir_error;                /* per candidate: error or NULL */
+  struct byoca_profile **profiles; /* per candidate: meta.profiles copy */
+  size_t *nprofiles;
 };
 
 /* Fills rrsets from the zone file, or from DNS through --resolver. */
 int dsc_lookup(struct dsc_run *r, const struct cli_opts *o, const char *zone,
                struct byoca_err *err);
-/* Fetches each candidate's well-known directory, in parallel. */
+/* Fetches each candidate's directory (a byoca.conf [ca] directory, else
+ * the well-known URL), in parallel, keeping its meta.profiles. */
 void dsc_directories(struct dsc_run *r);
 void dsc_print_json(const struct dsc_run *r);
 void dsc_print_text(const struct dsc_run *r);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "discover_out.h"
 
 static int zone_lookup(struct dsc_run *r, const char *zone,
@@ -81,11 +82,26 @@ struct dir_slot {
   struct byoca_acme *acme;
 };
 
+/* A copy of the CA's meta.profiles for the report. */
+static void keep_profiles(struct dsc_run *r, size_t i,
+                          const struct byoca_acme *acme) {
+  size_t n = 0;
+  const struct byoca_profile *p = byoca_acme_profile_list(acme, &n);
+  if (n == 0 || (r->profiles[i] = calloc(n, sizeof(*p))) == NULL)
+    return;
+  for (size_t k = 0; k < n; k++) {
+    r->profiles[i][k].name = strdup(p[k].name);
+    r->profiles[i][k].description = strdup(p[k].description);
+  }
+  r->nprofiles[i] = n;
+}
+
 static void on_directory(void *arg, const struct byoca_err *err) {
   struct dir_slot *s = arg;
   struct dsc_run *r = s->r;
   if (err == NULL) {
     r->directory[s->i] = strdup(byoca_acme_directory_url(s->acme));
+    keep_profiles(r, s->i, s->acme);
   } else {
     char line[512];
     byoca_err_format(err, line, sizeof(line));
@@ -112,15 +128,23 @@ void dsc_directories(struct dsc_run *r) {
   }
   r->directory = calloc(n, sizeof(char *));
   r->dir_error = calloc(n, sizeof(char *));
-  for (size_t i = 0; r->directory != NULL && r->dir_error != NULL && i < n;
+  r->profiles = calloc(n, sizeof(*r->profiles));
+  r->nprofiles = calloc(n, sizeof(*r->nprofiles));
+  for (size_t i = 0; r->directory != NULL && r->dir_error != NULL &&
+                     r->profiles != NULL && r->nprofiles != NULL && i < n;
        i++) {
     struct dir_slot *s = calloc(1, sizeof(*s));
     if (s == NULL)
       break;
     s->r = r;
     s->i = i;
-    s->acme = byoca_acme_new_wellknown(r->rt.loop, r->rt.http,
-                                       r->disc.candidates[i].issuer, NULL);
+    const char *issuer = r->disc.candidates[i].issuer;
+    const struct cli_config_ca *cc = cli_config_ca(r->o->cfg, issuer);
+    if (cc != NULL && cc->directory != NULL &&
+        byoca_http_trust_url(r->rt.http, cc->directory) == 0)
+      s->acme = byoca_acme_new(r->rt.loop, r->rt.http, cc->directory, NULL);
+    else
+      s->acme = byoca_acme_new_wellknown(r->rt.loop, r->rt.http, issuer, NULL);
     if (s->acme == NULL) {
       free(s);
       continue;
@@ -149,9 +173,13 @@ void dsc_run_free(struct dsc_run *r) {
       free(r->directory[i]);
     if (r->dir_error != NULL)
       free(r->dir_error[i]);
+    if (r->profiles != NULL && r->nprofiles != NULL)
+      byoca_profiles_free(r->profiles[i], r->nprofiles[i]);
   }
   free(r->directory);
   free(r->dir_error);
+  free(r->profiles);
+  free(r->nprofiles);
   byoca_caa_discovery_clear(&r->disc);
   if (r->have_rt)
     cli_rt_free(&r->rt);

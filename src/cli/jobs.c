@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "cli.h"
+#include "config.h"
 
 struct runner {
   struct cli_rt *rt;
@@ -182,6 +183,8 @@ static void record_issued(struct job_ctx *c, struct byoca_order_result *res) {
   l->not_before = res->not_before;
   l->not_after = res->not_after;
   l->revoked = 0;
+  free(l->issued_profile);
+  l->issued_profile = byoca_strdup(res->profile);
   cli_renewal_issued(l, res, c->r->o->server);
   byoca_time_format_rfc3339(res->not_after, na, sizeof(na));
   byoca_log(BYOCA_LOG_INFO, "%s: issued: serial %s, notAfter %s", l->name,
@@ -233,6 +236,7 @@ static void on_order(void *arg, struct byoca_order_result *res,
   if (err != NULL) {
     job->status = -1;
     job->cls = err->cls;
+    job->code = err->code;
     byoca_err_format(err, job->detail, sizeof(job->detail));
     cli_error("%s: %s", job->lin->name, job->detail);
     job_end(c);
@@ -257,6 +261,20 @@ static void on_order(void *arg, struct byoca_order_result *res,
   finish_issued(c);
 }
 
+/* D-PROFILE: the lineage's own profile, else the one byoca.conf names for
+ * this CA ([ca] profile, profile_required). */
+static void profile_for(const struct runner *r, const struct cli_lineage *l,
+                        struct byoca_order_req *req) {
+  const struct cli_config_ca *cc =
+      cli_config_ca_at(r->o->cfg, r->o->issuer, r->o->server);
+  req->profile = l->profile;
+  req->profile_required = l->profile_required;
+  if (l->profile == NULL && cc != NULL && cc->profile != NULL) {
+    req->profile = cc->profile;
+    req->profile_required = cc->profile_required;
+  }
+}
+
 static void start_job(struct runner *r, struct cli_job *job) {
   struct byoca_err e = {0};
   struct cli_lineage *l = job->lin;
@@ -268,7 +286,6 @@ static void start_job(struct runner *r, struct cli_job *job) {
       .names = (const char *const *)l->names,
       .nnames = l->nnames,
       .key_type = kt,
-      .profile = l->profile,
       .preferred_chain = l->preferred_chain,
       .replaces = cli_renewal_replaces(l, r->o->server),
       .solvers = r->rt->solvers,
@@ -276,6 +293,7 @@ static void start_job(struct runner *r, struct cli_job *job) {
       .label = r->njobs > 1 ? l->name : NULL,
       .max_wait_ms = r->o->order_timeout_ms,
   };
+  profile_for(r, l, &req);
   r->running++;
   if (c == NULL) {
     byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
@@ -286,6 +304,8 @@ static void start_job(struct runner *r, struct cli_job *job) {
       return;
   }
   job->status = -1;
+  job->cls = e.cls;
+  job->code = e.code;
   byoca_err_format(&e, job->detail, sizeof(job->detail));
   cli_error("%s: %s", l->name, job->detail);
   byoca_err_clear(&e);
@@ -323,6 +343,7 @@ int cli_run_jobs(struct cli_rt *rt, const struct cli_opts *o,
       if (jobs[i].status == 0) {
         jobs[i].status = -1;
         jobs[i].cls = e.cls;
+        jobs[i].code = e.code;
         byoca_err_format(&e, jobs[i].detail, sizeof(jobs[i].detail));
       }
     byoca_err_clear(&e);

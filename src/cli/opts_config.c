@@ -26,6 +26,7 @@ int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
   int rc = cli_config_load(o->config, cfg, err);
   if (rc != 0)
     return rc;
+  o->cfg = cfg;
   if (!o->state_dir_given && cfg->state_dir != NULL)
     o->state_dir = cfg->state_dir;
   if (o->resolver == NULL)

@@ -250,6 +250,8 @@ int cli_lineage_load(const char *state, const char *name, struct cli_lineage *l,
   l->key_type = jstr(j, "key_type");
   l->preferred_chain = jstr(j, "preferred_chain");
   l->profile = jstr(j, "profile");
+  l->profile_required = json_is_true(json_object_get(j, "profile_required"));
+  l->issued_profile = jstr(j, "issued_profile");
   l->webroot = jstr(j, "webroot");
   l->http_addr = jstr(j, "http_addr");
   l->http_port = (int)json_integer_value(json_object_get(j, "http_port"));
@@ -284,6 +286,9 @@ int cli_lineage_save(const char *state, const struct cli_lineage *l,
   set_opt_str(j, "key_type", l->key_type);
   set_opt_str(j, "preferred_chain", l->preferred_chain);
   set_opt_str(j, "profile", l->profile);
+  if (l->profile_required)
+    json_object_set_new(j, "profile_required", json_true());
+  set_opt_str(j, "issued_profile", l->issued_profile);
   set_opt_str(j, "webroot", l->webroot);
   set_opt_str(j, "http_addr", l->http_addr);
   if (l->http_port != 0)
@@ -325,6 +330,7 @@ void cli_lineage_free(struct cli_lineage *l) {
   free(l->key_type);
   free(l->preferred_chain);
   free(l->profile);
+  free(l->issued_profile);
   free(l->webroot);
   free(l->http_addr);
   free(l->hook);

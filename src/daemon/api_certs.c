@@ -58,6 +58,7 @@ void api_certs_add(struct bd_call *c) {
       {"key_type", BD_T_STRING_OR_NULL, 0},
       {"ca", BD_T_STRING_OR_NULL, 0},
       {"profile", BD_T_STRING_OR_NULL, 0},
+      {"profile_required", BD_T_BOOL_OR_NULL, 0},
   };
   json_t *b = bd_body(c, f, sizeof(f) / sizeof(*f), 0);
   if (b == NULL)
@@ -75,9 +76,15 @@ void api_certs_add(struct bd_call *c) {
     names[i] = json_string_value(json_array_get(ids, i));
   int64_t id = 0;
   struct byoca_err e = {0};
-  int rc =
-      byoca_manager_add(c->d->mgr, c->tenant, names, n, opt_str(b, "key_type"),
-                        opt_str(b, "ca"), opt_str(b, "profile"), &id, &e);
+  struct byoca_manager_cert_req req = {
+      .names = names,
+      .nnames = n,
+      .key_type = opt_str(b, "key_type"),
+      .ca = opt_str(b, "ca"),
+      .profile = opt_str(b, "profile"),
+      .profile_required = json_is_true(json_object_get(b, "profile_required")),
+  };
+  int rc = byoca_manager_add_req(c->d->mgr, c->tenant, &req, &id, &e);
   json_decref(b);
   if (rc != 0)
     bd_problem_err(c, &e);

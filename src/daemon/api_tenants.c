@@ -1,10 +1,11 @@
 /* Operator endpoints for tenants: create (with its first token), list,
- * show, delete (revokes and destroys everything of the tenant, through the
- * manager). */
+ * show, the tenant's default certificate profile, delete (revokes and
+ * destroys everything of the tenant, through the manager). */
 #include <stdio.h>
 #include <string.h>
 
 #include "bd.h"
+#include "byoca/acme.h"
 
 #define TOKEN_BUF 128
 
@@ -112,6 +113,39 @@ void api_tenants_get(struct bd_call *c) {
   struct byoca_tenant t;
   if (load_tenant(c, &t) == 0)
     bd_reply_json(c, 200, bd_json_tenant(&t), NULL);
+}
+
+/* PUT /v1/tenants/{id}/profile: the default profile (D-PROFILE) of the
+ * tenant's certificates that name none; null clears it. */
+void api_tenants_profile(struct bd_call *c) {
+  static const struct bd_field f[] = {
+      {"profile", BD_T_STRING_OR_NULL, 1},
+      {"profile_required", BD_T_BOOL_OR_NULL, 0},
+  };
+  struct byoca_tenant t;
+  if (load_tenant(c, &t) != 0)
+    return;
+  json_t *b = bd_body(c, f, sizeof(f) / sizeof(*f), 0);
+  if (b == NULL)
+    return;
+  const char *p = json_string_value(json_object_get(b, "profile"));
+  int req = json_is_true(json_object_get(b, "profile_required"));
+  struct byoca_err e = {0};
+  if (p != NULL && !byoca_profile_name_valid(p))
+    bd_problem(c, 400,
+               "profile: not a profile name (1-63 of A-Z a-z 0-9 . _ -)");
+  else if (p == NULL && req)
+    bd_problem(c, 400, "profile_required: needs a profile");
+  else if (byoca_store_tenant_set_profile(c->d->store, t.id, p, req, &e) != 0 ||
+           byoca_store_tenant_get(c->d->store, t.id, &t, &e) != 0)
+    bd_problem_err(c, &e);
+  else {
+    bd_event(c, t.id, 0, "tenant.profile_set",
+             json_pack("{s:s?,s:b}", "profile", p, "profile_required", req));
+    bd_reply_json(c, 200, bd_json_tenant(&t), NULL);
+  }
+  byoca_err_clear(&e);
+  json_decref(b);
 }
 
 void api_tenants_delete(struct bd_call *c) {

@@ -119,6 +119,7 @@ void api_tenants_create(struct bd_call *c);
 void api_tenants_list(struct bd_call *c);
 void api_tenants_get(struct bd_call *c);
 void api_tenants_delete(struct bd_call *c);
+void api_tenants_profile(struct bd_call *c);
 void api_tokens_create(struct bd_call *c);
 void api_tokens_delete(struct bd_call *c);
 void api_certs_add(struct bd_call *c);

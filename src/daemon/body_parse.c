@@ -94,6 +94,8 @@ static int type_ok(const json_t *v, enum bd_type t) {
       if (!json_is_string(json_array_get(v, i)))
         return 0;
     return 1;
+  case BD_T_BOOL_OR_NULL:
+    return json_is_boolean(v) || json_is_null(v);
   }
   return 0;
 }
@@ -106,6 +108,8 @@ static const char *type_name(enum bd_type t) {
     return "a string or null";
   case BD_T_STRINGS:
     return "an array of strings";
+  case BD_T_BOOL_OR_NULL:
+    return "true, false or null";
   }
   return "?";
 }

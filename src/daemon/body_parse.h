@@ -12,6 +12,7 @@ enum bd_type {
   BD_T_STRING,         /* a string */
   BD_T_STRING_OR_NULL, /* a string or null */
   BD_T_STRINGS,        /* an array of strings */
+  BD_T_BOOL_OR_NULL,   /* true, false or null */
 };
 
 struct bd_field {

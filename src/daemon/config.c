@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "byoca/acme.h"
 #include "byoca/store.h"
 #include "config.h"
 
@@ -247,10 +248,21 @@ static int ca_key(struct parse *p, const char *section, const char *k,
   struct bd_config_ca *e = ca_entry(p, issuer);
   if (e == NULL)
     return 0;
-  char **dst = strcmp(k, "directory") == 0       ? &e->directory
-               : strcmp(k, "eab_kid") == 0       ? &e->eab_kid
-               : strcmp(k, "eab_hmac_file") == 0 ? &e->eab_hmac_file
-                                                 : NULL;
+  if (strcmp(k, "profile_required") == 0)
+    return parse_bool(v, &e->profile_required) ||
+           fail(p, "%s: expected yes or no, not '%.60s'", k, v);
+  if (strcmp(k, "profile") == 0 && *v != '\0' && !byoca_profile_name_valid(v))
+    return fail(p, "profile: '%.60s' is not a profile name", v);
+  char **dst = strcmp(k, "profile") == 0 ? &e->profile : NULL;
+  if (dst != NULL) {
+    free(*dst);
+    *dst = *v == '\0' ? NULL : byoca_strdup(v);
+    return *v == '\0' || *dst != NULL || fail(p, "out of memory");
+  }
+  dst = strcmp(k, "directory") == 0       ? &e->directory
+        : strcmp(k, "eab_kid") == 0       ? &e->eab_kid
+        : strcmp(k, "eab_hmac_file") == 0 ? &e->eab_hmac_file
+                                          : NULL;
   if (dst == NULL)
     return fail(p, "unknown key %.100s", k);
   char *val = *v == '\0'             ? NULL
@@ -419,6 +431,7 @@ void bd_config_free(struct bd_config *c) {
     free(c->ca[i].directory);
     free(c->ca[i].eab_kid);
     free(c->ca[i].eab_hmac_file);
+    free(c->ca[i].profile);
   }
   free(c->path);
   memset(c, 0, sizeof(*c));

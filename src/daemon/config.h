@@ -26,6 +26,8 @@ struct bd_config_ca {
   char *directory;
   char *eab_kid;
   char *eab_hmac_file;
+  char *profile; /* D-PROFILE: for lineages that name none */
+  int profile_required;
 };
 
 struct bd_config {

@@ -36,7 +36,9 @@ json_t *bd_json_tenant(const struct byoca_tenant *t) {
   if (o == NULL || put(o, "id", json_integer((json_int_t)t->id)) != 0 ||
       put(o, "name", json_string(t->name)) != 0 ||
       put(o, "created", time_or_null(t->created)) != 0 ||
-      put(o, "state", json_string(t->deleting ? "deleting" : "active")) != 0) {
+      put(o, "state", json_string(t->deleting ? "deleting" : "active")) != 0 ||
+      put(o, "profile", str_or_null(t->profile)) != 0 ||
+      put(o, "profile_required", json_boolean(t->profile_required)) != 0) {
     json_decref(o);
     return NULL;
   }
@@ -86,6 +88,8 @@ json_t *bd_json_cert(const struct byoca_cert_row *r) {
       put(o, "key_type", key_type(r->key_type)) != 0 ||
       put(o, "ca", json_string(r->ca[0] != '\0' ? r->ca : "auto")) != 0 ||
       put(o, "profile", str_or_null(r->profile)) != 0 ||
+      put(o, "profile_required", json_boolean(r->profile_required)) != 0 ||
+      put(o, "issued_profile", str_or_null(r->issued_profile)) != 0 ||
       put(o, "state", json_string(byoca_cert_state_str(r->state))) != 0 ||
       cert_issue_part(o, r) != 0 || cert_sched_part(o, r) != 0) {
     json_decref(o);

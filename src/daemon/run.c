@@ -25,9 +25,10 @@ int bd_mopts_build(struct bd *d, const struct bd_config *cfg,
   for (size_t i = 0; i < cfg->default_ca.n; i++)
     m->default_cas[i] = cfg->default_ca.v[i];
   for (size_t i = 0; i < cfg->nca; i++)
-    m->cas[i] =
-        (struct byoca_manager_ca){cfg->ca[i].issuer, cfg->ca[i].directory,
-                                  cfg->ca[i].eab_kid, cfg->ca[i].eab_hmac_file};
+    m->cas[i] = (struct byoca_manager_ca){
+        cfg->ca[i].issuer,  cfg->ca[i].directory,
+        cfg->ca[i].eab_kid, cfg->ca[i].eab_hmac_file,
+        cfg->ca[i].profile, cfg->ca[i].profile_required};
   m->o = (struct byoca_manager_opts){
       .loop = d->loop,
       .store = d->store,

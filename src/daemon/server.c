@@ -30,6 +30,7 @@ static const struct route api_routes[] = {
     {"GET", "/v1/tenants", BD_OPERATOR, api_tenants_list},
     {"GET", "/v1/tenants/*", BD_OPERATOR, api_tenants_get},
     {"DELETE", "/v1/tenants/*", BD_OPERATOR, api_tenants_delete},
+    {"PUT", "/v1/tenants/*/profile", BD_OPERATOR, api_tenants_profile},
     {"POST", "/v1/tenants/*/tokens", BD_OPERATOR, api_tokens_create},
     {"DELETE", "/v1/tenants/*/tokens/*", BD_OPERATOR, api_tokens_delete},
     {"GET", "/v1/cas", BD_OPERATOR, api_cas_list},

@@ -17,6 +17,14 @@ TLS reverse proxy and adds them:
   unchanged. Pebble 2.4 decodes the payload with Go's encoding/json, which
   ignores unknown members, so "replaces" and "profile" are left in place
   (the JWS signature covers them: they could not be stripped anyway);
+* profiles as a CA implementing draft-ietf-acme-profiles answers them: a
+  newOrder asking for a profile not in meta.profiles (or one listed in
+  "refuse_profiles": advertised but not for this client) gets 400
+  urn:ietf:params:acme:error:invalidProfile; an accepted order echoes its
+  "profile" (the requested one, else "default_profile" when set) in every
+  order object the proxy relays (newOrder, POST-as-GET, finalize), found
+  by the order's finalize URL; "force_echo" makes it echo that name
+  instead, whatever was asked (a CA answering with another profile);
 * everything else is forwarded to Pebble byte for byte, with the client's
   Host header, so the URLs Pebble builds point back at the proxy.
 
@@ -28,7 +36,10 @@ Control API (plain HTTP, loopback), all bodies JSON:
                   "retry_after": "..."?}   next n renewalInfo answers
   POST /garbage  {"certid": ID|"*", "count": n}
   POST /replaced {"count": n}   next n newOrders carrying "replaces": 409
-  POST /directory {"ari": bool, "renewal_info": URL?, "profiles": {..}?}
+  POST /directory {"ari": bool, "renewal_info": URL?, "profiles": {..}?,
+                   "default_profile": NAME|null?, "refuse_profiles": [..]?,
+                   "force_echo": NAME|null?}
+                   "profiles": {} advertises none (and refuses every one)
   POST /reset                       forget configuration and records
   GET  /requests -> {"renewal_info": [CertID...], "orders": [{"replaces":
                   ..., "profile": ..., "status": int}]}
@@ -70,6 +81,10 @@ class State:
         self.ari = True
         self.renewal_info = None
         self.profiles = dict(DEFAULT_PROFILES)
+        self.default_profile = None
+        self.refuse_profiles = []
+        self.force_echo = None
+        self.order_profile = {}  # finalize URL -> profile echoed
         self.seen_ari = []
         self.orders = []
 
@@ -158,7 +173,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             if STATE.ari:
                 d["renewalInfo"] = (STATE.renewal_info or "https://%s/renewal-info"
                                     % self.headers.get("Host"))
-            if STATE.profiles:
+            if STATE.profiles != {}:  # anything else, even hostile junk
                 d.setdefault("meta", {})["profiles"] = STATE.profiles
         Proxy.order_path = urllib.parse.urlsplit(d["newOrder"]).path
         return json.dumps(d, indent=2).encode()
@@ -200,7 +215,25 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         body = self.body()
         if self.path == getattr(Proxy, "order_path", "/order-plz"):
             return self.new_order(body)
-        self.relay(*self.forward(body))
+        self.relay(*self.echo_profile(*self.forward(body)))
+
+    def echo_profile(self, status, headers, data, profile=None):
+        """Adds "profile" to an order object: the one given, else the one
+        recorded for its finalize URL."""
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            return status, headers, data
+        if not isinstance(obj, dict) or "finalize" not in obj:
+            return status, headers, data
+        with STATE.lock:
+            if profile is not None:
+                STATE.order_profile[obj["finalize"]] = profile
+            profile = STATE.order_profile.get(obj["finalize"])
+        if profile is None:
+            return status, headers, data
+        obj["profile"] = profile
+        return status, headers, json.dumps(obj).encode()
 
     def new_order(self, body):
         try:
@@ -210,19 +243,39 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         rec = {"replaces": payload.get("replaces"),
                "profile": payload.get("profile"),
                "identifiers": payload.get("identifiers")}
+        want = rec["profile"]
         with STATE.lock:
             refuse = rec["replaces"] is not None and STATE.replaced > 0
             if refuse:
                 STATE.replaced -= 1
             STATE.orders.append(rec)
+            offered = STATE.profiles if isinstance(STATE.profiles, dict) \
+                else {}
+            bad_profile = want is not None and (
+                not isinstance(want, str) or want not in offered or
+                want in STATE.refuse_profiles)
+            echo = want if want is not None else STATE.default_profile
+            if STATE.force_echo is not None:
+                echo = STATE.force_echo
         if refuse:
             rec["status"] = 409
             return self.already_replaced(rec["replaces"])
+        if bad_profile:
+            rec["status"] = 400
+            return self.problem(400, "invalidProfile",
+                                "profile %r is not offered" % (want,))
         status, headers, data = self.forward(body)
         rec["status"] = status
+        if status == 201:
+            status, headers, data = self.echo_profile(status, headers, data,
+                                                      echo)
         self.relay(status, headers, data)
 
     def already_replaced(self, certid):
+        self.problem(409, "alreadyReplaced",
+                     "certificate %s was already replaced" % certid)
+
+    def problem(self, status, kind, detail):
         # a fresh nonce from Pebble, as a real CA sends with every answer
         nonce = None
         try:
@@ -232,10 +285,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             conn.close()
         except OSError:
             pass
-        doc = {"type": "urn:ietf:params:acme:error:alreadyReplaced",
-               "detail": "certificate %s was already replaced" % certid,
-               "status": 409}
-        self.send(409, json.dumps(doc), "application/problem+json",
+        doc = {"type": "urn:ietf:params:acme:error:" + kind,
+               "detail": detail, "status": status}
+        self.send(status, json.dumps(doc), "application/problem+json",
                   [("Replay-Nonce", nonce)] if nonce else [])
 
 
@@ -299,6 +351,12 @@ class Control(http.server.BaseHTTPRequestHandler):
             STATE.renewal_info = r["renewal_info"]
         if "profiles" in r:
             STATE.profiles = r["profiles"]
+        if "default_profile" in r:
+            STATE.default_profile = r["default_profile"]
+        if "refuse_profiles" in r:
+            STATE.refuse_profiles = list(r["refuse_profiles"])
+        if "force_echo" in r:
+            STATE.force_echo = r["force_echo"]
 
     def reset(self, _r):
         STATE.reset()

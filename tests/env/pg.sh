@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # A throwaway PostgreSQL cluster for the tests: initdb into the test's
 # work dir, the server on a loopback port of the test's block
-# (PORT_SPARE_LAST) and on a unix socket in that dir, trust
-# authentication for the superuser "byoca", fsync off (nothing here must
-# survive a crash). Stopped with the other servers at exit. Source after
-# lib.sh; call env_start_postgres after env_init.
+# (PORT_SPARE_LAST - 4: ari.sh and knot take the ports above) and on a
+# unix socket in that dir, trust authentication for the superuser
+# "byoca", fsync off (nothing here must survive a crash). Stopped with
+# the other servers at exit. Source after lib.sh; call env_start_postgres
+# after env_init.
 #
 # PostgreSQL refuses to run as root: as root the cluster belongs to, and
 # the server runs as, "nobody" (setpriv, no login shell needed), and the
@@ -62,7 +63,7 @@ env_start_postgres() {
     env__die "initdb failed"
     return 1
   fi
-  export PORT_PG=$PORT_SPARE_LAST PG_HOST=$dir/sock
+  export PORT_PG=$((PORT_SPARE_LAST - 4)) PG_HOST=$dir/sock
   env_spawn postgres "${run[@]}" "$bin/postgres" -D "$dir/data" \
     -p "$PORT_PG" -k "$PG_HOST" -c listen_addresses=127.0.0.1 \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off \

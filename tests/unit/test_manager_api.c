@@ -108,6 +108,14 @@ static void test_add_checks(void **state) {
   add_bad(s, ok, 1, NULL, "192.0.2.1", NULL, "ca:");
   add_bad(s, ok, 1, NULL, "ca example", NULL, "ca:");
   add_bad(s, ok, 1, NULL, NULL, "bad profile", "profile");
+  /* a required profile needs a profile */
+  struct byoca_manager_cert_req req = {
+      .names = ok, .nnames = 1, .profile_required = 1};
+  struct byoca_err e = {0};
+  assert_int_equal(byoca_manager_add_req(s->m, s->f.tenant, &req, NULL, &e),
+                   BYOCA_E_INVAL);
+  assert_non_null(strstr(e.msg, "profile_required"));
+  byoca_err_clear(&e);
   /* nothing was stored */
   int64_t counts[4] = {0}, due = 0;
   assert_int_equal(byoca_store_cert_counts(s->f.store, 0, counts, &due, NULL),
@@ -135,9 +143,29 @@ static void test_add_stores(void **state) {
   assert_string_equal(r.key_type, "ec256");
   assert_string_equal(r.ca, "auto");
   assert_string_equal(r.profile, "shortlived");
+  assert_int_equal(r.profile_required, 0);
   assert_int_equal(r.state, BYOCA_CERT_PENDING);
   assert_true(r.next_check <= byoca_now());
   byoca_cert_row_clear(&r);
+  /* required: stored and audited */
+  const char *req_names[] = {"req.example.org"};
+  struct byoca_manager_cert_req req = {.names = req_names,
+                                       .nnames = 1,
+                                       .profile = "tlsserver",
+                                       .profile_required = 1};
+  int64_t rid = 0;
+  char *rdetail = NULL;
+  assert_int_equal(byoca_manager_add_req(s->m, s->f.tenant, &req, &rid, NULL),
+                   0);
+  assert_int_equal(
+      byoca_store_cert_get(s->f.store, s->f.tenant, rid, 0, &r, NULL), 0);
+  assert_string_equal(r.profile, "tlsserver");
+  assert_int_equal(r.profile_required, 1);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.added", rid, &rdetail), 1);
+  assert_non_null(strstr(rdetail, "\"profile_required\":true"));
+  free(rdetail);
   assert_int_equal(
       mfx_events(&s->f, s->f.tenant, "certificate.added", id, &detail), 1);
   assert_non_null(strstr(detail, "\"ca\":\"auto\""));

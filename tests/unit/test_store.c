@@ -121,6 +121,10 @@ static void test_migration_from_v1(void **state) {
       byoca_store_token_mint(f->s, t.id, "l", tok, sizeof(tok), &id, NULL), 0);
   fx_sql(f->s, "ALTER TABLE api_tokens DROP COLUMN revoked;"
                "ALTER TABLE certificates DROP COLUMN claimed_by;"
+               "ALTER TABLE certificates DROP COLUMN profile_required;"
+               "ALTER TABLE certificates DROP COLUMN issued_profile;"
+               "ALTER TABLE tenants DROP COLUMN profile;"
+               "ALTER TABLE tenants DROP COLUMN profile_required;"
                "DELETE FROM schema_version WHERE version > 1;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
@@ -196,6 +200,37 @@ static void test_pg_reconnect(void **state) {
   assert_string_equal(got.name, "before");
   assert_true(fx_int(f->s, "SELECT pg_backend_pid()") != pid);
   (void)fx_tenant(f->s, "after");
+}
+
+/* A store left at version 3 (no profile_required, no issued_profile)
+ * is migrated; its lineages keep their preferred profile, not required,
+ * nothing echoed yet. */
+static void test_migration_from_v3(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant t = fx_tenant(f->s, "old");
+  struct byoca_cert_row row = {0}, r;
+  int64_t id = 0;
+  row.identifiers_json = "[\"old.example\"]";
+  snprintf(row.key_type, sizeof(row.key_type), "ec256");
+  snprintf(row.profile, sizeof(row.profile), "classic");
+  assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, &id, NULL), 0);
+  fx_sql(f->s, "ALTER TABLE certificates DROP COLUMN profile_required;"
+               "ALTER TABLE certificates DROP COLUMN issued_profile;"
+               "ALTER TABLE tenants DROP COLUMN profile;"
+               "ALTER TABLE tenants DROP COLUMN profile_required;"
+               "DELETE FROM schema_version WHERE version > 3;");
+  byoca_store_close(f->s);
+  f->s = fx_open(f);
+  assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
+  assert_int_equal(byoca_store_cert_get(f->s, t.id, id, 0, &r, NULL), 0);
+  assert_string_equal(r.profile, "classic");
+  assert_int_equal(r.profile_required, 0);
+  assert_string_equal(r.issued_profile, "");
+  byoca_cert_row_clear(&r);
+  struct byoca_tenant t2;
+  assert_int_equal(byoca_store_tenant_get(f->s, t.id, &t2, NULL), 0);
+  assert_string_equal(t2.profile, "");
+  assert_int_equal(t2.profile_required, 0);
 }
 
 static void test_newer_store_refused(void **state) {
@@ -312,7 +347,23 @@ static void test_tenants(void **state) {
   (void)fx_tenant(f->s, longname);
   assert_int_equal(byoca_store_tenant_get(f->s, b.id, &got, NULL), 0);
   assert_string_equal(got.name, "Beta.2_x-y");
+  assert_string_equal(got.profile, "");
+  assert_int_equal(got.profile_required, 0);
   assert_int_equal(byoca_store_tenant_get(f->s, 999, &got, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  /* the tenant's default profile: set, required, cleared */
+  assert_int_equal(
+      byoca_store_tenant_set_profile(f->s, b.id, "tlsserver", 1, NULL), 0);
+  assert_int_equal(byoca_store_tenant_get(f->s, b.id, &got, NULL), 0);
+  assert_string_equal(got.profile, "tlsserver");
+  assert_int_equal(got.profile_required, 1);
+  assert_int_equal(byoca_store_tenant_set_profile(f->s, b.id, NULL, 1, NULL),
+                   0);
+  assert_int_equal(byoca_store_tenant_get(f->s, b.id, &got, NULL), 0);
+  assert_string_equal(got.profile, "");
+  assert_int_equal(got.profile_required, 0); /* not without a profile */
+  assert_int_equal(byoca_store_tenant_set_profile(f->s, 999, "x", 0, &err),
                    BYOCA_E_NOTFOUND);
   byoca_err_clear(&err);
   assert_int_equal(byoca_store_tenant_list(f->s, &all, &n, NULL), 0);
@@ -552,6 +603,7 @@ int main(void) {
       T(test_migration_from_v1),
       T(test_concurrent_first_open),
       T(test_pg_reconnect),
+      T(test_migration_from_v3),
       T(test_newer_store_refused),
       T(test_master_key_file),
       T(test_tenants),

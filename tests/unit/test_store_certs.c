@@ -13,6 +13,7 @@ static void issue(struct byoca_store *s, int64_t id, int64_t next_check,
   snprintf(is.directory, sizeof(is.directory), "https://ca.example/dir");
   snprintf(is.serial, sizeof(is.serial), "01ab");
   snprintf(is.last_outcome, sizeof(is.last_outcome), "issued by ca.example");
+  snprintf(is.issued_profile, sizeof(is.issued_profile), "tlsserver");
   is.not_before = 1000;
   is.not_after = 9000;
   is.next_check = next_check;
@@ -32,6 +33,7 @@ static void test_cert_add_get_list(void **state) {
   snprintf(row.key_type, sizeof(row.key_type), "rsa2048");
   snprintf(row.ca, sizeof(row.ca), "https://ca.test/dir");
   snprintf(row.profile, sizeof(row.profile), "shortlived");
+  row.profile_required = 1;
   assert_int_equal(byoca_store_cert_add(f->s, a.id, &row, 500, &id, NULL), 0);
   assert_int_equal(byoca_store_cert_get(f->s, a.id, id, 1, &r, NULL), 0);
   assert_int_equal(r.id, id);
@@ -40,6 +42,8 @@ static void test_cert_add_get_list(void **state) {
   assert_string_equal(r.key_type, "rsa2048");
   assert_string_equal(r.ca, "https://ca.test/dir");
   assert_string_equal(r.profile, "shortlived");
+  assert_int_equal(r.profile_required, 1);
+  assert_string_equal(r.issued_profile, "");
   assert_int_equal(r.state, BYOCA_CERT_PENDING);
   assert_int_equal(r.next_check, 500); /* due now */
   assert_string_equal(r.next_source, "new");
@@ -120,6 +124,7 @@ static void test_cert_issued(void **state) {
   assert_int_equal(r.next_check, 7000);
   assert_string_equal(r.next_source, "lifetime");
   assert_string_equal(r.last_outcome, "issued by ca.example");
+  assert_string_equal(r.issued_profile, "tlsserver");
   assert_int_equal(r.lease_until, 0);
   byoca_cert_row_clear(&r);
   assert_int_equal(byoca_store_order_get(f->s, c1, &o, NULL, &err),

@@ -9,7 +9,8 @@
   "id, tenant_id, identifiers, key_type, ca, profile, state, issuer,"          \
   " directory, serial, not_before, not_after, next_check, next_source,"        \
   " failures, last_attempt, last_outcome, created, updated, lease_until,"      \
-  " fullchain, revoke_on_delete, claimed_by"
+  " fullchain, revoke_on_delete, claimed_by, profile_required,"                \
+  " issued_profile"
 
 static int read_cert(const PGresult *q, int i, int with_pem,
                      struct byoca_cert_row *r) {
@@ -36,6 +37,8 @@ static int read_cert(const PGresult *q, int i, int with_pem,
   r->lease_until = pq_int(q, i, 19);
   r->revoke_on_delete = (int)pq_int(q, i, 21);
   pq_str(q, i, 22, r->claimed_by, sizeof(r->claimed_by));
+  r->profile_required = (int)pq_int(q, i, 23);
+  pq_str(q, i, 24, r->issued_profile, sizeof(r->issued_profile));
   int pem = with_pem && !PQgetisnull(q, i, 20);
   if (pem)
     r->fullchain_pem = pq_dup(q, i, 20);
@@ -50,10 +53,12 @@ int pg_cert_add(struct byoca_store *s, int64_t tenant_id,
   PGresult *r = pq_query(
       s, err,
       "INSERT INTO certificates (tenant_id, identifiers, key_type, ca,"
-      " profile, state, next_check, next_source, created, updated)"
-      " VALUES ($1, $2, $3, $4, $5, 0, $6, 'new', $7, $8) RETURNING id",
-      "ittttiii", tenant_id, row->identifiers_json, row->key_type,
-      row->ca[0] ? row->ca : "auto", row->profile, now, now, now);
+      " profile, profile_required, state, next_check, next_source, created,"
+      " updated)"
+      " VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 'new', $8, $9) RETURNING id",
+      "ittttiiii", tenant_id, row->identifiers_json, row->key_type,
+      row->ca[0] ? row->ca : "auto", row->profile,
+      (int64_t)(row->profile_required != 0), now, now, now);
   if (r == NULL)
     return pq_no_tenant(s, BYOCA_E_IO, tenant_id, err);
   if (id_out != NULL)
@@ -146,11 +151,12 @@ static int write_issued(struct byoca_store *s, int64_t id,
               " serial = $3, not_before = $4, not_after = $5, fullchain = $6,"
               " key = $7, next_check = $8, next_source = $9, failures = 0,"
               " last_attempt = $10, last_outcome = $11, updated = $12,"
-              " lease_until = 0, claimed_by = '' WHERE id = $13 AND state != 3",
-              "tttiitbititii", r->issuer, r->directory, r->serial,
+              " lease_until = 0, claimed_by = '', issued_profile = $13"
+              " WHERE id = $14 AND state != 3",
+              "tttiitbitititi", r->issuer, r->directory, r->serial,
               r->not_before, r->not_after, pem, box, boxlen, r->next_check,
               r->next_source[0] ? r->next_source : "lifetime", now,
-              r->last_outcome, now, id);
+              r->last_outcome, now, r->issued_profile, id);
   if (rc == 0 && s->pg_changes == 0)
     rc = byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
                        "certificate %lld is gone or being deleted",

@@ -78,6 +78,14 @@ static const char *const migrations[] = {
     /* 3: the node holding a lineage's lease */
     "ALTER TABLE certificates ADD COLUMN claimed_by TEXT NOT NULL"
     " DEFAULT '';",
+    /* 4: profiles (D-PROFILE) */
+    "ALTER TABLE certificates ADD COLUMN profile_required INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE certificates ADD COLUMN issued_profile TEXT NOT NULL"
+    " DEFAULT '';"
+    "ALTER TABLE tenants ADD COLUMN profile TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE tenants ADD COLUMN profile_required INTEGER NOT NULL"
+    " DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,

@@ -5,7 +5,7 @@
 
 #include "pg_int.h"
 
-#define TENANT_COLS "id, name, created, deleting"
+#define TENANT_COLS "id, name, created, deleting, profile, profile_required"
 
 static void read_tenant(const PGresult *r, int row, struct byoca_tenant *t) {
   memset(t, 0, sizeof(*t));
@@ -13,6 +13,8 @@ static void read_tenant(const PGresult *r, int row, struct byoca_tenant *t) {
   pq_str(r, row, 1, t->name, sizeof(t->name));
   t->created = pq_int(r, row, 2);
   t->deleting = (int)pq_int(r, row, 3);
+  pq_str(r, row, 4, t->profile, sizeof(t->profile));
+  t->profile_required = (int)pq_int(r, row, 5);
 }
 
 static int insert_tenant(struct byoca_store *s, const char *name, int64_t now,
@@ -91,6 +93,20 @@ int pg_tenant_list(struct byoca_store *s, struct byoca_tenant **out, size_t *n,
     read_tenant(r, (int)*n, &(*out)[*n]);
   PQclear(r);
   return 0;
+}
+
+int pg_tenant_set_profile(struct byoca_store *s, int64_t id,
+                          const char *profile, int required,
+                          struct byoca_err *err) {
+  int has = profile != NULL && *profile != '\0';
+  int rc = pq_exec(s, err,
+                   "UPDATE tenants SET profile = $1, profile_required = $2"
+                   " WHERE id = $3",
+                   "tii", has ? profile : "", (int64_t)(has && required), id);
+  if (rc == 0 && s->pg_changes == 0)
+    rc = byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                       "no tenant %lld", (long long)id);
+  return rc;
 }
 
 int pg_tenant_set_deleting(struct byoca_store *s, int64_t id,

@@ -10,7 +10,8 @@
   "id, tenant_id, identifiers, key_type, ca, profile, state, issuer,"          \
   " directory, serial, not_before, not_after, next_check, next_source,"        \
   " failures, last_attempt, last_outcome, created, updated, lease_until,"      \
-  " fullchain, revoke_on_delete, claimed_by"
+  " fullchain, revoke_on_delete, claimed_by, profile_required,"                \
+  " issued_profile"
 
 static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
   memset(r, 0, sizeof(*r));
@@ -36,6 +37,8 @@ static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
   r->lease_until = sqlite3_column_int64(st, 19);
   r->revoke_on_delete = sqlite3_column_int(st, 21);
   db_col_str(st, 22, r->claimed_by, sizeof(r->claimed_by));
+  r->profile_required = sqlite3_column_int(st, 23);
+  db_col_str(st, 24, r->issued_profile, sizeof(r->issued_profile));
   if (with_pem && sqlite3_column_type(st, 20) != SQLITE_NULL)
     r->fullchain_pem = db_col_dup(st, 20);
   if (r->identifiers_json == NULL ||
@@ -51,10 +54,12 @@ int sqlite_cert_add(struct byoca_store *s, int64_t tenant_id,
   int rc =
       db_exec(s, err,
               "INSERT INTO certificates (tenant_id, identifiers, key_type, ca,"
-              " profile, state, next_check, next_source, created, updated)"
-              " VALUES (?, ?, ?, ?, ?, 0, ?, 'new', ?, ?)",
-              "ittttiii", tenant_id, row->identifiers_json, row->key_type,
-              row->ca[0] ? row->ca : "auto", row->profile, now, now, now);
+              " profile, profile_required, state, next_check, next_source,"
+              " created, updated)"
+              " VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'new', ?, ?)",
+              "ittttiiii", tenant_id, row->identifiers_json, row->key_type,
+              row->ca[0] ? row->ca : "auto", row->profile,
+              (int64_t)(row->profile_required != 0), now, now, now);
   rc = db_no_tenant(s, rc, tenant_id, err);
   if (rc == 0 && id_out != NULL)
     *id_out = sqlite3_last_insert_rowid(s->db);
@@ -153,12 +158,13 @@ static int write_issued(struct byoca_store *s, int64_t id,
       "UPDATE certificates SET state = 1, issuer = ?, directory = ?,"
       " serial = ?, not_before = ?, not_after = ?, fullchain = ?, key = ?,"
       " next_check = ?, next_source = ?, failures = 0, last_attempt = ?,"
-      " last_outcome = ?, updated = ?, lease_until = 0, claimed_by = ''"
+      " last_outcome = ?, updated = ?, lease_until = 0, claimed_by = '',"
+      " issued_profile = ?"
       " WHERE id = ? AND state != 3",
-      "tttiitbititii", r->issuer, r->directory, r->serial, r->not_before,
+      "tttiitbitititi", r->issuer, r->directory, r->serial, r->not_before,
       r->not_after, pem, box, boxlen, r->next_check,
       r->next_source[0] ? r->next_source : "lifetime", now, r->last_outcome,
-      now, id);
+      now, r->issued_profile, id);
   if (rc == 0 && db_changes(s) == 0)
     rc = byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
                        "certificate %lld is gone or being deleted",

@@ -74,6 +74,15 @@ static const char *const migrations[] = {
        PostgreSQL store; the same column here keeps both schemas one) */
     "ALTER TABLE certificates ADD COLUMN claimed_by TEXT NOT NULL"
     " DEFAULT '';",
+    /* 4: profiles (D-PROFILE): whether the profile is required, the one
+       the CA echoed for the current certificate, and a tenant's default */
+    "ALTER TABLE certificates ADD COLUMN profile_required INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE certificates ADD COLUMN issued_profile TEXT NOT NULL"
+    " DEFAULT '';"
+    "ALTER TABLE tenants ADD COLUMN profile TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE tenants ADD COLUMN profile_required INTEGER NOT NULL"
+    " DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,

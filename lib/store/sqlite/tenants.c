@@ -12,9 +12,11 @@ static void read_tenant(sqlite3_stmt *st, struct byoca_tenant *t) {
   db_col_str(st, 1, t->name, sizeof(t->name));
   t->created = sqlite3_column_int64(st, 2);
   t->deleting = sqlite3_column_int(st, 3);
+  db_col_str(st, 4, t->profile, sizeof(t->profile));
+  t->profile_required = sqlite3_column_int(st, 5);
 }
 
-#define TENANT_COLS "id, name, created, deleting"
+#define TENANT_COLS "id, name, created, deleting, profile, profile_required"
 
 static int insert_tenant(struct byoca_store *s, const char *name, int64_t now,
                          int64_t *id, struct byoca_err *err) {
@@ -95,6 +97,20 @@ int sqlite_tenant_list(struct byoca_store *s, struct byoca_tenant **out,
   }
   sqlite3_finalize(st);
   return rc == SQLITE_DONE ? 0 : db_fail(s, err, "listing tenants");
+}
+
+int sqlite_tenant_set_profile(struct byoca_store *s, int64_t id,
+                              const char *profile, int required,
+                              struct byoca_err *err) {
+  int has = profile != NULL && *profile != '\0';
+  int rc = db_exec(s, err,
+                   "UPDATE tenants SET profile = ?, profile_required = ?"
+                   " WHERE id = ?",
+                   "tii", has ? profile : "", (int64_t)(has && required), id);
+  if (rc == 0 && db_changes(s) == 0)
+    rc = byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                       "no tenant %lld", (long long)id);
+  return rc;
 }
 
 int sqlite_tenant_set_deleting(struct byoca_store *s, int64_t id,
