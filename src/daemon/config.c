@@ -384,9 +384,10 @@ int bd_config_load(const char *path, struct bd_config *out,
   init_numbers(&c);
   if (path == NULL) {
     const char *env = getenv("BYOCAD_CONFIG");
-    path = env != NULL && env[0] != '\0' ? env : BD_CONFIG_DEFAULT;
-    if (path == (const char *)BD_CONFIG_DEFAULT && access(path, F_OK) != 0)
-      path = NULL; /* no file: the defaults */
+    if (env != NULL && env[0] != '\0')
+      path = env;
+    else if (access(BD_CONFIG_DEFAULT, F_OK) == 0)
+      path = BD_CONFIG_DEFAULT; /* else no file: the defaults */
   }
   int rc = 0;
   struct parse *p = calloc(1, sizeof(*p));
