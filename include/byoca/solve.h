@@ -39,6 +39,12 @@ struct byoca_solver_ops {
   /* Removes what setup added; same contract. */
   int (*cleanup)(void *ctx, const struct byoca_challenge *ch,
                  byoca_solve_cb cb, void *arg, struct byoca_err *err);
+  /* Optional (NULL where the solver cannot tell): until cleanup of ch,
+   * seen(arg) is called each time the CA fetches what setup provisioned
+   * for ch, so the client polls once validation is under way instead of
+   * guessing (RFC 8555 §7.5.1). seen NULL stops the calls for arg. */
+  void (*watch)(void *ctx, const struct byoca_challenge *ch,
+                void (*seen)(void *arg), void *arg);
   void (*free)(void *ctx);
 };
 

@@ -57,6 +57,8 @@ void authz_cleanup(struct authz *z) {
   if (!z->provisioned)
     return;
   z->provisioned = 0;
+  if (z->solver->ops->watch != NULL)
+    z->solver->ops->watch(z->solver->ctx, &ch, NULL, z);
   op_begin(z->o);
   if (z->solver->ops->cleanup(z->solver->ctx, &ch, on_cleanup, z, &e) != 0) {
     on_cleanup(z, &e);
@@ -76,28 +78,72 @@ static void authz_valid(struct authz *z) {
 
 /* ---- polling ---- */
 
+/* D-POLL spaces the polls when nothing better is known. A responder of
+ * ours sees the CA fetch its answer (RFC 8555 §7.5.1: poll once the
+ * validation request was seen), so the poll then comes SEEN_POLL_MS
+ * later; at most SEEN_MAX times per authorization (a CA fetching in a
+ * loop cannot make us poll in one), never against a Retry-After. */
+#define SEEN_POLL_MS 20
+#define SEEN_MAX 8
+
 static void poll_fire(void *arg) {
   struct authz *z = arg;
   z->timer = NULL;
   if (op_end(z->o))
     return;
+  z->seen_new = 0;
   authz_fetch(z);
+}
+
+/* Arms the poll timer for ms from now; the caller holds an operation. */
+static void poll_arm(struct authz *z, int64_t ms) {
+  struct byoca_order *o = z->o;
+  z->poll_at = byoca_now_ms() + ms;
+  z->timer = byoca_timer_add(byoca_acme_loop(o->a), ms, poll_fire, z);
+  if (z->timer == NULL) {
+    o->pending--;
+    order_failf(o, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+  }
+}
+
+static void seen_log(const struct authz *z) {
+  byoca_log(BYOCA_LOG_DEBUG,
+            "the CA fetched the %s answer for %s: polling its authorization"
+            " in %d ms",
+            z->chall_type, z->ident, SEEN_POLL_MS);
+}
+
+/* The solver saw the CA fetch our answer: poll soon, unless a poll is
+ * due sooner anyway or the CA said when. */
+static void authz_seen(void *arg) {
+  struct authz *z = arg;
+  z->seen_new = 1;
+  if (z->timer == NULL || z->wait_told || z->seen_polls >= SEEN_MAX ||
+      z->poll_at - byoca_now_ms() <= SEEN_POLL_MS)
+    return; /* not waiting yet: authz_schedule looks at seen_new */
+  z->seen_polls++;
+  seen_log(z);
+  byoca_timer_cancel(z->timer); /* the operation it held stays held */
+  poll_arm(z, SEEN_POLL_MS);
 }
 
 static void authz_schedule(struct authz *z, const struct acme_resp *resp) {
   struct byoca_order *o = z->o;
   const char *ra = byoca_http_header(resp->http, ACME_H_RETRY_AFTER);
   int64_t ms = byoca_poll_delay_ms(ra, z->attempt++, byoca_now());
+  z->wait_told = ra != NULL;
+  if (z->seen_new && !z->wait_told && z->seen_polls < SEEN_MAX &&
+      ms > SEEN_POLL_MS) {
+    z->seen_polls++;
+    seen_log(z);
+    ms = SEEN_POLL_MS;
+  }
   char what[300];
   snprintf(what, sizeof(what), "the authorization for %s", z->ident);
   if (order_wait_over(o, ms, what))
     return;
   op_begin(o);
-  z->timer = byoca_timer_add(byoca_acme_loop(o->a), ms, poll_fire, z);
-  if (z->timer == NULL) {
-    o->pending--;
-    order_failf(o, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
-  }
+  poll_arm(z, ms);
 }
 
 /* ---- responding ---- */
@@ -131,7 +177,14 @@ static void on_respond(void *arg, const struct acme_resp *resp,
     return;
   }
   z->responded = 1;
-  authz_schedule(z, resp);
+  /* a challenge already decided (valid, or invalid with its error) needs
+   * no waiting: the authorization says the rest now */
+  const char *st = acme_json_str(resp->json, "status");
+  if (st != NULL &&
+      (strcmp(st, ACME_ST_VALID) == 0 || strcmp(st, ACME_ST_INVALID) == 0))
+    authz_fetch(z);
+  else
+    authz_schedule(z, resp);
 }
 
 static void on_setup(void *arg, const struct byoca_err *err) {
@@ -139,8 +192,12 @@ static void on_setup(void *arg, const struct byoca_err *err) {
   struct byoca_order *o = z->o;
   if (err == NULL) {
     z->provisioned = 1;
-    if (o->failed || o->cancelled || o->reported)
+    if (o->failed || o->cancelled || o->reported) {
       authz_cleanup(z); /* torn down meanwhile: undo at once */
+    } else if (z->solver->ops->watch != NULL) {
+      struct byoca_challenge ch = challenge_of(z);
+      z->solver->ops->watch(z->solver->ctx, &ch, authz_seen, z);
+    }
   }
   if (op_end(o))
     return;

@@ -27,6 +27,10 @@ struct authz {
   int done;
   int attempt;
   struct byoca_timer *timer;
+  int64_t poll_at; /* when timer fires (byoca_now_ms), if set */
+  int wait_told;   /* the CA said when to poll (Retry-After) */
+  int seen_new;    /* the CA fetched our answer since the last poll */
+  int seen_polls;  /* polls brought forward by that, at most SEEN_MAX */
 };
 
 struct byoca_order {

@@ -27,7 +27,9 @@ struct entry {
   struct entry *next;
   char *token;
   char *key_authz;
-  unsigned refs; /* setups not yet cleaned up */
+  unsigned refs;           /* setups not yet cleaned up */
+  void (*seen)(void *arg); /* told when the CA fetched it, or NULL */
+  void *seen_arg;
 };
 
 struct standalone {
@@ -89,6 +91,8 @@ static void on_request(struct evhttp_request *req, void *arg) {
     struct entry *e = *find(sa, path + plen);
     if (e) {
       reply(req, HTTP_OK, "OK", e->key_authz);
+      if (e->seen != NULL)
+        e->seen(e->seen_arg);
       return;
     }
   }
@@ -176,6 +180,15 @@ static int sa_cleanup(void *ctx, const struct byoca_challenge *ch,
   return 0;
 }
 
+static void sa_watch(void *ctx, const struct byoca_challenge *ch,
+                     void (*seen)(void *arg), void *arg) {
+  struct entry *e = ch->token != NULL ? *find(ctx, ch->token) : NULL;
+  if (e == NULL || (seen == NULL && e->seen_arg != arg))
+    return; /* gone, or watched by a newer setup of the same token */
+  e->seen = seen;
+  e->seen_arg = seen != NULL ? arg : NULL;
+}
+
 static void sa_free(void *ctx) {
   struct standalone *sa = ctx;
   if (!sa)
@@ -195,6 +208,7 @@ static const struct byoca_solver_ops standalone_ops = {
     .supports = sa_supports,
     .setup = sa_setup,
     .cleanup = sa_cleanup,
+    .watch = sa_watch,
     .free = sa_free,
 };
 

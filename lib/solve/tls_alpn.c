@@ -38,7 +38,9 @@ struct entry {
   struct entry *next;
   char sni[SNI_LEN];
   struct byoca_alpn_cert *cert;
-  unsigned refs; /* setups not yet cleaned up */
+  unsigned refs;           /* setups not yet cleaned up */
+  void (*seen)(void *arg); /* told when the CA asked for it, or NULL */
+  void *seen_arg;
 };
 
 struct alpn;
@@ -113,8 +115,12 @@ static struct entry **find(struct alpn *a, const char *sni) {
   return e;
 }
 
+/* The certificate for an acme-tls/1 ClientHello naming sni: the CA is
+ * validating, which the watcher is told. */
 static const struct byoca_alpn_cert *lookup(void *arg, const char *sni) {
   struct entry *e = *find(arg, sni);
+  if (e != NULL && e->seen != NULL)
+    e->seen(e->seen_arg);
   return e ? e->cert : NULL;
 }
 
@@ -335,6 +341,18 @@ static int ta_cleanup(void *ctx, const struct byoca_challenge *ch,
   return 0;
 }
 
+static void ta_watch(void *ctx, const struct byoca_challenge *ch,
+                     void (*seen)(void *arg), void *arg) {
+  char sni[SNI_LEN];
+  if (solve_alpn_sni(ch->ident_type, ch->identifier, sni, sizeof(sni)) != 0)
+    return;
+  struct entry *e = *find(ctx, sni);
+  if (e == NULL || (seen == NULL && e->seen_arg != arg))
+    return; /* gone, or watched by a newer setup of the same name */
+  e->seen = seen;
+  e->seen_arg = seen != NULL ? arg : NULL;
+}
+
 static void ta_free(void *ctx) {
   struct alpn *a = ctx;
   if (!a)
@@ -357,6 +375,7 @@ static const struct byoca_solver_ops tls_alpn_ops = {
     .supports = ta_supports,
     .setup = ta_setup,
     .cleanup = ta_cleanup,
+    .watch = ta_watch,
     .free = ta_free,
 };
 

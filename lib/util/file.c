@@ -133,16 +133,22 @@ static int sync_dir(const char *path, size_t dirlen, struct byoca_err *err) {
 }
 
 /* Gives the temp file its final mode before any byte is in it. */
-static int write_temp(const char *tmp, int fd, const void *data, size_t len,
-                      unsigned mode, struct byoca_err *err) {
+static int fill_temp(const char *tmp, int fd, const void *data, size_t len,
+                     unsigned mode, struct byoca_err *err) {
   int e;
   if (fchmod(fd, (mode_t)(mode & 07777)) != 0)
     return util_err_errno(err, errno, "set the mode of", tmp);
   if ((e = write_all(fd, data, len)) != 0)
     return util_err_errno(err, e, "write", tmp);
-  if (fsync(fd) != 0)
-    return util_err_errno(err, errno, "sync", tmp);
   return 0;
+}
+
+static int write_temp(const char *tmp, int fd, const void *data, size_t len,
+                      unsigned mode, struct byoca_err *err) {
+  int rc = fill_temp(tmp, fd, data, len, mode, err);
+  if (rc == 0 && fsync(fd) != 0)
+    rc = util_err_errno(err, errno, "sync", tmp);
+  return rc;
 }
 
 int byoca_file_write_atomic(const char *path, const void *data, size_t len,
@@ -179,11 +185,14 @@ out:
 
 /* ---- a folder of files, all or nothing ---- */
 
-/* Writes one file of a set into the (still private) temp folder. */
+/* Writes one file of a set into the (still private) temp folder and
+ * leaves it open in *fdp (-1 on failure) for write_members to sync. */
 static int write_member(int dfd, const char *tmpdir,
-                        const struct byoca_file_ent *f, struct byoca_err *err) {
+                        const struct byoca_file_ent *f, int *fdp,
+                        struct byoca_err *err) {
   char shown[PATH_LEN_MAX + 1];
   snprintf(shown, sizeof(shown), "%s/%s", tmpdir, f->name);
+  *fdp = -1;
   if (f->name[0] == '\0' || f->name[0] == '.' || strchr(f->name, '/') != NULL)
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INTERNAL,
                          "invalid file name '%.300s'", f->name);
@@ -191,9 +200,34 @@ static int write_member(int dfd, const char *tmpdir,
                   (mode_t)0600);
   if (fd < 0)
     return util_err_errno(err, errno, "create", shown);
-  int rc = write_temp(shown, fd, f->data, f->len, f->mode, err);
-  if (close(fd) != 0 && rc == 0)
-    rc = util_err_errno(err, errno, "write", shown);
+  *fdp = fd;
+  return fill_temp(shown, fd, f->data, f->len, f->mode, err);
+}
+
+/* Writes every file, then syncs them all: one pass of syncs after the
+ * writes costs about half of a sync after each write (ext4, measured). */
+static int write_members(int dfd, const char *tmpdir,
+                         const struct byoca_file_ent *files, size_t n,
+                         struct byoca_err *err) {
+  int *fds = calloc(n > 0 ? n : 1, sizeof(*fds));
+  if (fds == NULL)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                         "cannot write %.300s: out of memory", tmpdir);
+  int rc = 0;
+  size_t opened = 0;
+  for (; rc == 0 && opened < n; opened++)
+    rc = write_member(dfd, tmpdir, &files[opened], &fds[opened], err);
+  for (size_t i = 0; i < opened; i++) {
+    char shown[PATH_LEN_MAX + 1];
+    snprintf(shown, sizeof(shown), "%s/%s", tmpdir, files[i].name);
+    if (fds[i] < 0)
+      continue;
+    if (rc == 0 && fsync(fds[i]) != 0)
+      rc = util_err_errno(err, errno, "sync", shown);
+    if (close(fds[i]) != 0 && rc == 0)
+      rc = util_err_errno(err, errno, "write", shown);
+  }
+  free(fds);
   return rc;
 }
 
@@ -231,8 +265,7 @@ int byoca_dir_write_atomic(const char *path, unsigned mode,
     rc = util_err_errno(err, errno, "open", tmp);
     goto fail;
   }
-  for (size_t i = 0; rc == 0 && i < n; i++)
-    rc = write_member(dfd, tmp, &files[i], err);
+  rc = write_members(dfd, tmp, files, n, err);
   if (rc == 0 && fsync(dfd) != 0 && errno != EINVAL)
     rc = util_err_errno(err, errno, "sync", tmp);
   if (rc == 0 && rename(tmp, path) != 0)

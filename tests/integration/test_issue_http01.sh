@@ -10,7 +10,11 @@ STATE=$ENV_DIR/state
 
 expect_rc 0 bp issue -d http01.byoca.test -d www.http01.byoca.test \
   --http-addr 127.0.0.1 --http-port "$PORT_HTTP01" --agree-tos \
-  --email admin@byoca.test
+  --email admin@byoca.test -v
+# Pebble's fetch of each token was seen, and the poll brought forward
+for n in http01.byoca.test www.http01.byoca.test; do
+  expect_in "$ERR" "the CA fetched the http-01 answer for $n" "seen fetch"
+done
 for step in "discovering directory" "registered account" "ordering" \
   "validating http01.byoca.test (http-01)" "finalizing" "issued: serial"; do
   expect_in "$ERR" "$step" "progress line"

@@ -50,6 +50,10 @@ expect_rc 0 bp issue -d 127.0.0.1 --tls-alpn "127.0.0.1:$PORT_TLSALPN" \
   --agree-tos -v
 expect_in "$ERR" "validating 127.0.0.1 (tls-alpn-01)" "IP progress line"
 expect_in "$ERR" "for 1.0.0.127.in-addr.arpa" "IP: the server name asked for"
+# the responder saw Pebble's handshake, so the authorization was polled
+# right after it rather than at D-POLL's first guess
+expect_in "$ERR" "the CA fetched the tls-alpn-01 answer for 127.0.0.1" \
+  "poll brought forward by the validation handshake"
 check_live 127.0.0.1
 expect_in "$(cert_sans "$STATE/live/127.0.0.1/cert.pem")" \
   "IP Address:127.0.0.1" "IP SAN"

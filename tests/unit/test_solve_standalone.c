@@ -142,6 +142,54 @@ static void test_serve(void **state) {
   byoca_loop_free(loop);
 }
 
+static void count_seen(void *arg) {
+  (*(int *)arg)++;
+}
+
+/* The watcher hears of each fetch of its token (what makes byoca poll
+ * once the CA validates), not of other requests, and nothing after it
+ * stopped watching; a stale unwatch does not silence a newer watcher. */
+static void test_watch(void **state) {
+  (void)state;
+  struct byoca_loop *loop = byoca_loop_new();
+  struct byoca_err err = {0};
+  struct fetch f;
+  char url[256], other[256];
+  int port = free_port(), calls = 0, seen = 0, seen2 = 0;
+  struct byoca_solver *s =
+      byoca_solver_http_standalone(loop, "127.0.0.1", port, &err);
+  assert_non_null(s);
+  assert_non_null(s->ops->watch);
+  snprintf(url, sizeof(url),
+           "http://127.0.0.1:%d/.well-known/acme-challenge/" TOKEN, port);
+  snprintf(other, sizeof(other),
+           "http://127.0.0.1:%d/.well-known/acme-challenge/other", port);
+  struct byoca_challenge ch = chal(TOKEN, KA);
+  s->ops->watch(s->ctx, &ch, count_seen, &seen); /* not set up: ignored */
+  assert_int_equal(s->ops->setup(s->ctx, &ch, on_solved, &calls, &err), 0);
+  assert_string_equal(curl(loop, &f, "GET", url), KA "200");
+  assert_int_equal(seen, 0);
+  s->ops->watch(s->ctx, &ch, count_seen, &seen);
+  assert_string_equal(curl(loop, &f, "GET", url), KA "200");
+  assert_string_equal(curl(loop, &f, "GET", url), KA "200");
+  assert_string_equal(curl(loop, &f, "GET", other), "404");
+  assert_int_equal(seen, 2);
+  /* a second setup of the token takes the watch over */
+  assert_int_equal(s->ops->setup(s->ctx, &ch, on_solved, &calls, &err), 0);
+  s->ops->watch(s->ctx, &ch, count_seen, &seen2);
+  s->ops->watch(s->ctx, &ch, NULL, &seen); /* the first one's unwatch */
+  assert_string_equal(curl(loop, &f, "GET", url), KA "200");
+  assert_int_equal(seen, 2);
+  assert_int_equal(seen2, 1);
+  s->ops->watch(s->ctx, &ch, NULL, &seen2);
+  assert_string_equal(curl(loop, &f, "GET", url), KA "200");
+  assert_int_equal(seen2, 1);
+  assert_int_equal(s->ops->cleanup(s->ctx, &ch, on_solved, &calls, &err), 0);
+  assert_int_equal(s->ops->cleanup(s->ctx, &ch, on_solved, &calls, &err), 0);
+  byoca_solver_free(s);
+  byoca_loop_free(loop);
+}
+
 static void test_many_tokens(void **state) {
   (void)state;
   struct byoca_loop *loop = byoca_loop_new();
@@ -258,9 +306,8 @@ static void test_any_address(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_serve),
-      cmocka_unit_test(test_many_tokens),
-      cmocka_unit_test(test_refuses),
+      cmocka_unit_test(test_serve),       cmocka_unit_test(test_watch),
+      cmocka_unit_test(test_many_tokens), cmocka_unit_test(test_refuses),
       cmocka_unit_test(test_any_address),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

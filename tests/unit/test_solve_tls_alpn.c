@@ -170,6 +170,10 @@ static void on_solved(void *arg, const struct byoca_err *err) {
   (*calls)++;
 }
 
+static void count_seen(void *arg) {
+  (*(int *)arg)++;
+}
+
 static void test_serve(void **state) {
   (void)state;
   struct byoca_loop *loop = byoca_loop_new();
@@ -201,6 +205,9 @@ static void test_serve(void **state) {
   assert_int_equal(s->ops->setup(s->ctx, &dns, on_solved, &calls, &err), 0);
   assert_int_equal(s->ops->setup(s->ctx, &ip, on_solved, &calls, &err), 0);
   assert_int_equal(calls, 2);
+  /* the watcher of a name hears of acme-tls/1 handshakes for it only */
+  int seen = 0;
+  s->ops->watch(s->ctx, &dns, count_seen, &seen);
 
   client(loop, port, "live.example", "acme-tls/1", &c);
   assert_true(c.ok);
@@ -228,6 +235,8 @@ static void test_serve(void **state) {
   client(loop, port, "live.example", NULL, &c);
   assert_false(c.ok);
   assert_null(c.peer);
+  assert_int_equal(seen, 1);
+  s->ops->watch(s->ctx, &dns, NULL, &seen);
 
   /* two setups of one name need two cleanups */
   assert_int_equal(s->ops->setup(s->ctx, &dns, on_solved, &calls, &err), 0);
