@@ -9,6 +9,7 @@ Called by bench/run.sh, which starts Pebble and exports:
   BENCH_CA_BUNDLE  roots for Pebble's HTTPS    BENCH_HTTP_PORT   a free port
   BENCH_BYOCA      the byoca binary            BENCH_DIR         scratch dir
   BENCH_FLOOR      the crypto-floor program    BENCH_OUT         results JSON
+  BENCH_STARTUP    an empty main linked like byoca (the start-up floor)
 Nothing here asserts a time: the figures are reported, never checked.
 """
 import json
@@ -34,7 +35,7 @@ def pebble_cpu():
 PEBBLE = {"proc": None}
 
 
-def fresh_pebble():
+def fresh_pebble(always_valid=True):
     """Replaces the running Pebble with a new one on the same ports and
     config: Pebble keeps every order in memory and slows down (stalls of
     30 s on newOrder were seen after a few thousand), so each batch-sized
@@ -50,8 +51,11 @@ def fresh_pebble():
         pass
     if PEBBLE["proc"] is not None:
         PEBBLE["proc"].wait()
-    env = dict(ENV, PEBBLE_VA_NOSLEEP="1", PEBBLE_VA_ALWAYS_VALID="1",
-               PEBBLE_WFE_NONCEREJECT="0", PEBBLE_AUTHZREUSE="0")
+    env = dict(ENV, PEBBLE_VA_NOSLEEP="1", PEBBLE_WFE_NONCEREJECT="0",
+               PEBBLE_AUTHZREUSE="0")
+    env.pop("PEBBLE_VA_ALWAYS_VALID", None)
+    if always_valid:
+        env["PEBBLE_VA_ALWAYS_VALID"] = "1"
     log = open(os.path.join(ENV["BENCH_DIR"], "pebble-fresh.log"), "a")
     PEBBLE["proc"] = subprocess.Popen(
         ["pebble", "-config", ENV["BENCH_PEBBLE_CONFIG"], "-dnsserver",
@@ -219,6 +223,24 @@ def scenario_seq(res):
         res["seq"][c] = seq_one(c, n)
 
 
+def scenario_seqreal(res):
+    """The sequential case with real http-01 validation (Pebble fetches the
+    token from each client's own responder): only the clients that serve
+    http-01 themselves here (byoca, lego, certbot standalone)."""
+    n = int(ENV.get("BENCH_N_REAL", "5"))
+    res["seqreal"] = {}
+    fresh_pebble(always_valid=False)
+    try:
+        for c in ENV.get("BENCH_CLIENTS_REAL", "byoca lego certbot").split():
+            if c != "byoca" and shutil.which(c) is None:
+                res["seqreal"][c] = {"skipped": "not installed"}
+                continue
+            sys.stderr.write(f"bench: sequential, real validation, {c}\n")
+            res["seqreal"][c] = seq_one(c, n)
+    finally:
+        fresh_pebble()
+
+
 def batch_once(names, parallel):
     fresh_pebble()
     d = scratch(f"batch-{parallel}")
@@ -292,6 +314,33 @@ def scenario_floor(res):
     out = subprocess.run([ENV["BENCH_FLOOR"]], stdout=subprocess.PIPE,
                          check=True)
     res["floor"] = json.loads(out.stdout)
+    res["floor"]["startup"] = startup_floor()
+
+
+def libs_of(path):
+    out = subprocess.run(["ldd", path], stdout=subprocess.PIPE, text=True)
+    return sorted(line.split()[0] for line in out.stdout.splitlines()
+                  if line.strip())
+
+
+def startup_floor():
+    """CPU of starting a process that links what byoca links and does
+    nothing (median of many runs), next to `byoca version`; the library
+    lists are compared so the report can say how alike the two are."""
+    n = int(ENV.get("BENCH_STARTUP_N", "200"))
+    runs = {}
+    for name, cmd in (("empty_main", [ENV["BENCH_STARTUP"]]),
+                      ("byoca_version", [ENV["BENCH_BYOCA"], "--version"])):
+        cpus = []
+        for _ in range(n):
+            _, c, _ = run(cmd, label=name)
+            cpus.append(c * 1000)
+        runs[name] = median(cpus)
+    a, b = libs_of(ENV["BENCH_STARTUP"]), libs_of(ENV["BENCH_BYOCA"])
+    return {"n": n, "empty_main_cpu_ms": runs["empty_main"],
+            "byoca_version_cpu_ms": runs["byoca_version"],
+            "libs": len(b), "libs_only_in_empty_main": sorted(set(a) - set(b)),
+            "libs_only_in_byoca": sorted(set(b) - set(a))}
 
 
 # ------------------------------------------------------------ the daemon
@@ -484,7 +533,8 @@ def scenario_discover(res):
         "per_100": {"names_per_s": n / w2, "cpu_ms_per_name": c2 * 1000 / n}}
 
 
-SCENARIOS = {"seq": scenario_seq, "batch": scenario_batch,
+SCENARIOS = {"seq": scenario_seq, "seqreal": scenario_seqreal,
+             "batch": scenario_batch,
              "floor": scenario_floor, "daemon": scenario_daemon,
              "discover": scenario_discover}
 
