@@ -30,9 +30,9 @@
 /* One CAA resource record (RFC 8659 §4.1). */
 struct byoca_caa_record {
   uint8_t flags;
-  char *tag;         /* as received (compare case-insensitively) */
-  char *value;       /* the value bytes, NUL-terminated */
-  size_t value_len;  /* may contain NULs: value_len is the truth */
+  char *tag;        /* as received (compare case-insensitively) */
+  char *value;      /* the value bytes, NUL-terminated */
+  size_t value_len; /* may contain NULs: value_len is the truth */
 };
 
 /* Parses RDATA: flags, tag length >= 1, tag of ASCII letters and digits,
@@ -57,7 +57,7 @@ struct byoca_caa_value {
   char *issuer;                   /* lowercase; NULL when empty/malformed */
   struct byoca_caa_param *params; /* in order of appearance */
   size_t nparams;
-  char error[160];                /* why malformed, for the owner */
+  char error[160]; /* why malformed, for the owner */
 };
 
 /* Parses a value strictly to the ABNF (D-IDN-DOT: a trailing dot is
@@ -75,12 +75,12 @@ const char *byoca_caa_value_param(const struct byoca_caa_value *v,
 
 /* The Relevant RRset of one name, or why it could not be determined. */
 struct byoca_caa_rrset {
-  char *relevant_domain;        /* where the climb stopped; NULL if none */
-  enum byoca_dnssec dnssec;     /* state of the answer that decided */
+  char *relevant_domain;    /* where the climb stopped; NULL if none */
+  enum byoca_dnssec dnssec; /* state of the answer that decided */
   struct byoca_caa_record *records;
   size_t n;
-  int lookup_error;             /* 1: SERVFAIL, timeout, bogus (D-DNS-ERR) */
-  char error[256];              /* the reason, when lookup_error */
+  int lookup_error; /* 1: SERVFAIL, timeout, bogus (D-DNS-ERR) */
+  char error[256];  /* the reason, when lookup_error */
 };
 void byoca_caa_rrset_clear(struct byoca_caa_rrset *s);
 
@@ -99,6 +99,17 @@ typedef void (*byoca_caa_lookup_cb)(void *arg, struct byoca_caa_rrset *rrset,
 int byoca_caa_lookup(struct byoca_resolver *r, const char *name,
                      int require_secure, byoca_caa_lookup_cb cb,
                      void *arg) BYOCA_WUR;
+/* One byoca_caa_lookup_start in flight. */
+struct byoca_caa_lookup;
+/* byoca_caa_lookup that also hands back the lookup in *out (may be NULL),
+ * valid until cb starts or byoca_caa_lookup_cancel is called. */
+int byoca_caa_lookup_start(struct byoca_resolver *r, const char *name,
+                           int require_secure, byoca_caa_lookup_cb cb,
+                           void *arg, struct byoca_caa_lookup **out) BYOCA_WUR;
+/* Stops a lookup whose callback has not started: its queries are
+ * cancelled at the resolver, cb never runs, everything is freed at once
+ * (nothing waits for a server that does not answer). NULL no-op. */
+void byoca_caa_lookup_cancel(struct byoca_caa_lookup *lk);
 
 /* CAA records from a master file (byoca discover --zone): lines
  *   name [ttl] [IN] CAA flags tag "value"   and
@@ -118,8 +129,8 @@ int byoca_caa_zone_rrset(const struct byoca_caa_zone *z, const char *name,
 
 /* What the tenant has and can do, against which records are judged. */
 struct byoca_caa_account {
-  const char *issuer;       /* issuer-domain-name */
-  const char *url;          /* the ACME account URL at that CA */
+  const char *issuer; /* issuer-domain-name */
+  const char *url;    /* the ACME account URL at that CA */
 };
 
 struct byoca_caa_policy {
@@ -130,7 +141,7 @@ struct byoca_caa_policy {
   size_t naccounts;
   const char *const *exclude; /* issuers to leave out (backoff, user) */
   size_t nexclude;
-  uint64_t seed;              /* D-RANDOM: sticky order inside a group */
+  uint64_t seed; /* D-RANDOM: sticky order inside a group */
 };
 
 enum byoca_caa_status {
@@ -152,19 +163,19 @@ struct byoca_caa_verdict {
 };
 
 struct byoca_caa_ident {
-  char *name;                /* as given, lowercase */
+  char *name; /* as given, lowercase */
   int wildcard;
   enum byoca_caa_status status;
   const struct byoca_caa_rrset *rrset; /* borrowed */
   struct byoca_caa_verdict *verdicts;  /* one per record */
   size_t nverdicts;
-  char **authorized;         /* issuers usable for this identifier */
+  char **authorized; /* issuers usable for this identifier */
   size_t nauthorized;
 };
 
 struct byoca_caa_candidate {
   char *issuer;
-  int group;   /* 1 = best */
+  int group;     /* 1 = best */
   int64_t score; /* D-COMPROMISE, lower is better */
 };
 

@@ -103,8 +103,8 @@ int byoca_netpolicy_check(const struct byoca_netpolicy *p,
                           const struct sockaddr *sa,
                           struct byoca_err *err) BYOCA_WUR;
 /* Same for a textual address. */
-int byoca_netpolicy_check_str(const struct byoca_netpolicy *p,
-                              const char *addr, struct byoca_err *err) BYOCA_WUR;
+int byoca_netpolicy_check_str(const struct byoca_netpolicy *p, const char *addr,
+                              struct byoca_err *err) BYOCA_WUR;
 /* Judges a URL host before any lookup: hosts that are numeric in any form
  * inet_aton accepts ("127.1", "0x7f000001", "2130706433", "017700000001")
  * or bracketed IPv6 are checked as addresses (non-canonical v4 forms are
@@ -153,9 +153,9 @@ int byoca_resolve_host(struct byoca_resolver *r, const char *host,
  * final RRset (after CNAMEs, which libunbound follows), rcode and DNSSEC
  * state. */
 struct byoca_dns_answer {
-  int rcode;                /* 0 NOERROR, 3 NXDOMAIN, ... */
+  int rcode; /* 0 NOERROR, 3 NXDOMAIN, ... */
   enum byoca_dnssec dnssec;
-  char *canonname;          /* the name after following CNAMEs */
+  char *canonname; /* the name after following CNAMEs */
   unsigned char **rdata;
   size_t *rdlen;
   size_t n;
@@ -164,20 +164,32 @@ typedef void (*byoca_dns_cb)(void *arg, const struct byoca_dns_answer *ans,
                              const struct byoca_err *err);
 int byoca_resolve(struct byoca_resolver *r, const char *name, int rrtype,
                   byoca_dns_cb cb, void *arg) BYOCA_WUR;
+/* One byoca_resolve_start in flight. */
+struct byoca_dns_query;
+/* byoca_resolve that also hands back the query in *out (may be NULL),
+ * so a caller that goes away can cancel it. *out stays valid until cb
+ * starts or byoca_dns_cancel is called, whichever comes first. */
+int byoca_resolve_start(struct byoca_resolver *r, const char *name, int rrtype,
+                        byoca_dns_cb cb, void *arg,
+                        struct byoca_dns_query **out) BYOCA_WUR;
+/* Cancels a query whose callback has not started: the callback never
+ * runs, and a server that never answers holds nothing of the caller's.
+ * Safe from inside any resolver callback (for another query). NULL no-op. */
+void byoca_dns_cancel(struct byoca_dns_query *q);
 
 /* ---- HTTP client ---- */
 
 struct byoca_http;
 
 struct byoca_http_opts {
-  const char *user_agent;      /* default "byoca/VERSION" */
-  const char *ca_bundle;       /* PEM file trusted for TLS; NULL = system */
-  int64_t timeout_ms;          /* whole request; default 30000 */
-  int64_t connect_timeout_ms;  /* default 10000 */
-  size_t max_body;             /* default 2 MiB */
-  int max_redirects;           /* default 5 */
-  struct byoca_netpolicy *policy;   /* borrowed; NULL = refuse all untrusted */
-  struct byoca_resolver *resolver;  /* borrowed; NULL = no untrusted URLs */
+  const char *user_agent;          /* default "byoca/VERSION" */
+  const char *ca_bundle;           /* PEM file trusted for TLS; NULL = system */
+  int64_t timeout_ms;              /* whole request; default 30000 */
+  int64_t connect_timeout_ms;      /* default 10000 */
+  size_t max_body;                 /* default 2 MiB */
+  int max_redirects;               /* default 5 */
+  struct byoca_netpolicy *policy;  /* borrowed; NULL = refuse all untrusted */
+  struct byoca_resolver *resolver; /* borrowed; NULL = no untrusted URLs */
 };
 
 struct byoca_http *byoca_http_new(struct byoca_loop *loop,
@@ -190,12 +202,12 @@ void byoca_http_free(struct byoca_http *h);
 int byoca_http_trust_url(struct byoca_http *h, const char *url) BYOCA_WUR;
 
 struct byoca_http_req {
-  const char *method;        /* "GET", "HEAD", "POST" */
+  const char *method; /* "GET", "HEAD", "POST" */
   const char *url;
-  const char *content_type;  /* for POST */
+  const char *content_type; /* for POST */
   const void *body;
   size_t body_len;
-  int follow_redirects;      /* each hop re-checked by the policy */
+  int follow_redirects;       /* each hop re-checked by the policy */
   const char *const *headers; /* extra "Name: value" lines, NULL-terminated
                                  array (e.g. Accept); NULL = none */
   void (*dropped)(void *arg); /* called with arg instead of the callback
@@ -213,8 +225,8 @@ struct byoca_http_resp {
   long status;
   struct byoca_http_header *headers;
   size_t nheaders;
-  struct byoca_buf body;     /* NUL-terminated */
-  char *url;                 /* final URL after redirects */
+  struct byoca_buf body; /* NUL-terminated */
+  char *url;             /* final URL after redirects */
 };
 
 /* resp is valid only during the callback; err non-NULL means transport
@@ -225,7 +237,8 @@ typedef void (*byoca_http_cb)(void *arg, const struct byoca_http_resp *resp,
 /* Starts a request; cb is called exactly once from the loop (never from
  * inside this call). Returns an error only if the request could not start. */
 int byoca_http_send(struct byoca_http *h, const struct byoca_http_req *req,
-                    byoca_http_cb cb, void *arg, struct byoca_err *err) BYOCA_WUR;
+                    byoca_http_cb cb, void *arg,
+                    struct byoca_err *err) BYOCA_WUR;
 
 /* First header with that name (case-insensitive), or NULL. Borrowed from
  * resp. */
@@ -245,7 +258,8 @@ void byoca_http_links_free(char **v, size_t n);
 /* Resolves a possibly relative reference against base (RFC 3986 §5). */
 char *byoca_url_resolve(const char *base, const char *ref);
 /* Splits an absolute URL; out strings caller frees. port 0 if absent. */
-int byoca_url_split(const char *url, char **scheme, char **host, int *port) BYOCA_WUR;
+int byoca_url_split(const char *url, char **scheme, char **host,
+                    int *port) BYOCA_WUR;
 
 /* ---- HTTP server (the daemon's API and well-known responders) ---- */
 
@@ -304,8 +318,8 @@ int byoca_httpd_is_local(const struct byoca_httpd_req *r);
  * Always adds Cache-Control: no-store and X-Content-Type-Options: nosniff.
  */
 void byoca_httpd_respond(struct byoca_httpd_req *r, int status,
-                         const char *content_type, const void *body,
-                         size_t len, const char *const *headers);
+                         const char *content_type, const void *body, size_t len,
+                         const char *const *headers);
 
 /* ---- a blocking HTTP call to the local daemon (for byoca's daemon
  * commands; not for the loop) ---- */
@@ -319,8 +333,8 @@ struct byoca_local_resp {
  * "unix:/path" or "http://host:port" (loopback only); bearer token if not
  * NULL (sent as a header, never in argv or the URL); body with
  * application/json when not NULL. Any HTTP status is a response. */
-int byoca_http_local(const char *endpoint, const char *method,
-                     const char *path, const char *token, const char *body,
+int byoca_http_local(const char *endpoint, const char *method, const char *path,
+                     const char *token, const char *body,
                      struct byoca_local_resp *out,
                      struct byoca_err *err) BYOCA_WUR;
 void byoca_local_resp_free(struct byoca_local_resp *r);

@@ -84,8 +84,8 @@ struct byoca_tenant {
   int64_t id;
   char name[128];
   int64_t created;
-  int deleting; /* deletion started: certificates being revoked */
-  char profile[64];     /* D-PROFILE default for its certificates, or "" */
+  int deleting;     /* deletion started: certificates being revoked */
+  char profile[64]; /* D-PROFILE default for its certificates, or "" */
   int profile_required;
 };
 
@@ -129,6 +129,17 @@ int byoca_store_token_check(struct byoca_store *s, const char *token,
 /* Revokes token id of tenant_id; another tenant's is BYOCA_E_NOTFOUND. */
 int byoca_store_token_revoke(struct byoca_store *s, int64_t tenant_id,
                              int64_t id, struct byoca_err *err) BYOCA_WUR;
+/* A token as listed: never its secret nor its hash. */
+struct byoca_token_info {
+  int64_t id;
+  char label[128];
+  int64_t created; /* unix seconds */
+};
+/* The active (not revoked) tokens of tenant_id (0 = operator), by id;
+ * caller frees *out. */
+int byoca_store_token_list(struct byoca_store *s, int64_t tenant_id,
+                           struct byoca_token_info **out, size_t *n,
+                           struct byoca_err *err) BYOCA_WUR;
 /* Number of operator tokens (to decide whether `init` must mint one). */
 int byoca_store_operator_tokens(struct byoca_store *s, int64_t *n,
                                 struct byoca_err *err) BYOCA_WUR;
@@ -278,8 +289,8 @@ int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
                          struct byoca_err *err) BYOCA_WUR;
 /* Stores a new certificate for lineage id: state issued, the chain, the
  * sealed key, serial/validity/issuer/directory/issued_profile from row,
- * next_check and next_source from row, failures 0, last_outcome from row; the previous
- * key is destroyed. Also deletes the lineage's in-flight order row and
+ * next_check and next_source from row, failures 0, last_outcome from row; the
+ * previous key is destroyed. Also deletes the lineage's in-flight order row and
  * clears the lease, in the same transaction. */
 int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
                             const struct byoca_cert_row *row,
@@ -312,9 +323,8 @@ int byoca_store_cert_destroy(struct byoca_store *s, int64_t id,
  * node is claiming at the same moment are skipped (FOR UPDATE SKIP
  * LOCKED), so no lineage is claimed twice. */
 int byoca_store_cert_claim_due(struct byoca_store *s, int64_t now,
-                               int64_t lease_until, size_t max,
-                               int64_t *ids, size_t *n,
-                               struct byoca_err *err) BYOCA_WUR;
+                               int64_t lease_until, size_t max, int64_t *ids,
+                               size_t *n, struct byoca_err *err) BYOCA_WUR;
 /* Clears every lease, whichever node holds it (start-up of a single
  * node). */
 int byoca_store_cert_release_all(struct byoca_store *s,
@@ -342,7 +352,8 @@ struct byoca_order_row {
 /* Records (or updates) the in-flight order of a lineage; key_pem (the
  * fresh certificate key, sealed) may be NULL until it exists. Must be
  * durable when it returns. */
-int byoca_store_order_put(struct byoca_store *s, const struct byoca_order_row *row,
+int byoca_store_order_put(struct byoca_store *s,
+                          const struct byoca_order_row *row,
                           const struct byoca_secret *key_pem,
                           struct byoca_err *err) BYOCA_WUR;
 /* The in-flight order of cert_id and its key (key_pem->data NULL when
@@ -370,6 +381,10 @@ int byoca_store_challenge_get(struct byoca_store *s, const char *token,
                               struct byoca_err *err) BYOCA_WUR;
 int byoca_store_challenge_delete(struct byoca_store *s, const char *token,
                                  struct byoca_err *err) BYOCA_WUR;
+/* Deletes every token that expired at or before now; *n (may be NULL)
+ * gets how many. */
+int byoca_store_challenge_purge(struct byoca_store *s, int64_t now, int64_t *n,
+                                struct byoca_err *err) BYOCA_WUR;
 
 /* ---- events: the append-only audit log ---- */
 

@@ -3,7 +3,9 @@
  * selectCAA); once every level has answered, the climb is replayed on the
  * answers. D-DNS-ERR: a failed level at or below the first non-empty one
  * makes the whole lookup an error; D-CNAME: the resolver follows aliases
- * inside each level's query and the climb stays on the original name. */
+ * inside each level's query and the climb stays on the original name.
+ * A lookup can be cancelled while its queries are in flight (a job that
+ * stops must not wait for a DNS server that never answers). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,18 +19,19 @@
 
 /* What one level's query said. */
 struct level {
-  struct caa_lookup *lk;
-  const char *name; /* points into lk->base */
-  int failed;       /* no usable answer */
-  int malformed;    /* a record does not parse */
-  int too_many;     /* more than BYOCA_CAA_MAX_RECORDS records */
-  char why[200];    /* the reason of any of the three */
+  struct byoca_caa_lookup *lk;
+  struct byoca_dns_query *q; /* in flight, or NULL */
+  const char *name;          /* points into lk->base */
+  int failed;                /* no usable answer */
+  int malformed;             /* a record does not parse */
+  int too_many;              /* more than BYOCA_CAA_MAX_RECORDS records */
+  char why[200];             /* the reason of any of the three */
   enum byoca_dnssec dnssec;
   struct byoca_caa_record *recs;
   size_t n;
 };
 
-struct caa_lookup {
+struct byoca_caa_lookup {
   byoca_caa_lookup_cb cb;
   void *arg;
   int require_secure;
@@ -133,13 +136,14 @@ static void level_keep(struct level *lv, const struct byoca_dns_answer *ans) {
   }
 }
 
-static void finish(struct caa_lookup *lk);
+static void finish(struct byoca_caa_lookup *lk);
 
 static void on_answer(void *arg, const struct byoca_dns_answer *ans,
                       const struct byoca_err *err) {
   struct level *lv = arg;
-  struct caa_lookup *lk = lv->lk;
+  struct byoca_caa_lookup *lk = lv->lk;
   const char *rc;
+  lv->q = NULL; /* the resolver is done with it */
   if (err != NULL) {
     lv->failed = 1;
     byoca_strlcpy(lv->why, err->msg, sizeof(lv->why));
@@ -187,8 +191,8 @@ static void set_error(struct byoca_caa_rrset *s, const char *fmt, ...) {
 }
 
 /* Why level lv cannot be used, written into s; 0 when it can. */
-static int level_refused(const struct caa_lookup *lk, const struct level *lv,
-                         struct byoca_caa_rrset *s) {
+static int level_refused(const struct byoca_caa_lookup *lk,
+                         const struct level *lv, struct byoca_caa_rrset *s) {
   if (lv->failed)
     set_error(s, "CAA lookup at %s failed: %s", lv->name, lv->why);
   else if (lv->malformed)
@@ -207,7 +211,7 @@ static int level_refused(const struct caa_lookup *lk, const struct level *lv,
 /* The climb of RFC 8659 §3 over the answers. With require_secure every
  * level consulted must be secure: an insecure empty answer below the
  * records could have hidden the name's own records. */
-static int decide(struct caa_lookup *lk, struct byoca_caa_rrset *s) {
+static int decide(struct byoca_caa_lookup *lk, struct byoca_caa_rrset *s) {
   enum byoca_dnssec weakest = BYOCA_DNSSEC_SECURE;
   for (size_t i = 0; i < lk->nlevels; i++) {
     struct level *lv = &lk->levels[i];
@@ -230,13 +234,13 @@ static int decide(struct caa_lookup *lk, struct byoca_caa_rrset *s) {
   return 0;
 }
 
-static void lookup_free(struct caa_lookup *lk) {
+static void lookup_free(struct byoca_caa_lookup *lk) {
   for (size_t i = 0; i < lk->nlevels; i++)
     level_free(&lk->levels[i]);
   free(lk);
 }
 
-static void finish(struct caa_lookup *lk) {
+static void finish(struct byoca_caa_lookup *lk) {
   struct byoca_caa_rrset *s = calloc(1, sizeof(*s));
   struct byoca_err err = {0};
   if (s == NULL || decide(lk, s) != 0) {
@@ -254,15 +258,32 @@ static void finish(struct caa_lookup *lk) {
   byoca_err_clear(&err);
 }
 
+void byoca_caa_lookup_cancel(struct byoca_caa_lookup *lk) {
+  if (lk == NULL)
+    return;
+  for (size_t i = 0; i < lk->nlevels; i++) {
+    byoca_dns_cancel(lk->levels[i].q);
+    lk->levels[i].q = NULL;
+  }
+  lookup_free(lk);
+}
+
 int byoca_caa_lookup(struct byoca_resolver *r, const char *name,
                      int require_secure, byoca_caa_lookup_cb cb, void *arg) {
+  return byoca_caa_lookup_start(r, name, require_secure, cb, arg, NULL);
+}
+
+int byoca_caa_lookup_start(struct byoca_resolver *r, const char *name,
+                           int require_secure, byoca_caa_lookup_cb cb,
+                           void *arg, struct byoca_caa_lookup **out) {
   char base[CAA_NAME_MAX + 1];
   size_t n = 0;
   if (r == NULL || cb == NULL || caa_base_name(name, base, sizeof(base)) != 0)
     return BYOCA_E_INVAL;
   for (const char *l = base; l != NULL; l = caa_parent(l))
     n++;
-  struct caa_lookup *lk = calloc(1, sizeof(*lk) + n * sizeof(lk->levels[0]));
+  struct byoca_caa_lookup *lk =
+      calloc(1, sizeof(*lk) + n * sizeof(lk->levels[0]));
   if (lk == NULL)
     return BYOCA_E_NOMEM;
   lk->cb = cb;
@@ -278,7 +299,8 @@ int byoca_caa_lookup(struct byoca_resolver *r, const char *name,
      level that cannot even be asked counts as failed. */
   for (size_t i = 0; i < lk->nlevels; i++) {
     struct level *lv = &lk->levels[i];
-    int rc = byoca_resolve(r, lv->name, BYOCA_CAA_RRTYPE, on_answer, lv);
+    int rc = byoca_resolve_start(r, lv->name, BYOCA_CAA_RRTYPE, on_answer, lv,
+                                 &lv->q);
     if (rc == 0) {
       lk->pending++;
       continue;
@@ -291,5 +313,7 @@ int byoca_caa_lookup(struct byoca_resolver *r, const char *name,
     snprintf(lv->why, sizeof(lv->why), "cannot send the query (%s)",
              byoca_errcode_str(rc));
   }
+  if (out != NULL)
+    *out = lk;
   return 0;
 }

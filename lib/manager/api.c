@@ -175,7 +175,7 @@ int mgr_tenant_active(struct byoca_manager *m, int64_t tenant_id,
   if (rc != 0)
     return rc;
   if (t.deleting)
-    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+    return byoca_err_set(err, BYOCA_E_CONFLICT, BYOCA_CLASS_INPUT,
                          "tenant %lld is being deleted", (long long)tenant_id);
   return 0;
 }
@@ -254,7 +254,7 @@ int byoca_manager_renew(struct byoca_manager *m, int64_t tenant_id,
   memset(&row, 0, sizeof(row));
   int rc = byoca_store_cert_get(m->store, tenant_id, cert_id, 0, &row, err);
   if (rc == 0 && row.state == BYOCA_CERT_DELETING)
-    rc = byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+    rc = byoca_err_set(err, BYOCA_E_CONFLICT, BYOCA_CLASS_INPUT,
                        "certificate %lld is being deleted", (long long)cert_id);
   byoca_cert_row_clear(&row);
   if (rc == 0)

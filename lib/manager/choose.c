@@ -166,17 +166,12 @@ static void discover(struct mgr_job *j) {
   discovered(j);
 }
 
-struct lookup_slot {
-  struct mgr_job *j;
-  size_t i;
-};
-
 static void on_rrset(void *arg, struct byoca_caa_rrset *rrset,
                      const struct byoca_err *err) {
-  struct lookup_slot *s = arg;
+  struct mgr_caa_slot *s = arg;
   struct mgr_job *j = s->j;
   size_t i = s->i;
-  free(s);
+  s->lk = NULL; /* done: nothing to cancel */
   if (rrset == NULL && (rrset = calloc(1, sizeof(*rrset))) != NULL) {
     rrset->lookup_error = 1; /* D-DNS-ERR: could not even look */
     byoca_err_format(err, rrset->error, sizeof(rrset->error));
@@ -202,20 +197,17 @@ static int is_ip(const char *name) {
 
 static int lookup_one(struct mgr_job *j, size_t i) {
   struct byoca_manager *m = j->m;
-  struct lookup_slot *s = calloc(1, sizeof(*s));
-  if (s == NULL)
-    return BYOCA_E_NOMEM;
+  struct mgr_caa_slot *s = &j->caa[i];
   s->j = j;
   s->i = i;
   j->pending++;
   j->lookups_left++;
   if (m->resolver != NULL &&
-      byoca_caa_lookup(m->resolver, j->names[i], m->cfg.require_dnssec,
-                       on_rrset, s) == 0)
+      byoca_caa_lookup_start(m->resolver, j->names[i], m->cfg.require_dnssec,
+                             on_rrset, s, &s->lk) == 0)
     return 0;
   j->pending--;
   j->lookups_left--;
-  free(s);
   struct byoca_caa_rrset *r = calloc(1, sizeof(*r));
   if (r == NULL)
     return BYOCA_E_NOMEM;
@@ -225,9 +217,22 @@ static int lookup_one(struct mgr_job *j, size_t i) {
   return 0;
 }
 
+void mgr_choose_cancel(struct mgr_job *j) {
+  for (size_t i = 0; j->caa != NULL && i < j->nnames; i++) {
+    if (j->caa[i].lk == NULL)
+      continue;
+    byoca_caa_lookup_cancel(j->caa[i].lk);
+    j->caa[i].lk = NULL;
+    mgr_job_log(j, BYOCA_LOG_DEBUG, "CAA lookup of %s cancelled", j->names[i]);
+    j->pending--;
+    j->lookups_left--;
+  }
+}
+
 static void lookups_start(struct mgr_job *j) {
   j->rrsets = calloc(j->nnames, sizeof(*j->rrsets));
-  if (j->rrsets == NULL) {
+  j->caa = calloc(j->nnames, sizeof(*j->caa));
+  if (j->rrsets == NULL || j->caa == NULL) {
     mgr_job_fail(j, BYOCA_CLASS_INTERNAL, "out of memory", 0);
     return;
   }

@@ -15,6 +15,14 @@
 #define DEF_HOOK_TIMEOUT_MS 300000
 #define DEF_NOTIFY_AFTER 3
 #define DEF_EXPIRY_WARNING (7 * MGR_DAY)
+#define DEF_ORDER_TIMEOUT_MS 3600000
+#define DEF_METRICS_REFRESH 30
+
+int64_t mgr_job_deadline_ms(const struct mgr_cfg *cfg) {
+  int64_t d = (int64_t)MGR_JOB_DEADLINE_S * 1000,
+          o = cfg->order_timeout_ms + 600000;
+  return o > d ? o : d;
+}
 
 int mgr_is_url(const char *s) {
   return s != NULL && strncasecmp(s, "https://", 8) == 0 && s[8] != '\0';
@@ -94,6 +102,11 @@ static void fill_numbers(struct mgr_cfg *cfg,
   cfg->notify_after_failures = o->notify_after_failures > 0
                                    ? o->notify_after_failures
                                    : DEF_NOTIFY_AFTER;
+  cfg->order_timeout_ms =
+      o->order_timeout_ms > 0 ? o->order_timeout_ms : DEF_ORDER_TIMEOUT_MS;
+  cfg->metrics_refresh_s = o->metrics_refresh_s == 0  ? DEF_METRICS_REFRESH
+                           : o->metrics_refresh_s < 0 ? 0
+                                                      : o->metrics_refresh_s;
   cfg->expiry_warning_s =
       o->expiry_warning_s > 0 ? o->expiry_warning_s : DEF_EXPIRY_WARNING;
 }

@@ -35,6 +35,7 @@ static void job_free(struct mgr_job *j) {
     free(j->rrsets[i]);
   }
   free(j->rrsets);
+  free(j->caa);
   if (j->have_disc)
     byoca_caa_discovery_clear(&j->disc);
   mgr_cands_clear(&j->cands);
@@ -138,6 +139,7 @@ static void job_finish(struct mgr_job *j, int tell) {
   if (j->step != NULL)
     byoca_timer_cancel(j->step);
   j->deadline = j->step = NULL;
+  mgr_choose_cancel(j);
   mgr_attempt_release(j);
   byoca_key_free(j->cert_key);
   j->cert_key = NULL;
@@ -190,14 +192,14 @@ void mgr_jobs_detach(struct byoca_manager *m) {
 static void on_deadline(void *arg) {
   struct mgr_job *j = arg;
   j->deadline = NULL;
-  mgr_job_log(j, BYOCA_LOG_WARN, "gave up after %d minutes",
-              MGR_JOB_DEADLINE_S / 60);
+  mgr_job_log(j, BYOCA_LOG_WARN, "gave up after %lld minutes",
+              (long long)(mgr_job_deadline_ms(&j->m->cfg) / 60000));
   if (j->kind == MGR_JOB_DELETE) {
     mgr_job_end(j); /* the lease runs out and deletion is tried again */
     return;
   }
   mgr_job_fail(j, BYOCA_CLASS_RETRYABLE,
-               "the attempt took longer than an hour and was stopped", 0);
+               "the attempt took too long and was stopped", 0);
 }
 
 /* Loads the lineage; 0 and the job is ready to run. */
@@ -249,8 +251,8 @@ void mgr_job_start(struct byoca_manager *m, int64_t cert_id) {
     mgr_job_end(j);
     return;
   }
-  j->deadline = byoca_timer_add(m->loop, (int64_t)MGR_JOB_DEADLINE_S * 1000,
-                                on_deadline, j);
+  j->deadline =
+      byoca_timer_add(m->loop, mgr_job_deadline_ms(&m->cfg), on_deadline, j);
   if (j->row.state == BYOCA_CERT_DELETING) {
     j->kind = MGR_JOB_DELETE;
     mgr_delete_run(j);

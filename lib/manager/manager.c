@@ -1,9 +1,10 @@
 /* The manager object and its scheduler. Every tick (and on a kick) it
  * claims due lineages from the store, as many as max_parallel leaves room
  * for, and starts a job for each; jobs queue per CA under
- * max_parallel_per_ca. Draining stops the claiming and reports when the
- * last job ended; freeing cancels what still runs and leaves its store
- * rows for the next start to resume. */
+ * max_parallel_per_ca; every minute it finishes deleted tenants and
+ * purges expired challenge tokens. Draining stops the claiming and reports when
+ * the last job ended; freeing cancels what still runs and leaves its store rows
+ * for the next start to resume. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,21 @@ static void claim(struct byoca_manager *m) {
       mgr_job_start(m, ids[i]);
 }
 
+/* Deletes the http-01 tokens that expired (a job killed before its
+ * cleanup, a node that died): the responder never answers them, and the
+ * table stays as small as the validations in flight. */
+static void purge_challenges(struct byoca_manager *m, int64_t now) {
+  int64_t n = 0;
+  struct byoca_err e = {0};
+  if (byoca_store_challenge_purge(m->store, now, &n, &e) != 0)
+    byoca_log(BYOCA_LOG_WARN, "cannot purge expired challenge tokens: %s",
+              e.msg);
+  else if (n > 0)
+    byoca_log(BYOCA_LOG_INFO, "purged %lld expired challenge tokens",
+              (long long)n);
+  byoca_err_clear(&e);
+}
+
 static void work(struct byoca_manager *m) {
   if (m->draining || !m->started)
     return;
@@ -76,6 +92,7 @@ static void work(struct byoca_manager *m) {
   if (m->tenant_sweep || now >= m->next_sweep) {
     m->next_sweep = now + SWEEP_S;
     mgr_tenant_sweep(m);
+    purge_challenges(m, now);
   }
   mgr_slots_wake(m); /* limits may have grown (reconfigure) */
   claim(m);

@@ -57,7 +57,12 @@ struct mgr_cfg {
   char *webhook_url;
   int notify_after_failures;
   int64_t expiry_warning_s;
+  int64_t order_timeout_ms;
+  int64_t metrics_refresh_s; /* 0: count at every scrape */
 };
+/* How long one job may run: an hour, or the order timeout and 10 minutes
+ * for the rest of the attempt when that is longer. */
+int64_t mgr_job_deadline_ms(const struct mgr_cfg *cfg);
 
 /* Copies opts into cfg with defaults filled in; err names a bad option. */
 int mgr_cfg_copy(struct mgr_cfg *cfg, const struct byoca_manager_opts *opts,
@@ -217,6 +222,11 @@ struct byoca_manager {
   int64_t next_expiry_check;
   int64_t next_sweep;
   struct mgr_metrics metrics;
+  /* what /metrics shows of the store, counted at most every
+   * cfg.metrics_refresh_s (a count scans the certificates) */
+  int64_t counts[4];
+  int64_t due;
+  int64_t counted_at_ms; /* 0: never */
 };
 
 /* config.c: trusts the operator's URLs (overrides, default CAs, webhook). */
@@ -249,6 +259,13 @@ enum mgr_job_kind {
 
 struct mgr_solver;
 
+/* One CAA lookup of a job in flight (the callback's argument). */
+struct mgr_caa_slot {
+  struct mgr_job *j;
+  size_t i;                    /* the identifier */
+  struct byoca_caa_lookup *lk; /* NULL once answered or cancelled */
+};
+
 struct mgr_job {
   struct byoca_manager *m;
   struct mgr_job *prev, *next;
@@ -270,6 +287,7 @@ struct mgr_job {
   int64_t retry_after;        /* the latest Retry-After a CA gave */
   /* choice */
   struct byoca_caa_rrset **rrsets;
+  struct mgr_caa_slot *caa; /* nnames, while looking up */
   size_t lookups_left;
   struct byoca_caa_discovery disc;
   int have_disc;
@@ -338,6 +356,9 @@ int mgr_attempt_set_ca(struct mgr_job *j, const char *issuer,
 
 /* choose.c: fills j->cands, then calls mgr_attempt_first or fails. */
 void mgr_choose_start(struct mgr_job *j);
+/* Cancels the job's CAA lookups still in flight (the job ends): their
+ * callbacks never run and the job waits for none of them. */
+void mgr_choose_cancel(struct mgr_job *j);
 
 /* attempt.c */
 void mgr_attempt_first(struct mgr_job *j);

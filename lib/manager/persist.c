@@ -41,6 +41,7 @@ void mgr_order_req(struct mgr_job *j, struct byoca_order_req *req) {
   req->solvers = j->solver_ptrs;
   req->nsolvers = j->nsolvers;
   req->label = j->label;
+  req->max_wait_ms = j->m->cfg.order_timeout_ms;
   req->persist = mgr_persist_cb;
   req->persist_arg = j;
 }

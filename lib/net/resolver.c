@@ -455,8 +455,11 @@ int byoca_resolve_host(struct byoca_resolver *r, const char *host,
   return net_resolve_host_start(r, host, cb, arg, NULL);
 }
 
-int byoca_resolve(struct byoca_resolver *r, const char *name, int rrtype,
-                  byoca_dns_cb cb, void *arg) {
+/* The public handle of a raw lookup is the query itself: callers only
+ * hand it back to byoca_dns_cancel. */
+int byoca_resolve_start(struct byoca_resolver *r, const char *name, int rrtype,
+                        byoca_dns_cb cb, void *arg,
+                        struct byoca_dns_query **out) {
   struct net_dnsq *q;
   if (cb == NULL || rrtype <= 0 || rrtype > 65535)
     return BYOCA_E_INVAL;
@@ -465,5 +468,16 @@ int byoca_resolve(struct byoca_resolver *r, const char *name, int rrtype,
     return rc;
   q->dcb = cb;
   q->arg = arg;
+  if (out != NULL)
+    *out = (struct byoca_dns_query *)q;
   return 0;
+}
+
+int byoca_resolve(struct byoca_resolver *r, const char *name, int rrtype,
+                  byoca_dns_cb cb, void *arg) {
+  return byoca_resolve_start(r, name, rrtype, cb, arg, NULL);
+}
+
+void byoca_dns_cancel(struct byoca_dns_query *q) {
+  net_dnsq_cancel((struct net_dnsq *)q);
 }

@@ -47,6 +47,10 @@
     (struct byoca_store *s, int64_t tenant_id, int64_t id,                     \
      struct byoca_err *err),                                                   \
     (s, tenant_id, id, err))                                                   \
+  X(token_list,                                                                \
+    (struct byoca_store *s, int64_t tenant_id,                                 \
+     struct byoca_token_info **out, size_t *n, struct byoca_err *err),         \
+    (s, tenant_id, out, n, err))                                               \
   X(operator_tokens,                                                           \
     (struct byoca_store *s, int64_t *n, struct byoca_err *err), (s, n, err))   \
   X(ca_record,                                                                 \
@@ -169,6 +173,9 @@
   X(challenge_delete,                                                          \
     (struct byoca_store *s, const char *token, struct byoca_err *err),         \
     (s, token, err))                                                           \
+  X(challenge_purge,                                                           \
+    (struct byoca_store *s, int64_t now, int64_t *n, struct byoca_err *err),   \
+    (s, now, n, err))                                                          \
   X(event_add,                                                                 \
     (struct byoca_store *s, int64_t tenant_id, int64_t cert_id,                \
      const char *type, const char *detail_json, int64_t now,                   \

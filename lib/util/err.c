@@ -272,6 +272,8 @@ const char *byoca_errcode_str(int code) {
     return "cancelled";
   case BYOCA_E_HOOK:
     return "hook failed";
+  case BYOCA_E_CONFLICT:
+    return "conflict";
   case BYOCA_E_PROFILE:
     return "profile not offered";
   default:

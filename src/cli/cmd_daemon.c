@@ -30,7 +30,8 @@ static const char help[] =
     "\n"
     "Talks to byocad's REST API.\n"
     "  tenant create NAME | tenant list | tenant show ID | tenant delete ID\n"
-    "  token create TENANT_ID [--label L] | token revoke TENANT_ID TOKEN_ID\n"
+    "  token create [TENANT_ID] [--label L] | token list [TENANT_ID]\n"
+    "  token revoke [TENANT_ID] TOKEN_ID  (no TENANT_ID: operator tokens)\n"
     "  cert add NAME... [--key-type T] [--ca auto|ISSUER|URL] [--profile P]\n"
     "           [--require-profile] [--wait [SECONDS]]\n"
     "  cert list | cert show ID | cert delete ID [--no-revoke] [--wait]\n"
@@ -204,7 +205,7 @@ struct verb {
 };
 
 static int check_ids(const struct verb *vb, struct vopts *v) {
-  for (int i = 0; i < vb->nids; i++)
+  for (int i = 0; i < vb->nids && i < v->npos; i++)
     if (byoca_parse_uint(v->pos[i], INT64_MAX, &v->id[i]) != 0 || v->id[i] == 0)
       return cli_usage("daemon", "'%s' is not an id (a positive number)",
                        v->pos[i]);
@@ -648,9 +649,16 @@ static int tenant_delete(struct dctx *d, const struct vopts *v) {
   return show(d, "DELETE", tenant_path(v), human_tenant_row);
 }
 
+/* /v1/tenants/ID/tokens, or /v1/tokens (the operator's) without an ID. */
+static char *tokens_path(const struct vopts *v) {
+  return v->npos > 0
+             ? byoca_asprintf("/v1/tenants/%" PRIu64 "/tokens", v->id[0])
+             : byoca_strdup("/v1/tokens");
+}
+
 static int token_create(struct dctx *d, const struct vopts *v) {
   struct byoca_local_resp r;
-  char *path = byoca_asprintf("/v1/tenants/%" PRIu64 "/tokens", v->id[0]);
+  char *path = tokens_path(v);
   json_t *body = v->val[O_LABEL] != NULL
                      ? json_pack("{s:s}", "label", v->val[O_LABEL])
                      : json_object();
@@ -664,8 +672,22 @@ static int token_create(struct dctx *d, const struct vopts *v) {
   return rc;
 }
 
+static void human_tokens(json_t *j) {
+  dout_table(json_object_get(j, "items"), dout_token_cols, "no tokens");
+}
+
+static int token_list(struct dctx *d, const struct vopts *v) {
+  return show(d, "GET", tokens_path(v), human_tokens);
+}
+
 static int token_revoke(struct dctx *d, const struct vopts *v) {
   char done[96];
+  if (v->npos == 1) {
+    snprintf(done, sizeof(done), "revoked operator token %" PRIu64, v->id[0]);
+    return no_content(d, "DELETE",
+                      byoca_asprintf("/v1/tokens/%" PRIu64, v->id[0]), NULL,
+                      done);
+  }
   snprintf(done, sizeof(done), "revoked token %" PRIu64 " of tenant %" PRIu64,
            v->id[1], v->id[0]);
   return no_content(d, "DELETE",
@@ -1012,9 +1034,10 @@ static const struct verb verbs[] = {
     {"tenant", "list", 0, 0, 0, 0, 0, "", tenant_list},
     {"tenant", "show", 0, 0, 1, 1, 1, "ID", tenant_show},
     {"tenant", "delete", 0, 0, 1, 1, 1, "ID", tenant_delete},
-    {"token", "create", OPT(O_LABEL), 0, 1, 1, 1, "TENANT_ID [--label L]",
+    {"token", "create", OPT(O_LABEL), 0, 0, 1, 1, "[TENANT_ID] [--label L]",
      token_create},
-    {"token", "revoke", 0, 0, 2, 2, 2, "TENANT_ID TOKEN_ID", token_revoke},
+    {"token", "list", 0, 0, 0, 1, 1, "[TENANT_ID]", token_list},
+    {"token", "revoke", 0, 0, 1, 2, 2, "[TENANT_ID] TOKEN_ID", token_revoke},
     {"cert", "add",
      T | OPT(O_KEYTYPE) | OPT(O_CA) | OPT(O_PROFILE) | OPT(O_REQPROFILE) |
          OPT(O_WAIT),

@@ -41,6 +41,12 @@ const struct dcol dout_ca_cols[] = {
     {"LAST_ERROR", "last_error", 0, NULL},
     {NULL, NULL, 0, NULL},
 };
+const struct dcol dout_token_cols[] = {
+    {"ID", "id", 6, NULL},
+    {"CREATED", "created", 20, NULL},
+    {"LABEL", "label", 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
 const struct dcol dout_eab_cols[] = {
     {"ISSUER", "issuer", 30, NULL},
     {"KID", "kid", 0, NULL},

@@ -9,6 +9,8 @@
  *   allow_net = CIDR         ; repeatable
  *   require_dnssec = yes|no
  *   state_dir = DIR
+ *   http_timeout = SECONDS   ; --http-timeout: each HTTP request
+ *   order_timeout = SECONDS  ; --order-timeout: polling one order
  *
  *   [ca "letsencrypt.org"]   ; a CA by its CAA issuer-domain-name
  *   directory = URL          ; for CAs without /.well-known/acme (D-WELLKNOWN)
@@ -65,7 +67,13 @@ static int yes(const char *v, int *out) {
   return 0;
 }
 
+static int seconds(const char *v, int64_t *out_ms);
+
 static int defaults_key(struct cli_config *c, const char *k, const char *v) {
+  if (strcmp(k, "http_timeout") == 0)
+    return seconds(v, &c->http_timeout_ms);
+  if (strcmp(k, "order_timeout") == 0)
+    return seconds(v, &c->order_timeout_ms);
   if (strcmp(k, "default_ca") == 0)
     return set_str(&c->default_ca, v);
   if (strcmp(k, "resolver") == 0)

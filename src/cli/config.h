@@ -39,7 +39,9 @@ struct cli_config {
   struct cli_config_ca ca[CLI_CONFIG_MAX_CA];
   size_t nca;
   struct cli_config_rfc2136 rfc2136;
-  char *tls_alpn; /* [tls-alpn] listen = [ADDR:]PORT */
+  char *tls_alpn;           /* [tls-alpn] listen = [ADDR:]PORT */
+  int64_t http_timeout_ms;  /* [defaults] http_timeout (seconds) */
+  int64_t order_timeout_ms; /* [defaults] order_timeout (seconds) */
 };
 
 /* Reads path (NULL: $BYOCA_CONFIG or /etc/byoca/byoca.conf if present).

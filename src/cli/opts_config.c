@@ -35,6 +35,10 @@ int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
     o->trust_anchor = cfg->trust_anchor;
   for (size_t i = 0; i < cfg->nallow && o->nallow < CLI_MAX_ALLOW; i++)
     o->allow_net[o->nallow++] = cfg->allow_net[i];
+  if (o->http_timeout_ms == 0)
+    o->http_timeout_ms = cfg->http_timeout_ms;
+  if (o->order_timeout_ms == 0)
+    o->order_timeout_ms = cfg->order_timeout_ms;
   rfc2136_finish(o, &cfg->rfc2136);
   o->tls_alpn_conf = cfg->tls_alpn;
   return 0;

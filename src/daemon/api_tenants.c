@@ -40,9 +40,9 @@ static int first_token(struct bd_call *c, const struct byoca_tenant *t,
     return -1;
   }
   bd_event(c, t->id, 0, "tenant.created", json_pack("{s:s}", "name", t->name));
-  bd_event(
-      c, t->id, 0, "token.created",
-      json_pack("{s:I,s:s}", "token_id", (json_int_t)tid, "label", "initial"));
+  bd_event(c, t->id, 0, "token.created",
+           json_pack("{s:I,s:s,s:s}", "token_id", (json_int_t)tid, "label",
+                     "initial", "scope", "tenant"));
   *tid_out = tid;
   return 0;
 }
@@ -59,11 +59,6 @@ void api_tenants_create(struct bd_call *c) {
   int64_t tid = 0;
   int rc = byoca_store_tenant_create(c->d->store, name, &t, &e);
   json_decref(b);
-  if (rc == BYOCA_E_INVAL && strstr(e.msg, "exists already") != NULL) {
-    bd_problem(c, 409, "%s", e.msg); /* the name is taken: a conflict */
-    byoca_err_clear(&e);
-    return;
-  }
   if (rc != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);

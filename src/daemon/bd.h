@@ -110,6 +110,9 @@ json_t *bd_json_tenant(const struct byoca_tenant *t);
 json_t *bd_json_cert(const struct byoca_cert_row *r);
 json_t *bd_json_event(const struct byoca_event *e);
 json_t *bd_json_ca(const struct byoca_ca_health *h);
+/* A token as listed (tenant 0 = an operator token): id, tenant, label,
+ * created; never the secret or its hash. */
+json_t *bd_json_token(const struct byoca_token_info *t, int64_t tenant);
 /* {"items": items, "next_after": last id or null}; items consumed. */
 json_t *bd_json_list(json_t *items, int64_t last);
 
@@ -122,6 +125,10 @@ void api_tenants_delete(struct bd_call *c);
 void api_tenants_profile(struct bd_call *c);
 void api_tokens_create(struct bd_call *c);
 void api_tokens_delete(struct bd_call *c);
+void api_tokens_list(struct bd_call *c);
+void api_optokens_create(struct bd_call *c);
+void api_optokens_list(struct bd_call *c);
+void api_optokens_delete(struct bd_call *c);
 void api_certs_add(struct bd_call *c);
 void api_certs_import(struct bd_call *c);
 void api_certs_list(struct bd_call *c);

@@ -59,6 +59,9 @@ static const struct key keys[] = {
     {"notify_after_failures", K_INT, F(notify_after_failures), 1, 1000, 0},
     {"max_body", K_INT, F(max_body), 1024, 64 * 1024 * 1024, 1},
     {"drain_timeout", K_INT, F(drain_timeout), 0, 3600, 0},
+    {"http_timeout", K_INT, F(http_timeout), 1, 86400, 1},
+    {"order_timeout", K_INT, F(order_timeout), 1, 86400, 0},
+    {"metrics_refresh", K_INT, F(metrics_refresh), 0, 86400, 0},
 };
 #undef F
 
@@ -319,6 +322,9 @@ static void init_numbers(struct bd_config *c) {
   c->notify_after_failures = 3;
   c->max_body = 1024 * 1024;
   c->drain_timeout = 30;
+  c->http_timeout = 30;
+  c->order_timeout = 3600;
+  c->metrics_refresh = 30;
 }
 
 /* Line number of the first line too long for inih, or 0. */

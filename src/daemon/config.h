@@ -59,6 +59,10 @@ struct bd_config {
   int64_t notify_after_failures;
   int64_t max_body;
   int64_t drain_timeout;
+  int64_t http_timeout;    /* seconds, each HTTP request (start only) */
+  int64_t order_timeout;   /* seconds an order may keep polling */
+  int64_t metrics_refresh; /* seconds between counts for /metrics; 0 at
+                              every scrape */
   struct bd_config_ca ca[BD_MAX_CA];
   size_t nca;
 };

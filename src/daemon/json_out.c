@@ -136,6 +136,18 @@ json_t *bd_json_ca(const struct byoca_ca_health *h) {
   return o;
 }
 
+json_t *bd_json_token(const struct byoca_token_info *t, int64_t tenant) {
+  json_t *o = json_object();
+  if (o == NULL || put(o, "id", json_integer((json_int_t)t->id)) != 0 ||
+      put(o, "tenant", id_or_null(tenant)) != 0 ||
+      put(o, "label", json_string(t->label)) != 0 ||
+      put(o, "created", time_or_null(t->created)) != 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
 json_t *bd_json_list(json_t *items, int64_t last) {
   if (items == NULL)
     return NULL;

@@ -75,6 +75,8 @@ static int status_of(int code) {
     return 400;
   case BYOCA_E_NOTFOUND:
     return 404;
+  case BYOCA_E_CONFLICT:
+    return 409;
   case BYOCA_E_TOOBIG:
     return 413;
   default:

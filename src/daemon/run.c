@@ -51,6 +51,9 @@ int bd_mopts_build(struct bd *d, const struct bd_config *cfg,
       .deploy_hook = cfg->deploy_hook,
       .webhook_url = cfg->webhook_url,
       .notify_after_failures = (int)cfg->notify_after_failures,
+      .order_timeout_ms = cfg->order_timeout * 1000,
+      /* 0 in the file: count at every scrape (negative for the manager) */
+      .metrics_refresh_s = cfg->metrics_refresh > 0 ? cfg->metrics_refresh : -1,
   };
   return 0;
 }
@@ -171,6 +174,9 @@ static int net_init(struct bd *d, struct byoca_err *err) {
       .ca_bundle = d->cfg.ca_bundle,
       .policy = d->policy,
       .resolver = d->resolver,
+      .timeout_ms = d->cfg.http_timeout * 1000,
+      .connect_timeout_ms =
+          d->cfg.http_timeout < 10 ? d->cfg.http_timeout * 1000 : 0,
   };
   if ((d->http = byoca_http_new(d->loop, &ho, err)) == NULL)
     return err != NULL && err->code != 0 ? err->code : BYOCA_E_NET;

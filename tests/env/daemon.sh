@@ -28,6 +28,25 @@
 #                                    store holds (to search for secrets)
 #   store_query SQL                  the first column of SQL's first row,
 #                                    read from the store (either backend)
+#   store_exec SQL                   runs SQL on the store (either backend)
+#
+# For the operations tests (test_daemon_ops*.sh), against Pebble:
+#   env_daemon_ops NAME [PEBBLE_ARGS...]
+#                                    env_init NAME, TLS, challtestsrv,
+#                                    Pebble, a work folder $W, and Pebble
+#                                    behind daemon_check.py's pebble-proxy
+#                                    on $PORT_SPARE_FIRST: $CA is its
+#                                    directory (BYOCAD_DEFAULT_CA too)
+#   env_webhook_sink NAME PORT FILE [FAILS]
+#                                    a webhook receiver (webhook_sink.py)
+#                                    writing what it gets to FILE
+#   webhook_notes FILE               those notifications as a JSON array
+#   port_up PORT                     something listens on 127.0.0.1:PORT
+#   wait_for SECONDS CMD...          until CMD succeeds (every 0.2 s)
+#   cert_field ID EXPR               EXPR on GET /v1/certificates/ID (tenant
+#                                    token file $T)
+#   failures_at_least ID N, cert_gone ID
+#   metrics_check PYTHON             asserts on GET /metrics, parsed
 #
 # BODY: JSON text, or @FILE to send a file (large bodies). "" = no body.
 # TOKEN_FILE: a file holding a bearer token; "" = no Authorization header.
@@ -39,7 +58,8 @@
 # BYOCAD_SOCK, BYOCAD_OPERATOR (the operator token file); sets BYOCAD_PID,
 # and BYOCAD_RC (exit status) once stopped or killed. Inputs: BYOCAD (the
 # binary), BYOCAD_DEFAULT_CA (default: $ENV_DIRECTORY, else
-# $ENV_CA_DIRECTORY_1), BYOCAD_LOG_LEVEL (default debug), BYOCAD_STORE
+# $ENV_CA_DIRECTORY_1), BYOCAD_LOG_LEVEL (default debug),
+# BYOCAD_METRICS_REFRESH (default 0: counted at every scrape), BYOCAD_STORE
 # ("pg": the store is a database "byocad" on a throwaway PostgreSQL
 # cluster, pg.sh, instead of the SQLite file BYOCAD_DB; BYOCAD_STORE_URL
 # is then its URL).
@@ -94,6 +114,9 @@ env__byocad_conf() {
     [ -z "$dca" ] || echo "default_ca = $dca"
     echo "retry_base = 2"
     echo "tick_ms = 200"
+    # the tests check /metrics right after each change: count at every
+    # scrape unless a test wants the kept counts
+    echo "metrics_refresh = ${BYOCAD_METRICS_REFRESH:-0}"
     echo "log_level = ${BYOCAD_LOG_LEVEL:-debug}"
     [ -z "${BYOCAD_STORE_URL:-}" ] || echo "store = $BYOCAD_STORE_URL"
     [ $# -eq 0 ] || printf '%s\n' "$@"
@@ -339,6 +362,20 @@ store_snapshot() {
   mapfile -t -O 1 STORE_FILES < <(find "$ENV_DIR/pg/data" -type f)
 }
 
+# store_exec SQL: runs SQL (constant text) on byocad's store, SQLite or
+# PostgreSQL, for a test that plants a row byocad must deal with.
+store_exec() {
+  if [ "${BYOCAD_STORE:-}" = pg ]; then
+    "$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
+      -d byocad -v ON_ERROR_STOP=1 -c "$1" >/dev/null
+    return
+  fi
+  "$BYOCA_PY" -c 'import sqlite3, sys
+con = sqlite3.connect(sys.argv[1], timeout=10)
+con.execute(sys.argv[2])
+con.commit()' "$BYOCAD_DB" "$1"
+}
+
 # store_query SQL: prints the first column of the first row SQL (constant
 # text) selects from byocad's store, SQLite or PostgreSQL, read-only.
 store_query() {
@@ -449,4 +486,98 @@ pem_split() {
   sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$1" >"$2.full"
   awk '/-----BEGIN CERTIFICATE-----/ { n++ } n == 1' "$2.full" >"$2.leaf"
   awk '/-----BEGIN CERTIFICATE-----/ { n++ } n >= 2' "$2.full" >"$2.chain"
+}
+
+# ---- the operations tests' bed and helpers (see the header) ----
+
+# env_daemon_ops NAME [PEBBLE_ARGS...]: the bed of test_daemon_ops*.sh.
+env_daemon_ops() {
+  local name=$1
+  shift
+  env_init "$name"
+  env_gen_tls
+  env_start_challtestsrv
+  env_start_pebble "$@"
+  W=$ENV_DIR/work
+  mkdir -p "$W"
+  local proxy=$PORT_SPARE_FIRST
+  env_spawn pebble-proxy python3 "$BYOCA_SRC/tests/env/daemon_check.py" \
+    pebble-proxy "$proxy" "$PORT_ACME" "$ENV_TLS_CERT" "$ENV_TLS_KEY" \
+    "$ENV_CA_BUNDLE"
+  CA=https://127.0.0.1:$proxy/dir
+  export BYOCAD_DEFAULT_CA=$CA
+  env__wait pebble-proxy "$ENV_LAST_PID" 10 "${ENV_CURL[@]}" -f -o /dev/null \
+    --cacert "$ENV_CA_BUNDLE" "$CA"
+}
+
+port_up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# env_webhook_sink NAME PORT FILE [FAILS]: webhook_sink.py on PORT, FILE
+# gets one JSON line per notification (FAILS: answer 500 that often first)
+env_webhook_sink() {
+  env_spawn "$1" python3 "$BYOCA_SRC/tests/env/webhook_sink.py" "$2" "$3" \
+    ${4:+"$4"}
+  env__wait "$1" "$ENV_LAST_PID" 10 port_up "$2"
+}
+
+# webhook_notes FILE: the notifications in FILE as a JSON array
+webhook_notes() {
+  "$BYOCA_PY" -c 'import json, sys, os
+f = sys.argv[1]
+print(json.dumps([json.loads(l) for l in open(f)] if os.path.exists(f) else []))' "$1"
+}
+
+# wait_for SECONDS CMD...: until CMD succeeds (every 0.2 s)
+wait_for() {
+  local i n=$(($1 * 5))
+  shift
+  for ((i = 0; i < n; i++)); do
+    "$@" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# cert_field ID EXPR: EXPR on GET /v1/certificates/ID (tenant token $T)
+cert_field() {
+  api_expect 200 GET "/v1/certificates/$1" "" "$T" || return 1
+  json_get "$API_BODY" "$2"
+}
+failures_at_least() { [ "$(cert_field "$1" 'd["failures"]')" -ge "$2" ]; }
+# cert_gone ID: the certificate answers 404 (deleted)
+cert_gone() {
+  api GET "/v1/certificates/$1" "" "$T" >/dev/null
+  [ "$API_STATUS" = 404 ]
+}
+
+# metrics_check PYTHON: GET /metrics, parsed (every line must parse), then
+# PYTHON runs with S = [(name, labels, value)], series(name, **labels) and
+# v(name, **labels): the value of the one matching series, None if absent.
+# The text is kept in $W/metrics.txt.
+metrics_check() {
+  api_expect 200 GET /metrics "" "$BYOCAD_OPERATOR" || return 1
+  printf '%s\n' "$API_BODY" >"$W/metrics.txt"
+  "$BYOCA_PY" - "$W/metrics.txt" "$1" <<'PY'
+import re, sys
+S = []
+lab = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if not line or line.startswith("#"):
+        continue
+    m = re.match(r'^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$', line)
+    if not m:
+        sys.exit("unparsable metrics line: %r" % line)
+    labels = {k: re.sub(r'\\(.)', lambda x: {'n': '\n'}.get(x.group(1), x.group(1)), v)
+              for k, v in lab.findall(m.group(2) or "")}
+    S.append((m.group(1), labels, float(m.group(3))))
+def series(name, **want):
+    return [(l, x) for n, l, x in S
+            if n == name and all(l.get(k) == w for k, w in want.items())]
+def v(name, **want):
+    s = series(name, **want)
+    assert len(s) <= 1, "%d series %s %r" % (len(s), name, want)
+    return s[0][1] if s else None
+exec(sys.argv[2])
+PY
 }

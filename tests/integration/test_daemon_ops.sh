@@ -25,90 +25,21 @@
 #    (and loses a deleted tenant's).
 source "$(dirname "$0")/common.sh"
 source "$BYOCA_SRC/tests/env/daemon.sh"
-env_init daemon_ops
-env_gen_tls
-env_start_challtestsrv
-env_start_pebble
-W=$ENV_DIR/work
-mkdir -p "$W"
-CHECK=(python3 "$BYOCA_SRC/tests/env/daemon_check.py")
-PROXY_PORT=$PORT_SPARE_FIRST
+env_daemon_ops daemon_ops
 SINK_PORT=$((PORT_SPARE_FIRST + 1))
-env_spawn pebble-proxy "${CHECK[@]}" pebble-proxy "$PROXY_PORT" "$PORT_ACME" \
-  "$ENV_TLS_CERT" "$ENV_TLS_KEY" "$ENV_CA_BUNDLE"
-CA=https://127.0.0.1:$PROXY_PORT/dir
-export BYOCAD_DEFAULT_CA=$CA
-env__wait pebble-proxy "$ENV_LAST_PID" 10 "${ENV_CURL[@]}" -f -o /dev/null \
-  --cacert "$ENV_CA_BUNDLE" "$CA"
 SINK=$W/sink.jsonl
-env_spawn sink python3 "$BYOCA_SRC/tests/env/webhook_sink.py" "$SINK_PORT" "$SINK" 2
-sink_up() { (exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT") 2>/dev/null; }
-env__wait sink "$ENV_LAST_PID" 10 sink_up
+env_webhook_sink sink "$SINK_PORT" "$SINK" 2
 
-# wait_for SECONDS CMD...: until CMD succeeds (every 0.2 s)
-wait_for() {
-  local i n=$(($1 * 5))
-  shift
-  for ((i = 0; i < n; i++)); do
-    "$@" && return 0
-    sleep 0.2
-  done
-  return 1
-}
 # notes [FILE]: every notification FILE (default: delivered) holds, as a
 # JSON array
-notes() {
-  "$BYOCA_PY" -c 'import json, sys, os
-f = sys.argv[1]
-print(json.dumps([json.loads(l) for l in open(f)] if os.path.exists(f) else []))' "${1:-$SINK}"
-}
+notes() { webhook_notes "${1:-$SINK}"; }
 # note_count EVENT CERT: how many EVENT notifications about CERT arrived
 note_count() {
   json_get "$(notes)" "len([n for n in d if n['event'] == '$1' and n['certificate'] == $2])"
 }
 has_note() { [ "$(note_count "$1" "$2")" -ge 1 ]; }
-# cert_field ID EXPR: EXPR on GET /v1/certificates/ID (tenant token $T)
-cert_field() {
-  api_expect 200 GET "/v1/certificates/$1" "" "$T" || return 1
-  json_get "$API_BODY" "$2"
-}
-failures_at_least() { [ "$(cert_field "$1" 'd["failures"]')" -ge "$2" ]; }
-gone() {
-  api GET "/v1/certificates/$1" "" "$T" >/dev/null
-  [ "$API_STATUS" = 404 ]
-}
 norm_serial() { tr -d ':' <<<"$1" | tr 'A-F' 'a-f' | sed 's/^0*//'; }
 file_serial() { norm_serial "$(openssl x509 -in "$1" -noout -serial | cut -d= -f2)"; }
-# metrics_check PYTHON: GET /metrics, parsed (every line must parse), then
-# PYTHON runs with S = [(name, labels, value)], series(name, **labels) and
-# v(name, **labels): the value of the one matching series, None if absent
-metrics_check() {
-  api_expect 200 GET /metrics "" "$BYOCAD_OPERATOR" || return 1
-  printf '%s\n' "$API_BODY" >"$W/metrics.txt"
-  "$BYOCA_PY" - "$W/metrics.txt" "$1" <<'PY'
-import re, sys
-S = []
-lab = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-for line in open(sys.argv[1]):
-    line = line.rstrip("\n")
-    if not line or line.startswith("#"):
-        continue
-    m = re.match(r'^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$', line)
-    if not m:
-        sys.exit("unparsable metrics line: %r" % line)
-    labels = {k: re.sub(r'\\(.)', lambda x: {'n': '\n'}.get(x.group(1), x.group(1)), v)
-              for k, v in lab.findall(m.group(2) or "")}
-    S.append((m.group(1), labels, float(m.group(3))))
-def series(name, **want):
-    return [(l, x) for n, l, x in S
-            if n == name and all(l.get(k) == w for k, w in want.items())]
-def v(name, **want):
-    s = series(name, **want)
-    assert len(s) <= 1, "%d series %s %r" % (len(s), name, want)
-    return s[0][1] if s else None
-exec(sys.argv[2])
-PY
-}
 
 # the deploy hook: records its environment and the files it was pointed
 # at, per run; fails (exit 3, with a message) while $W/hook-fail exists
@@ -252,7 +183,7 @@ pass "metrics: certificates by state, counters, no CA backoff for a customer's f
 # --- deleting the never-issued lineage: deleted, nothing revoked; then
 # the counters match the audit log exactly
 api_expect 202 DELETE "/v1/certificates/$BID" "" "$T"
-wait_for 20 gone "$BID" || fail "$B not deleted"
+wait_for 20 cert_gone "$BID" || fail "$B not deleted"
 wait_for 10 has_note certificate.deleted "$BID" || fail "no certificate.deleted for $B"
 NFAIL=$(json_get "$(api_events "$BYOCAD_OPERATOR" "tenant=$TA")" \
   "len([e for e in d if e['type'] == 'certificate.failed' and e['certificate'] == $BID])")
@@ -275,7 +206,7 @@ KSHA=$(openssl pkey -in "$L/privkey.pem" -pubout -outform DER | sha256sum | cut 
 cp "$L/privkey.pem" "$W/g.key"
 openssl x509 -in "$L/cert.pem" >"$W/g.crt"
 api_expect 202 DELETE "/v1/certificates/$GID" "" "$T"
-wait_for 20 gone "$GID" || fail "$G not deleted"
+wait_for 20 cert_gone "$GID" || fail "$G not deleted"
 # the deployed key is destroyed with the lineage: no live link, no version
 [ ! -e "$L" ] && [ ! -L "$L" ] || fail "$L is still there after the deletion"
 [ ! -e "$DEPLOY/$TA/archive/$GID" ] ||
@@ -343,7 +274,7 @@ assert len({json.dumps(k, sort_keys=True) for k in ks}) == len(ks), 'duplicate k
 for k in ks:
     assert k['kty'] in ('EC', 'RSA', 'OKP') and not set(k) & {'d', 'p', 'q', 'dp', 'dq', 'qi', 'k'}, k"
 }
-ACCTS=$(json_get "$("${CHECK[@]}" pebble-log "$ENV_DIR/pebble.log")" 'd["accounts"]')
+ACCTS=$(json_get "$(python3 "$BYOCA_SRC/tests/env/daemon_check.py" pebble-log "$ENV_DIR/pebble.log")" 'd["accounts"]')
 [ "$ACCTS" = 2 ] || fail "Pebble registered $ACCTS accounts, expected 2 (tenants A and C)"
 jwks_ok 2 || fail "acme-keys with two tenants' accounts"
 api_expect 202 DELETE "/v1/tenants/$TC" "" "$BYOCAD_OPERATOR"

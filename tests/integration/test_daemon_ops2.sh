@@ -12,8 +12,11 @@
 #    parse, and one the manager refuses (an ftp webhook URL), are logged
 #    and change nothing (max_parallel and webhook stay); a changed
 #    http_listen is reported as needing a restart and not applied;
-#  - SIGTERM with dns-01 orders in flight (a slow dns hook): new work is
-#    refused (503) and /healthz answers 503 meanwhile; with a long
+#  - SIGTERM with dns-01 orders in flight (a slow dns hook): requests that
+#    change something (POST, PUT, DELETE) are refused (503), GETs (lists,
+#    a certificate, its chain, events, /metrics with byocad_draining 1)
+#    and the public paths (http-01, acme-keys) are answered, /healthz
+#    answers 503 meanwhile; with a long
 #    drain_timeout it waits for the order and exits 0; with a short one it
 #    exits 0 at the deadline, the hook (and its child) no longer running,
 #    and the next start resumes the cut-off order (order.resumed, issued
@@ -22,92 +25,27 @@
 #    notified by the expiry check of the next start.
 source "$(dirname "$0")/common.sh"
 source "$BYOCA_SRC/tests/env/daemon.sh"
-env_init daemon_ops2
-env_gen_tls
-env_start_challtestsrv
-env_start_pebble --validity 518400
-W=$ENV_DIR/work
-mkdir -p "$W"
-CHECK=(python3 "$BYOCA_SRC/tests/env/daemon_check.py")
-PROXY_PORT=$PORT_SPARE_FIRST
+env_daemon_ops daemon_ops2 --validity 518400
 SINKA_PORT=$((PORT_SPARE_FIRST + 1))
 SINKB_PORT=$((PORT_SPARE_FIRST + 2))
 CLOSED_PORT=$((PORT_SPARE_FIRST + 3)) # nothing listens there
 HTTP2_PORT=$((PORT_SPARE_FIRST + 4))
-env_spawn pebble-proxy "${CHECK[@]}" pebble-proxy "$PROXY_PORT" "$PORT_ACME" \
-  "$ENV_TLS_CERT" "$ENV_TLS_KEY" "$ENV_CA_BUNDLE"
-CA=https://127.0.0.1:$PROXY_PORT/dir
 CLOSED=https://127.0.0.1:$CLOSED_PORT/dir
-env__wait pebble-proxy "$ENV_LAST_PID" 10 "${ENV_CURL[@]}" -f -o /dev/null \
-  --cacert "$ENV_CA_BUNDLE" "$CA"
 SINKA=$W/sink-a.jsonl
 SINKB=$W/sink-b.jsonl
-port_up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-env_spawn sink-a python3 "$BYOCA_SRC/tests/env/webhook_sink.py" "$SINKA_PORT" "$SINKA"
-env__wait sink-a "$ENV_LAST_PID" 10 port_up "$SINKA_PORT"
-env_spawn sink-b python3 "$BYOCA_SRC/tests/env/webhook_sink.py" "$SINKB_PORT" "$SINKB"
-env__wait sink-b "$ENV_LAST_PID" 10 port_up "$SINKB_PORT"
+env_webhook_sink sink-a "$SINKA_PORT" "$SINKA"
+env_webhook_sink sink-b "$SINKB_PORT" "$SINKB"
 ! port_up "$CLOSED_PORT" || fail "something listens on $CLOSED_PORT"
 
-wait_for() {
-  local i n=$(($1 * 5))
-  shift
-  for ((i = 0; i < n; i++)); do
-    "$@" && return 0
-    sleep 0.2
-  done
-  return 1
-}
-notes() {
-  "$BYOCA_PY" -c 'import json, sys, os
-f = sys.argv[1]
-print(json.dumps([json.loads(l) for l in open(f)] if os.path.exists(f) else []))' "$1"
-}
 # note_count FILE EVENT [CERT]: notifications EVENT (about CERT) in FILE
 note_count() {
-  json_get "$(notes "$1")" "len([n for n in d if n['event'] == '$2' and ('${3:-}' == '' or n['certificate'] == int('${3:-0}'))])"
+  json_get "$(webhook_notes "$1")" "len([n for n in d if n['event'] == '$2' and ('${3:-}' == '' or n['certificate'] == int('${3:-0}'))])"
 }
 has_note() { [ "$(note_count "$@")" -ge 1 ]; }
 lines() { if [ -e "$1" ]; then wc -l <"$1"; else echo 0; fi; }
-cert_field() {
-  api_expect 200 GET "/v1/certificates/$1" "" "$T" || return 1
-  json_get "$API_BODY" "$2"
-}
-failures_at_least() { [ "$(cert_field "$1" 'd["failures"]')" -ge "$2" ]; }
-gone() {
-  api GET "/v1/certificates/$1" "" "$T" >/dev/null
-  [ "$API_STATUS" = 404 ]
-}
 add_cert() {
   api_expect 201 POST /v1/certificates "{\"identifiers\":[\"$1\"]}" "$T" || return 1
   json_get "$API_BODY" 'd["id"]'
-}
-metrics_check() {
-  api_expect 200 GET /metrics "" "$BYOCAD_OPERATOR" || return 1
-  printf '%s\n' "$API_BODY" >"$W/metrics.txt"
-  "$BYOCA_PY" - "$W/metrics.txt" "$1" <<'PY'
-import re, sys
-S = []
-lab = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-for line in open(sys.argv[1]):
-    line = line.rstrip("\n")
-    if not line or line.startswith("#"):
-        continue
-    m = re.match(r'^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$', line)
-    if not m:
-        sys.exit("unparsable metrics line: %r" % line)
-    labels = {k: re.sub(r'\\(.)', lambda x: {'n': '\n'}.get(x.group(1), x.group(1)), v)
-              for k, v in lab.findall(m.group(2) or "")}
-    S.append((m.group(1), labels, float(m.group(3))))
-def series(name, **want):
-    return [(l, x) for n, l, x in S
-            if n == name and all(l.get(k) == w for k, w in want.items())]
-def v(name, **want):
-    s = series(name, **want)
-    assert len(s) <= 1, "%d series %s %r" % (len(s), name, want)
-    return s[0][1] if s else None
-exec(sys.argv[2])
-PY
 }
 in_flight() { metrics_check "assert v('byoca_orders_in_flight') == $1, v('byoca_orders_in_flight')"; }
 # count_log TEXT: lines of the daemon's log with TEXT
@@ -198,10 +136,10 @@ TID=$(env_tenant ops2)
 T=$ENV_DIR/ops2.token
 X=x.ops2.byoca.test
 XID=$(add_cert "$X")
-wait_for 30 has_note "$SINKA" ca.backoff || fail "no ca.backoff notification: $(notes "$SINKA")"
+wait_for 30 has_note "$SINKA" ca.backoff || fail "no ca.backoff notification: $(webhook_notes "$SINKA")"
 wait_for 10 failures_at_least "$XID" 4 || fail "$X stopped being tried"
 sleep 0.5
-"$BYOCA_PY" - "$SINKA" "$CLOSED" <<'PY' || fail "ca.backoff notification: $(notes "$SINKA")"
+"$BYOCA_PY" - "$SINKA" "$CLOSED" <<'PY' || fail "ca.backoff notification: $(webhook_notes "$SINKA")"
 import json, sys, time, calendar
 ns = [json.loads(l) for l in open(sys.argv[1])]
 b = [n for n in ns if n["event"] == "ca.backoff"]
@@ -238,8 +176,8 @@ NA=$(lines "$SINKA")
 api_expect 202 DELETE "/v1/certificates/$XID" "" "$T"
 wait_for 20 has_note "$SINKB" certificate.deleted "$XID" || fail "no certificate.deleted at the new webhook"
 has_note "$SINKB" certificate.revoked "$XID" || fail "no certificate.revoked at the new webhook"
-json_check "$(notes "$SINKB")" "assert all(n['_path'] == '/b' for n in d), d"
-[ "$(lines "$SINKA")" = "$NA" ] || fail "the old webhook still got notifications: $(notes "$SINKA")"
+json_check "$(webhook_notes "$SINKB")" "assert all(n['_path'] == '/b' for n in d), d"
+[ "$(lines "$SINKA")" = "$NA" ] || fail "the old webhook still got notifications: $(webhook_notes "$SINKA")"
 pass "SIGHUP: new default_ca used (issued at Pebble), new webhook_url used, old one not"
 
 # --- SIGHUP: max_parallel 1 -> 3, lineages held in flight by the deploy hook
@@ -304,7 +242,7 @@ wait_for 20 failures_at_least "$P1" 1 || fail "the renewal of par1 did not fail"
 # --- SIGTERM, drain completes: a dns-01 order in flight finishes first
 CONF_DRAIN=("$WB" "max_parallel = 3")
 reload "${CONF_DRAIN[@]}" "drain_timeout = 30"
-echo 3 >"$W/dns-delay"
+echo 8 >"$W/dns-delay"
 W1=$(add_cert '*.w1.ops2.byoca.test')
 wait_for 20 grep -q '^w1.ops2.byoca.test$' "$W/dns-setup.log" || fail "no dns hook for w1"
 T0=$(date +%s%N)
@@ -314,20 +252,40 @@ healthz_503() {
   [ "$API_STATUS" = 503 ]
 }
 wait_for 2 healthz_503 || fail "/healthz answers $API_STATUS while draining"
+json_check "$API_BODY" "assert d == {'status': 'draining'}, d"
+# byocad(8): what changes something answers 503, reading goes on
 api_expect 503 POST /v1/certificates '{"identifiers":["late.ops2.byoca.test"]}' "$T"
+json_check "$API_BODY" "assert d['type'] == 'urn:byoca:error:unavailable', d"
+api_expect 503 DELETE "/v1/certificates/$P2" "" "$T"
+api_expect 503 POST "/v1/certificates/$P2/renew" "" "$T"
+api_expect 503 PUT /v1/eab/late.example '{"kid":"k","hmac_key":"aGVsbG8"}' "$T"
+api_expect 503 POST /v1/tenants '{"name":"late"}' "$BYOCAD_OPERATOR"
+api_expect 200 GET /v1/certificates "" "$T"
+api_expect 200 GET "/v1/certificates/$P2" "" "$T"
+api_expect 200 GET "/v1/certificates/$P2/chain" "" "$T"
+api_expect 200 GET /v1/events "" "$T"
+api_expect 200 GET /v1/tenants "" "$BYOCAD_OPERATOR"
+metrics_check "assert v('byocad_draining') == 1, S" || fail "byocad_draining while draining"
+# the public paths keep answering: orders in flight need them
+HC=$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT_HTTP01/.well-known/acme-challenge/unknowntoken")
+[ "$HC" = 404 ] || fail "the http-01 responder answers $HC while draining"
+HC=$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT_HTTP01/.well-known/acme-keys")
+[ "$HC" = 200 ] || fail "/.well-known/acme-keys answers $HC while draining"
+env__alive "$BYOCAD_PID" || fail "byocad exited before the checks ended (the order in flight takes 8 s)"
+! grep -q "drained: no order in flight" "$BYOCAD_LOG" || fail "drained before the checks ended: the 200s above were not checked while draining"
 env__byocad_wait_exit 35
 [ "$BYOCAD_RC" = 0 ] || fail "byocad exited with '$BYOCAD_RC' after SIGTERM"
 MS=$((($(date +%s%N) - T0) / 1000000))
 grep -q "drained: no order in flight" "$BYOCAD_LOG" || fail "no 'drained' in the log"
 grep -q "cert $W1 tenant $TID: issued by" "$BYOCAD_LOG" || fail "w1 not issued before the exit"
-((MS >= 2000 && MS < 30000)) || fail "drain took ${MS} ms (the dns hook alone takes 3 s)"
-pass "SIGTERM: 503 meanwhile, the order in flight finished, exit 0 after ${MS} ms"
+((MS >= 2000 && MS < 30000)) || fail "drain took ${MS} ms (the dns hook alone takes 8 s)"
+pass "SIGTERM: changes 503, reads and public paths served, /healthz 503 meanwhile; the order in flight finished, exit 0 after ${MS} ms"
 
 # --- certificate.expiring: the expiry check of the next start
 echo 6 >"$W/dns-delay"
 start "${CONF_DRAIN[@]}" "drain_timeout = 2"
-wait_for 10 has_note "$SINKB" certificate.expiring "$P1" || fail "no certificate.expiring for par1: $(notes "$SINKB")"
-json_check "$(notes "$SINKB")" "
+wait_for 10 has_note "$SINKB" certificate.expiring "$P1" || fail "no certificate.expiring for par1: $(webhook_notes "$SINKB")"
+json_check "$(webhook_notes "$SINKB")" "
 e = [n for n in d if n['event'] == 'certificate.expiring']
 assert len(e) == 1 and e[0]['certificate'] == $P1 and e[0]['tenant'] == $TID, e
 assert e[0]['detail']['failures'] >= 1 and e[0]['detail']['not_after'].endswith('Z'), e

@@ -495,6 +495,58 @@ static void never(void *arg, struct byoca_caa_rrset *s,
   fail_msg("callback of a refused lookup ran");
 }
 
+static void stop_loop(void *arg) {
+  byoca_loop_break(arg);
+}
+
+/* Runs the loop for ms. */
+static void run_for(struct env *e, int64_t ms) {
+  struct byoca_timer *t = byoca_timer_add(e->loop, ms, stop_loop, e->loop);
+  assert_non_null(t);
+  byoca_loop_run(e->loop);
+}
+
+/* A lookup at a server that never answers is cancelled: at once, its
+ * callback never runs, the resolver holds no query of it (freeing the
+ * resolver afterwards finds nothing to cancel, and nothing leaks). A
+ * lookup on another name at a live server still works meanwhile. */
+static void test_cancel(void **state) {
+  struct env *e = env_of(state);
+  struct sockaddr_in sin = {.sin_family = AF_INET};
+  socklen_t sl = sizeof(sin);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+  char fwd[32];
+  snprintf(fwd, sizeof(fwd), "127.0.0.1@%d", ntohs(sin.sin_port));
+  struct byoca_resolver_opts o = {.forward = fwd};
+  struct byoca_resolver *r = byoca_resolver_new(e->loop, &o, NULL);
+  assert_non_null(r);
+  struct byoca_caa_lookup *lk = NULL, *lk2 = NULL;
+  assert_int_equal(
+      byoca_caa_lookup_start(r, "www.silent.test", 0, never, NULL, &lk), 0);
+  assert_non_null(lk);
+  assert_int_equal(
+      byoca_caa_lookup_start(r, "a.b.silent.test", 0, never, NULL, &lk2), 0);
+  run_for(e, 300); /* the queries are out, unanswered */
+  char buf[512];
+  assert_true(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0);
+  byoca_caa_lookup_cancel(lk);
+  byoca_caa_lookup_cancel(NULL);
+  run_for(e, 200);
+  byoca_caa_lookup_cancel(lk2);
+  run_for(e, 1500); /* unbound's retries would answer "never" by now */
+  /* the live resolver is untouched by the cancellations */
+  add_caa(e, "live.cancel.test", "issue", "ca.example");
+  struct got g;
+  lookup(e, "live.cancel.test", 0, &g);
+  expect_found(&g, "live.cancel.test", 1, "issue", "ca.example");
+  done(&g);
+  byoca_resolver_free(r);
+  close(fd);
+}
+
 static void test_refused_names(void **state) {
   struct env *e = env_of(state);
   char long_name[300], many[300];
@@ -541,7 +593,7 @@ int main(void) {
       cmocka_unit_test(test_servfail),    cmocka_unit_test(test_wildcard),
       cmocka_unit_test(test_bad_records), cmocka_unit_test(test_require_secure),
       cmocka_unit_test(test_bogus),       cmocka_unit_test(test_refused_names),
-      cmocka_unit_test(test_timeout),
+      cmocka_unit_test(test_timeout),     cmocka_unit_test(test_cancel),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

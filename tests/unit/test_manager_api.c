@@ -229,7 +229,7 @@ static void test_renew_and_isolation(void **state) {
   assert_int_equal(r.state, BYOCA_CERT_DELETING);
   byoca_cert_row_clear(&r);
   assert_int_equal(byoca_manager_renew(s->m, s->f.tenant, id, &e),
-                   BYOCA_E_INVAL);
+                   BYOCA_E_CONFLICT);
   byoca_err_clear(&e);
 }
 

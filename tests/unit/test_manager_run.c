@@ -335,6 +335,123 @@ static void test_drain_stops_unordered(void **state) {
   close(fd);
 }
 
+static int caa_in_flight(struct run_state *s, void *arg) {
+  (void)arg;
+  return s->m->jobs != NULL && s->m->jobs->caa != NULL &&
+         s->m->jobs->caa[0].lk != NULL;
+}
+
+static int no_zombie(struct run_state *s, void *arg) {
+  (void)arg;
+  return s->m->zombies == NULL && s->m->njobs == 0;
+}
+
+static int lineage_gone(struct run_state *s, void *arg) {
+  return cert_gone(s, arg) && no_zombie(s, NULL);
+}
+
+/* A job whose CAA lookup waits for a DNS server that never answers (a
+ * UDP socket nobody reads; unbound gives up after about 17 s) stops at
+ * once when its lineage is deleted or the manager drains: the lookup is
+ * cancelled, so the ended job is freed without waiting for it. */
+static void test_caa_cancel(void **state) {
+  struct run_state *s = *state;
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof(sa);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+  char fwd[32];
+  snprintf(fwd, sizeof(fwd), "127.0.0.1@%d", ntohs(sa.sin_port));
+  struct byoca_resolver_opts ro = {.forward = fwd};
+  struct byoca_resolver *r = byoca_resolver_new(s->f.loop, &ro, NULL);
+  assert_non_null(r);
+  static const char *const defaults[] = {CA_A};
+  struct byoca_manager_opts o = {.loop = s->f.loop,
+                                 .store = s->f.store,
+                                 .http = s->f.http,
+                                 .resolver = r,
+                                 .default_cas = defaults,
+                                 .ndefault_cas = 1,
+                                 .tick_ms = 20};
+  assert_int_equal(byoca_manager_new(&o, &s->m, NULL), 0);
+  assert_int_equal(byoca_manager_start(s->m, NULL), 0);
+  /* deletion */
+  const char *na[] = {"a.silent.test"};
+  int64_t a = 0;
+  assert_int_equal(
+      byoca_manager_add(s->m, s->f.tenant, na, 1, NULL, NULL, NULL, &a, NULL),
+      0);
+  assert_true(run_until(s, caa_in_flight, NULL));
+  assert_int_equal(byoca_manager_delete(s->m, s->f.tenant, a, 1, NULL), 0);
+  struct waiter w = {.s = s, .pred = lineage_gone, .arg = &a};
+  w.deadline_ms = byoca_now_ms() + 5000; /* well under unbound's 17 s */
+  w.t = byoca_timer_add(s->f.loop, 0, poll_fire, &w);
+  byoca_loop_run(s->f.loop);
+  if (w.t != NULL)
+    byoca_timer_cancel(w.t);
+  assert_true(w.ok);
+  /* drain */
+  const char *nb[] = {"b.silent.test"};
+  int64_t b = 0;
+  assert_int_equal(
+      byoca_manager_add(s->m, s->f.tenant, nb, 1, NULL, NULL, NULL, &b, NULL),
+      0);
+  assert_true(run_until(s, caa_in_flight, NULL));
+  drained = 0;
+  byoca_manager_drain(s->m, on_drained, s);
+  byoca_loop_run(s->f.loop); /* until on_drained */
+  assert_int_equal(drained, 1);
+  struct waiter w2 = {.s = s, .pred = no_zombie};
+  w2.deadline_ms = byoca_now_ms() + 5000;
+  w2.t = byoca_timer_add(s->f.loop, 0, poll_fire, &w2);
+  byoca_loop_run(s->f.loop);
+  if (w2.t != NULL)
+    byoca_timer_cancel(w2.t);
+  assert_true(w2.ok);
+  /* stopped, not failed: the next start looks it up again */
+  struct byoca_cert_row row;
+  row_of(s, b, &row);
+  assert_int_equal(row.failures, 0);
+  byoca_cert_row_clear(&row);
+  byoca_manager_free(s->m);
+  s->m = NULL;
+  byoca_resolver_free(r);
+  close(fd);
+}
+
+static int one_challenge_left(struct run_state *s, void *arg) {
+  (void)arg;
+  char out[512];
+  struct byoca_err e = {0};
+  /* asked as of time 0: found while the row exists, expired or not */
+  int rc =
+      byoca_store_challenge_get(s->f.store, "gone", 0, out, sizeof(out), &e);
+  byoca_err_clear(&e);
+  return rc == BYOCA_E_NOTFOUND;
+}
+
+/* The scheduler purges expired http-01 tokens (a job killed before its
+ * cleanup left them) and keeps the live ones. */
+static void test_challenge_purge(void **state) {
+  struct run_state *s = *state;
+  int64_t now = byoca_now();
+  assert_int_equal(
+      byoca_store_challenge_put(s->f.store, "gone", "gone.x", 0, now - 1, NULL),
+      0);
+  assert_int_equal(byoca_store_challenge_put(s->f.store, "live", "live.x", 0,
+                                             now + 3600, NULL),
+                   0);
+  start(s, 16);
+  assert_true(run_until(s, one_challenge_left, NULL));
+  char out[512];
+  assert_int_equal(byoca_store_challenge_get(s->f.store, "live", now, out,
+                                             sizeof(out), NULL),
+                   0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_default_fallback_backoff, setup,
@@ -344,6 +461,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_per_ca_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_delete_and_tenant, setup, teardown),
       cmocka_unit_test_setup_teardown(test_drain_and_free, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_challenge_purge, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_caa_cancel, setup, teardown),
       cmocka_unit_test_setup_teardown(test_drain_stops_unordered, setup,
                                       teardown),
   };

@@ -330,7 +330,7 @@ static void test_tenants(void **state) {
   assert_int_equal(a.deleting, 0);
   b = fx_tenant(f->s, "Beta.2_x-y");
   assert_int_equal(byoca_store_tenant_create(f->s, "alpha", &got, &err),
-                   BYOCA_E_INVAL);
+                   BYOCA_E_CONFLICT); /* the name is taken: 409 */
   assert_non_null(strstr(err.msg, "alpha"));
   byoca_err_clear(&err);
   char longname[66];
@@ -436,6 +436,24 @@ static void test_tokens(void **state) {
   assert_int_equal(n, 1);
   assert_int_equal(byoca_store_token_check(f->s, op, &who, NULL), 0);
   assert_int_equal(who, 0);
+  /* listing: each scope sees its own, with label and time, no secret */
+  struct byoca_token_info *ti = NULL;
+  size_t nt = 0;
+  assert_int_equal(byoca_store_token_list(f->s, 0, &ti, &nt, NULL), 0);
+  assert_int_equal(nt, 1);
+  assert_int_equal(ti[0].id, to);
+  assert_string_equal(ti[0].label, "op");
+  assert_true(ti[0].created > 0);
+  free(ti);
+  ti = NULL;
+  assert_int_equal(byoca_store_token_list(f->s, a.id, &ti, &nt, NULL), 0);
+  assert_int_equal(nt, 1);
+  assert_int_equal(ti[0].id, ta);
+  free(ti);
+  ti = NULL;
+  assert_int_equal(byoca_store_token_list(f->s, b.id, &ti, &nt, NULL), 0);
+  assert_int_equal(nt, 0);
+  free(ti);
   byoca_store_close(f->s); /* the token text never reaches the store */
   f->s = NULL;
   assert_false(fx_has(f, tok + 6, 20));
@@ -474,6 +492,10 @@ static void test_tokens(void **state) {
   assert_int_equal(byoca_store_token_revoke(f->s, 0, to, NULL), 0);
   assert_int_equal(byoca_store_operator_tokens(f->s, &n, NULL), 0);
   assert_int_equal(n, 0);
+  ti = NULL; /* revoked tokens are not listed */
+  assert_int_equal(byoca_store_token_list(f->s, 0, &ti, &nt, NULL), 0);
+  assert_int_equal(nt, 0);
+  free(ti);
   /* bad calls */
   assert_int_equal(
       byoca_store_token_mint(f->s, 4242, "x", op, sizeof(op), &to, &err),

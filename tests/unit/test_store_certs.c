@@ -518,7 +518,22 @@ static void test_challenges(void **state) {
       byoca_store_challenge_get(f->s, "tok2", 150, out, sizeof(out), &err),
       BYOCA_E_NOTFOUND);
   byoca_err_clear(&err);
+  /* purge: the expired ones go, the live ones stay */
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "tok3", "tok3.thumb", c, 300, NULL), 0);
+  int64_t purged = -1;
+  assert_int_equal(byoca_store_challenge_purge(f->s, 100, &purged, NULL), 0);
+  assert_int_equal(purged, 1); /* tok1, expired at 100 */
+  assert_int_equal(fx_int(f->s, "SELECT count(*) FROM challenge_tokens"), 1);
+  assert_int_equal(
+      byoca_store_challenge_get(f->s, "tok3", 299, out, sizeof(out), NULL), 0);
+  assert_int_equal(byoca_store_challenge_purge(f->s, 299, &purged, NULL), 0);
+  assert_int_equal(purged, 0);
+  assert_int_equal(byoca_store_challenge_purge(f->s, 300, NULL, NULL), 0);
+  assert_int_equal(fx_int(f->s, "SELECT count(*) FROM challenge_tokens"), 0);
   /* the lineage's tokens go with it */
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "tok1", "tok1.thumb", c, 100, NULL), 0);
   assert_int_equal(byoca_store_cert_destroy(f->s, c, NULL), 0);
   assert_int_equal(
       byoca_store_challenge_get(f->s, "tok1", 1, out, sizeof(out), &err),

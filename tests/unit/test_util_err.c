@@ -236,7 +236,7 @@ static void test_names(void **state) {
   assert_string_equal(byoca_errcode_str(BYOCA_E_NET), "network error");
   assert_string_equal(byoca_errcode_str(0), "success");
   assert_string_equal(byoca_errcode_str(-999), "unknown error");
-  for (int c = BYOCA_E_PROFILE; c <= 0; c++)
+  for (int c = BYOCA_E_CONFLICT; c <= 0; c++)
     assert_string_not_equal(byoca_errcode_str(c), "unknown error");
   assert_string_equal(byoca_errclass_str(BYOCA_CLASS_RETRYABLE), "retryable");
   assert_string_equal(byoca_errclass_str(BYOCA_CLASS_CA), "ca");

@@ -119,3 +119,12 @@ int pg_challenge_delete(struct byoca_store *s, const char *token,
   return pq_exec(s, err, "DELETE FROM challenge_tokens WHERE token = $1", "t",
                  token);
 }
+
+int pg_challenge_purge(struct byoca_store *s, int64_t now, int64_t *n,
+                       struct byoca_err *err) {
+  int rc = pq_exec(s, err, "DELETE FROM challenge_tokens WHERE expires <= $1",
+                   "i", now);
+  if (rc == 0 && n != NULL)
+    *n = s->pg_changes;
+  return rc;
+}

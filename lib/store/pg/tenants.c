@@ -29,7 +29,7 @@ static int insert_tenant(struct byoca_store *s, const char *name, int64_t now,
   if (r == NULL) {
     if (pq_state_is(s, PQ_UNIQUE) &&
         strcmp(s->constraint, "tenants_name_key") == 0)
-      return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+      return byoca_err_set(err, BYOCA_E_CONFLICT, BYOCA_CLASS_INPUT,
                            "a tenant named \"%s\" exists already", name);
     return BYOCA_E_IO;
   }

@@ -77,3 +77,31 @@ int pg_operator_tokens(struct byoca_store *s, int64_t *n,
   PQclear(r);
   return 0;
 }
+
+int pg_token_list(struct byoca_store *s, int64_t tenant_id,
+                  struct byoca_token_info **out, size_t *n,
+                  struct byoca_err *err) {
+  *n = 0;
+  PGresult *r = pq_query(s, err,
+                         "SELECT id, label, created FROM api_tokens"
+                         " WHERE coalesce(tenant_id, 0) = $1"
+                         " AND revoked = 0 ORDER BY id",
+                         "i", tenant_id);
+  if (r == NULL)
+    return BYOCA_E_IO;
+  size_t rows = (size_t)PQntuples(r);
+  struct byoca_token_info *v = calloc(rows + 1, sizeof(*v));
+  if (v == NULL) {
+    PQclear(r);
+    return pq_oom(err, "listing tokens");
+  }
+  for (size_t i = 0; i < rows; i++) {
+    v[i].id = pq_int(r, (int)i, 0);
+    pq_str(r, (int)i, 1, v[i].label, sizeof(v[i].label));
+    v[i].created = pq_int(r, (int)i, 2);
+  }
+  PQclear(r);
+  *out = v;
+  *n = rows;
+  return 0;
+}

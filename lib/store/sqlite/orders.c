@@ -119,3 +119,12 @@ int sqlite_challenge_delete(struct byoca_store *s, const char *token,
   return db_exec(s, err, "DELETE FROM challenge_tokens WHERE token = ?", "t",
                  token);
 }
+
+int sqlite_challenge_purge(struct byoca_store *s, int64_t now, int64_t *n,
+                           struct byoca_err *err) {
+  int rc = db_exec(s, err, "DELETE FROM challenge_tokens WHERE expires <= ?",
+                   "i", now);
+  if (rc == 0 && n != NULL)
+    *n = db_changes(s);
+  return rc;
+}

@@ -29,7 +29,7 @@ static int insert_tenant(struct byoca_store *s, const char *name, int64_t now,
                    "ti", name, now);
   if (rc != 0) {
     if (s->last_rc == SQLITE_CONSTRAINT_UNIQUE)
-      return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+      return byoca_err_set(err, BYOCA_E_CONFLICT, BYOCA_CLASS_INPUT,
                            "a tenant named \"%s\" exists already", name);
     return rc;
   }

@@ -82,3 +82,46 @@ int sqlite_operator_tokens(struct byoca_store *s, int64_t *n,
   sqlite3_finalize(st);
   return rc == SQLITE_ROW ? 0 : db_fail(s, err, "counting tokens");
 }
+
+int sqlite_token_list(struct byoca_store *s, int64_t tenant_id,
+                      struct byoca_token_info **out, size_t *n,
+                      struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT id, label, created FROM api_tokens"
+                             " WHERE coalesce(tenant_id, 0) = ?"
+                             " AND revoked = 0 ORDER BY id",
+                             "i", tenant_id);
+  struct byoca_token_info *v = NULL;
+  size_t cap = 0;
+  int rc = SQLITE_ERROR;
+  *n = 0;
+  if (st == NULL)
+    return BYOCA_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 4;
+      struct byoca_token_info *a = realloc(v, cap * sizeof(*v));
+      if (a == NULL) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      v = a;
+    }
+    struct byoca_token_info *t = &v[(*n)++];
+    memset(t, 0, sizeof(*t));
+    t->id = sqlite3_column_int64(st, 0);
+    db_col_str(st, 1, t->label, sizeof(t->label));
+    t->created = sqlite3_column_int64(st, 2);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    free(v);
+    *n = 0;
+    return rc == SQLITE_NOMEM
+               ? byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                               "out of memory listing tokens")
+               : db_fail(s, err, "listing tokens");
+  }
+  *out = v;
+  return 0;
+}
