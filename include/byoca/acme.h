@@ -106,12 +106,12 @@ void byoca_profiles_free(struct byoca_profile *p, size_t n);
 /* ---- accounts (RFC 8555 §7.3) ---- */
 
 struct byoca_account_req {
-  const char *const *contacts;  /* "mailto:..." (or bare addresses, which
-                                   get mailto: prepended); may be NULL */
+  const char *const *contacts; /* "mailto:..." (or bare addresses, which
+                                  get mailto: prepended); may be NULL */
   size_t ncontacts;
-  int tos_agreed;               /* send termsOfServiceAgreed: true */
-  int only_existing;            /* onlyReturnExisting: look up only */
-  const char *eab_kid;          /* External Account Binding (§7.3.4) */
+  int tos_agreed;                      /* send termsOfServiceAgreed: true */
+  int only_existing;                   /* onlyReturnExisting: look up only */
+  const char *eab_kid;                 /* External Account Binding (§7.3.4) */
   const struct byoca_secret *eab_hmac; /* decoded MAC key */
 };
 
@@ -137,65 +137,65 @@ int byoca_acme_account_register(struct byoca_acme *a,
 int byoca_acme_account_fetch(struct byoca_acme *a, byoca_acme_cb cb,
                              void *arg) BYOCA_WUR;
 /* Replaces the contacts (ncontacts 0 = remove all). */
-int byoca_acme_account_update(struct byoca_acme *a,
-                              const char *const *contacts, size_t ncontacts,
-                              byoca_acme_cb cb, void *arg) BYOCA_WUR;
+int byoca_acme_account_update(struct byoca_acme *a, const char *const *contacts,
+                              size_t ncontacts, byoca_acme_cb cb,
+                              void *arg) BYOCA_WUR;
 /* Deactivates the account, irreversibly (§7.3.6). */
 int byoca_acme_account_deactivate(struct byoca_acme *a, byoca_acme_cb cb,
                                   void *arg) BYOCA_WUR;
 /* Key rollover (§7.3.5) to new_key (borrowed); on success a uses new_key. */
-int byoca_acme_account_keychange(struct byoca_acme *a, struct byoca_key *new_key,
-                                 byoca_acme_cb cb, void *arg) BYOCA_WUR;
+int byoca_acme_account_keychange(struct byoca_acme *a,
+                                 struct byoca_key *new_key, byoca_acme_cb cb,
+                                 void *arg) BYOCA_WUR;
 
 /* ---- orders (RFC 8555 §7.4) ---- */
 
 struct byoca_order_req {
-  const char *const *names;  /* DNS names (may be "*.x") and IP literals */
+  const char *const *names; /* DNS names (may be "*.x") and IP literals */
   size_t nnames;
   enum byoca_keytype key_type; /* for the fresh certificate key (D-KEYS) */
-  const char *profile;       /* requested only if advertised (D-PROFILE);
-                                NULL none. When the CA answers
-                                invalidProfile the order is sent once more
-                                without it, unless profile_required */
-  int profile_required;      /* a CA that does not advertise profile fails
-                                the order before anything is sent:
-                                BYOCA_E_PROFILE, class CA (D-PROFILE: skip
-                                that CA); invalidProfile, or an order
-                                echoing another profile, fails the same
-                                way */
+  const char *profile;         /* requested only if advertised (D-PROFILE);
+                                  NULL none. When the CA answers
+                                  invalidProfile the order is sent once more
+                                  without it, unless profile_required */
+  int profile_required;        /* a CA that does not advertise profile fails
+                                  the order before anything is sent:
+                                  BYOCA_E_PROFILE, class CA (D-PROFILE: skip
+                                  that CA); invalidProfile, or an order
+                                  echoing another profile, fails the same
+                                  way */
   const char *preferred_chain; /* issuer CN of the chain's top; NULL none */
-  const char *replaces;      /* ARI CertID of the predecessor; NULL none.
-                                Only for the CA that issued it (D-ARI);
-                                dropped when the directory has no
-                                renewalInfo; on 409 alreadyReplaced the
-                                order is sent once more without it */
+  const char *replaces;        /* ARI CertID of the predecessor; NULL none.
+                                  Only for the CA that issued it (D-ARI);
+                                  dropped when the directory has no
+                                  renewalInfo; on 409 alreadyReplaced the
+                                  order is sent once more without it */
   struct byoca_solver *const *solvers; /* in preference order; borrowed */
   size_t nsolvers;
-  const char *label;         /* for progress lines; NULL = first name */
-  int64_t max_wait_ms;       /* how long the order may keep byoca polling
-                                (authorizations pending, order processing)
-                                in all, whatever the server's Retry-After;
-                                0: ACME_ORDER_MAX_WAIT_MS (1 hour) */
+  const char *label;   /* for progress lines; NULL = first name */
+  int64_t max_wait_ms; /* how long the order may keep byoca polling
+                          (authorizations pending, order processing)
+                          in all, whatever the server's Retry-After;
+                          0: ACME_ORDER_MAX_WAIT_MS (1 hour) */
   /* Crash safety: called when the order URL is known (key NULL) and again
    * just before finalize is sent (with the certificate key), so both can
    * be made durable; a non-zero return fails the order before anything
    * is finalized. NULL = none. */
-  int (*persist)(void *arg, const char *order_url,
-                 const struct byoca_key *key);
+  int (*persist)(void *arg, const char *order_url, const struct byoca_key *key);
   void *persist_arg;
 };
 
 /* What an issuance produced; owned by the receiver of the callback, freed
  * with byoca_order_result_free. */
 struct byoca_order_result {
-  struct byoca_key *key;     /* the certificate's private key */
-  char *cert_pem;            /* leaf */
-  char *chain_pem;           /* intermediates (may be "") */
-  char *fullchain_pem;       /* leaf + chain */
-  char *serial;              /* hex */
+  struct byoca_key *key; /* the certificate's private key */
+  char *cert_pem;        /* leaf */
+  char *chain_pem;       /* intermediates (may be "") */
+  char *fullchain_pem;   /* leaf + chain */
+  char *serial;          /* hex */
   char *order_url;
-  char *profile;             /* as echoed by the server (a valid
-                                profile name), or NULL */
+  char *profile; /* as echoed by the server (a valid
+                    profile name), or NULL */
   int64_t not_before, not_after;
 };
 void byoca_order_result_free(struct byoca_order_result *r);
@@ -227,9 +227,8 @@ struct byoca_order *byoca_order_start(struct byoca_acme *a,
 struct byoca_order *byoca_order_resume(struct byoca_acme *a,
                                        const struct byoca_order_req *req,
                                        const char *order_url,
-                                       struct byoca_key *key,
-                                       byoca_order_cb cb, void *arg,
-                                       struct byoca_err *err);
+                                       struct byoca_key *key, byoca_order_cb cb,
+                                       void *arg, struct byoca_err *err);
 /* Stops an order in flight; its callback is not called. Provisioned
  * challenges are cleaned up in the background. */
 void byoca_order_cancel(struct byoca_order *o);
@@ -240,8 +239,8 @@ void byoca_order_cancel(struct byoca_order *o);
  * (kid); otherwise signed with the certificate's own key (jwk). reason is
  * an RFC 5280 CRLReason code, or -1 to omit it. */
 int byoca_acme_revoke(struct byoca_acme *a, const void *cert, size_t certlen,
-                      int reason, struct byoca_key *cert_key,
-                      byoca_acme_cb cb, void *arg) BYOCA_WUR;
+                      int reason, struct byoca_key *cert_key, byoca_acme_cb cb,
+                      void *arg) BYOCA_WUR;
 /* RFC 5280 reason name ("keyCompromise", "superseded", ...) or decimal
  * -> code; -1 for unknown. */
 int byoca_revocation_reason_parse(const char *s);
@@ -369,5 +368,18 @@ int byoca_renewal_update(struct byoca_renewal *s, int64_t not_before,
                          uint64_t rnd);
 /* 1 when s says renew now (at <= now). */
 int byoca_renewal_is_due(const struct byoca_renewal *s, int64_t now);
+/* 1 when an update that moved the renewal earlier (earlier: what
+ * byoca_renewal_update returned; was_ari: s->source was "ari" before it)
+ * is news for the operator: the CA moved a window it had given, or its
+ * first window says renew now. A first window merely earlier than the
+ * lifetime rule is routine. */
+int byoca_renewal_moved(int earlier, int was_ari, const struct byoca_renewal *s,
+                        int64_t now);
+/* The CertID to send as "replaces" (RFC 9773 §5) in a renewal ordered at
+ * order_directory: cert_id when the predecessor was issued through that
+ * same directory (D-ARI), else NULL. Borrowed from cert_id. */
+const char *byoca_ari_replaces(const char *cert_id,
+                               const char *issued_directory,
+                               const char *order_directory);
 
 #endif

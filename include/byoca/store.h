@@ -262,6 +262,12 @@ struct byoca_cert_row {
   int64_t lease_until;  /* an in-process or node claim; 0 none */
   char claimed_by[64];  /* the node holding the lease ("" none) */
   int revoke_on_delete; /* state deleting: revoke first (default 1) */
+  /* ACME Renewal Information (RFC 9773) of the current certificate */
+  char ari_cert_id[256];      /* its CertID ("" = none: not polled) */
+  int64_t ari_start, ari_end; /* the CA's suggested window; 0 = none yet */
+  char ari_explanation[1024]; /* the CA's explanationURL, or "" */
+  int64_t ari_next;           /* next renewalInfo poll; 0 = never */
+  int ari_failures;           /* consecutive failed polls */
 };
 void byoca_cert_row_clear(struct byoca_cert_row *r);
 
@@ -289,8 +295,9 @@ int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
                          struct byoca_err *err) BYOCA_WUR;
 /* Stores a new certificate for lineage id: state issued, the chain, the
  * sealed key, serial/validity/issuer/directory/issued_profile from row,
- * next_check and next_source from row, failures 0, last_outcome from row; the
- * previous key is destroyed. Also deletes the lineage's in-flight order row and
+ * next_check and next_source from row, failures 0, last_outcome from row,
+ * ari_cert_id and ari_next from row (no window yet, no failures); the previous
+ * key is destroyed. Also deletes the lineage's in-flight order row and
  * clears the lease, in the same transaction. */
 int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
                             const struct byoca_cert_row *row,
@@ -303,6 +310,23 @@ int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
 int byoca_store_cert_failed(struct byoca_store *s, int64_t id,
                             const char *outcome, int64_t next_check,
                             int64_t now, struct byoca_err *err) BYOCA_WUR;
+/* Records a renewalInfo poll of lineage id's certificate serial (RFC
+ * 9773): ari_start, ari_end, ari_explanation, ari_next and ari_failures
+ * from row; next_check and next_source from row too, but only while the
+ * stored next_source is "lifetime" or "ari" (a retry backoff or a forced
+ * renewal stays). Nothing happens (0) when the lineage is not issued any
+ * more or holds another serial: the answer was for a replaced
+ * certificate. */
+int byoca_store_cert_ari_set(struct byoca_store *s, int64_t id,
+                             const struct byoca_cert_row *row,
+                             struct byoca_err *err) BYOCA_WUR;
+/* Claims up to max issued, unleased lineages whose renewalInfo poll is
+ * due (0 < ari_next <= now) by setting ari_next to until (so a poll whose
+ * answer is lost is made again then); returns their ids, most overdue
+ * first. On PostgreSQL rows another node is claiming are skipped. */
+int byoca_store_cert_ari_claim(struct byoca_store *s, int64_t now,
+                               int64_t until, size_t max, int64_t *ids,
+                               size_t *n, struct byoca_err *err) BYOCA_WUR;
 /* Sets next_check (and source), e.g. "forced" renewals (due now). */
 int byoca_store_cert_schedule(struct byoca_store *s, int64_t tenant_id,
                               int64_t id, int64_t next_check,

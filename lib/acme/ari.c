@@ -307,3 +307,17 @@ int byoca_renewal_update(struct byoca_renewal *s, int64_t not_before,
 int byoca_renewal_is_due(const struct byoca_renewal *s, int64_t now) {
   return s->at <= now;
 }
+
+int byoca_renewal_moved(int earlier, int was_ari, const struct byoca_renewal *s,
+                        int64_t now) {
+  return earlier && (was_ari || s->at <= now);
+}
+
+const char *byoca_ari_replaces(const char *cert_id,
+                               const char *issued_directory,
+                               const char *order_directory) {
+  if (cert_id == NULL || cert_id[0] == '\0' || issued_directory == NULL ||
+      order_directory == NULL || strcmp(issued_directory, order_directory) != 0)
+    return NULL;
+  return cert_id;
+}

@@ -96,6 +96,7 @@ static void work(struct byoca_manager *m) {
   }
   mgr_slots_wake(m); /* limits may have grown (reconfigure) */
   claim(m);
+  mgr_ari_poll(m);
   mgr_expiry_check(m);
 }
 
@@ -224,6 +225,7 @@ void byoca_manager_free(struct byoca_manager *m) {
     byoca_timer_cancel(m->drain_timer);
   m->draining = 1;
   mgr_jobs_detach(m); /* orders cancelled; their store rows stay */
+  mgr_ari_free_all(m);
   mgr_notify_free_all(m);
   mgr_slots_free(m);
   mgr_dircache_free(m);

@@ -166,6 +166,7 @@ int mgr_metrics_text(const struct mgr_metrics *mt, struct byoca_buf *out);
 
 struct mgr_job;
 struct mgr_notice;
+struct mgr_ari_batch;
 
 struct mgr_dirent {
   char *issuer;
@@ -227,6 +228,8 @@ struct byoca_manager {
   int64_t counts[4];
   int64_t due;
   int64_t counted_at_ms; /* 0: never */
+  struct mgr_ari_batch *ari_batches; /* renewalInfo polls under way */
+  size_t ari_inflight;               /* lineages they poll */
 };
 
 /* config.c: trusts the operator's URLs (overrides, default CAs, webhook). */
@@ -443,6 +446,17 @@ void mgr_delete_run(struct mgr_job *j);
 int64_t mgr_tenant_mark(struct byoca_manager *m, int64_t tenant_id);
 /* Finishes tenants in deletion whose certificates are all gone. */
 void mgr_tenant_sweep(struct byoca_manager *m);
+
+/* ari_poll.c: renewal windows (RFC 9773) */
+/* Claims the lineages whose renewalInfo poll is due and starts polling. */
+void mgr_ari_poll(struct byoca_manager *m);
+/* Cancels the polls under way (manager freed). */
+void mgr_ari_free_all(struct byoca_manager *m);
+/* Sets r->ari_cert_id and the first poll (r->ari_next) of a certificate
+ * just issued through j->acme. */
+void mgr_ari_issued(const struct mgr_job *j,
+                    const struct byoca_order_result *res,
+                    struct byoca_cert_row *r);
 
 /* events.c: appends an audit event (detail stolen, may be NULL) and,
  * with notify, sends the webhook. */

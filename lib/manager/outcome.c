@@ -99,6 +99,7 @@ static void fill_row(struct mgr_job *j, const struct byoca_order_result *res,
   r->next_check = mgr_sched_next(NULL, res->not_before, res->not_after,
                                  byoca_now(), mgr_random(), &src);
   byoca_strlcpy(r->next_source, src, sizeof(r->next_source));
+  mgr_ari_issued(j, res, r);
   byoca_time_format_rfc3339(res->not_after, t, sizeof(t));
   snprintf(r->last_outcome, sizeof(r->last_outcome),
            "issued by %.300s, serial %.64s, valid until %s", j->cur_issuer,

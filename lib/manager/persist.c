@@ -38,6 +38,10 @@ void mgr_order_req(struct mgr_job *j, struct byoca_order_req *req) {
     req->profile = c->profile;
     req->profile_required = c->profile_required;
   }
+  /* RFC 9773 §5, D-ARI: only to the CA that issued the predecessor */
+  if (j->was_issued && j->acme != NULL)
+    req->replaces = byoca_ari_replaces(j->row.ari_cert_id, j->row.directory,
+                                       byoca_acme_directory_url(j->acme));
   req->solvers = j->solver_ptrs;
   req->nsolvers = j->nsolvers;
   req->label = j->label;

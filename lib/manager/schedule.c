@@ -1,9 +1,10 @@
 /* When to look at a lineage again (D-ARI): after an issuance, at 2/3 of
  * the certificate's lifetime (1/2 for lifetimes under 10 days) with a
  * little jitter so that certificates issued together do not renew
- * together; after a failure, exponentially later. ARI is a seam: a
- * suggested window, once the engine fetches one, replaces the rule.
- * Pure functions: the clock and the randomness are passed in. */
+ * together; after a failure, exponentially later. The CA's suggested
+ * window (RFC 9773), once ari_poll.c has one, replaces the rule through
+ * the engine's byoca_renewal_update. Pure functions: the clock and the
+ * randomness are passed in. */
 #include "mgr_int.h"
 
 #include "byoca/crypto.h"

@@ -12,7 +12,7 @@ struct table {
   const char *name, *cols, *types, *order;
 };
 
-/* In foreign-key order; the columns of schema version 4. */
+/* In foreign-key order; the columns of schema version 5. */
 static const struct table tables[] = {
     {"tenants",
      "id, name, created, deleting, data_key, profile, profile_required",
@@ -32,16 +32,17 @@ static const struct table tables[] = {
      " directory, serial, not_before, not_after, fullchain, key, next_check,"
      " next_source, failures, last_attempt, last_outcome, created, updated,"
      " lease_until, revoke_on_delete, claimed_by, profile_required,"
-     " issued_profile",
-     "iittttitttiitbitiitiiiitit", "id"},
+     " issued_profile, ari_cert_id, ari_start, ari_end, ari_explanation,"
+     " ari_next, ari_failures",
+     "iittttitttiitbitiitiiiitittiitii", "id"},
     {"orders", "cert_id, directory, issuer, order_url, key, started", "itttbi",
      "cert_id"},
     {"challenge_tokens", "token, key_authz, cert_id, expires", "ttii", "token"},
     {"events", "id, ts, tenant_id, cert_id, type, detail", "iiiitt", "id"},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
-_Static_assert(STORE_SCHEMA_VERSION == 4,
-               "copy.c lists the columns of schema version 4");
+_Static_assert(STORE_SCHEMA_VERSION == 5,
+               "copy.c lists the columns of schema version 5");
 
 struct copy {
   struct byoca_store *to;

@@ -125,6 +125,14 @@
     (struct byoca_store *s, int64_t id, const char *outcome,                   \
      int64_t next_check, int64_t now, struct byoca_err *err),                  \
     (s, id, outcome, next_check, now, err))                                    \
+  X(cert_ari_set,                                                              \
+    (struct byoca_store *s, int64_t id, const struct byoca_cert_row *row,      \
+     struct byoca_err *err),                                                   \
+    (s, id, row, err))                                                         \
+  X(cert_ari_claim,                                                            \
+    (struct byoca_store *s, int64_t now, int64_t until, size_t max,            \
+     int64_t *ids, size_t *n, struct byoca_err *err),                          \
+    (s, now, until, max, ids, n, err))                                         \
   X(cert_schedule,                                                             \
     (struct byoca_store *s, int64_t tenant_id, int64_t id,                     \
      int64_t next_check, const char *source, struct byoca_err *err),           \

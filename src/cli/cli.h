@@ -212,6 +212,9 @@ struct cli_lineage {
   char *cert_server;          /* directory of the CA that issued it */
   struct byoca_renewal sched; /* at 0: none yet (the lifetime rule) */
   char *ari_explanation;      /* the CA's explanationURL, unsanitised */
+  /* the last issuance attempt of an issued lineage (shown by list) */
+  int64_t last_attempt;
+  char *last_outcome; /* "issued by ..." or the error line */
 };
 
 int cli_lineage_load(const char *state, const char *name,
@@ -229,6 +232,13 @@ struct json_t *cli_state_json_load(const char *state, const char *file);
 int cli_state_json_save(const char *state, const char *file, struct json_t *j,
                         struct byoca_err *err);
 
+/* Records an attempt's outcome in l (now); saved with the lineage. */
+void cli_lineage_attempt(struct cli_lineage *l, const char *outcome);
+/* Records a failed attempt in the stored lineage name, as it is on disk
+ * (a failed run may have changed the copy in memory, e.g. the CA it
+ * tried); nothing for a lineage that holds no certificate. */
+void cli_lineage_failed(const char *state, const char *name,
+                        const char *outcome);
 /* Checks a certificate name is a safe file name. */
 int cli_name_check(const char *name, struct byoca_err *err);
 /* The instant renewal is due (D-ARI without ARI: 2/3 of the lifetime,

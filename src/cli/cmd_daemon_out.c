@@ -23,6 +23,7 @@ const struct dcol dout_cert_cols[] = {
     {"STATE", "state", 9, NULL},
     {"NOT_AFTER", "not_after", 20, NULL},
     {"NEXT_CHECK", "next_check", 20, NULL},
+    {"SOURCE", "next_check_source", 8, NULL},
     {"ISSUER", "issuer", 22, "directory"},
     {"IDENTIFIERS", "identifiers", 0, NULL},
     {NULL, NULL, 0, NULL},
@@ -124,15 +125,25 @@ void dout_table(json_t *items, const struct dcol *cols, const char *empty) {
   json_array_foreach(items, i, obj) print_row(cols, obj);
 }
 
-void dout_object(json_t *obj) {
+/* One "key: value" line per member; a nested object's members as
+ * "key.member: value" (the certificate's "ari"). */
+static void object_lines(json_t *obj, const char *prefix) {
   const char *key;
   json_t *v;
-  char k[128], label[130], val[DOUT_MAX];
+  char k[128], label[260], val[DOUT_MAX];
   json_object_foreach(obj, key, v) {
     byoca_str_sanitize(key, k, sizeof(k));
-    snprintf(label, sizeof(label), "%s:", k);
+    if (json_is_object(v) && prefix[0] == '\0' && json_object_size(v) > 0) {
+      object_lines(v, k);
+      continue;
+    }
+    snprintf(label, sizeof(label), "%s%s%s:", prefix, prefix[0] ? "." : "", k);
     printf("%-18s %s\n", label, dout_value(v, val, sizeof(val)));
   }
+}
+
+void dout_object(json_t *obj) {
+  object_lines(obj, "");
 }
 
 void dout_problem(const struct byoca_local_resp *r, int no_token) {

@@ -229,6 +229,8 @@ int cmd_renew(int argc, char **argv) {
   for (size_t i = 0; i < n; i++) {
     any_ok |= jobs[i].status == 1;
     any_bad |= jobs[i].status == -1;
+    if (jobs[i].status == -1) /* for byoca list */
+      cli_lineage_failed(a.o.state_dir, jobs[i].lin->name, jobs[i].detail);
   }
   if (n > 0)
     cli_print_jobs(&a.o, jobs, n);

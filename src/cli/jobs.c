@@ -187,6 +187,11 @@ static void record_issued(struct job_ctx *c, struct byoca_order_result *res) {
   l->issued_profile = byoca_strdup(res->profile);
   cli_renewal_issued(l, res, c->r->o->server);
   byoca_time_format_rfc3339(res->not_after, na, sizeof(na));
+  char *outcome = byoca_asprintf(
+      "issued by %s, serial %s, valid until %s",
+      l->issuer != NULL ? l->issuer : c->r->o->server, res->serial, na);
+  cli_lineage_attempt(l, outcome);
+  free(outcome);
   byoca_log(BYOCA_LOG_INFO, "%s: issued: serial %s, notAfter %s", l->name,
             res->serial, na);
 }

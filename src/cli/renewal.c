@@ -37,10 +37,7 @@ const char *cli_renewal_source(const struct cli_lineage *l) {
 
 const char *cli_renewal_replaces(const struct cli_lineage *l,
                                  const char *server) {
-  if (l->cert_id == NULL || l->cert_server == NULL || server == NULL ||
-      strcmp(l->cert_server, server) != 0)
-    return NULL;
-  return l->cert_id;
+  return byoca_ari_replaces(l->cert_id, l->cert_server, server);
 }
 
 void cli_renewal_inherit(struct cli_lineage *l, const struct cli_lineage *old) {
@@ -104,7 +101,7 @@ void cli_renewal_apply(struct cli_lineage *l, const struct byoca_ari *ari,
   if (ari != NULL) {
     set_str(&l->ari_explanation, ari->explanation_url);
     /* worth a warning: a window that moved, or one that says "now" */
-    log_window(l, ari, earlier && (was_ari || l->sched.at <= now));
+    log_window(l, ari, byoca_renewal_moved(earlier, was_ari, &l->sched, now));
     return;
   }
   char line[600], at[32];

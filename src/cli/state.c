@@ -266,6 +266,8 @@ int cli_lineage_load(const char *state, const char *name, struct cli_lineage *l,
   l->revoked = json_is_true(json_object_get(j, "revoked"));
   l->ca_auto = json_is_true(json_object_get(j, "ca_auto"));
   l->issuer = jstr(j, "issuer");
+  l->last_attempt = json_integer_value(json_object_get(j, "last_attempt"));
+  l->last_outcome = jstr(j, "last_outcome");
   schedule_load(l, j);
   json_decref(j);
   if (l->nnames == 0 || l->server == NULL) {
@@ -304,6 +306,9 @@ int cli_lineage_save(const char *state, const struct cli_lineage *l,
   json_object_set_new(j, "revoked", json_boolean(l->revoked));
   json_object_set_new(j, "ca_auto", json_boolean(l->ca_auto));
   set_opt_str(j, "issuer", l->issuer);
+  if (l->last_attempt != 0)
+    json_object_set_new(j, "last_attempt", json_integer(l->last_attempt));
+  set_opt_str(j, "last_outcome", l->last_outcome);
   schedule_save(l, j);
   char *dir = byoca_asprintf("%s/renewal", state);
   char *path = lineage_path(state, l->name);
@@ -343,6 +348,7 @@ void cli_lineage_free(struct cli_lineage *l) {
   free(l->cert_id);
   free(l->cert_server);
   free(l->ari_explanation);
+  free(l->last_outcome);
   memset(l, 0, sizeof(*l));
 }
 
@@ -412,4 +418,28 @@ int cli_state_json_save(const char *state, const char *file, json_t *j,
     rc = write_json(p, j, 0600, err);
   free(p);
   return rc;
+}
+
+void cli_lineage_attempt(struct cli_lineage *l, const char *outcome) {
+  l->last_attempt = byoca_now();
+  free(l->last_outcome);
+  l->last_outcome = byoca_strdup(outcome);
+}
+
+void cli_lineage_failed(const char *state, const char *name,
+                        const char *outcome) {
+  struct cli_lineage l;
+  struct byoca_err e = {0};
+  if (cli_lineage_load(state, name, &l, &e) != 0) {
+    byoca_err_clear(&e);
+    return;
+  }
+  if (l.serial != NULL) {
+    cli_lineage_attempt(&l, outcome);
+    if (cli_lineage_save(state, &l, &e) != 0) {
+      cli_error_err(&e);
+      byoca_err_clear(&e);
+    }
+  }
+  cli_lineage_free(&l);
 }

@@ -62,12 +62,38 @@ static json_t *key_type(const char *stored) {
   return json_string(byoca_keytype_name(t));
 }
 
+/* RFC 9773 state of the current certificate, or null when it has no
+ * CertID (not issued, imported, or no AKI). */
+static json_t *cert_ari(const struct byoca_cert_row *r) {
+  if (r->ari_cert_id[0] == '\0')
+    return json_null();
+  json_t *o = json_object();
+  if (o == NULL || put(o, "cert_id", json_string(r->ari_cert_id)) != 0 ||
+      put(o, "window_start", time_or_null(r->ari_start)) != 0 ||
+      put(o, "window_end", time_or_null(r->ari_end)) != 0 ||
+      put(o, "explanation_url", str_or_null(r->ari_explanation)) != 0 ||
+      put(o, "next_poll", time_or_null(r->ari_next)) != 0 ||
+      put(o, "failures", json_integer(r->ari_failures)) != 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+static json_t *lifetime(const struct byoca_cert_row *r) {
+  if (r->not_after <= r->not_before || r->not_before <= 0)
+    return json_null();
+  return json_integer((json_int_t)(r->not_after - r->not_before));
+}
+
 static int cert_issue_part(json_t *o, const struct byoca_cert_row *r) {
   return put(o, "issuer", str_or_null(r->issuer)) != 0 ||
          put(o, "directory", str_or_null(r->directory)) != 0 ||
          put(o, "serial", str_or_null(r->serial)) != 0 ||
          put(o, "not_before", time_or_null(r->not_before)) != 0 ||
-         put(o, "not_after", time_or_null(r->not_after)) != 0;
+         put(o, "not_after", time_or_null(r->not_after)) != 0 ||
+         put(o, "lifetime", lifetime(r)) != 0 ||
+         put(o, "ari", cert_ari(r)) != 0;
 }
 
 static int cert_sched_part(json_t *o, const struct byoca_cert_row *r) {

@@ -30,7 +30,7 @@ TLS reverse proxy and adds them:
 
 Control API (plain HTTP, loopback), all bodies JSON:
   GET  /health                      -> {"ok": true}
-  POST /window   {"certid": ID|"*", "start": RFC3339, "end": RFC3339,
+  POST /window   {"certid": ID|[ID...]|"*", "start": RFC3339, "end": RFC3339,
                   "explanation": URL?, "retry_after": "3600"|HTTP-date?}
   POST /fail     {"certid": ID|"*", "status": 503, "count": n,
                   "retry_after": "..."?}   next n renewalInfo answers
@@ -41,8 +41,15 @@ Control API (plain HTTP, loopback), all bodies JSON:
                    "force_echo": NAME|null?}
                    "profiles": {} advertises none (and refuses every one)
   POST /reset                       forget configuration and records
+  POST /counters                    max_active_orders starts again from
+                                    the orders active now
   GET  /requests -> {"renewal_info": [CertID...], "orders": [{"replaces":
-                  ..., "profile": ..., "status": int}]}
+                  ..., "profile": ..., "status": int}],
+                  "active_orders": n, "max_active_orders": n}
+                  an order is active from its newOrder (201) until an
+                  order object relayed for it is "valid" or "invalid";
+                  max_active_orders is the most active at once since the
+                  last reset (what a client's concurrency limit bounds)
 
 Usage: ari_proxy.py --listen ADDR:PORT --control ADDR:PORT
                     --upstream https://127.0.0.1:PORT --cert PEM --key PEM
@@ -87,6 +94,8 @@ class State:
         self.order_profile = {}  # finalize URL -> profile echoed
         self.seen_ari = []
         self.orders = []
+        self.active = set()   # finalize URLs of orders under way
+        self.max_active = 0
 
 
 STATE = State()
@@ -110,6 +119,17 @@ def take(table, certid):
     if certid in table:
         return certid
     return "*" if "*" in table else None
+
+
+def track(order, status):
+    """Counts orders under way (STATE.lock held): a new order (201) starts
+    one, a final status ends it."""
+    fin = order.get("finalize")
+    if order.get("status") in ("valid", "invalid"):
+        STATE.active.discard(fin)
+    elif status == 201 and fin not in STATE.active:
+        STATE.active.add(fin)
+        STATE.max_active = max(STATE.max_active, len(STATE.active))
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
@@ -227,6 +247,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if not isinstance(obj, dict) or "finalize" not in obj:
             return status, headers, data
         with STATE.lock:
+            track(obj, status)
             if profile is not None:
                 STATE.order_profile[obj["finalize"]] = profile
             profile = STATE.order_profile.get(obj["finalize"])
@@ -311,7 +332,10 @@ class Control(http.server.BaseHTTPRequestHandler):
         if self.path == "/requests":
             with STATE.lock:
                 return self.reply(200, {"renewal_info": STATE.seen_ari,
-                                        "orders": STATE.orders})
+                                        "orders": STATE.orders,
+                                        "active_orders": len(STATE.active),
+                                        "max_active_orders":
+                                        STATE.max_active})
         self.reply(404, {"error": "unknown path"})
 
     def do_POST(self):
@@ -322,7 +346,8 @@ class Control(http.server.BaseHTTPRequestHandler):
             return self.reply(400, {"error": "bad JSON"})
         handler = {"/window": self.window, "/fail": self.fail,
                    "/garbage": self.garbage, "/replaced": self.replaced,
-                   "/directory": self.directory, "/reset": self.reset}
+                   "/directory": self.directory, "/reset": self.reset,
+                   "/counters": self.counters}
         h = handler.get(self.path)
         if h is None:
             return self.reply(404, {"error": "unknown path"})
@@ -331,7 +356,9 @@ class Control(http.server.BaseHTTPRequestHandler):
         self.reply(200, {"ok": True})
 
     def window(self, r):
-        STATE.windows[r.get("certid", "*")] = r
+        ids = r.get("certid", "*")
+        for i in ids if isinstance(ids, list) else [ids]:
+            STATE.windows[i] = r
 
     def fail(self, r):
         STATE.fails[r.get("certid", "*")] = [int(r.get("status", 503)),
@@ -360,6 +387,9 @@ class Control(http.server.BaseHTTPRequestHandler):
 
     def reset(self, _r):
         STATE.reset()
+
+    def counters(self, _r):
+        STATE.max_active = len(STATE.active)
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -78,8 +78,8 @@ norders() {
 }
 list_json() {
   expect_rc 0 "$BYOCA" list --json --state-dir "$STATE"
-  echo "$OUT" | python3 -c "import json,sys; d={x['name']: x for x in json.load(sys.stdin)}; $1" ||
-    fail "list --json: $2: $OUT"
+  echo "$OUT" | python3 -c "import json,sys; d={x['name']: x for x in json.load(sys.stdin)}; $1" \
+    "$PORT_ACME" "$ENV_DIRECTORY" || fail "list --json: $2: $OUT"
 }
 
 # ---- without ARI (Pebble itself): the lifetime rule, half of 6 days
@@ -92,7 +92,10 @@ life = t(p["not_after"]) - t(p["not_before"])
 assert 6 * 86400 - 5 <= life <= 6 * 86400, p
 assert t(p["renew_at"]) == t(p["not_before"]) + life // 2, p
 assert p["renew_source"] == "lifetime" and p["ari_window"] is None, p
-assert p["explanation_url"] is None, p' "lifetime rule"
+assert p["explanation_url"] is None, p
+assert p["lifetime"] == "6d" and p["ca"] == "127.0.0.1:%s" % sys.argv[1], p
+assert p["last_attempt"] is not None, p
+assert p["last_outcome"].startswith("issued by %s" % sys.argv[2]), p' "lifetime rule"
 [ -z "$(lin plain.ari.test cert_id)" ] && fail "no CertID recorded"
 expect_rc 0 by renew plain.ari.test
 expect_in "$ERR" "not due until" "lifetime rule, not due"
@@ -121,6 +124,10 @@ assert 3500 < t(a["ari_next_check"]) - time.time() <= 3600, a' "ARI window"
 expect_rc 0 "$BYOCA" list --state-dir "$STATE"
 expect_in "$OUT" "the CA explains its renewal window: https://ca.example/ari-why" "list"
 expect_in "$(grep a.ari.test <<<"$OUT")" " ari " "list source column"
+expect_in "$(grep a.ari.test <<<"$OUT")" " 6d " "list lifetime column"
+expect_in "$OUT" "renewal window (ari): " "list window line"
+expect_in "$OUT" "last attempt " "list last attempt line"
+expect_in "$OUT" "CA " "list CA column"
 pass "with ARI: renewal inside the CA's window, explanation shown"
 
 # ---- Retry-After (1 h) not passed: renew does not ask again
@@ -266,3 +273,16 @@ BID=$(certid "$STATE/live/auto.ari.test/cert.pem")
 [ "$(lin auto.ari.test renew_source)" = ari ] || fail "new CA's window not used"
 check_no_partial
 pass "CAA moved the lineage to another CA: no replaces"
+
+# ---- byoca list: a failed renewal is the last attempt, the lineage kept
+env_stop_ari ari-b
+expect_rc 0 "$BYOCA" list --state-dir "$STATE"
+before=$(grep -A4 "^auto.ari.test " <<<"$OUT")
+expect_in "$before" "last attempt " "list before"
+expect_rc 1 by renew --force auto.ari.test --config "$ENV_DIR/byoca.conf" "${HTTP01[@]}"
+[ "$(lin auto.ari.test cert_server)" = "$B_DIR" ] || fail "lineage changed by a failure"
+list_json '
+a = d["auto.ari.test"]
+assert a["last_outcome"] and not a["last_outcome"].startswith("issued"), a
+assert a["serial"] and a["ca"] == "ca-b.ari.test", a' "failed attempt"
+pass "byoca list: a failed attempt shown with its outcome, the certificate kept"

@@ -337,6 +337,34 @@ static void test_timing_with_ari(void **state) {
   byoca_time_set_fake(0);
 }
 
+/* D-ARI: "replaces" only to the directory that issued the predecessor. */
+static void test_replaces_same_ca(void **state) {
+  (void)state;
+  const char *id = "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE";
+  const char *a = "https://ca-a.test/dir", *b = "https://ca-b.test/dir";
+  assert_ptr_equal(byoca_ari_replaces(id, a, a), id);
+  assert_null(byoca_ari_replaces(id, a, b)); /* CAA moved it elsewhere */
+  assert_null(byoca_ari_replaces(id, a, "https://ca-a.test/dir/"));
+  assert_null(byoca_ari_replaces(id, NULL, a)); /* issuer unknown */
+  assert_null(byoca_ari_replaces(id, a, NULL));
+  assert_null(byoca_ari_replaces("", a, a)); /* no CertID */
+  assert_null(byoca_ari_replaces(NULL, a, a));
+}
+
+/* What is news for the operator: a known window moved earlier, or a
+ * first window that says renew now; not a first window merely earlier
+ * than the lifetime rule. */
+static void test_renewal_moved(void **state) {
+  (void)state;
+  struct byoca_renewal s = {.at = T0 + DAY, .source = "ari"};
+  assert_true(byoca_renewal_moved(1, 1, &s, T0));
+  assert_false(byoca_renewal_moved(1, 0, &s, T0));
+  assert_false(byoca_renewal_moved(0, 1, &s, T0));
+  s.at = T0;
+  assert_true(byoca_renewal_moved(1, 0, &s, T0));
+  assert_false(byoca_renewal_moved(0, 0, &s, T0));
+}
+
 /* ---- fetching, against a local server ---- */
 
 struct answer {
@@ -578,6 +606,8 @@ int main(void) {
       cmocka_unit_test(test_pick),
       cmocka_unit_test(test_timing_without_ari),
       cmocka_unit_test(test_timing_with_ari),
+      cmocka_unit_test(test_replaces_same_ca),
+      cmocka_unit_test(test_renewal_moved),
       cmocka_unit_test(test_fetch_window),
       cmocka_unit_test(test_fetch_5xx_then_success),
       cmocka_unit_test(test_fetch_long_term_errors),

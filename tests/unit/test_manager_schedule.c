@@ -143,6 +143,60 @@ static void test_ari_seam(void **state) {
   assert_string_equal(src, "lifetime");
 }
 
+/* The daemon's table with ARI (lib/manager/ari_poll.c): the lifetime
+ * instant stored at issuance (with jitter), then renewalInfo answers
+ * folded in by the engine's byoca_renewal_update, for 6-, 47-, 90- and
+ * 200-day certificates: a future window wins and is kept across polls,
+ * a window in the past renews at once, a temporary failure keeps the
+ * instant and polls again soon, a long-term one in six hours. */
+static void test_daemon_with_ari(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(lives) / sizeof(*lives); i++) {
+    int64_t life = lives[i].lifetime, nb = T0, na = T0 + life;
+    byoca_time_set_fake(nb + 30);
+    int64_t now = byoca_now();
+    const char *src = NULL;
+    int64_t at = mgr_sched_next(NULL, nb, na, now, mgr_random(), &src);
+    struct byoca_renewal s = {.at = at, .source = src, .next_check = now};
+    struct byoca_ari w = {
+        .start = nb + life / 4, .end = nb + life / 3, .retry_after = 21600};
+    byoca_renewal_update(&s, nb, na, &w, NULL, now, mgr_random());
+    assert_string_equal(s.source, "ari");
+    assert_true(s.at >= w.start && s.at < w.end);
+    assert_true(s.at < at); /* the CA's window is earlier than 2/3 (1/2) */
+    assert_int_equal(s.next_check, now + 21600);
+    int64_t chosen = s.at;
+    byoca_time_set_fake(now + 21600);
+    assert_int_equal(
+        byoca_renewal_update(&s, nb, na, &w, NULL, byoca_now(), mgr_random()),
+        0);
+    assert_int_equal(s.at, chosen);
+    /* temporary failure (503): instant kept, asked again in a minute */
+    struct byoca_err tmp = {.code = BYOCA_E_PROTO,
+                            .cls = BYOCA_CLASS_RETRYABLE,
+                            .http_status = 503};
+    byoca_renewal_update(&s, nb, na, NULL, &tmp, byoca_now(), 0);
+    assert_int_equal(s.at, chosen);
+    assert_int_equal(s.next_check, byoca_now() + BYOCA_ARI_RETRY_MIN);
+    /* the CA revokes: window in the past, due at the poll, reported */
+    struct byoca_ari past = {
+        .start = nb - DAY, .end = nb, .retry_after = BYOCA_ARI_RETRY_MIN};
+    byoca_time_set_fake(nb + life / 4);
+    int earlier =
+        byoca_renewal_update(&s, nb, na, &past, NULL, byoca_now(), 77);
+    assert_true(byoca_renewal_moved(earlier, 1, &s, byoca_now()));
+    assert_int_equal(s.at, byoca_now());
+    assert_int_equal(s.failures, 0);
+    /* without ARI at this CA: lifetime instant, next poll in six hours */
+    struct byoca_renewal l = {.at = at, .source = "lifetime"};
+    struct byoca_err none = {.code = BYOCA_E_NOTFOUND, .cls = BYOCA_CLASS_CA};
+    byoca_renewal_update(&l, nb, na, NULL, &none, byoca_now(), 0);
+    assert_int_equal(l.at, at);
+    assert_string_equal(l.source, "lifetime");
+    assert_int_equal(l.next_check, byoca_now() + BYOCA_ARI_LONG_TERM);
+  }
+}
+
 /* Jitter spreads certificates issued together. */
 static void test_jitter_spreads(void **state) {
   (void)state;
@@ -190,6 +244,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_lifetime_values, reset_clock),
       cmocka_unit_test_teardown(test_lifetime_clamps, reset_clock),
       cmocka_unit_test_teardown(test_ari_seam, reset_clock),
+      cmocka_unit_test_teardown(test_daemon_with_ari, reset_clock),
       cmocka_unit_test_teardown(test_jitter_spreads, reset_clock),
       cmocka_unit_test_teardown(test_backoff_sequence, reset_clock),
   };

@@ -110,6 +110,15 @@ static void test_migrations_idempotent(void **state) {
   assert_string_equal(back.name, "kept");
 }
 
+#define DROP_V5                                                                \
+  "DROP INDEX certificates_ari_next;"                                          \
+  "ALTER TABLE certificates DROP COLUMN ari_cert_id;"                          \
+  "ALTER TABLE certificates DROP COLUMN ari_start;"                            \
+  "ALTER TABLE certificates DROP COLUMN ari_end;"                              \
+  "ALTER TABLE certificates DROP COLUMN ari_explanation;"                      \
+  "ALTER TABLE certificates DROP COLUMN ari_next;"                             \
+  "ALTER TABLE certificates DROP COLUMN ari_failures;"
+
 /* A store left at version 1 (tokens deleted on revocation, no revoked
  * column, no claimed_by) is migrated and its tokens keep working. */
 static void test_migration_from_v1(void **state) {
@@ -119,13 +128,13 @@ static void test_migration_from_v1(void **state) {
   struct byoca_tenant t = fx_tenant(f->s, "old");
   assert_int_equal(
       byoca_store_token_mint(f->s, t.id, "l", tok, sizeof(tok), &id, NULL), 0);
-  fx_sql(f->s, "ALTER TABLE api_tokens DROP COLUMN revoked;"
-               "ALTER TABLE certificates DROP COLUMN claimed_by;"
-               "ALTER TABLE certificates DROP COLUMN profile_required;"
-               "ALTER TABLE certificates DROP COLUMN issued_profile;"
-               "ALTER TABLE tenants DROP COLUMN profile;"
-               "ALTER TABLE tenants DROP COLUMN profile_required;"
-               "DELETE FROM schema_version WHERE version > 1;");
+  fx_sql(f->s, DROP_V5 "ALTER TABLE api_tokens DROP COLUMN revoked;"
+                       "ALTER TABLE certificates DROP COLUMN claimed_by;"
+                       "ALTER TABLE certificates DROP COLUMN profile_required;"
+                       "ALTER TABLE certificates DROP COLUMN issued_profile;"
+                       "ALTER TABLE tenants DROP COLUMN profile;"
+                       "ALTER TABLE tenants DROP COLUMN profile_required;"
+                       "DELETE FROM schema_version WHERE version > 1;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
   assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
@@ -214,11 +223,11 @@ static void test_migration_from_v3(void **state) {
   snprintf(row.key_type, sizeof(row.key_type), "ec256");
   snprintf(row.profile, sizeof(row.profile), "classic");
   assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, &id, NULL), 0);
-  fx_sql(f->s, "ALTER TABLE certificates DROP COLUMN profile_required;"
-               "ALTER TABLE certificates DROP COLUMN issued_profile;"
-               "ALTER TABLE tenants DROP COLUMN profile;"
-               "ALTER TABLE tenants DROP COLUMN profile_required;"
-               "DELETE FROM schema_version WHERE version > 3;");
+  fx_sql(f->s, DROP_V5 "ALTER TABLE certificates DROP COLUMN profile_required;"
+                       "ALTER TABLE certificates DROP COLUMN issued_profile;"
+                       "ALTER TABLE tenants DROP COLUMN profile;"
+                       "ALTER TABLE tenants DROP COLUMN profile_required;"
+                       "DELETE FROM schema_version WHERE version > 3;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
   assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
@@ -231,6 +240,35 @@ static void test_migration_from_v3(void **state) {
   assert_int_equal(byoca_store_tenant_get(f->s, t.id, &t2, NULL), 0);
   assert_string_equal(t2.profile, "");
   assert_int_equal(t2.profile_required, 0);
+}
+
+/* A store left at version 4 (no ARI columns) is migrated: its issued
+ * lineages have no CertID and are never polled (until renewed), the
+ * poll index exists. */
+static void test_migration_from_v4(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant t = fx_tenant(f->s, "old");
+  struct byoca_cert_row row = {0}, r;
+  int64_t id = 0, ids[4];
+  size_t n = 9;
+  row.identifiers_json = "[\"old.example\"]";
+  snprintf(row.key_type, sizeof(row.key_type), "ec256");
+  assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, &id, NULL), 0);
+  fx_sql(f->s, DROP_V5 "DELETE FROM schema_version WHERE version > 4;");
+  byoca_store_close(f->s);
+  f->s = fx_open(f);
+  assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
+  assert_int_equal(byoca_store_cert_get(f->s, t.id, id, 0, &r, NULL), 0);
+  assert_string_equal(r.ari_cert_id, "");
+  assert_int_equal(r.ari_start, 0);
+  assert_int_equal(r.ari_end, 0);
+  assert_string_equal(r.ari_explanation, "");
+  assert_int_equal(r.ari_next, 0);
+  assert_int_equal(r.ari_failures, 0);
+  byoca_cert_row_clear(&r);
+  assert_int_equal(
+      byoca_store_cert_ari_claim(f->s, 1 << 30, 1 << 30, 4, ids, &n, NULL), 0);
+  assert_int_equal(n, 0);
 }
 
 static void test_newer_store_refused(void **state) {
@@ -626,6 +664,7 @@ int main(void) {
       T(test_concurrent_first_open),
       T(test_pg_reconnect),
       T(test_migration_from_v3),
+      T(test_migration_from_v4),
       T(test_newer_store_refused),
       T(test_master_key_file),
       T(test_tenants),

@@ -541,6 +541,105 @@ static void test_challenges(void **state) {
   byoca_err_clear(&err);
 }
 
+/* ARI (RFC 9773): issuance stores the CertID and the first poll; a
+ * claim takes due polls of issued, unleased lineages and pushes them on;
+ * ari_set stores the window and moves next_check only while the schedule
+ * is the lifetime rule's or ARI's, and only for the same serial. */
+static void test_ari(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant t = fx_tenant(f->s, "a");
+  struct byoca_cert_row row = {0}, r;
+  struct byoca_secret k = fx_secret("key");
+  int64_t id[3], ids[8];
+  size_t n = 0;
+  row.identifiers_json = "[\"x.example\"]";
+  snprintf(row.key_type, sizeof(row.key_type), "ec256");
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, &id[i], NULL),
+                     0);
+  for (int i = 0; i < 2; i++) {
+    struct byoca_cert_row is = {0};
+    snprintf(is.directory, sizeof(is.directory), "https://ca.example/dir");
+    snprintf(is.serial, sizeof(is.serial), "0%d", i + 1);
+    snprintf(is.ari_cert_id, sizeof(is.ari_cert_id), "aaa.0%d", i + 1);
+    is.not_before = 1000;
+    is.not_after = 9000;
+    is.next_check = 6000;
+    snprintf(is.next_source, sizeof(is.next_source), "lifetime");
+    is.ari_next = 1500 + i;
+    assert_int_equal(byoca_store_cert_issued(f->s, id[i], &is, "PEM", &k, NULL),
+                     0);
+  }
+  byoca_secret_free(&k);
+  assert_int_equal(byoca_store_cert_get(f->s, t.id, id[0], 0, &r, NULL), 0);
+  assert_string_equal(r.ari_cert_id, "aaa.01");
+  assert_int_equal(r.ari_next, 1500);
+  byoca_cert_row_clear(&r);
+  /* not due yet; then both, most overdue first; claimed ones move on */
+  assert_int_equal(
+      byoca_store_cert_ari_claim(f->s, 1499, 2100, 8, ids, &n, NULL), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(
+      byoca_store_cert_ari_claim(f->s, 1600, 2100, 8, ids, &n, NULL), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(ids[0], id[0]);
+  assert_int_equal(ids[1], id[1]);
+  assert_int_equal(
+      byoca_store_cert_ari_claim(f->s, 1600, 2100, 8, ids, &n, NULL), 0);
+  assert_int_equal(n, 0);
+  /* a leased lineage (a renewal under way) is not polled */
+  assert_int_equal(
+      byoca_store_cert_claim_due(f->s, 7000, 9999, 8, ids, &n, NULL), 0);
+  assert_int_equal(n, 3);
+  assert_int_equal(
+      byoca_store_cert_ari_claim(f->s, 2200, 2300, 8, ids, &n, NULL), 0);
+  assert_int_equal(n, 0);
+  /* the window and the instant chosen in it */
+  memset(&r, 0, sizeof(r));
+  snprintf(r.serial, sizeof(r.serial), "02");
+  r.ari_start = 3000;
+  r.ari_end = 4000;
+  snprintf(r.ari_explanation, sizeof(r.ari_explanation), "https://ca/why");
+  r.ari_next = 5000;
+  r.ari_failures = 0;
+  r.next_check = 3500;
+  snprintf(r.next_source, sizeof(r.next_source), "ari");
+  assert_int_equal(byoca_store_cert_ari_set(f->s, id[1], &r, NULL), 0);
+  struct byoca_cert_row g;
+  assert_int_equal(byoca_store_cert_get(f->s, t.id, id[1], 0, &g, NULL), 0);
+  assert_int_equal(g.ari_start, 3000);
+  assert_int_equal(g.ari_end, 4000);
+  assert_string_equal(g.ari_explanation, "https://ca/why");
+  assert_int_equal(g.ari_next, 5000);
+  assert_int_equal(g.next_check, 3500);
+  assert_string_equal(g.next_source, "ari");
+  byoca_cert_row_clear(&g);
+  /* a forced renewal stays forced; the window is still recorded */
+  assert_int_equal(
+      byoca_store_cert_schedule(f->s, t.id, id[1], 100, "forced", NULL), 0);
+  r.ari_failures = 2;
+  r.next_check = 3900;
+  assert_int_equal(byoca_store_cert_ari_set(f->s, id[1], &r, NULL), 0);
+  assert_int_equal(byoca_store_cert_get(f->s, t.id, id[1], 0, &g, NULL), 0);
+  assert_int_equal(g.next_check, 100);
+  assert_string_equal(g.next_source, "forced");
+  assert_int_equal(g.ari_failures, 2);
+  byoca_cert_row_clear(&g);
+  /* an answer for another serial (renewed meanwhile) changes nothing */
+  snprintf(r.serial, sizeof(r.serial), "77");
+  r.ari_failures = 4;
+  assert_int_equal(byoca_store_cert_ari_set(f->s, id[0], &r, NULL), 0);
+  assert_int_equal(byoca_store_cert_get(f->s, t.id, id[0], 0, &g, NULL), 0);
+  assert_int_equal(g.ari_failures, 0);
+  assert_int_equal(g.ari_start, 0);
+  byoca_cert_row_clear(&g);
+  /* never issued: nothing to poll, nothing set */
+  assert_int_equal(byoca_store_cert_ari_set(f->s, id[2], &r, NULL), 0);
+  assert_int_equal(byoca_store_cert_get(f->s, t.id, id[2], 0, &g, NULL), 0);
+  assert_int_equal(g.ari_failures, 0);
+  byoca_cert_row_clear(&g);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void) {
@@ -550,7 +649,7 @@ int main(void) {
       T(test_claim_due),         T(test_claim_uses_indexes),
       T(test_claim_nodes),       T(test_claim_skips_locked),
       T(test_counts_expiring),   T(test_orders),
-      T(test_challenges),
+      T(test_challenges),        T(test_ari),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,8 @@
   " directory, serial, not_before, not_after, next_check, next_source,"        \
   " failures, last_attempt, last_outcome, created, updated, lease_until,"      \
   " fullchain, revoke_on_delete, claimed_by, profile_required,"                \
-  " issued_profile"
+  " issued_profile, ari_cert_id, ari_start, ari_end, ari_explanation,"         \
+  " ari_next, ari_failures"
 
 static int read_cert(const PGresult *q, int i, int with_pem,
                      struct byoca_cert_row *r) {
@@ -39,6 +40,12 @@ static int read_cert(const PGresult *q, int i, int with_pem,
   pq_str(q, i, 22, r->claimed_by, sizeof(r->claimed_by));
   r->profile_required = (int)pq_int(q, i, 23);
   pq_str(q, i, 24, r->issued_profile, sizeof(r->issued_profile));
+  pq_str(q, i, 25, r->ari_cert_id, sizeof(r->ari_cert_id));
+  r->ari_start = pq_int(q, i, 26);
+  r->ari_end = pq_int(q, i, 27);
+  pq_str(q, i, 28, r->ari_explanation, sizeof(r->ari_explanation));
+  r->ari_next = pq_int(q, i, 29);
+  r->ari_failures = (int)pq_int(q, i, 30);
   int pem = with_pem && !PQgetisnull(q, i, 20);
   if (pem)
     r->fullchain_pem = pq_dup(q, i, 20);
@@ -145,18 +152,20 @@ static int write_issued(struct byoca_store *s, int64_t id,
                         const unsigned char *box, size_t boxlen,
                         struct byoca_err *err) {
   int64_t now = byoca_now();
-  int rc =
-      pq_exec(s, err,
-              "UPDATE certificates SET state = 1, issuer = $1, directory = $2,"
-              " serial = $3, not_before = $4, not_after = $5, fullchain = $6,"
-              " key = $7, next_check = $8, next_source = $9, failures = 0,"
-              " last_attempt = $10, last_outcome = $11, updated = $12,"
-              " lease_until = 0, claimed_by = '', issued_profile = $13"
-              " WHERE id = $14 AND state != 3",
-              "tttiitbitititi", r->issuer, r->directory, r->serial,
-              r->not_before, r->not_after, pem, box, boxlen, r->next_check,
-              r->next_source[0] ? r->next_source : "lifetime", now,
-              r->last_outcome, now, r->issued_profile, id);
+  int rc = pq_exec(
+      s, err,
+      "UPDATE certificates SET state = 1, issuer = $1, directory = $2,"
+      " serial = $3, not_before = $4, not_after = $5, fullchain = $6,"
+      " key = $7, next_check = $8, next_source = $9, failures = 0,"
+      " last_attempt = $10, last_outcome = $11, updated = $12,"
+      " lease_until = 0, claimed_by = '', issued_profile = $13,"
+      " ari_cert_id = $14, ari_start = 0, ari_end = 0,"
+      " ari_explanation = '', ari_next = $15, ari_failures = 0"
+      " WHERE id = $16 AND state != 3",
+      "tttiitbititittii", r->issuer, r->directory, r->serial, r->not_before,
+      r->not_after, pem, box, boxlen, r->next_check,
+      r->next_source[0] ? r->next_source : "lifetime", now, r->last_outcome,
+      now, r->issued_profile, r->ari_cert_id, r->ari_next, id);
   if (rc == 0 && s->pg_changes == 0)
     rc = byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
                        "certificate %lld is gone or being deleted",

@@ -136,3 +136,55 @@ int pg_cert_expiring(struct byoca_store *s, int64_t before, int64_t *ids,
   PQclear(r);
   return 0;
 }
+
+/* ---- ARI polls (RFC 9773) ---- */
+
+int pg_cert_ari_set(struct byoca_store *s, int64_t id,
+                    const struct byoca_cert_row *r, struct byoca_err *err) {
+  return pq_exec(s, err,
+                 "UPDATE certificates SET ari_start = $1, ari_end = $2,"
+                 " ari_explanation = $3, ari_next = $4, ari_failures = $5,"
+                 " next_check = CASE WHEN next_source IN ('lifetime', 'ari')"
+                 "  THEN $6 ELSE next_check END,"
+                 " next_source = CASE WHEN next_source IN ('lifetime', 'ari')"
+                 "  THEN $7 ELSE next_source END,"
+                 " updated = $8"
+                 " WHERE id = $9 AND state = 1 AND serial = $10",
+                 "iitiiitiit", r->ari_start, r->ari_end, r->ari_explanation,
+                 r->ari_next, (int64_t)r->ari_failures, r->next_check,
+                 r->next_source[0] ? r->next_source : "lifetime", byoca_now(),
+                 id, r->serial);
+}
+
+int pg_cert_ari_claim(struct byoca_store *s, int64_t now, int64_t until,
+                      size_t max, int64_t *ids, size_t *n,
+                      struct byoca_err *err) {
+  *n = 0;
+  if (max == 0)
+    return 0;
+  int rc = pq_begin(s, err);
+  if (rc != 0)
+    return rc;
+  rc = select_ids(s,
+                  "SELECT id FROM certificates WHERE ari_next > 0"
+                  " AND ari_next <= $1 AND state = 1 AND lease_until < $1"
+                  " ORDER BY ari_next, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                  now, max, ids, max, n, err);
+  if (rc == 0 && *n > 0) {
+    char *arr = id_array(ids, *n);
+    rc = arr == NULL ? pq_oom(err, "claiming renewalInfo polls")
+                     : pq_exec(s, err,
+                               "UPDATE certificates SET ari_next = $1"
+                               " WHERE id = ANY ($2::bigint[])",
+                               "it", until, arr);
+    free(arr);
+  }
+  if (rc != 0) {
+    pq_rollback(s);
+    *n = 0;
+    return rc;
+  }
+  if ((rc = pq_commit(s, err)) != 0)
+    *n = 0;
+  return rc;
+}

@@ -11,7 +11,8 @@
   " directory, serial, not_before, not_after, next_check, next_source,"        \
   " failures, last_attempt, last_outcome, created, updated, lease_until,"      \
   " fullchain, revoke_on_delete, claimed_by, profile_required,"                \
-  " issued_profile"
+  " issued_profile, ari_cert_id, ari_start, ari_end, ari_explanation,"         \
+  " ari_next, ari_failures"
 
 static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
   memset(r, 0, sizeof(*r));
@@ -39,6 +40,12 @@ static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
   db_col_str(st, 22, r->claimed_by, sizeof(r->claimed_by));
   r->profile_required = sqlite3_column_int(st, 23);
   db_col_str(st, 24, r->issued_profile, sizeof(r->issued_profile));
+  db_col_str(st, 25, r->ari_cert_id, sizeof(r->ari_cert_id));
+  r->ari_start = sqlite3_column_int64(st, 26);
+  r->ari_end = sqlite3_column_int64(st, 27);
+  db_col_str(st, 28, r->ari_explanation, sizeof(r->ari_explanation));
+  r->ari_next = sqlite3_column_int64(st, 29);
+  r->ari_failures = sqlite3_column_int(st, 30);
   if (with_pem && sqlite3_column_type(st, 20) != SQLITE_NULL)
     r->fullchain_pem = db_col_dup(st, 20);
   if (r->identifiers_json == NULL ||
@@ -159,12 +166,13 @@ static int write_issued(struct byoca_store *s, int64_t id,
       " serial = ?, not_before = ?, not_after = ?, fullchain = ?, key = ?,"
       " next_check = ?, next_source = ?, failures = 0, last_attempt = ?,"
       " last_outcome = ?, updated = ?, lease_until = 0, claimed_by = '',"
-      " issued_profile = ?"
+      " issued_profile = ?, ari_cert_id = ?, ari_start = 0, ari_end = 0,"
+      " ari_explanation = '', ari_next = ?, ari_failures = 0"
       " WHERE id = ? AND state != 3",
-      "tttiitbitititi", r->issuer, r->directory, r->serial, r->not_before,
+      "tttiitbititittii", r->issuer, r->directory, r->serial, r->not_before,
       r->not_after, pem, box, boxlen, r->next_check,
       r->next_source[0] ? r->next_source : "lifetime", now, r->last_outcome,
-      now, r->issued_profile, id);
+      now, r->issued_profile, r->ari_cert_id, r->ari_next, id);
   if (rc == 0 && db_changes(s) == 0)
     rc = byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
                        "certificate %lld is gone or being deleted",

@@ -113,3 +113,51 @@ int sqlite_cert_expiring(struct byoca_store *s, int64_t before, int64_t *ids,
                          "ii", before, (int64_t)max),
                  ids, max, n, err);
 }
+
+/* ---- ARI polls (RFC 9773) ---- */
+
+int sqlite_cert_ari_set(struct byoca_store *s, int64_t id,
+                        const struct byoca_cert_row *r, struct byoca_err *err) {
+  return db_exec(s, err,
+                 "UPDATE certificates SET ari_start = ?, ari_end = ?,"
+                 " ari_explanation = ?, ari_next = ?, ari_failures = ?,"
+                 " next_check = CASE WHEN next_source IN ('lifetime', 'ari')"
+                 "  THEN ? ELSE next_check END,"
+                 " next_source = CASE WHEN next_source IN ('lifetime', 'ari')"
+                 "  THEN ? ELSE next_source END,"
+                 " updated = ?"
+                 " WHERE id = ? AND state = 1 AND serial = ?",
+                 "iitiiitiit", r->ari_start, r->ari_end, r->ari_explanation,
+                 r->ari_next, (int64_t)r->ari_failures, r->next_check,
+                 r->next_source[0] ? r->next_source : "lifetime", byoca_now(),
+                 id, r->serial);
+}
+
+int sqlite_cert_ari_claim(struct byoca_store *s, int64_t now, int64_t until,
+                          size_t max, int64_t *ids, size_t *n,
+                          struct byoca_err *err) {
+  *n = 0;
+  if (max == 0)
+    return 0;
+  int rc = db_begin(s, err);
+  if (rc != 0)
+    return rc;
+  rc = collect(s,
+               db_prep(s, err,
+                       "SELECT id FROM certificates WHERE ari_next > 0"
+                       " AND ari_next <= ? AND state = 1 AND lease_until < ?"
+                       " ORDER BY ari_next LIMIT ?",
+                       "iii", now, now, (int64_t)max),
+               ids, max, n, err);
+  for (size_t i = 0; rc == 0 && i < *n; i++)
+    rc = db_exec(s, err, "UPDATE certificates SET ari_next = ? WHERE id = ?",
+                 "ii", until, ids[i]);
+  if (rc != 0) {
+    db_rollback(s);
+    *n = 0;
+    return rc;
+  }
+  if ((rc = db_commit(s, err)) != 0)
+    *n = 0;
+  return rc;
+}

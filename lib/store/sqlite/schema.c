@@ -83,6 +83,22 @@ static const char *const migrations[] = {
     "ALTER TABLE tenants ADD COLUMN profile TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE tenants ADD COLUMN profile_required INTEGER NOT NULL"
     " DEFAULT 0;",
+    /* 5: ARI (RFC 9773): the current certificate's CertID, the CA's
+       suggested window and explanationURL, and when to poll again */
+    "ALTER TABLE certificates ADD COLUMN ari_cert_id TEXT NOT NULL"
+    " DEFAULT '';"
+    "ALTER TABLE certificates ADD COLUMN ari_start INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE certificates ADD COLUMN ari_end INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE certificates ADD COLUMN ari_explanation TEXT NOT NULL"
+    " DEFAULT '';"
+    "ALTER TABLE certificates ADD COLUMN ari_next INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE certificates ADD COLUMN ari_failures INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "CREATE INDEX certificates_ari_next ON certificates (ari_next)"
+    " WHERE ari_next > 0;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,
