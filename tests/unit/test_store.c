@@ -125,6 +125,7 @@ static void test_migration_from_v1(void **state) {
                "ALTER TABLE certificates DROP COLUMN issued_profile;"
                "ALTER TABLE tenants DROP COLUMN profile;"
                "ALTER TABLE tenants DROP COLUMN profile_required;"
+               "DROP TABLE nodes; DROP TABLE outbox;"
                "DELETE FROM schema_version WHERE version > 1;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
@@ -218,6 +219,7 @@ static void test_migration_from_v3(void **state) {
                "ALTER TABLE certificates DROP COLUMN issued_profile;"
                "ALTER TABLE tenants DROP COLUMN profile;"
                "ALTER TABLE tenants DROP COLUMN profile_required;"
+               "DROP TABLE nodes; DROP TABLE outbox;"
                "DELETE FROM schema_version WHERE version > 3;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
@@ -231,6 +233,28 @@ static void test_migration_from_v3(void **state) {
   assert_int_equal(byoca_store_tenant_get(f->s, t.id, &t2, NULL), 0);
   assert_string_equal(t2.profile, "");
   assert_int_equal(t2.profile_required, 0);
+}
+
+/* A store left at version 4 (no nodes, no outbox) is migrated: its
+ * events stay, and the new tables work at once. */
+static void test_migration_from_v4(void **state) {
+  struct fx *f = *state;
+  struct byoca_node_row *nodes = NULL;
+  size_t n = 9;
+  int64_t waiting = -1;
+  assert_int_equal(
+      byoca_store_event_add(f->s, 0, 0, "old.event", NULL, 5, NULL), 0);
+  fx_sql(f->s, "DROP TABLE nodes; DROP TABLE outbox;"
+               "DELETE FROM schema_version WHERE version > 4;");
+  byoca_store_close(f->s);
+  f->s = fx_open(f);
+  assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
+  assert_int_equal(fx_int(f->s, "SELECT count(*) FROM events"), 1);
+  assert_int_equal(byoca_store_node_list(f->s, 10, &nodes, &n, NULL), 0);
+  assert_int_equal(n, 0);
+  free(nodes);
+  assert_int_equal(byoca_store_outbox_count(f->s, &waiting, NULL), 0);
+  assert_int_equal(waiting, 0);
 }
 
 static void test_newer_store_refused(void **state) {
@@ -604,6 +628,7 @@ int main(void) {
       T(test_concurrent_first_open),
       T(test_pg_reconnect),
       T(test_migration_from_v3),
+      T(test_migration_from_v4),
       T(test_newer_store_refused),
       T(test_master_key_file),
       T(test_tenants),

@@ -86,6 +86,21 @@ static const char *const migrations[] = {
     "ALTER TABLE tenants ADD COLUMN profile TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE tenants ADD COLUMN profile_required INTEGER NOT NULL"
     " DEFAULT 0;",
+    /* 5: reserved for a migration of another branch (merged separately) */
+    "DO $$ BEGIN END $$;",
+    /* 6: the nodes sharing the store (heartbeats), and the outbox of
+       webhook notifications, claimed and retried by any node */
+    "CREATE TABLE nodes ("
+    " name TEXT PRIMARY KEY, started BIGINT NOT NULL,"
+    " heartbeat BIGINT NOT NULL, version TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE outbox ("
+    " id BIGSERIAL PRIMARY KEY, created BIGINT NOT NULL,"
+    " type TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL,"
+    " tries INTEGER NOT NULL DEFAULT 0, next_try_ms BIGINT NOT NULL,"
+    " lease_until BIGINT NOT NULL DEFAULT 0,"
+    " claimed_by TEXT NOT NULL DEFAULT '',"
+    " last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX outbox_next_try ON outbox (next_try_ms);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,
