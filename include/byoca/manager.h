@@ -152,9 +152,13 @@ int byoca_manager_delete_tenant(struct byoca_manager *m, int64_t tenant_id,
 
 /* Orders in flight now. */
 size_t byoca_manager_in_flight(const struct byoca_manager *m);
+/* A node sharing the store counts as alive while its last heartbeat is
+ * younger than this many seconds (three heartbeat periods). */
+int64_t byoca_manager_node_alive_s(const struct byoca_manager *m);
 /* Appends the Prometheus text exposition (certificates by state,
  * issuance/renewal counters by CA and outcome, order latency histogram,
- * CA backoff state, queue depth, in flight). */
+ * CA backoff state, queue depth, in flight, nodes alive and this node's
+ * leases). */
 int byoca_manager_metrics(struct byoca_manager *m,
                           struct byoca_buf *out) BYOCA_WUR;
 

@@ -62,8 +62,9 @@ void byoca_store_close(struct byoca_store *s);
 int byoca_store_schema_version(struct byoca_store *s);
 /* "sqlite" or "postgresql" (static). */
 const char *byoca_store_backend(struct byoca_store *s);
-/* Names this process in the leases it takes (claimed_by); the default is
- * "<hostname>-<pid>". 1 to 63 bytes. */
+/* Names this process in the leases it takes (claimed_by) and in the nodes
+ * table; the default is "<hostname>-<pid>" (byocad's manager sets its
+ * node_id, default the host name). 1 to 63 bytes. */
 int byoca_store_set_node(struct byoca_store *s, const char *node,
                          struct byoca_err *err) BYOCA_WUR;
 /* The node name (borrowed from s). */
@@ -432,5 +433,74 @@ int byoca_store_event_list(struct byoca_store *s, int64_t tenant_id,
                            struct byoca_event **out, size_t *n,
                            struct byoca_err *err) BYOCA_WUR;
 void byoca_events_free(struct byoca_event *ev, size_t n);
+
+/* ---- nodes: the byocad processes sharing the store ---- */
+
+struct byoca_node_row {
+  char name[64];     /* byoca_store_node of that process */
+  int64_t started;   /* when it started (unix seconds) */
+  int64_t heartbeat; /* its last heartbeat */
+  char version[32];  /* the byoca version it runs */
+  int64_t leases;    /* lineages it holds a lease on (lease_until >= now) */
+};
+/* Records this node's heartbeat (the row named byoca_store_node(s)):
+ * created on the first beat, heartbeat/started/version updated after. */
+int byoca_store_node_beat(struct byoca_store *s, int64_t started,
+                          const char *version, int64_t now,
+                          struct byoca_err *err) BYOCA_WUR;
+/* Every node that ever beat, by name, with the leases each holds at now;
+ * *out is malloc'd (free()). */
+int byoca_store_node_list(struct byoca_store *s, int64_t now,
+                          struct byoca_node_row **out, size_t *n,
+                          struct byoca_err *err) BYOCA_WUR;
+/* Clears the leases held by this node's name, on certificates and on
+ * outbox rows: at start-up they belong to a previous process of the same
+ * name, which is gone. Leases of other nodes are left to run out. */
+int byoca_store_cert_release_node(struct byoca_store *s,
+                                  struct byoca_err *err) BYOCA_WUR;
+/* Moves to lease_until the leases this node still holds among ids (a
+ * long order keeps its lineage); *kept is how many it still held (the
+ * others ran out and may belong to another node now). */
+int byoca_store_cert_lease_extend(struct byoca_store *s, const int64_t *ids,
+                                  size_t n, int64_t lease_until, size_t *kept,
+                                  struct byoca_err *err) BYOCA_WUR;
+
+/* ---- outbox: webhook notifications, sent once by any node ---- */
+
+struct byoca_outbox_row {
+  int64_t id;
+  char type[48]; /* the event type */
+  char *url;     /* where to POST */
+  char *body;    /* the JSON body */
+  int tries;     /* failed tries so far */
+};
+void byoca_outbox_rows_free(struct byoca_outbox_row *rows, size_t n);
+/* Appends an audit event (as byoca_store_event_add) and, when url is not
+ * NULL, a notification of it (url, body) due at now_ms, in one
+ * transaction: an event is notified exactly when it is recorded. */
+int byoca_store_event_notify(struct byoca_store *s, int64_t tenant_id,
+                             int64_t cert_id, const char *type,
+                             const char *detail_json, int64_t now_ms,
+                             const char *url, const char *body,
+                             struct byoca_err *err) BYOCA_WUR;
+/* Claims up to max notifications due at now_ms (next_try_ms <= now_ms)
+ * whose lease ran out, leasing them to this node until lease_until
+ * (seconds); on PostgreSQL rows another node is claiming are skipped
+ * (FOR UPDATE SKIP LOCKED). Free *out with byoca_outbox_rows_free. */
+int byoca_store_outbox_claim(struct byoca_store *s, int64_t now_ms,
+                             int64_t lease_until, size_t max,
+                             struct byoca_outbox_row **out, size_t *n,
+                             struct byoca_err *err) BYOCA_WUR;
+/* A notification delivered (or given up): its row goes. */
+int byoca_store_outbox_done(struct byoca_store *s, int64_t id,
+                            struct byoca_err *err) BYOCA_WUR;
+/* A failed try: tries + 1, next try at next_try_ms, the error line kept,
+ * the lease cleared. */
+int byoca_store_outbox_retry(struct byoca_store *s, int64_t id,
+                             int64_t next_try_ms, const char *error,
+                             struct byoca_err *err) BYOCA_WUR;
+/* Notifications waiting (for metrics and tests). */
+int byoca_store_outbox_count(struct byoca_store *s, int64_t *n,
+                             struct byoca_err *err) BYOCA_WUR;
 
 #endif

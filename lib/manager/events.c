@@ -1,7 +1,8 @@
 /* The audit log and what it notifies: every event goes to the store's
  * append-only table (never with secrets), some also to the operator's
- * webhook. Expiry warnings (certificate.expiring) go out for lineages
- * whose renewal keeps failing while their certificate runs out. */
+ * webhook (through the outbox, notify.c). Expiry warnings
+ * (certificate.expiring) go out for lineages whose renewal keeps failing while
+ * their certificate runs out. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,15 +15,21 @@ void mgr_event(struct byoca_manager *m, int64_t tenant_id, int64_t cert_id,
                const char *type, json_t *detail, int notify) {
   struct byoca_err e = {0};
   char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
-  if (byoca_store_event_add(m->store, tenant_id, cert_id, type, text,
-                            byoca_now(), &e) != 0) {
+  const char *url = notify ? m->cfg.webhook_url : NULL;
+  char *body =
+      url != NULL ? mgr_notice_body(type, tenant_id, cert_id, detail) : NULL;
+  /* the event and its notification are recorded together (outbox) */
+  if (byoca_store_event_notify(m->store, tenant_id, cert_id, type, text,
+                               byoca_now_ms(), body != NULL ? url : NULL, body,
+                               &e) != 0) {
     byoca_log(BYOCA_LOG_WARN, "cannot record the event %s: %s", type, e.msg);
     byoca_err_clear(&e);
   }
   free(text);
-  if (notify)
-    mgr_notify(m, type, tenant_id, cert_id, detail);
+  free(body);
   json_decref(detail);
+  if (url != NULL)
+    mgr_notify_pump(m); /* sent now, not at the next tick */
 }
 
 static void warn_one(struct byoca_manager *m, int64_t id, int day) {
@@ -46,8 +53,7 @@ static void warn_one(struct byoca_manager *m, int64_t id, int day) {
     json_object_set_new(d, "identifiers", ids);
   else
     json_decref(ids);
-  mgr_notify(m, "certificate.expiring", r.tenant_id, id, d);
-  json_decref(d);
+  mgr_event(m, r.tenant_id, id, "certificate.expiring", d, 1);
   (void)!mgr_idset_put(&m->warned, id, day);
   byoca_cert_row_clear(&r);
 }

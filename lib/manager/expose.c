@@ -78,8 +78,42 @@ static int backoff_text(struct byoca_manager *m, struct byoca_buf *o) {
   return rc;
 }
 
+/* Nodes alive (heartbeat recent) and the leases this node holds. */
+static int nodes_text(struct byoca_manager *m, struct byoca_buf *o) {
+  struct byoca_node_row *v = NULL;
+  size_t n = 0;
+  int64_t now = byoca_now(), alive = 0, mine = 0;
+  struct byoca_err e = {0};
+  int rc = byoca_store_node_list(m->store, now, &v, &n, &e);
+  byoca_err_clear(&e);
+  if (rc != 0)
+    return rc;
+  const char *self = byoca_store_node(m->store);
+  for (size_t i = 0; i < n; i++) {
+    if (v[i].heartbeat > now - mgr_node_alive_s(m))
+      alive++;
+    if (strcmp(v[i].name, self) == 0)
+      mine = v[i].leases;
+  }
+  free(v);
+  rc = byoca_buf_appendf(
+      o,
+      "# HELP byoca_nodes_alive Nodes sharing the store whose heartbeat is"
+      " recent.\n# TYPE byoca_nodes_alive gauge\nbyoca_nodes_alive %lld\n"
+      "# HELP byoca_node_leases Certificate lineages this node holds a"
+      " lease on.\n# TYPE byoca_node_leases gauge\nbyoca_node_leases{node=\"",
+      (long long)alive);
+  if (rc == 0)
+    rc = mgr_prom_escape(o, self);
+  if (rc == 0)
+    rc = byoca_buf_appendf(o, "\"} %lld\n", (long long)mine);
+  return rc;
+}
+
 int byoca_manager_metrics(struct byoca_manager *m, struct byoca_buf *out) {
   int rc = store_text(m, out);
+  if (rc == 0)
+    rc = nodes_text(m, out);
   if (rc == 0)
     rc = mgr_metrics_text(&m->metrics, out);
   if (rc == 0)

@@ -97,6 +97,7 @@ static void work(struct byoca_manager *m) {
   mgr_slots_wake(m); /* limits may have grown (reconfigure) */
   claim(m);
   mgr_ari_poll(m);
+  mgr_notify_pump(m);
   mgr_expiry_check(m);
 }
 
@@ -126,9 +127,9 @@ void byoca_manager_kick(struct byoca_manager *m) {
 int byoca_manager_start(struct byoca_manager *m, struct byoca_err *err) {
   if (m->started)
     return 0;
-  /* one node: leases of a previous process are void; its in-flight
+  /* this node's leases from a previous process are void; its in-flight
    * orders are resumed when their lineages are claimed again */
-  int rc = byoca_store_cert_release_all(m->store, err);
+  int rc = mgr_node_start(m, err);
   if (rc != 0)
     return rc;
   m->started = 1;
@@ -223,6 +224,8 @@ void byoca_manager_free(struct byoca_manager *m) {
     byoca_timer_cancel(m->kick_timer);
   if (m->drain_timer != NULL)
     byoca_timer_cancel(m->drain_timer);
+  if (m->beat_timer != NULL)
+    byoca_timer_cancel(m->beat_timer);
   m->draining = 1;
   mgr_jobs_detach(m); /* orders cancelled; their store rows stay */
   mgr_ari_free_all(m);

@@ -217,7 +217,11 @@ struct byoca_manager {
   struct mgr_acct_reg *acct_regs; /* registrations under way */
   struct mgr_dirent *dircache;
   size_t ndircache;
-  struct mgr_notice *notices;
+  struct mgr_notice *notices; /* webhook posts in flight */
+  size_t nnotices;
+  int pumping;
+  int64_t started_at; /* this node's start (nodes table) */
+  struct byoca_timer *beat_timer;
   struct mgr_idset revoke_try; /* failed revocation attempts */
   struct mgr_idset warned;     /* expiry warnings sent (count = day) */
   int64_t next_expiry_check;
@@ -465,10 +469,25 @@ void mgr_event(struct byoca_manager *m, int64_t tenant_id, int64_t cert_id,
 /* Expiry warnings (certificate.expiring), at most hourly. */
 void mgr_expiry_check(struct byoca_manager *m);
 
-/* notify.c */
-void mgr_notify(struct byoca_manager *m, const char *type, int64_t tenant_id,
-                int64_t cert_id, const json_t *detail);
+/* notify.c: the webhook outbox. */
+/* The notification body of an event (malloc'd JSON; NULL on oom). */
+char *mgr_notice_body(const char *type, int64_t tenant_id, int64_t cert_id,
+                      const json_t *detail);
+/* Claims due outbox rows (as many as free sending slots) and posts them. */
+void mgr_notify_pump(struct byoca_manager *m);
+/* Forgets the posts in flight (their leases run out). */
 void mgr_notify_free_all(struct byoca_manager *m);
+
+/* nodes.c: this node's heartbeat and lease renewal. */
+/* Beats (nodes table), moves the leases of running jobs forward, and
+ * arms the timer of the next beat (every heartbeat period, also while
+ * draining). */
+void mgr_node_beat(struct byoca_manager *m);
+/* Names the store's leases after this node, clears the leases a previous
+ * process of this name left, and beats. */
+int mgr_node_start(struct byoca_manager *m, struct byoca_err *err);
+/* A node whose last heartbeat is younger than this is alive. */
+int64_t mgr_node_alive_s(const struct byoca_manager *m);
 
 /* api.c: checks shared with import.c. */
 /* The identifiers as a JSON array: checked, lowercase, no duplicates. */

@@ -1,110 +1,156 @@
-/* Webhook notifications: a JSON POST to the operator's webhook_url
- * ({"event","time","tenant","certificate","detail"}), retried on
- * transport errors and non-2xx answers after 1 s, doubling, 5 tries in
- * all. Kept in memory only: a restart loses pending notifications, the
- * audit log keeps the events. */
+/* Webhook notifications through the store's outbox: an event that
+ * notifies is recorded together with its notification (one transaction,
+ * events.c); every node pumps the outbox on its tick, claiming due rows
+ * under a lease (FOR UPDATE SKIP LOCKED on PostgreSQL) and POSTing them
+ * ({"event","time","tenant","certificate","detail"}). A transport error
+ * or non-2xx answer is a failed try, recorded in the row with the next
+ * try after 1 s, doubling; after MGR_WEBHOOK_TRIES tries the row goes and
+ * a webhook.failed audit event says so. A restart loses nothing, and a
+ * notification is sent by one node. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mgr_int.h"
 
+#define PUMP_MAX 16        /* notifications posted at once per node */
+#define OUTBOX_LEASE_S 120 /* longer than one POST may take */
+
 struct mgr_notice {
   struct mgr_notice *prev, *next;
   struct byoca_manager *m; /* NULL once the manager is gone */
-  char *url;
-  char *body;
-  char type[48];
+  int64_t id;
   int tries;
-  int in_flight;
-  struct byoca_timer *timer;
+  char type[48];
+  struct byoca_outbox_row row; /* url and body owned */
 };
 
 static void notice_free(struct mgr_notice *n) {
-  free(n->url);
-  free(n->body);
+  free(n->row.url);
+  free(n->row.body);
   free(n);
 }
 
 static void notice_unlink(struct mgr_notice *n) {
-  if (n->m == NULL)
+  struct byoca_manager *m = n->m;
+  if (m == NULL)
     return;
   if (n->prev != NULL)
     n->prev->next = n->next;
   else
-    n->m->notices = n->next;
+    m->notices = n->next;
   if (n->next != NULL)
     n->next->prev = n->prev;
   n->prev = n->next = NULL;
+  m->nnotices--;
 }
 
-static void send_notice(struct mgr_notice *n);
-
-static void on_retry(void *arg) {
-  struct mgr_notice *n = arg;
-  n->timer = NULL;
-  send_notice(n);
-}
-
-static void retry_later(struct mgr_notice *n, const char *why) {
-  if (++n->tries >= MGR_WEBHOOK_TRIES) {
+/* The try failed: retried later, or given up with an audit event. */
+static void failed(struct mgr_notice *n, const char *why) {
+  struct byoca_manager *m = n->m;
+  struct byoca_err e = {0};
+  int tries = n->tries + 1, rc;
+  if (tries >= MGR_WEBHOOK_TRIES) {
     byoca_log(BYOCA_LOG_WARN, "webhook %s: gave up after %d tries: %s", n->type,
-              n->tries, why);
-    notice_unlink(n);
-    notice_free(n);
-    return;
+              tries, why);
+    rc = byoca_store_outbox_done(m->store, n->id, &e);
+    mgr_event(m, 0, 0, "webhook.failed",
+              json_pack("{s:s,s:i,s:s}", "event", n->type, "tries", tries,
+                        "error", why),
+              0);
+  } else {
+    rc = byoca_store_outbox_retry(
+        m->store, n->id, byoca_now_ms() + (1000LL << (tries - 1)), why, &e);
   }
-  n->timer = byoca_timer_add(n->m->loop, 1000LL << (n->tries - 1), on_retry, n);
-  if (n->timer == NULL) {
-    notice_unlink(n);
-    notice_free(n);
-  }
+  if (rc != 0)
+    byoca_log(BYOCA_LOG_WARN, "webhook %s: cannot update the outbox: %s",
+              n->type, e.msg); /* the lease runs out; tried again then */
+  byoca_err_clear(&e);
 }
 
 static void on_resp(void *arg, const struct byoca_http_resp *resp,
                     const struct byoca_err *err) {
   struct mgr_notice *n = arg;
+  struct byoca_err e = {0};
   char why[600];
-  n->in_flight = 0;
-  if (n->m == NULL) {
+  if (n->m == NULL) { /* the manager is gone; the lease runs out */
     notice_free(n);
     return;
   }
   if (err == NULL && resp->status >= 200 && resp->status < 300) {
-    notice_unlink(n);
-    notice_free(n);
-    return;
+    if (byoca_store_outbox_done(n->m->store, n->id, &e) != 0)
+      byoca_log(BYOCA_LOG_WARN, "webhook %s sent, but cannot clear it: %s",
+                n->type, e.msg);
+    byoca_err_clear(&e);
+  } else {
+    if (err != NULL)
+      byoca_err_format(err, why, sizeof(why));
+    else
+      snprintf(why, sizeof(why), "HTTP status %ld", resp->status);
+    failed(n, why);
   }
-  if (err != NULL)
-    byoca_err_format(err, why, sizeof(why));
-  else
-    snprintf(why, sizeof(why), "HTTP status %ld", resp->status);
-  retry_later(n, why);
+  struct byoca_manager *m = n->m;
+  notice_unlink(n);
+  notice_free(n);
+  mgr_notify_pump(m); /* more may be due */
 }
 
-static void send_notice(struct mgr_notice *n) {
+static void send_notice(struct byoca_manager *m, struct byoca_outbox_row *r) {
   struct byoca_err e = {0};
   const char *const headers[] = {"Accept: application/json", NULL};
+  struct mgr_notice *n = calloc(1, sizeof(*n));
+  if (n == NULL)
+    return; /* the lease runs out; tried again then */
+  n->m = m;
+  n->id = r->id;
+  n->tries = r->tries;
+  byoca_strlcpy(n->type, r->type, sizeof(n->type));
+  n->row = *r;
+  r->url = r->body = NULL; /* n owns them */
+  n->next = m->notices;
+  if (m->notices != NULL)
+    m->notices->prev = n;
+  m->notices = n;
+  m->nnotices++;
   struct byoca_http_req req = {
       .method = "POST",
-      .url = n->url,
+      .url = n->row.url,
       .content_type = "application/json",
-      .body = n->body,
-      .body_len = strlen(n->body),
+      .body = n->row.body,
+      .body_len = strlen(n->row.body),
       .headers = headers,
   };
-  n->in_flight = 1;
-  if (byoca_http_send(n->m->http, &req, on_resp, n, &e) == 0)
+  if (byoca_http_send(m->http, &req, on_resp, n, &e) == 0)
     return;
-  n->in_flight = 0;
   char why[600];
   byoca_err_format(&e, why, sizeof(why));
   byoca_err_clear(&e);
-  retry_later(n, why);
+  failed(n, why);
+  notice_unlink(n);
+  notice_free(n);
 }
 
-static char *notice_body(const char *type, int64_t tenant_id, int64_t cert_id,
-                         const json_t *detail) {
+void mgr_notify_pump(struct byoca_manager *m) {
+  struct byoca_outbox_row *rows = NULL;
+  size_t n = 0, room = m->nnotices < PUMP_MAX ? PUMP_MAX - m->nnotices : 0;
+  struct byoca_err e = {0};
+  if (room == 0 || m->pumping)
+    return;
+  m->pumping = 1; /* a send that fails at once re-enters through failed() */
+  if (byoca_store_outbox_claim(m->store, byoca_now_ms(),
+                               byoca_now() + OUTBOX_LEASE_S, room, &rows, &n,
+                               &e) != 0) {
+    byoca_log(BYOCA_LOG_WARN, "cannot read the notification outbox: %s", e.msg);
+    byoca_err_clear(&e);
+  }
+  for (size_t i = 0; i < n; i++)
+    send_notice(m, &rows[i]);
+  byoca_outbox_rows_free(rows, n);
+  m->pumping = 0;
+}
+
+char *mgr_notice_body(const char *type, int64_t tenant_id, int64_t cert_id,
+                      const json_t *detail) {
   char t[32];
   byoca_time_format_rfc3339(byoca_now(), t, sizeof(t));
   json_t *o = json_pack("{s:s,s:s}", "event", type, "time", t);
@@ -121,36 +167,10 @@ static char *notice_body(const char *type, int64_t tenant_id, int64_t cert_id,
   return s;
 }
 
-void mgr_notify(struct byoca_manager *m, const char *type, int64_t tenant_id,
-                int64_t cert_id, const json_t *detail) {
-  if (m->cfg.webhook_url == NULL)
-    return;
-  struct mgr_notice *n = calloc(1, sizeof(*n));
-  if (n == NULL)
-    return;
-  n->m = m;
-  n->url = strdup(m->cfg.webhook_url);
-  n->body = notice_body(type, tenant_id, cert_id, detail);
-  byoca_strlcpy(n->type, type, sizeof(n->type));
-  if (n->url == NULL || n->body == NULL) {
-    notice_free(n);
-    return;
-  }
-  n->next = m->notices;
-  if (m->notices != NULL)
-    m->notices->prev = n;
-  m->notices = n;
-  send_notice(n);
-}
-
 void mgr_notify_free_all(struct byoca_manager *m) {
   while (m->notices != NULL) {
     struct mgr_notice *n = m->notices;
     notice_unlink(n);
-    if (n->timer != NULL)
-      byoca_timer_cancel(n->timer);
-    n->m = NULL;
-    if (!n->in_flight)
-      notice_free(n); /* else freed by its HTTP callback */
+    n->m = NULL; /* freed by its HTTP callback; its lease runs out */
   }
 }

@@ -73,10 +73,11 @@ static json_t *issued_detail(const struct mgr_job *j,
   json_t *ids = json_array();
   for (size_t i = 0; ids != NULL && i < j->nnames; i++)
     json_array_append_new(ids, json_string(j->names[i]));
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:b}", "issuer", j->cur_issuer,
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:b,s:s}", "issuer", j->cur_issuer,
                    "directory", r->directory, "serial", r->serial, "not_before",
                    nb, "not_after", na, "identifiers",
-                   ids != NULL ? ids : json_array(), "resumed", j->resuming);
+                   ids != NULL ? ids : json_array(), "resumed", j->resuming,
+                   "node", byoca_store_node(j->m->store));
 }
 
 /* The row cert_issued reads. */
@@ -139,9 +140,15 @@ void mgr_job_issued(struct mgr_job *j, struct byoca_order_result *res) {
     byoca_err_format(&e, line, sizeof(line));
     byoca_err_clear(&e);
     byoca_order_result_free(res);
-    char *msg = byoca_asprintf("issued, but it could not be stored: %s", line);
-    mgr_job_fail(j, BYOCA_CLASS_INTERNAL, msg != NULL ? msg : line, 0);
-    free(msg);
+    /* the order row stays (recording a failure would delete it, and the
+     * certificate with it): when the lease runs out, the lineage is
+     * claimed again and the order resumed, its certificate downloaded
+     * again rather than issued twice (the store may be back by then) */
+    mgr_job_log(j, BYOCA_LOG_ERROR,
+                "issued, but it could not be stored (resumed when the lease"
+                " runs out): %s",
+                line);
+    mgr_job_end(j);
     return;
   }
   byoca_time_format_rfc3339(r.next_check, t, sizeof(t));

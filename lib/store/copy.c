@@ -12,7 +12,7 @@ struct table {
   const char *name, *cols, *types, *order;
 };
 
-/* In foreign-key order; the columns of schema version 5. */
+/* In foreign-key order; the columns of schema version 6. */
 static const struct table tables[] = {
     {"tenants",
      "id, name, created, deleting, data_key, profile, profile_required",
@@ -39,10 +39,15 @@ static const struct table tables[] = {
      "cert_id"},
     {"challenge_tokens", "token, key_authz, cert_id, expires", "ttii", "token"},
     {"events", "id, ts, tenant_id, cert_id, type, detail", "iiiitt", "id"},
+    {"nodes", "name, started, heartbeat, version", "tiit", "name"},
+    {"outbox",
+     "id, created, type, url, body, tries, next_try_ms, lease_until,"
+     " claimed_by, last_error",
+     "iitttiiitt", "id"},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
-_Static_assert(STORE_SCHEMA_VERSION == 5,
-               "copy.c lists the columns of schema version 5");
+_Static_assert(STORE_SCHEMA_VERSION == 6,
+               "copy.c lists the columns of schema version 6");
 
 struct copy {
   struct byoca_store *to;

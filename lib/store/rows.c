@@ -43,3 +43,11 @@ int db_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first) {
   *cap = ncap;
   return 0;
 }
+
+void byoca_outbox_rows_free(struct byoca_outbox_row *rows, size_t n) {
+  for (size_t i = 0; rows != NULL && i < n; i++) {
+    free(rows[i].url);
+    free(rows[i].body);
+  }
+  free(rows);
+}

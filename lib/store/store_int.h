@@ -18,7 +18,7 @@ struct pg_conn;
 
 #define STORE_NODE_LEN 64
 /* The schema version both backends' migrations lead to. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct byoca_store {
   const struct store_ops *ops;

@@ -192,7 +192,38 @@
   X(event_list,                                                                \
     (struct byoca_store *s, int64_t tenant_id, int64_t after, size_t limit,    \
      struct byoca_event **out, size_t *n, struct byoca_err *err),              \
-    (s, tenant_id, after, limit, out, n, err))
+    (s, tenant_id, after, limit, out, n, err))                                 \
+  X(node_beat,                                                                 \
+    (struct byoca_store *s, int64_t started, const char *version,              \
+     int64_t now, struct byoca_err *err),                                      \
+    (s, started, version, now, err))                                           \
+  X(node_list,                                                                 \
+    (struct byoca_store *s, int64_t now, struct byoca_node_row **out,          \
+     size_t *n, struct byoca_err *err),                                        \
+    (s, now, out, n, err))                                                     \
+  X(cert_release_node, (struct byoca_store *s, struct byoca_err *err),         \
+    (s, err))                                                                  \
+  X(cert_lease_extend,                                                         \
+    (struct byoca_store *s, const int64_t *ids, size_t n,                      \
+     int64_t lease_until, size_t *kept, struct byoca_err *err),                \
+    (s, ids, n, lease_until, kept, err))                                       \
+  X(event_notify,                                                              \
+    (struct byoca_store *s, int64_t tenant_id, int64_t cert_id,                \
+     const char *type, const char *detail_json, int64_t now_ms,                \
+     const char *url, const char *body, struct byoca_err *err),                \
+    (s, tenant_id, cert_id, type, detail_json, now_ms, url, body, err))        \
+  X(outbox_claim,                                                              \
+    (struct byoca_store *s, int64_t now_ms, int64_t lease_until, size_t max,   \
+     struct byoca_outbox_row **out, size_t *n, struct byoca_err *err),         \
+    (s, now_ms, lease_until, max, out, n, err))                                \
+  X(outbox_done,                                                               \
+    (struct byoca_store *s, int64_t id, struct byoca_err *err), (s, id, err))  \
+  X(outbox_retry,                                                              \
+    (struct byoca_store *s, int64_t id, int64_t next_try_ms,                   \
+     const char *error, struct byoca_err *err),                                \
+    (s, id, next_try_ms, error, err))                                          \
+  X(outbox_count,                                                              \
+    (struct byoca_store *s, int64_t *n, struct byoca_err *err), (s, n, err))
 // clang-format on
 
 /* One value of a row being copied between stores (copy.c). */

@@ -109,6 +109,8 @@ int bd_event(struct bd_call *c, int64_t tenant, int64_t cert, const char *type,
 json_t *bd_json_tenant(const struct byoca_tenant *t);
 json_t *bd_json_cert(const struct byoca_cert_row *r);
 json_t *bd_json_event(const struct byoca_event *e);
+/* A node of GET /v1/nodes (alive: heartbeat recent; self: this one). */
+json_t *bd_json_node(const struct byoca_node_row *r, int alive, int self);
 json_t *bd_json_ca(const struct byoca_ca_health *h);
 /* A token as listed (tenant 0 = an operator token): id, tenant, label,
  * created; never the secret or its hash. */
@@ -141,6 +143,7 @@ void api_eab_list(struct bd_call *c);
 void api_eab_delete(struct bd_call *c);
 void api_events_list(struct bd_call *c);
 void api_cas_list(struct bd_call *c);
+void api_nodes_list(struct bd_call *c);
 void wk_challenge(struct bd_call *c);
 void wk_acme_keys(struct bd_call *c);
 void wk_healthz(struct bd_call *c);

@@ -51,6 +51,7 @@ static const struct key keys[] = {
     {"max_parallel_per_ca", K_INT, F(max_parallel_per_ca), 1, 100000, 0},
     {"retry_base", K_INT, F(retry_base), 1, 86400, 0},
     {"tick_ms", K_INT, F(tick_ms), 10, 3600000, 0},
+    {"lease", K_INT, F(lease), 3, 86400, 1},
     {"dns_hook", K_PATH, F(dns_hook), 0, 0, 0},
     {"hook_timeout", K_INT, F(hook_timeout), 1, 86400, 0},
     {"deploy_dir", K_PATH, F(deploy_dir), 0, 0, 0},
@@ -318,6 +319,7 @@ static void init_numbers(struct bd_config *c) {
   c->max_parallel_per_ca = 16;
   c->retry_base = 300;
   c->tick_ms = 1000;
+  c->lease = 600;
   c->hook_timeout = 300;
   c->notify_after_failures = 3;
   c->max_body = 1024 * 1024;

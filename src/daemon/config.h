@@ -51,6 +51,7 @@ struct bd_config {
   int64_t max_parallel_per_ca;
   int64_t retry_base;
   int64_t tick_ms;
+  int64_t lease; /* seconds a claimed lineage stays this node's */
   char *dns_hook;
   int64_t hook_timeout;
   char *deploy_dir;

@@ -174,6 +174,21 @@ json_t *bd_json_token(const struct byoca_token_info *t, int64_t tenant) {
   return o;
 }
 
+json_t *bd_json_node(const struct byoca_node_row *r, int alive, int self) {
+  json_t *o = json_object();
+  if (o == NULL || put(o, "name", json_string(r->name)) != 0 ||
+      put(o, "status", json_string(alive ? "alive" : "down")) != 0 ||
+      put(o, "self", json_boolean(self)) != 0 ||
+      put(o, "started", time_or_null(r->started)) != 0 ||
+      put(o, "heartbeat", time_or_null(r->heartbeat)) != 0 ||
+      put(o, "version", str_or_null(r->version)) != 0 ||
+      put(o, "leases", json_integer(r->leases)) != 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
 json_t *bd_json_list(json_t *items, int64_t last) {
   if (items == NULL)
     return NULL;

@@ -38,6 +38,7 @@ static const struct route api_routes[] = {
     {"GET", "/v1/tokens", BD_OPERATOR, api_optokens_list},
     {"DELETE", "/v1/tokens/*", BD_OPERATOR, api_optokens_delete},
     {"GET", "/v1/cas", BD_OPERATOR, api_cas_list},
+    {"GET", "/v1/nodes", BD_OPERATOR, api_nodes_list},
     {"GET", "/metrics", BD_OPERATOR, metrics_get},
     {"GET", "/v1/events", BD_ANY, api_events_list},
     {"POST", "/v1/certificates", BD_TENANT, api_certs_add},

@@ -20,9 +20,11 @@ void wk_challenge(struct bd_call *c) {
   }
   int rc = byoca_store_challenge_get(c->d->store, token, byoca_now(), authz,
                                      sizeof(authz), &e);
-  if (rc == 0)
+  if (rc == 0) {
+    /* the token is public (it is in the URL); the answer is not logged */
+    byoca_log(BYOCA_LOG_DEBUG, "http-01: answered the challenge %.64s", token);
     bd_reply(c, 200, "text/plain", authz, strlen(authz), NULL);
-  else if (rc == BYOCA_E_NOTFOUND)
+  } else if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "no such challenge");
   else
     bd_problem_err(c, &e);

@@ -64,6 +64,16 @@ env_start_postgres() {
     return 1
   fi
   export PORT_PG=$((PORT_SPARE_LAST - 4)) PG_HOST=$dir/sock
+  env__pg_spawn || return 1
+  export PG_URL="postgresql://byoca@/postgres?host=$PG_HOST&port=$PORT_PG"
+}
+
+# env__pg_spawn: runs the server of $ENV_DIR/pg and waits until it
+# accepts connections.
+env__pg_spawn() {
+  local bin dir=$ENV_DIR/pg run=()
+  bin=$(env_pg_bindir) || return 1
+  [ "$(id -u)" -ne 0 ] || run=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
   env_spawn postgres "${run[@]}" "$bin/postgres" -D "$dir/data" \
     -p "$PORT_PG" -k "$PG_HOST" -c listen_addresses=127.0.0.1 \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
@@ -73,7 +83,25 @@ env_start_postgres() {
     env__die "PostgreSQL did not start"
     return 1
   }
-  export PG_URL="postgresql://byoca@/postgres?host=$PG_HOST&port=$PORT_PG"
+}
+
+# env_pg_restart [SECONDS]: stops the server (fast shutdown: every client
+# connection is cut), keeps it down SECONDS (default 0), starts it again.
+env_pg_restart() {
+  local pid i
+  pid=$(env_pid postgres)
+  if [ -n "$pid" ]; then
+    kill -INT "$pid" 2>/dev/null || true # fast shutdown, as pg_ctl -m fast
+    for ((i = 0; i < 300; i++)); do
+      env__alive "$pid" || break
+      sleep 0.1
+    done
+    wait "$pid" 2>/dev/null || true
+    awk '$1 != "postgres"' "$ENV_DIR/servers" >"$ENV_DIR/servers.new"
+    mv "$ENV_DIR/servers.new" "$ENV_DIR/servers"
+  fi
+  sleep "${1:-0}"
+  env__pg_spawn
 }
 
 # env_pg_createdb NAME: a fresh database; prints its libpq URI.

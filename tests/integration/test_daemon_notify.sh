@@ -128,6 +128,36 @@ d = [n for n in ns if n["event"] == "certificate.deleted" and str(n["certificate
 assert d and d[-1]["detail"].get("key_sha256"), ns
 assert d[-1]["_path"] == "/reloaded", d[-1]
 ' "$SINK" "$ID" || fail "certificate.deleted payload (or the reloaded webhook URL unused)"
+
+# --- the outbox survives a crash: with the receiver down, the
+# notification waits in the store; byocad dies (SIGKILL) and sends it
+# after its restart, once
+env_stop sink
+api_expect 202 DELETE "/v1/certificates/$BID" "" "$T"
+outbox() { store_query "SELECT count(*) FROM outbox WHERE type = 'certificate.deleted'"; }
+for ((i = 0; i < 100; i++)); do
+  [ "$(outbox)" -ge 1 ] && break
+  sleep 0.1
+done
+env_kill_byocad
+[ "$(outbox)" = 1 ] || fail "certificate.deleted is not in the outbox (found $(outbox))"
+env_spawn sink python3 "$BYOCA_SRC/tests/env/webhook_sink.py" "$SINK_PORT" "$SINK" 0
+env_start_byocad "webhook_url = http://127.0.0.1:$SINK_PORT/hook" \
+  "notify_after_failures = 2" "deploy_dir = $DEPLOY" \
+  "deploy_hook = $ENV_DIR/hook.sh"
+sink_has certificate.deleted "$BID" 30
+for ((i = 0; i < 50; i++)); do
+  [ "$(outbox)" = 0 ] && break
+  sleep 0.1
+done
+[ "$(outbox)" = 0 ] || fail "the delivered notification stayed in the outbox"
+python3 -c '
+import json, sys
+d = [json.loads(l) for l in open(sys.argv[1])]
+d = [n for n in d if n["event"] == "certificate.deleted" and str(n["certificate"]) == sys.argv[2]]
+assert len(d) == 1, d
+' "$SINK" "$BID" || fail "certificate.deleted of $BID delivered more than once"
+pass "a pending notification survives a crash"
 env_stop_byocad
 byocad_log_clean
 pass "byocad notifications, deploy, reload"

@@ -110,6 +110,7 @@ static void test_migrations_idempotent(void **state) {
   assert_string_equal(back.name, "kept");
 }
 
+#define DROP_V6 "DROP TABLE nodes; DROP TABLE outbox;"
 #define DROP_V5                                                                \
   "DROP INDEX certificates_ari_next;"                                          \
   "ALTER TABLE certificates DROP COLUMN ari_cert_id;"                          \
@@ -128,7 +129,7 @@ static void test_migration_from_v1(void **state) {
   struct byoca_tenant t = fx_tenant(f->s, "old");
   assert_int_equal(
       byoca_store_token_mint(f->s, t.id, "l", tok, sizeof(tok), &id, NULL), 0);
-  fx_sql(f->s, DROP_V5 "ALTER TABLE api_tokens DROP COLUMN revoked;"
+  fx_sql(f->s, DROP_V6 DROP_V5 "ALTER TABLE api_tokens DROP COLUMN revoked;"
                        "ALTER TABLE certificates DROP COLUMN claimed_by;"
                        "ALTER TABLE certificates DROP COLUMN profile_required;"
                        "ALTER TABLE certificates DROP COLUMN issued_profile;"
@@ -223,7 +224,7 @@ static void test_migration_from_v3(void **state) {
   snprintf(row.key_type, sizeof(row.key_type), "ec256");
   snprintf(row.profile, sizeof(row.profile), "classic");
   assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, &id, NULL), 0);
-  fx_sql(f->s, DROP_V5 "ALTER TABLE certificates DROP COLUMN profile_required;"
+  fx_sql(f->s, DROP_V6 DROP_V5 "ALTER TABLE certificates DROP COLUMN profile_required;"
                        "ALTER TABLE certificates DROP COLUMN issued_profile;"
                        "ALTER TABLE tenants DROP COLUMN profile;"
                        "ALTER TABLE tenants DROP COLUMN profile_required;"
@@ -254,7 +255,7 @@ static void test_migration_from_v4(void **state) {
   row.identifiers_json = "[\"old.example\"]";
   snprintf(row.key_type, sizeof(row.key_type), "ec256");
   assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, &id, NULL), 0);
-  fx_sql(f->s, DROP_V5 "DELETE FROM schema_version WHERE version > 4;");
+  fx_sql(f->s, DROP_V6 DROP_V5 "DELETE FROM schema_version WHERE version > 4;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
   assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
@@ -269,6 +270,28 @@ static void test_migration_from_v4(void **state) {
   assert_int_equal(
       byoca_store_cert_ari_claim(f->s, 1 << 30, 1 << 30, 4, ids, &n, NULL), 0);
   assert_int_equal(n, 0);
+}
+
+/* A store left at version 5 (no nodes, no outbox) is migrated: its
+ * events stay, and the new tables work at once. */
+static void test_migration_from_v5(void **state) {
+  struct fx *f = *state;
+  struct byoca_node_row *nodes = NULL;
+  size_t n = 9;
+  int64_t waiting = -1;
+  assert_int_equal(
+      byoca_store_event_add(f->s, 0, 0, "old.event", NULL, 5, NULL), 0);
+  fx_sql(f->s, "DROP TABLE nodes; DROP TABLE outbox;"
+               "DELETE FROM schema_version WHERE version > 5;");
+  byoca_store_close(f->s);
+  f->s = fx_open(f);
+  assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
+  assert_int_equal(fx_int(f->s, "SELECT count(*) FROM events"), 1);
+  assert_int_equal(byoca_store_node_list(f->s, 10, &nodes, &n, NULL), 0);
+  assert_int_equal(n, 0);
+  free(nodes);
+  assert_int_equal(byoca_store_outbox_count(f->s, &waiting, NULL), 0);
+  assert_int_equal(waiting, 0);
 }
 
 static void test_newer_store_refused(void **state) {
@@ -665,6 +688,7 @@ int main(void) {
       T(test_pg_reconnect),
       T(test_migration_from_v3),
       T(test_migration_from_v4),
+      T(test_migration_from_v5),
       T(test_newer_store_refused),
       T(test_master_key_file),
       T(test_tenants),

@@ -347,6 +347,126 @@ static void test_claim_nodes(void **state) {
   byoca_store_close(s2);
 }
 
+/* Heartbeats list the nodes with their leases; a node's start-up clears
+ * only its own leases; renewal moves forward only the leases a node still
+ * holds. */
+static void test_nodes_leases(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a");
+  struct byoca_store *s2 = fx_open(f);
+  struct byoca_node_row *v = NULL;
+  int64_t c[4], ids[4], all[4];
+  size_t n = 0, kept = 9;
+  assert_int_equal(byoca_store_set_node(f->s, "node-1", NULL), 0);
+  assert_int_equal(byoca_store_set_node(s2, "node-2", NULL), 0);
+  assert_int_equal(byoca_store_node_beat(f->s, 100, "0.1.0", 110, NULL), 0);
+  assert_int_equal(byoca_store_node_beat(s2, 105, "0.1.0", 105, NULL), 0);
+  assert_int_equal(byoca_store_node_beat(s2, 105, "0.2.0", 120, NULL), 0);
+  for (int i = 0; i < 4; i++)
+    c[i] = all[i] = fx_cert(f->s, a.id, 100 + i);
+  assert_int_equal(byoca_store_cert_claim_due(f->s, 500, 900, 3, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 3);
+  assert_int_equal(byoca_store_cert_claim_due(s2, 500, 900, 3, ids, &n, NULL),
+                   0);
+  assert_int_equal(n, 1);
+  assert_int_equal(byoca_store_node_list(f->s, 600, &v, &n, NULL), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(v[0].name, "node-1");
+  assert_int_equal(v[0].leases, 3);
+  assert_int_equal(v[0].started, 100);
+  assert_int_equal(v[0].heartbeat, 110);
+  assert_string_equal(v[1].name, "node-2");
+  assert_int_equal(v[1].leases, 1);
+  assert_int_equal(v[1].heartbeat, 120);
+  assert_string_equal(v[1].version, "0.2.0");
+  free(v);
+  /* renewal: node-2 holds only c[3] of all four */
+  assert_int_equal(byoca_store_cert_lease_extend(s2, all, 4, 2000, &kept, NULL),
+                   0);
+  assert_int_equal(kept, 1);
+  assert_claimed_by(f->s, c[3], "node-2", 2000);
+  assert_claimed_by(f->s, c[0], "node-1", 900);
+  /* node-1 restarts: its own leases go, node-2's stay */
+  assert_int_equal(byoca_store_cert_release_node(f->s, NULL), 0);
+  assert_claimed_by(f->s, c[0], "", 0);
+  assert_claimed_by(f->s, c[3], "node-2", 2000);
+  /* after its lease ran out and node-1 took it, node-2 cannot renew it */
+  assert_int_equal(
+      byoca_store_cert_claim_due(f->s, 2001, 3000, 4, ids, &n, NULL), 0);
+  assert_int_equal(n, 4);
+  assert_int_equal(byoca_store_cert_lease_extend(s2, all, 4, 4000, &kept, NULL),
+                   0);
+  assert_int_equal(kept, 0);
+  assert_claimed_by(f->s, c[3], "node-1", 3000);
+  byoca_store_close(s2);
+}
+
+/* An event that notifies carries its outbox row; a claimed row is not
+ * claimed again (by any node) until its lease runs out; a failed try is
+ * counted and delayed; a delivered one goes. */
+static void test_outbox(void **state) {
+  struct fx *f = *state;
+  struct byoca_store *s2 = fx_open(f);
+  struct byoca_outbox_row *r = NULL;
+  size_t n = 0;
+  int64_t waiting = 0;
+  assert_int_equal(byoca_store_set_node(s2, "node-2", NULL), 0);
+  assert_int_equal(byoca_store_event_notify(
+                       f->s, 0, 7, "certificate.failed", "{\"x\":1}", 1000000,
+                       "http://127.0.0.1:1/h", "{\"event\":1}", NULL),
+                   0);
+  assert_int_equal(byoca_store_event_notify(f->s, 0, 8, "order.resumed", NULL,
+                                            1000000, NULL, NULL, NULL),
+                   0);
+  assert_int_equal(fx_int(f->s, "SELECT count(*) FROM events"), 2);
+  assert_int_equal(byoca_store_outbox_count(f->s, &waiting, NULL), 0);
+  assert_int_equal(waiting, 1);
+  assert_int_equal(
+      byoca_store_outbox_claim(f->s, 999999, 2000, 8, &r, &n, NULL), 0);
+  assert_int_equal(n, 0); /* not due yet */
+  free(r);
+  assert_int_equal(
+      byoca_store_outbox_claim(f->s, 1000000, 2000, 8, &r, &n, NULL), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(r[0].type, "certificate.failed");
+  assert_string_equal(r[0].url, "http://127.0.0.1:1/h");
+  assert_string_equal(r[0].body, "{\"event\":1}");
+  assert_int_equal(r[0].tries, 0);
+  int64_t id = r[0].id;
+  byoca_outbox_rows_free(r, n);
+  /* leased: another node passes it over */
+  assert_int_equal(byoca_store_outbox_claim(s2, 1001000, 2000, 8, &r, &n, NULL),
+                   0);
+  assert_int_equal(n, 0);
+  free(r);
+  assert_int_equal(
+      byoca_store_outbox_retry(f->s, id, 1005000, "HTTP 500", NULL), 0);
+  assert_int_equal(byoca_store_outbox_claim(s2, 1004999, 2000, 8, &r, &n, NULL),
+                   0);
+  assert_int_equal(n, 0);
+  free(r);
+  assert_int_equal(byoca_store_outbox_claim(s2, 1005000, 2000, 8, &r, &n, NULL),
+                   0);
+  assert_int_equal(n, 1);
+  assert_int_equal(r[0].tries, 1);
+  byoca_outbox_rows_free(r, n);
+  /* s2 restarts: its lease on the row goes at once */
+  assert_int_equal(byoca_store_outbox_claim(s2, 1006000, 2000, 8, &r, &n, NULL),
+                   0);
+  assert_int_equal(n, 0); /* still leased to node-2 */
+  free(r);
+  assert_int_equal(byoca_store_cert_release_node(s2, NULL), 0);
+  assert_int_equal(
+      byoca_store_outbox_claim(f->s, 1006000, 2000, 8, &r, &n, NULL), 0);
+  assert_int_equal(n, 1);
+  byoca_outbox_rows_free(r, n);
+  assert_int_equal(byoca_store_outbox_done(s2, id, NULL), 0);
+  assert_int_equal(byoca_store_outbox_count(f->s, &waiting, NULL), 0);
+  assert_int_equal(waiting, 0);
+  byoca_store_close(s2);
+}
+
 /* A row another node has locked in its claim right now is passed over,
  * not waited for (FOR UPDATE SKIP LOCKED), and claimed once it is free. */
 static void test_claim_skips_locked(void **state) {
@@ -648,6 +768,7 @@ int main(void) {
       T(test_cert_failed),       T(test_cert_deleting),
       T(test_claim_due),         T(test_claim_uses_indexes),
       T(test_claim_nodes),       T(test_claim_skips_locked),
+      T(test_nodes_leases),      T(test_outbox),
       T(test_counts_expiring),   T(test_orders),
       T(test_challenges),        T(test_ari),
   };

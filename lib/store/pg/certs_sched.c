@@ -29,7 +29,7 @@ static int select_ids(struct byoca_store *s, const char *sql, int64_t now,
 }
 
 /* "{1,2,3}": the ids as one array parameter (numbers, no SQL). */
-static char *id_array(const int64_t *ids, size_t n) {
+char *pq_id_array(const int64_t *ids, size_t n) {
   size_t cap = 2 + n * 21;
   char *a = malloc(cap);
   size_t len = 0;
@@ -61,7 +61,7 @@ static int claim(struct byoca_store *s, int64_t now, int64_t lease_until,
                     now, max - *n, ids, max, n, err);
   if (rc != 0 || *n == 0)
     return rc;
-  char *arr = id_array(ids, *n);
+  char *arr = pq_id_array(ids, *n);
   if (arr == NULL)
     return pq_oom(err, "claiming due work");
   rc = pq_exec(s, err,

@@ -66,6 +66,8 @@ int pq_blob(const PGresult *r, int row, int col, unsigned char **out,
 int pq_open_col(struct byoca_store *s, const PGresult *r, int row, int col,
                 int64_t tenant, const char *aad, struct byoca_secret *out,
                 struct byoca_err *err);
+/* "{1,2,3}": ids as one bigint[] parameter (malloc'd; NULL on oom). */
+char *pq_id_array(const int64_t *ids, size_t n);
 /* err for "out of memory while <what>". */
 int pq_oom(struct byoca_err *err, const char *what);
 

@@ -99,8 +99,8 @@ int pq_raw_insert(struct byoca_store *s, const char *table, const char *cols,
 }
 
 int pq_raw_ids_done(struct byoca_store *s, struct byoca_err *err) {
-  static const char *const serial[] = {"tenants", "api_tokens", "accounts",
-                                       "certificates", "events"};
+  static const char *const serial[] = {"tenants",      "api_tokens", "accounts",
+                                       "certificates", "events",     "outbox"};
   char sql[256];
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < sizeof(serial) / sizeof(serial[0]); i++) {

@@ -101,6 +101,19 @@ static const char *const migrations[] = {
     " DEFAULT 0;"
     "CREATE INDEX certificates_ari_next ON certificates (ari_next)"
     " WHERE ari_next > 0;",
+    /* 6: the nodes sharing the store (heartbeats), and the outbox of
+       webhook notifications, claimed and retried by any node */
+    "CREATE TABLE nodes ("
+    " name TEXT PRIMARY KEY, started BIGINT NOT NULL,"
+    " heartbeat BIGINT NOT NULL, version TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE outbox ("
+    " id BIGSERIAL PRIMARY KEY, created BIGINT NOT NULL,"
+    " type TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL,"
+    " tries INTEGER NOT NULL DEFAULT 0, next_try_ms BIGINT NOT NULL,"
+    " lease_until BIGINT NOT NULL DEFAULT 0,"
+    " claimed_by TEXT NOT NULL DEFAULT '',"
+    " last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX outbox_next_try ON outbox (next_try_ms);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,
