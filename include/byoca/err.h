@@ -15,21 +15,23 @@ enum byoca_errcode {
   BYOCA_OK = 0,
   BYOCA_E_INTERNAL = -1, /* a bug or an impossible state */
   BYOCA_E_NOMEM = -2,
-  BYOCA_E_INVAL = -3,    /* bad input from the caller or the user */
-  BYOCA_E_IO = -4,       /* file system */
-  BYOCA_E_CRYPTO = -5,   /* OpenSSL failure */
-  BYOCA_E_NET = -6,      /* connection, TLS, HTTP transport */
+  BYOCA_E_INVAL = -3,  /* bad input from the caller or the user */
+  BYOCA_E_IO = -4,     /* file system */
+  BYOCA_E_CRYPTO = -5, /* OpenSSL failure */
+  BYOCA_E_NET = -6,    /* connection, TLS, HTTP transport */
   BYOCA_E_TIMEOUT = -7,
-  BYOCA_E_POLICY = -8,   /* refused by the address policy or a safety rule */
-  BYOCA_E_PROTO = -9,    /* the server said something invalid */
-  BYOCA_E_ACME = -10,    /* the server answered with a problem document */
+  BYOCA_E_POLICY = -8, /* refused by the address policy or a safety rule */
+  BYOCA_E_PROTO = -9,  /* the server said something invalid */
+  BYOCA_E_ACME = -10,  /* the server answered with a problem document */
   BYOCA_E_DNS = -11,
-  BYOCA_E_TOOBIG = -12,  /* a size cap was hit */
+  BYOCA_E_TOOBIG = -12, /* a size cap was hit */
   BYOCA_E_NOTFOUND = -13,
   BYOCA_E_CANCELLED = -14,
   BYOCA_E_HOOK = -15,    /* a hook program failed */
   BYOCA_E_PROFILE = -16, /* the CA does not offer the certificate profile
                             (not advertised, or invalidProfile) */
+  BYOCA_E_NOSPACE = -17, /* no space left on a disk (ENOSPC, EDQUOT, a full
+                            database) */
 };
 
 /* What policy code (fallback, backoff) reads; never strings. */
@@ -55,11 +57,11 @@ enum byoca_errorigin {
 
 /* An RFC 7807 / RFC 8555 §6.7 problem document. */
 struct byoca_problem {
-  char *type;        /* full URN, e.g. urn:ietf:params:acme:error:badNonce */
-  char *detail;      /* as sent; sanitise before printing */
+  char *type;   /* full URN, e.g. urn:ietf:params:acme:error:badNonce */
+  char *detail; /* as sent; sanitise before printing */
   char *instance;
   int status;
-  char *ident_type;  /* subproblems only */
+  char *ident_type; /* subproblems only */
   char *ident_value;
   struct byoca_problem *sub; /* array of nsub */
   size_t nsub;
@@ -67,14 +69,14 @@ struct byoca_problem {
 };
 
 struct byoca_err {
-  int code;                  /* BYOCA_E_* */
+  int code; /* BYOCA_E_* */
   enum byoca_errclass cls;
   enum byoca_errorigin origin;
-  long native;               /* errno, CURLcode, ... */
-  int http_status;           /* 0 if none */
-  int64_t retry_after;       /* unix seconds; 0 if none */
-  char msg[512];             /* one line, no secrets */
-  char activity[256];        /* "finalizing order for example.org" */
+  long native;                   /* errno, CURLcode, ... */
+  int http_status;               /* 0 if none */
+  int64_t retry_after;           /* unix seconds; 0 if none */
+  char msg[512];                 /* one line, no secrets */
+  char activity[256];            /* "finalizing order for example.org" */
   struct byoca_problem *problem; /* owned; NULL if none */
 };
 
@@ -96,7 +98,8 @@ void byoca_err_native(struct byoca_err *err, enum byoca_errorigin origin,
 
 /* Takes ownership of problem (may be NULL), freeing a previous one; with a
  * NULL err the problem is freed. */
-void byoca_err_set_problem(struct byoca_err *err, struct byoca_problem *problem);
+void byoca_err_set_problem(struct byoca_err *err,
+                           struct byoca_problem *problem);
 
 /* Frees owned parts and zeroes the struct; safe on a zeroed struct and NULL. */
 void byoca_err_clear(struct byoca_err *err);

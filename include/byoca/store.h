@@ -84,8 +84,8 @@ struct byoca_tenant {
   int64_t id;
   char name[128];
   int64_t created;
-  int deleting; /* deletion started: certificates being revoked */
-  char profile[64];     /* D-PROFILE default for its certificates, or "" */
+  int deleting;     /* deletion started: certificates being revoked */
+  char profile[64]; /* D-PROFILE default for its certificates, or "" */
   int profile_required;
 };
 
@@ -254,12 +254,15 @@ struct byoca_cert_row {
 };
 void byoca_cert_row_clear(struct byoca_cert_row *r);
 
+struct byoca_event;
 /* Adds a lineage in state pending, due now. row->identifiers_json,
  * key_type, ca, profile, profile_required are read; *id_out receives the
- * id. */
+ * id. ev (unless NULL) is appended to the audit log for the new id (its
+ * cert_id is ignored) in the same transaction. */
 int byoca_store_cert_add(struct byoca_store *s, int64_t tenant_id,
                          const struct byoca_cert_row *row, int64_t now,
-                         int64_t *id_out, struct byoca_err *err) BYOCA_WUR;
+                         const struct byoca_event *ev, int64_t *id_out,
+                         struct byoca_err *err) BYOCA_WUR;
 /* One lineage of tenant (tenant_id 0 = any tenant, for the manager); with
  * with_pem the fullchain is loaded too. */
 int byoca_store_cert_get(struct byoca_store *s, int64_t tenant_id, int64_t id,
@@ -278,13 +281,15 @@ int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
                          struct byoca_err *err) BYOCA_WUR;
 /* Stores a new certificate for lineage id: state issued, the chain, the
  * sealed key, serial/validity/issuer/directory/issued_profile from row,
- * next_check and next_source from row, failures 0, last_outcome from row; the previous
- * key is destroyed. Also deletes the lineage's in-flight order row and
- * clears the lease, in the same transaction. */
+ * next_check and next_source from row, failures 0, last_outcome from row; the
+ * previous key is destroyed. Also deletes the lineage's in-flight order row and
+ * clears the lease, and appends ev (unless NULL; its id is ignored) to the
+ * audit log, in the same transaction: a crash leaves both or neither. */
 int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
                             const struct byoca_cert_row *row,
                             const char *fullchain_pem,
                             const struct byoca_secret *key_pem,
+                            const struct byoca_event *ev,
                             struct byoca_err *err) BYOCA_WUR;
 /* Records a failed attempt: failures+1, last_outcome, next_check, state
  * failed unless it was issued; deletes the in-flight order row and clears
@@ -302,8 +307,10 @@ int byoca_store_cert_schedule(struct byoca_store *s, int64_t tenant_id,
 int byoca_store_cert_set_deleting(struct byoca_store *s, int64_t tenant_id,
                                   int64_t id, int revoke,
                                   struct byoca_err *err) BYOCA_WUR;
-/* Deletes the lineage, its key, in-flight order and challenge tokens. */
+/* Deletes the lineage, its key, in-flight order and challenge tokens, and
+ * appends ev (unless NULL) to the audit log in the same transaction. */
 int byoca_store_cert_destroy(struct byoca_store *s, int64_t id,
+                             const struct byoca_event *ev,
                              struct byoca_err *err) BYOCA_WUR;
 /* Claims up to max lineages that are due (next_check <= now, or state
  * deleting) and not leased (lease_until < now): sets lease_until and
@@ -312,9 +319,8 @@ int byoca_store_cert_destroy(struct byoca_store *s, int64_t id,
  * node is claiming at the same moment are skipped (FOR UPDATE SKIP
  * LOCKED), so no lineage is claimed twice. */
 int byoca_store_cert_claim_due(struct byoca_store *s, int64_t now,
-                               int64_t lease_until, size_t max,
-                               int64_t *ids, size_t *n,
-                               struct byoca_err *err) BYOCA_WUR;
+                               int64_t lease_until, size_t max, int64_t *ids,
+                               size_t *n, struct byoca_err *err) BYOCA_WUR;
 /* Clears every lease, whichever node holds it (start-up of a single
  * node). */
 int byoca_store_cert_release_all(struct byoca_store *s,
@@ -342,7 +348,8 @@ struct byoca_order_row {
 /* Records (or updates) the in-flight order of a lineage; key_pem (the
  * fresh certificate key, sealed) may be NULL until it exists. Must be
  * durable when it returns. */
-int byoca_store_order_put(struct byoca_store *s, const struct byoca_order_row *row,
+int byoca_store_order_put(struct byoca_store *s,
+                          const struct byoca_order_row *row,
                           const struct byoca_secret *key_pem,
                           struct byoca_err *err) BYOCA_WUR;
 /* The in-flight order of cert_id and its key (key_pem->data NULL when

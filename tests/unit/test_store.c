@@ -213,7 +213,8 @@ static void test_migration_from_v3(void **state) {
   row.identifiers_json = "[\"old.example\"]";
   snprintf(row.key_type, sizeof(row.key_type), "ec256");
   snprintf(row.profile, sizeof(row.profile), "classic");
-  assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, &id, NULL), 0);
+  assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, NULL, &id, NULL),
+                   0);
   fx_sql(f->s, "ALTER TABLE certificates DROP COLUMN profile_required;"
                "ALTER TABLE certificates DROP COLUMN issued_profile;"
                "ALTER TABLE tenants DROP COLUMN profile;"
