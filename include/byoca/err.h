@@ -33,6 +33,8 @@ enum byoca_errcode {
   BYOCA_E_CONFLICT = -17, /* the object's state forbids the request: a
                              name taken, a tenant or certificate being
                              deleted, the last operator token (HTTP 409) */
+  BYOCA_E_NOSPACE = -18,  /* no space left on a disk (ENOSPC, EDQUOT, a full
+                             database) */
 };
 
 /* What policy code (fallback, backoff) reads; never strings. */

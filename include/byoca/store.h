@@ -272,12 +272,15 @@ struct byoca_cert_row {
 };
 void byoca_cert_row_clear(struct byoca_cert_row *r);
 
+struct byoca_event;
 /* Adds a lineage in state pending, due now. row->identifiers_json,
  * key_type, ca, profile, profile_required are read; *id_out receives the
- * id. */
+ * id. ev (unless NULL) is appended to the audit log for the new id (its
+ * cert_id is ignored) in the same transaction. */
 int byoca_store_cert_add(struct byoca_store *s, int64_t tenant_id,
                          const struct byoca_cert_row *row, int64_t now,
-                         int64_t *id_out, struct byoca_err *err) BYOCA_WUR;
+                         const struct byoca_event *ev, int64_t *id_out,
+                         struct byoca_err *err) BYOCA_WUR;
 /* One lineage of tenant (tenant_id 0 = any tenant, for the manager); with
  * with_pem the fullchain is loaded too. */
 int byoca_store_cert_get(struct byoca_store *s, int64_t tenant_id, int64_t id,
@@ -299,11 +302,13 @@ int byoca_store_cert_key(struct byoca_store *s, int64_t tenant_id, int64_t id,
  * next_check and next_source from row, failures 0, last_outcome from row,
  * ari_cert_id and ari_next from row (no window yet, no failures); the previous
  * key is destroyed. Also deletes the lineage's in-flight order row and
- * clears the lease, in the same transaction. */
+ * clears the lease, and appends ev (unless NULL; its id is ignored) to the
+ * audit log, in the same transaction: a crash leaves both or neither. */
 int byoca_store_cert_issued(struct byoca_store *s, int64_t id,
                             const struct byoca_cert_row *row,
                             const char *fullchain_pem,
                             const struct byoca_secret *key_pem,
+                            const struct byoca_event *ev,
                             struct byoca_err *err) BYOCA_WUR;
 /* Records a failed attempt: failures+1, last_outcome, next_check, state
  * failed unless it was issued; deletes the in-flight order row and clears
@@ -338,8 +343,10 @@ int byoca_store_cert_schedule(struct byoca_store *s, int64_t tenant_id,
 int byoca_store_cert_set_deleting(struct byoca_store *s, int64_t tenant_id,
                                   int64_t id, int revoke,
                                   struct byoca_err *err) BYOCA_WUR;
-/* Deletes the lineage, its key, in-flight order and challenge tokens. */
+/* Deletes the lineage, its key, in-flight order and challenge tokens, and
+ * appends ev (unless NULL) to the audit log in the same transaction. */
 int byoca_store_cert_destroy(struct byoca_store *s, int64_t id,
+                             const struct byoca_event *ev,
                              struct byoca_err *err) BYOCA_WUR;
 /* Claims up to max lineages that are due (next_check <= now, or state
  * deleting) and not leased (lease_until < now): sets lease_until and
@@ -420,6 +427,11 @@ struct byoca_event {
   int64_t cert_id;   /* 0 = none */
   char type[48];     /* "certificate.issued", "key.exported", ... */
   char *detail_json; /* a JSON object */
+  /* Only for the store operations that take an event (cert_add, _issued,
+   * _destroy): when notify_url is set, the webhook notification
+   * (notify_body) joins the outbox in the same transaction. */
+  const char *notify_url;
+  char *notify_body;
 };
 /* Appends an event; detail_json NULL = {}. Never put secrets in it. */
 int byoca_store_event_add(struct byoca_store *s, int64_t tenant_id,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "order_int.h"
+#include "parse.h"
 
 static void authz_fetch(struct authz *z);
 
@@ -219,23 +220,20 @@ static void on_setup(void *arg, const struct byoca_err *err) {
 
 /* ---- choosing ---- */
 
-static int pick(struct authz *z, const json_t *challs) {
+static int pick(struct authz *z, const struct acme_authz_obj *az) {
   struct byoca_order *o = z->o;
   for (size_t s = 0; s < o->nsolvers; s++) {
-    size_t i;
-    json_t *c;
-    json_array_foreach(challs, i, c) {
-      if (i >= ACME_MAX_CHALLENGES)
-        break;
-      const char *type = acme_json_str(c, "type");
-      const char *url = acme_json_str(c, "url");
-      const char *tok = acme_json_str(c, "token");
+    for (size_t i = 0; i < az->nchalls; i++) {
+      const struct acme_chall_obj *c = &az->challs[i];
+      const char *type = c->type;
+      const char *url = c->url;
+      const char *tok = c->token;
       if (type == NULL || url == NULL ||
           !byoca_solver_supports(o->solvers[s], type))
         continue;
       if (tok == NULL || strlen(tok) > 256 || !byoca_b64url_valid(tok))
         return -2;
-      const char *st = acme_json_str(c, "status");
+      const char *st = c->status;
       z->answered_before = st != NULL && strcmp(st, ACME_ST_PENDING) != 0;
       z->solver = o->solvers[s];
       z->chall_type = strdup(type);
@@ -247,13 +245,13 @@ static int pick(struct authz *z, const json_t *challs) {
   return -1;
 }
 
-static void offered_types(const json_t *challs, char *out, size_t outlen) {
-  size_t i, used = 0;
-  json_t *c;
+static void offered_types(const struct acme_authz_obj *az, char *out,
+                          size_t outlen) {
+  size_t used = 0;
   out[0] = '\0';
-  json_array_foreach(challs, i, c) {
-    const char *t = acme_json_str(c, "type");
-    if (t == NULL || i >= ACME_MAX_CHALLENGES)
+  for (size_t i = 0; i < az->nchalls; i++) {
+    const char *t = az->challs[i].type;
+    if (t == NULL)
       continue;
     int n = snprintf(out + used, outlen - used, "%s%.30s", used ? ", " : "", t);
     if (n < 0 || (size_t)n >= outlen - used)
@@ -271,18 +269,18 @@ static int derive(struct authz *z) {
   return byoca_sha256_b64url(z->key_authz, strlen(z->key_authz), &z->dns_value);
 }
 
-static void authz_provision(struct authz *z, const json_t *challs) {
+static void authz_provision(struct authz *z, const struct acme_authz_obj *az) {
   struct byoca_order *o = z->o;
   struct byoca_err e = {0};
   char types[256];
-  int r = pick(z, challs);
+  int r = pick(z, az);
   if (r == -2) {
     order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                 "the server sent an invalid challenge token for %s", z->ident);
     return;
   }
   if (r != 0) {
-    offered_types(challs, types, sizeof(types));
+    offered_types(az, types, sizeof(types));
     {
       order_failf(o, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                   "no configured solver can answer the challenges the"
@@ -311,15 +309,12 @@ static void authz_provision(struct authz *z, const json_t *challs) {
 
 /* ---- the authorization object ---- */
 
-static int authz_identify(struct authz *z, const json_t *j) {
+static int authz_identify(struct authz *z, const struct acme_authz_obj *az) {
   struct byoca_order *o = z->o;
-  json_t *id = json_object_get(j, "identifier");
-  const char *type = acme_json_str(id, "type");
-  const char *value = acme_json_str(id, "value");
+  const char *type = az->ident.type;
+  const char *value = az->ident.value;
   const char *t;
-  if (type == NULL || value == NULL)
-    return -1;
-  int wild = json_is_true(json_object_get(j, "wildcard"));
+  int wild = az->wildcard;
   char *n = acme_ident_norm(value, &t);
   char *full = n != NULL ? byoca_asprintf("%s%s", wild ? "*." : "", n) : NULL;
   int found = 0;
@@ -340,23 +335,17 @@ static int authz_identify(struct authz *z, const json_t *j) {
   return 0;
 }
 
-static void authz_error(struct authz *z, const json_t *j, const char *st) {
+static void authz_error(struct authz *z, const struct acme_authz_obj *az) {
   struct byoca_err e = {0};
-  size_t i;
-  json_t *c;
   byoca_err_set(&e, BYOCA_E_ACME, BYOCA_CLASS_INPUT,
-                "the authorization for %s is %.20s", z->ident, st);
-  json_array_foreach(json_object_get(j, "challenges"), i, c) {
-    json_t *pe = json_object_get(c, "error");
-    char *txt = pe != NULL ? acme_json_dump(pe) : NULL;
+                "the authorization for %s is %.20s", z->ident, az->status);
+  for (size_t i = 0; i < az->nchalls && e.problem == NULL; i++) {
+    const char *txt = az->challs[i].error_json;
     struct byoca_problem *p = NULL;
     if (txt != NULL && byoca_problem_parse(txt, strlen(txt), &p) == 0) {
       e.cls = byoca_problem_class(p->type);
       byoca_err_set_problem(&e, p);
     }
-    free(txt);
-    if (e.problem != NULL || i >= ACME_MAX_CHALLENGES)
-      break;
   }
   byoca_err_activity(&e, "validating %s", z->ident);
   order_fail(z->o, &e);
@@ -364,19 +353,19 @@ static void authz_error(struct authz *z, const json_t *j, const char *st) {
 }
 
 /* 1 if the challenge z answers is still pending in challs. */
-static int chall_pending(const struct authz *z, const json_t *challs) {
-  size_t i;
-  json_t *c;
-  json_array_foreach(challs, i, c) {
-    const char *url = acme_json_str(c, "url");
-    const char *st = acme_json_str(c, "status");
-    if (i >= ACME_MAX_CHALLENGES)
-      break;
+static int chall_pending(const struct authz *z,
+                         const struct acme_authz_obj *az) {
+  for (size_t i = 0; i < az->nchalls; i++) {
+    const char *url = az->challs[i].url;
+    const char *st = az->challs[i].status;
     if (url != NULL && z->chall_url != NULL && strcmp(url, z->chall_url) == 0)
       return st != NULL && strcmp(st, ACME_ST_PENDING) == 0;
   }
   return 0;
 }
+
+static void authz_take(struct authz *z, const struct acme_authz_obj *az,
+                       const struct acme_resp *resp);
 
 static void on_authz(void *arg, const struct acme_resp *resp,
                      const struct byoca_err *err) {
@@ -388,32 +377,43 @@ static void on_authz(void *arg, const struct acme_resp *resp,
     order_fail(o, err);
     return;
   }
-  const char *st = acme_json_str(resp->json, "status");
-  json_t *challs = json_object_get(resp->json, "challenges");
-  if (st == NULL || !json_is_array(challs) ||
-      authz_identify(z, resp->json) != 0) {
+  struct acme_authz_obj az;
+  struct byoca_err e = {0};
+  if (acme_parse_authz(resp->json, &az, &e) != 0 ||
+      authz_identify(z, &az) != 0) {
+    byoca_err_clear(&e);
+    acme_authz_obj_free(&az);
     order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                 "the server sent an authorization that does not"
                 " belong to the order (%.200s)",
                 z->url);
     return;
   }
+  authz_take(z, &az, resp);
+  acme_authz_obj_free(&az);
+}
+
+/* Acts on a parsed authorization (on_authz). */
+static void authz_take(struct authz *z, const struct acme_authz_obj *az,
+                       const struct acme_resp *resp) {
+  struct byoca_order *o = z->o;
+  const char *st = az->status;
   if (strcmp(st, ACME_ST_VALID) == 0)
     authz_valid(z);
   else if (strcmp(st, ACME_ST_PENDING) == 0 && z->refused &&
-           chall_pending(z, challs))
+           chall_pending(z, az))
     order_failf(o, BYOCA_E_ACME, BYOCA_CLASS_CA,
                 "the server refused the answer to the %s challenge for %s"
                 " although the challenge is pending: %s",
                 z->chall_type, z->ident, z->refused_why);
   else if (strcmp(st, ACME_ST_PENDING) == 0 && !z->responded &&
            z->solver == NULL)
-    authz_provision(z, challs);
+    authz_provision(z, az);
   else if (strcmp(st, ACME_ST_PENDING) == 0 ||
            strcmp(st, ACME_ST_PROCESSING) == 0)
     authz_schedule(z, resp);
   else
-    authz_error(z, resp->json, st);
+    authz_error(z, az);
 }
 
 static void authz_fetch(struct authz *z) {

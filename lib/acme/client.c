@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse.h"
 #include "acme_int.h"
 
 struct byoca_acme *byoca_acme_new(struct byoca_loop *loop,
@@ -182,17 +183,15 @@ struct dir_ctx {
   void *arg;
 };
 
-/* meta.profiles: kept when it is an object (hostile input bounded by
- * acme_profiles_from_json); anything else counts as none. */
-static int dir_parse_meta(struct byoca_acme *a, json_t *meta) {
-  const char *tos = acme_json_str(meta, ACME_META_TOS);
-  if (tos != NULL && (a->tos = strdup(tos)) == NULL)
+/* meta: terms of service, EAB, and meta.profiles when it is an object
+ * (hostile input bounded by acme_profiles_from_json). */
+static int dir_take_meta(struct byoca_acme *a, const struct acme_dir_obj *d) {
+  if (d->tos != NULL && (a->tos = strdup(d->tos)) == NULL)
     return BYOCA_E_NOMEM;
-  a->eab_required = json_is_true(json_object_get(meta, ACME_META_EAB));
-  json_t *prof = json_object_get(meta, ACME_META_PROFILES);
-  if (!json_is_object(prof))
+  a->eab_required = d->eab_required;
+  if (d->profiles == NULL)
     return 0;
-  int rc = acme_profiles_from_json(prof, &a->plist, &a->nplist);
+  int rc = acme_profiles_from_json(d->profiles, &a->plist, &a->nplist);
   if (rc != 0 || a->nplist == 0)
     return rc;
   if ((a->profiles = calloc(a->nplist + 1, sizeof(char *))) == NULL)
@@ -204,40 +203,36 @@ static int dir_parse_meta(struct byoca_acme *a, json_t *meta) {
 
 static int dir_validate(struct byoca_acme *a, json_t *dir,
                         struct byoca_err *err) {
-  static const char *const required[] = {
-      ACME_DIR_NEW_NONCE, ACME_DIR_NEW_ACCOUNT, ACME_DIR_NEW_ORDER};
-  static const char *const optional[] = {ACME_DIR_REVOKE, ACME_DIR_KEY_CHANGE,
-                                         ACME_DIR_RENEWAL_INFO};
-  if (!json_is_object(dir))
-    return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
-                         "directory %.200s is not a JSON object", a->dir_url);
-  for (size_t i = 0; i < sizeof(required) / sizeof(*required); i++) {
-    const char *u = acme_json_str(dir, required[i]);
-    if (u == NULL)
-      return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
-                           "directory %.200s has no \"%s\"", a->dir_url,
-                           required[i]);
-    if (acme_check_url(a, u, required[i], err) != 0)
-      return BYOCA_E_PROTO;
+  struct acme_dir_obj d;
+  struct byoca_err pe = {0};
+  if (acme_parse_directory(dir, &d, &pe) != 0) {
+    byoca_err_set(err, pe.code, pe.cls, "directory %.200s: %s", a->dir_url,
+                  pe.msg);
+    byoca_err_clear(&pe);
+    return err != NULL ? err->code : BYOCA_E_PROTO;
   }
-  for (size_t i = 0; i < sizeof(optional) / sizeof(*optional); i++) {
-    json_t *v = json_object_get(dir, optional[i]);
-    if (v != NULL &&
-        (!json_is_string(v) ||
-         acme_check_url(a, json_string_value(v), optional[i], err) != 0))
-      return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
-                           "directory %.200s has an invalid \"%s\"", a->dir_url,
-                           optional[i]);
+  const char *const names[] = {ACME_DIR_NEW_NONCE,  ACME_DIR_NEW_ACCOUNT,
+                               ACME_DIR_NEW_ORDER,  ACME_DIR_REVOKE,
+                               ACME_DIR_KEY_CHANGE, ACME_DIR_RENEWAL_INFO};
+  const char *const urls[] = {d.new_nonce,   d.new_account, d.new_order,
+                              d.revoke_cert, d.key_change,  d.renewal_info};
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < sizeof(urls) / sizeof(*urls); i++) {
+    if (urls[i] == NULL)
+      continue;
+    if (acme_check_url(a, urls[i], names[i], err) == 0)
+      continue;
+    rc = BYOCA_E_PROTO;
+    if (i >= 3) /* an optional one: say which */
+      byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                    "directory %.200s has an invalid \"%s\"", a->dir_url,
+                    names[i]);
   }
-  json_t *meta = json_object_get(dir, ACME_DIR_META);
-  if (meta != NULL && !json_is_object(meta))
-    return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
-                         "directory %.200s has an invalid \"meta\"",
-                         a->dir_url);
-  if (meta != NULL && dir_parse_meta(a, meta) != 0)
-    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
-                         "out of memory");
-  return 0;
+  if (rc == 0 && dir_take_meta(a, &d) != 0)
+    rc = byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                       "out of memory");
+  acme_dir_obj_free(&d);
+  return rc;
 }
 
 /* The max-age of a Cache-Control value, or -1 (none, no-store, no-cache,

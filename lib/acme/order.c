@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "order_int.h"
+#include "parse.h"
 
 static void order_free(struct byoca_order *o) {
   for (size_t i = 0; i < o->nauthz; i++) {
@@ -231,17 +232,15 @@ static int find_name(const struct byoca_order *o, const char *norm) {
   return -1;
 }
 
-static int check_identifiers(struct byoca_order *o, const json_t *ids) {
-  if (!json_is_array(ids) || json_array_size(ids) != o->nnames)
+static int check_identifiers(struct byoca_order *o,
+                             const struct acme_order_obj *ob) {
+  if (!ob->ids_ok || ob->nids != o->nnames)
     return -1;
-  size_t i;
-  json_t *id;
-  json_array_foreach(ids, i, id) {
-    const char *t = NULL, *v = acme_json_str(id, "value");
-    char *n = v != NULL ? acme_ident_norm(v, &t) : NULL;
-    const char *st = acme_json_str(id, "type");
+  for (size_t i = 0; i < ob->nids; i++) {
+    const char *t = NULL;
+    char *n = acme_ident_norm(ob->ids[i].value, &t);
     int ok =
-        n != NULL && st != NULL && strcmp(st, t) == 0 && find_name(o, n) >= 0;
+        n != NULL && strcmp(ob->ids[i].type, t) == 0 && find_name(o, n) >= 0;
     free(n);
     if (!ok)
       return -1;
@@ -249,18 +248,19 @@ static int check_identifiers(struct byoca_order *o, const json_t *ids) {
   return 0;
 }
 
-static int take_authz_urls(struct byoca_order *o, const json_t *arr) {
-  size_t n = json_array_size(arr);
-  if (!json_is_array(arr) || n == 0 || n > o->nnames || n > ACME_MAX_AUTHZ)
+static int take_authz_urls(struct byoca_order *o,
+                           const struct acme_order_obj *ob) {
+  size_t n = ob->nauthz;
+  if (n == 0 || n > o->nnames || n > ACME_MAX_AUTHZ)
     return -1;
   o->authz = calloc(n, sizeof(*o->authz));
   if (o->authz == NULL)
     return -1;
   o->nauthz = o->authz_left = n;
   for (size_t i = 0; i < n; i++) {
-    const char *u = json_string_value(json_array_get(arr, i));
+    const char *u = ob->authz[i];
     struct byoca_err e = {0};
-    if (u == NULL || acme_check_url(o->a, u, "authorization", &e) != 0 ||
+    if (acme_check_url(o->a, u, "authorization", &e) != 0 ||
         (o->authz[i].url = strdup(u)) == NULL) {
       byoca_err_clear(&e);
       return -1;
@@ -270,17 +270,16 @@ static int take_authz_urls(struct byoca_order *o, const json_t *arr) {
   return 0;
 }
 
-static void order_error_detail(struct byoca_order *o, const json_t *order) {
-  json_t *pe = json_object_get(order, "error");
+static void order_error_detail(struct byoca_order *o,
+                               const struct acme_order_obj *ob) {
   struct byoca_problem *p = NULL;
   struct byoca_err e = {0};
-  char *txt = pe != NULL ? acme_json_dump(pe) : NULL;
+  const char *txt = ob->error_json;
   byoca_err_set(&e, BYOCA_E_ACME, BYOCA_CLASS_CA, "the order became invalid");
   if (txt != NULL && byoca_problem_parse(txt, strlen(txt), &p) == 0) {
     e.cls = byoca_problem_class(p->type);
     byoca_err_set_problem(&e, p);
   }
-  free(txt);
   order_fail(o, &e);
   byoca_err_clear(&e);
 }
@@ -308,14 +307,12 @@ static int check_echoed_profile(struct byoca_order *o, const char *prof) {
   return 0;
 }
 
-void order_handle(struct byoca_order *o, const struct acme_resp *resp) {
-  const json_t *j = resp->json;
-  const char *st = acme_json_str(j, "status");
-  const char *fin = acme_json_str(j, "finalize");
-  const char *exp = acme_json_str(j, "expires");
+/* Acts on a parsed order object (order_handle). */
+static void order_take(struct byoca_order *o, const struct acme_order_obj *ob,
+                       const struct acme_resp *resp) {
+  const char *st = ob->status, *fin = ob->finalize, *exp = ob->expires;
   struct byoca_err e = {0};
-  if (st == NULL || fin == NULL ||
-      check_identifiers(o, json_object_get(j, "identifiers")) != 0) {
+  if (check_identifiers(o, ob) != 0) {
     order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                 "the server's order does not match the request"
                 " (identifiers, status or finalize missing or wrong)");
@@ -331,9 +328,9 @@ void order_handle(struct byoca_order *o, const struct acme_resp *resp) {
   if (exp != NULL && o->expires == 0 &&
       byoca_time_parse_rfc3339(exp, &o->expires) != 0)
     o->expires = 0;
-  if (check_echoed_profile(o, acme_json_str(j, "profile")) != 0)
+  if (check_echoed_profile(o, ob->profile) != 0)
     return;
-  const char *cert = acme_json_str(j, "certificate");
+  const char *cert = ob->certificate;
   if (strcmp(st, ACME_ST_VALID) == 0 && cert != NULL) {
     if (acme_check_url(o->a, cert, "certificate", &e) != 0) {
       order_fail(o, &e);
@@ -344,9 +341,9 @@ void order_handle(struct byoca_order *o, const struct acme_resp *resp) {
     o->cert_url = strdup(cert);
     order_download(o);
   } else if (strcmp(st, ACME_ST_INVALID) == 0) {
-    order_error_detail(o, j);
+    order_error_detail(o, ob);
   } else if (strcmp(st, ACME_ST_PENDING) == 0 && o->authz == NULL) {
-    if (take_authz_urls(o, json_object_get(j, "authorizations")) != 0) {
+    if (take_authz_urls(o, ob) != 0) {
       order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                   "the server's order has invalid authorizations");
       return;
@@ -364,6 +361,20 @@ void order_handle(struct byoca_order *o, const struct acme_resp *resp) {
     order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                 "the order has an unknown status \"%.40s\"", st);
   }
+}
+
+void order_handle(struct byoca_order *o, const struct acme_resp *resp) {
+  struct acme_order_obj ob;
+  struct byoca_err e = {0};
+  if (acme_parse_order(resp->json, &ob, &e) != 0) {
+    byoca_err_clear(&e);
+    order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
+                "the server's order does not match the request"
+                " (identifiers, status or finalize missing or wrong)");
+    return;
+  }
+  order_take(o, &ob, resp);
+  acme_order_obj_free(&ob);
 }
 
 /* ---- start ---- */

@@ -44,6 +44,7 @@
 /* caps on what a server may hand us */
 #define ACME_MAX_AUTHZ 200
 #define ACME_MAX_CHALLENGES 16
+#define ACME_MAX_CAA_IDS 64 /* meta.caaIdentities entries looked at */
 #define ACME_MAX_CHAIN_CERTS 10
 #define ACME_MAX_ALTERNATES 8
 #define ACME_MAX_NONCE_RETRIES 5 /* D-NONCE: immediate retries */

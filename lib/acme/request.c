@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "parse.h"
 #include "acme_int.h"
 
 struct acme_req {
@@ -155,19 +156,18 @@ static void req_done(void *arg, const struct byoca_http_resp *h,
   resp.http = h;
   resp.location = byoca_http_header(h, ACME_H_LOCATION);
   if (looks_json(byoca_http_header(h, "Content-Type"), &h->body)) {
-    json_error_t je;
-    resp.json =
-        json_loadb(h->body.data, h->body.len, JSON_REJECT_DUPLICATES, &je);
-    if (resp.json == NULL && resp.status < 400) {
+    struct byoca_err je = {0};
+    if (acme_json_load(h->body.data, h->body.len, &resp.json, &je) != 0 &&
+        resp.status < 400) {
       /* say why: a server sending broken JSON is the server's fault */
       byoca_err_set(&e, BYOCA_E_PROTO, BYOCA_CLASS_CA,
-                    "the server's answer from %.200s is not JSON: %.100s"
-                    " (line %d, column %d)",
-                    r->url, je.text, je.line, je.column);
+                    "the server's answer from %.200s is %s", r->url, je.msg);
+      byoca_err_clear(&je);
       req_fail(r, &e);
       byoca_err_clear(&e);
       return;
     }
+    byoca_err_clear(&je);
   }
   if (!r->is_get && is_bad_nonce(&resp) &&
       r->nonce_retries >= ACME_MAX_NONCE_RETRIES &&

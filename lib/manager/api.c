@@ -232,12 +232,19 @@ int byoca_manager_add_req(struct byoca_manager *m, int64_t tenant_id,
           0 &&
       (row.identifiers_json = mgr_names_json(names, nnames, err)) == NULL)
     rc = err != NULL && err->code != 0 ? err->code : BYOCA_E_INVAL;
-  if (rc == 0)
-    rc = byoca_store_cert_add(m->store, tenant_id, &row, byoca_now(), &id, err);
+  if (rc == 0) {
+    /* the audit event lands with the lineage, in one transaction */
+    struct byoca_event ev;
+    json_t *d = mgr_added_detail(&row);
+    mgr_event_prepare(&ev, tenant_id, 0, "certificate.added", d);
+    json_decref(d);
+    rc = byoca_store_cert_add(m->store, tenant_id, &row, byoca_now(), &ev, &id,
+                              err);
+    mgr_event_done(&ev);
+  }
   if (rc == 0) {
     byoca_log(BYOCA_LOG_INFO, "cert %lld tenant %lld: added (%s)",
               (long long)id, (long long)tenant_id, row.ca);
-    mgr_event(m, tenant_id, id, "certificate.added", mgr_added_detail(&row), 0);
     if (id_out != NULL)
       *id_out = id;
     mgr_kick(m);

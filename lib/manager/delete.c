@@ -20,19 +20,12 @@
 static void delete_finish(struct mgr_job *j, int revoked, const char *why) {
   struct byoca_manager *m = j->m;
   struct byoca_err e = {0};
+  struct byoca_event ev;
   int64_t tenant = j->tenant_id;
-  if (byoca_store_cert_destroy(m->store, j->cert_id, &e) != 0) {
-    mgr_job_log(j, BYOCA_LOG_ERROR, "cannot destroy it: %s", e.msg);
-    byoca_err_clear(&e);
-    mgr_job_end(j); /* tried again when the lease runs out */
-    return;
-  }
-  mgr_idset_del(&m->revoke_try, j->cert_id);
-  mgr_deploy_remove(m, tenant, j->cert_id); /* the deployed key goes too */
-  mgr_job_log(j, BYOCA_LOG_INFO, "deleted (%s)",
-              revoked       ? "revoked"
-              : why != NULL ? why
-                            : "not revoked");
+  /* the deployed key goes first: a crash after it leaves the lineage in
+     deleting (done again at the next start), never deployed key files of
+     a lineage that is gone */
+  mgr_deploy_remove(m, tenant, j->cert_id);
   json_t *d =
       json_pack("{s:b,s:s}", "revoked", revoked, "serial", j->row.serial);
   json_object_set_new(d, "key_sha256",
@@ -40,7 +33,27 @@ static void delete_finish(struct mgr_job *j, int revoked, const char *why) {
                                                : json_null());
   if (why != NULL && !revoked)
     json_object_set_new(d, "reason", json_string(why));
-  mgr_event(m, tenant, j->cert_id, "certificate.deleted", d, 1);
+  /* the audit event lands with the deletion, in one transaction */
+  mgr_event_prepare(&ev, tenant, j->cert_id, "certificate.deleted", d);
+  mgr_event_notify(m, &ev, d);
+  int notify = ev.notify_url != NULL;
+  int rc = byoca_store_cert_destroy(m->store, j->cert_id, &ev, &e);
+  mgr_event_done(&ev);
+  if (rc != 0) {
+    mgr_job_log(j, BYOCA_LOG_ERROR, "cannot destroy it: %s", e.msg);
+    byoca_err_clear(&e);
+    json_decref(d);
+    mgr_job_end(j); /* tried again when the lease runs out */
+    return;
+  }
+  mgr_idset_del(&m->revoke_try, j->cert_id);
+  mgr_job_log(j, BYOCA_LOG_INFO, "deleted (%s)",
+              revoked       ? "revoked"
+              : why != NULL ? why
+                            : "not revoked");
+  json_decref(d);
+  if (notify)
+    mgr_notify_pump(m); /* sent now, not at the next tick */
   mgr_job_end(j);
   m->tenant_sweep = 1;
   mgr_kick(m);

@@ -149,6 +149,8 @@ int mgr_deploy_files(struct byoca_manager *m, int64_t tenant_id,
     rc = byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
   if (rc == 0 && (rc = switch_link(ldir, dst, target, err)) != 0)
     (void)byoca_dir_remove(vdir); /* live/ still shows the previous one */
+  if (rc != 0 && adir != NULL)
+    (void)rmdir(adir); /* only if empty: a first deployment leaves nothing */
   if (rc == 0)
     prune(adir, ver);
   free(adir);

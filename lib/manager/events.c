@@ -32,6 +32,35 @@ void mgr_event(struct byoca_manager *m, int64_t tenant_id, int64_t cert_id,
     mgr_notify_pump(m); /* sent now, not at the next tick */
 }
 
+void mgr_event_prepare(struct byoca_event *ev, int64_t tenant_id,
+                       int64_t cert_id, const char *type,
+                       const json_t *detail) {
+  memset(ev, 0, sizeof(*ev));
+  ev->ts = byoca_now();
+  ev->tenant_id = tenant_id;
+  ev->cert_id = cert_id;
+  byoca_strlcpy(ev->type, type, sizeof(ev->type));
+  ev->detail_json = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
+}
+
+void mgr_event_notify(struct byoca_manager *m, struct byoca_event *ev,
+                      const json_t *detail) {
+  if (m->cfg.webhook_url == NULL)
+    return;
+  ev->notify_body =
+      mgr_notice_body(ev->type, ev->tenant_id, ev->cert_id, detail);
+  if (ev->notify_body != NULL)
+    ev->notify_url = m->cfg.webhook_url;
+}
+
+void mgr_event_done(struct byoca_event *ev) {
+  free(ev->detail_json);
+  ev->detail_json = NULL;
+  free(ev->notify_body);
+  ev->notify_body = NULL;
+  ev->notify_url = NULL;
+}
+
 static void warn_one(struct byoca_manager *m, int64_t id, int day) {
   struct byoca_cert_row r;
   struct byoca_err e = {0};

@@ -93,7 +93,8 @@ static int import_check(struct imported *im, const char *chain_pem,
 static int import_store(struct byoca_manager *m, int64_t tenant_id,
                         struct imported *im, struct byoca_cert_row *row,
                         int64_t *id, struct byoca_err *err) {
-  int rc = byoca_store_cert_add(m->store, tenant_id, row, byoca_now(), id, err);
+  int rc = byoca_store_cert_add(m->store, tenant_id, row, byoca_now(), NULL, id,
+                                err);
   if (rc != 0)
     return rc;
   struct byoca_cert_row r;
@@ -106,10 +107,11 @@ static int import_store(struct byoca_manager *m, int64_t tenant_id,
   byoca_strlcpy(r.next_source, "lifetime", sizeof(r.next_source));
   byoca_strlcpy(r.last_outcome, "imported", sizeof(r.last_outcome));
   struct byoca_secret s = {(unsigned char *)im->key_pem.data, im->key_pem.len};
-  rc = byoca_store_cert_issued(m->store, *id, &r, im->full.data, &s, err);
+  rc = byoca_store_cert_issued(m->store, *id, &r, im->full.data, &s, NULL, err);
   if (rc != 0) {
     struct byoca_err e = {0};
-    (void)!byoca_store_cert_destroy(m->store, *id, &e); /* no half import */
+    (void)!byoca_store_cert_destroy(m->store, *id, NULL,
+                                    &e); /* no half import */
     byoca_err_clear(&e);
   }
   return rc;

@@ -241,6 +241,8 @@ static struct mgr_job *job_new(struct byoca_manager *m, int64_t cert_id) {
 }
 
 void mgr_job_start(struct byoca_manager *m, int64_t cert_id) {
+  /* claimed again (its lease ran out): this attempt's outcome counts */
+  mgr_idset_del(&m->unrecorded, cert_id);
   struct mgr_job *j = job_new(m, cert_id);
   if (j == NULL) {
     byoca_log(BYOCA_LOG_ERROR, "cert %lld: out of memory", (long long)cert_id);

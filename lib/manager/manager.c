@@ -95,6 +95,7 @@ static void work(struct byoca_manager *m) {
     purge_challenges(m, now);
   }
   mgr_slots_wake(m); /* limits may have grown (reconfigure) */
+  mgr_outcome_retry(m);
   claim(m);
   mgr_ari_poll(m);
   mgr_notify_pump(m);
@@ -135,6 +136,7 @@ int byoca_manager_start(struct byoca_manager *m, struct byoca_err *err) {
   m->started = 1;
   m->tenant_sweep = 1;
   mgr_deploy_sweep(m);
+  mgr_deploy_check(m);
   byoca_log(BYOCA_LOG_INFO,
             "manager started on %s: %zu orders in parallel, %zu per CA",
             m->cfg.node_id, m->cfg.max_parallel, m->cfg.max_parallel_per_ca);
@@ -233,6 +235,7 @@ void byoca_manager_free(struct byoca_manager *m) {
   mgr_slots_free(m);
   mgr_dircache_free(m);
   mgr_idset_free(&m->revoke_try);
+  mgr_idset_free(&m->unrecorded);
   mgr_idset_free(&m->warned);
   mgr_metrics_free(&m->metrics);
   mgr_cfg_free(&m->cfg);

@@ -224,6 +224,7 @@ struct byoca_manager {
   struct byoca_timer *beat_timer;
   struct mgr_idset revoke_try; /* failed revocation attempts */
   struct mgr_idset warned;     /* expiry warnings sent (count = day) */
+  struct mgr_idset unrecorded; /* outcomes the store refused (full disk) */
   int64_t next_expiry_check;
   int64_t next_sweep;
   struct mgr_metrics metrics;
@@ -238,6 +239,10 @@ struct byoca_manager {
 
 /* config.c: trusts the operator's URLs (overrides, default CAs, webhook). */
 void mgr_trust_operator_urls(struct byoca_manager *m);
+
+/* outcome.c: records again, at each tick, the failures the store could
+ * not take (a full disk); until then their lineages stay leased. */
+void mgr_outcome_retry(struct byoca_manager *m);
 
 /* manager.c */
 void mgr_kick(struct byoca_manager *m);
@@ -437,6 +442,9 @@ void mgr_deploy_remove(struct byoca_manager *m, int64_t tenant_id,
                        int64_t cert_id);
 /* At start: removes the temps a killed byocad left under deploy_dir. */
 void mgr_deploy_sweep(struct byoca_manager *m);
+/* At start: writes again the live files of every issued lineage whose
+ * live/<id>/fullchain.pem is not its stored chain (deploy_check.c). */
+void mgr_deploy_check(struct byoca_manager *m);
 /* Writes the live files of a lineage (deploy_dir set) as a set. */
 int mgr_deploy_files(struct byoca_manager *m, int64_t tenant_id,
                      int64_t cert_id, const char *fullchain,
@@ -464,6 +472,16 @@ void mgr_ari_issued(const struct mgr_job *j,
 
 /* events.c: appends an audit event (detail stolen, may be NULL) and,
  * with notify, sends the webhook. */
+/* Fills ev for a store operation that appends it in its own transaction
+ * (byoca_store_cert_issued/destroy): ev->detail_json is detail as text
+ * (free it with mgr_event_done); detail itself is not consumed. */
+void mgr_event_prepare(struct byoca_event *ev, int64_t tenant_id,
+                       int64_t cert_id, const char *type, const json_t *detail);
+/* Adds the webhook notification of ev (when a webhook is configured) so
+ * the store queues it with the event, in the same transaction. */
+void mgr_event_notify(struct byoca_manager *m, struct byoca_event *ev,
+                      const json_t *detail);
+void mgr_event_done(struct byoca_event *ev);
 void mgr_event(struct byoca_manager *m, int64_t tenant_id, int64_t cert_id,
                const char *type, json_t *detail, int notify);
 /* Expiry warnings (certificate.expiring), at most hourly. */

@@ -53,8 +53,13 @@ void mgr_job_fail(struct mgr_job *j, enum byoca_errclass cls,
   byoca_time_format_rfc3339(next, t, sizeof(t));
   mgr_job_log(j, BYOCA_LOG_WARN, "failed (%s): %s; next attempt at %s",
               byoca_errclass_str(cls), line, t);
-  if (byoca_store_cert_failed(m->store, j->cert_id, line, next, now, &e) != 0)
-    mgr_job_log(j, BYOCA_LOG_ERROR, "cannot record the failure: %s", e.msg);
+  if (byoca_store_cert_failed(m->store, j->cert_id, line, next, now, &e) != 0) {
+    /* the lineage keeps its lease until this is recorded (retried at each
+       tick): without it, it would wait for the lease to run out */
+    mgr_job_log(j, BYOCA_LOG_ERROR,
+                "cannot record the failure (tried again shortly): %s", e.msg);
+    (void)!mgr_idset_put(&m->unrecorded, j->cert_id, failures);
+  }
   byoca_err_clear(&e);
   /* notified once per streak, when it reaches notify_after_failures */
   mgr_event(m, j->tenant_id, j->cert_id, "certificate.failed",
@@ -108,17 +113,42 @@ static void fill_row(struct mgr_job *j, const struct byoca_order_result *res,
 }
 
 static int store_issued(struct mgr_job *j, const struct byoca_order_result *res,
-                        struct byoca_cert_row *r, struct byoca_err *err) {
+                        struct byoca_cert_row *r, const struct byoca_event *ev,
+                        struct byoca_err *err) {
   struct byoca_buf key;
   byoca_buf_init(&key, 0);
   int rc = byoca_key_private_pem(res->key, &key, err);
   if (rc == 0) {
     struct byoca_secret s = {(unsigned char *)key.data, key.len};
     rc = byoca_store_cert_issued(j->m->store, j->cert_id, r, res->fullchain_pem,
-                                 &s, err);
+                                 &s, ev, err);
   }
   byoca_buf_free_secret(&key);
   return rc;
+}
+
+void mgr_outcome_retry(struct byoca_manager *m) {
+  int64_t now = byoca_now();
+  for (size_t i = m->unrecorded.n; i-- > 0;) {
+    int64_t id = m->unrecorded.v[i];
+    struct byoca_err e = {0};
+    if (mgr_job_find(m, id) != NULL) /* claimed again meanwhile */
+      continue;
+    int64_t next =
+        now + mgr_sched_backoff(m->cfg.retry_base_s, m->unrecorded.count[i],
+                                mgr_random());
+    if (byoca_store_cert_failed(m->store, id,
+                                "the outcome of the last attempt could not be"
+                                " stored (see the log); trying again",
+                                next, now, &e) == 0) {
+      byoca_log(BYOCA_LOG_INFO,
+                "cert %lld: recorded its failed attempt now that the store"
+                " takes writes again",
+                (long long)id);
+      mgr_idset_del(&m->unrecorded, id);
+    }
+    byoca_err_clear(&e);
+  }
 }
 
 void mgr_job_issued(struct mgr_job *j, struct byoca_order_result *res) {
@@ -135,7 +165,16 @@ void mgr_job_issued(struct mgr_job *j, struct byoca_order_result *res) {
   mgr_metrics_issuance(&m->metrics, j->cur_issuer, j->was_issued, 1);
   mgr_ca_outcome(j, 1, NULL);
   fill_row(j, res, &r);
-  if (store_issued(j, res, &r, &e) != 0) {
+  /* the audit event lands with the certificate, in one transaction */
+  struct byoca_event ev;
+  json_t *detail = issued_detail(j, &r);
+  mgr_event_prepare(
+      &ev, j->tenant_id, j->cert_id,
+      j->was_issued ? "certificate.renewed" : "certificate.issued", detail);
+  json_decref(detail);
+  int src = store_issued(j, res, &r, &ev, &e);
+  mgr_event_done(&ev);
+  if (src != 0) {
     char line[600];
     byoca_err_format(&e, line, sizeof(line));
     byoca_err_clear(&e);
@@ -153,9 +192,6 @@ void mgr_job_issued(struct mgr_job *j, struct byoca_order_result *res) {
   }
   byoca_time_format_rfc3339(r.next_check, t, sizeof(t));
   mgr_job_log(j, BYOCA_LOG_INFO, "%s; next check %s", r.last_outcome, t);
-  mgr_event(m, j->tenant_id, j->cert_id,
-            j->was_issued ? "certificate.renewed" : "certificate.issued",
-            issued_detail(j, &r), 0);
   mgr_deploy(j, res); /* ends the job */
   byoca_order_result_free(res);
 }

@@ -101,9 +101,9 @@
     (s, tenant_id, issuers, kids, n, err))                                     \
   X(cert_add,                                                                  \
     (struct byoca_store *s, int64_t tenant_id,                                 \
-     const struct byoca_cert_row *row, int64_t now, int64_t *id_out,           \
-     struct byoca_err *err),                                                   \
-    (s, tenant_id, row, now, id_out, err))                                     \
+     const struct byoca_cert_row *row, int64_t now,                            \
+     const struct byoca_event *ev, int64_t *id_out, struct byoca_err *err),    \
+    (s, tenant_id, row, now, ev, id_out, err))                                 \
   X(cert_get,                                                                  \
     (struct byoca_store *s, int64_t tenant_id, int64_t id, int with_pem,       \
      struct byoca_cert_row *out, struct byoca_err *err),                       \
@@ -119,8 +119,8 @@
   X(cert_issued,                                                               \
     (struct byoca_store *s, int64_t id, const struct byoca_cert_row *row,      \
      const char *fullchain_pem, const struct byoca_secret *key_pem,            \
-     struct byoca_err *err),                                                   \
-    (s, id, row, fullchain_pem, key_pem, err))                                 \
+     const struct byoca_event *ev, struct byoca_err *err),                     \
+    (s, id, row, fullchain_pem, key_pem, ev, err))                             \
   X(cert_failed,                                                               \
     (struct byoca_store *s, int64_t id, const char *outcome,                   \
      int64_t next_check, int64_t now, struct byoca_err *err),                  \
@@ -142,7 +142,9 @@
      struct byoca_err *err),                                                   \
     (s, tenant_id, id, revoke, err))                                           \
   X(cert_destroy,                                                              \
-    (struct byoca_store *s, int64_t id, struct byoca_err *err), (s, id, err))  \
+    (struct byoca_store *s, int64_t id, const struct byoca_event *ev,          \
+     struct byoca_err *err),                                                   \
+    (s, id, ev, err))                                                          \
   X(cert_claim_due,                                                            \
     (struct byoca_store *s, int64_t now, int64_t lease_until, size_t max,      \
      int64_t *ids, size_t *n, struct byoca_err *err),                          \

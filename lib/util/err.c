@@ -276,6 +276,8 @@ const char *byoca_errcode_str(int code) {
     return "conflict";
   case BYOCA_E_PROFILE:
     return "profile not offered";
+  case BYOCA_E_NOSPACE:
+    return "no space left on the disk";
   default:
     return "unknown error";
   }

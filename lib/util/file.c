@@ -20,7 +20,9 @@ int util_err_errno(struct byoca_err *err, int e, const char *what,
   char reason[128];
   if (strerror_r(e, reason, sizeof(reason)) != 0)
     byoca_strlcpy(reason, "unknown error", sizeof(reason));
-  int code = e == ENOENT ? BYOCA_E_NOTFOUND : BYOCA_E_IO;
+  int code = e == ENOENT                  ? BYOCA_E_NOTFOUND
+             : e == ENOSPC || e == EDQUOT ? BYOCA_E_NOSPACE
+                                          : BYOCA_E_IO;
   enum byoca_errclass cls = BYOCA_CLASS_INPUT;
   if (e == EINTR || e == EAGAIN || e == EIO || e == ENOSPC || e == EDQUOT ||
       e == EMFILE || e == ENFILE)

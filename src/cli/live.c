@@ -144,10 +144,13 @@ int cli_live_write(const char *state, const char *name,
   }
   if ((rc = byoca_mkdir_p(adir, 0700, err)) != 0)
     goto out;
-  if ((rc = write_version(vdir, r, err)) != 0)
-    goto out; /* nothing was made */
+  if ((rc = write_version(vdir, r, err)) != 0) {
+    (void)rmdir(adir); /* nothing was made: a new lineage leaves no folder */
+    goto out;
+  }
   if ((rc = switch_link(state, name, ver, err)) != 0) {
     remove_tree(vdir); /* live/ still points at the previous version */
+    (void)rmdir(adir); /* only if that left it empty */
     goto out;
   }
   prune(adir, ver);

@@ -27,8 +27,9 @@ static int audit_export(struct bd_call *c, const struct byoca_cert_row *row) {
   json_t *d =
       json_pack("{s:s,s:s}", "by", c->is_operator ? "operator" : "tenant",
                 "serial", row->serial);
-  if (bd_event(c, row->tenant_id, row->id, "key.exported", d) != 0)
-    return -1;
+  int rc = bd_event(c, row->tenant_id, row->id, "key.exported", d);
+  if (rc != 0)
+    return rc;
   byoca_log(BYOCA_LOG_INFO, "cert %lld tenant %lld: private key exported (%s)",
             (long long)row->id, (long long)row->tenant_id,
             c->is_operator ? "operator" : "tenant");
@@ -45,6 +46,7 @@ static void send_with_key(struct bd_call *c, const struct byoca_cert_row *row) {
   }
   struct byoca_buf out;
   byoca_buf_init(&out, 0);
+  int audit = 0;
   int rc = byoca_buf_append(&out, key.data, key.len);
   if (rc == 0 && key.len > 0 && key.data[key.len - 1] != '\n')
     rc = byoca_buf_appends(&out, "\n");
@@ -53,7 +55,11 @@ static void send_with_key(struct bd_call *c, const struct byoca_cert_row *row) {
   byoca_secret_free(&key);
   if (rc != 0)
     bd_problem(c, 500, "out of memory");
-  else if (audit_export(c, row) != 0)
+  else if ((audit = audit_export(c, row)) == BYOCA_E_NOSPACE)
+    bd_problem(c, 507,
+               "cannot record the key export: no space left on the disk;"
+               " key not sent");
+  else if (audit != 0)
     bd_problem(c, 500, "cannot record the key export; key not sent");
   else
     bd_reply(c, 200, PEM_CHAIN, out.data, out.len, NULL);

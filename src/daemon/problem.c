@@ -25,6 +25,7 @@ static const struct status_name names[] = {
     {415, "unsupportedMediaType", "Unsupported Media Type"},
     {500, "internal", "Internal Server Error"},
     {503, "unavailable", "Service Unavailable"},
+    {507, "insufficientStorage", "Insufficient Storage"},
 };
 
 static const struct status_name *lookup(int status) {
@@ -77,6 +78,8 @@ static int status_of(int code) {
     return 404;
   case BYOCA_E_CONFLICT:
     return 409;
+  case BYOCA_E_NOSPACE:
+    return 507;
   case BYOCA_E_TOOBIG:
     return 413;
   default:
@@ -101,6 +104,13 @@ void bd_problem_err(struct bd_call *c, const struct byoca_err *err) {
   else
     byoca_strlcpy(line, "unknown error", sizeof(line));
   byoca_log(BYOCA_LOG_ERROR, "api: %s %.200s: %s", c->method, c->path, line);
+  if (status == 507) {
+    answer(c, 507,
+           "the daemon cannot write its store: no space left on the disk;"
+           " nothing was changed, retry once space is freed",
+           NULL);
+    return;
+  }
   answer(c, 500, "internal error; the daemon's log has the details", NULL);
 }
 

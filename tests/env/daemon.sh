@@ -19,6 +19,9 @@
 #   wait_cert_state TOKEN_FILE ID STATE [SECONDS]
 #   env_stop_byocad                  SIGTERM; fails unless it exits 0
 #   env_kill_byocad                  SIGKILL
+#   env_start_pebble_proxy PORT      tests/env/daemon_check.py pebble-proxy
+#                                    on PORT in front of the bed's Pebble;
+#                                    sets PROXY_DIRECTORY
 #   byocad_log_clean                 fails on sanitizer reports in the log
 #   api_events TOKEN_FILE [QUERY]    every event visible to the token
 #   api_has_event TOKEN_FILE TYPE CERT_ID
@@ -204,6 +207,19 @@ env_stop_byocad() {
   fi
   [ "$BYOCAD_RC" = 0 ] ||
     { env__die "byocad exited with status $BYOCAD_RC after SIGTERM" || return 1; }
+}
+
+# env_start_pebble_proxy PORT: every ACME request sent to $PROXY_DIRECTORY
+# goes through daemon_check.py pebble-proxy on PORT (see PebbleGate there
+# for the Pebble 2.4 deadlocks it keeps out of tests that run many orders
+# at once).
+env_start_pebble_proxy() {
+  env_spawn pebble-proxy "$BYOCA_PY" "$ENV_LIB_DIR/daemon_check.py" \
+    pebble-proxy "$1" "$PORT_ACME" "$ENV_TLS_CERT" "$ENV_TLS_KEY" \
+    "$ENV_CA_BUNDLE"
+  export PROXY_DIRECTORY=https://127.0.0.1:$1/dir
+  env__wait pebble-proxy "$ENV_LAST_PID" 10 "${ENV_CURL[@]}" -f -o /dev/null \
+    --cacert "$ENV_CA_BUNDLE" "$PROXY_DIRECTORY"
 }
 
 # env_kill_byocad: SIGKILL (a crash), reaped.

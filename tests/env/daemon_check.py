@@ -21,6 +21,18 @@ from argv, never printed.
                                sealed order key, and no certificate key
                                outside an issued lineage is left (and every
                                issued lineage has its key and chain)
+  wait-final DB SECONDS COUNT  exits 0 as soon as exactly COUNT lineages are
+                               left, all issued, with no order row (every
+                               deletion done); 1 after SECONDS
+  delete-certs SOCK TOKEN ID...
+                               DELETE /v1/certificates/ID for each (202;
+                               404 only for one already gone)
+  check-deploy DIR LIST        the deployed files of every lineage of LIST
+                               (a list-certs answer) under DIR/<tenant>:
+                               live/<id> links to a complete version whose
+                               cert.pem is the listed serial, privkey.pem
+                               its key, fullchain.pem cert + chain; no
+                               other lineage's files and no temp file
   add-certs SOCK TOKEN FMT FIRST LAST [PARALLEL]
                                POST /v1/certificates for FMT % i (one name
                                each), i in FIRST..LAST; prints the ids
@@ -157,6 +169,26 @@ def db_wait(path, seconds, min_issued, keyed):
         time.sleep(0.01)
 
 
+def db_final(path, seconds, count):
+    con = db_open(path)
+    end = time.monotonic() + seconds
+    while True:
+        issued, total = con.execute(
+            "SELECT coalesce(sum(state IN (1, 'issued')), 0), count(*)"
+            " FROM certificates").fetchone()
+        orders = con.execute("SELECT count(*) FROM orders").fetchone()[0]
+        if issued == total == count and orders == 0:
+            con.close()
+            return 0
+        if time.monotonic() > end:
+            print("daemon_check: %d lineages, %d issued, %d order rows; "
+                  "expected %d issued" % (total, issued, orders, count),
+                  file=sys.stderr)
+            con.close()
+            return 1
+        time.sleep(0.05)
+
+
 def db_clean(path):
     con = db_open(path)
     ocols = columns(con, "orders")
@@ -249,6 +281,84 @@ def add_certs(sock, tokfile, fmt, first, last, parallel):
     with concurrent.futures.ThreadPoolExecutor(parallel) as ex:
         ids = list(ex.map(one, range(first, last + 1)))
     print(json.dumps(ids))
+
+
+def delete_certs(sock, tokfile, ids):
+    token = read_token(tokfile)
+    for i in ids:
+        st, body = request(sock, token, "DELETE", "/v1/certificates/%s" % i)
+        if st not in (202, 404):
+            die("DELETE /v1/certificates/%s: HTTP %d %s" % (i, st, body[:300]))
+
+
+def openssl_pub(args, data):
+    import subprocess
+    r = subprocess.run(["openssl"] + args, input=data, capture_output=True)
+    if r.returncode != 0:
+        return None
+    return r.stdout
+
+
+def check_deploy(base, listfile):
+    import os
+    rows = json.load(open(listfile))
+    errs = []
+    tenants = [t for t in os.listdir(base) if not t.startswith(".")]
+    for r in rows:
+        hit = [t for t in tenants
+               if os.path.lexists(os.path.join(base, t, "live", str(r["id"])))]
+        if len(hit) != 1:
+            errs.append("lineage %s: live/%s in %d tenant folders"
+                        % (r["id"], r["id"], len(hit)))
+            continue
+        live = os.path.join(base, hit[0], "live", str(r["id"]))
+        if not os.path.islink(live):
+            errs.append("%s is not a symlink" % live)
+            continue
+        f = {}
+        for n in ("cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"):
+            try:
+                f[n] = open(os.path.join(live, n), "rb").read()
+            except OSError as e:
+                errs.append("%s/%s: %s" % (live, n, e))
+        if len(f) < 4:
+            continue
+        if f["fullchain.pem"] != f["cert.pem"] + f["chain.pem"]:
+            errs.append("%s: fullchain.pem is not cert.pem + chain.pem" % live)
+        ser = openssl_pub(["x509", "-noout", "-serial"], f["cert.pem"])
+        ser = ser.decode().strip().split("=")[-1].lower().lstrip("0") \
+            if ser else None
+        want_ser = r["serial"].replace(":", "").lower().lstrip("0")
+        if ser != want_ser:
+            errs.append("%s: cert.pem serial %s, the API says %s"
+                        % (live, ser, want_ser))
+        kp = openssl_pub(["pkey", "-pubout"], f["privkey.pem"])
+        cp = openssl_pub(["x509", "-noout", "-pubkey"], f["cert.pem"])
+        if kp is None or kp != cp:
+            errs.append("%s: privkey.pem does not match cert.pem" % live)
+        if not f["chain.pem"].startswith(b"-----BEGIN CERTIFICATE-----") or \
+                not f["chain.pem"].rstrip().endswith(b"-----END CERTIFICATE-----"):
+            errs.append("%s: chain.pem is not complete" % live)
+    ids = {str(r["id"]) for r in rows}
+    for t in tenants:
+        for part in ("live", "archive"):
+            d = os.path.join(base, t, part)
+            if not os.path.isdir(d):
+                continue
+            for n in os.listdir(d):
+                if n.startswith("."):
+                    errs.append("temp file left: %s/%s" % (d, n))
+                elif n not in ids:
+                    errs.append("%s/%s: files of a lineage that is gone"
+                                % (d, n))
+        for root, dirs, files in os.walk(os.path.join(base, t)):
+            for n in dirs + files:
+                if n.startswith("."):
+                    errs.append("temp file left: %s/%s" % (root, n))
+    print(json.dumps({"lineages": len(rows), "errors": len(errs)}))
+    if errs:
+        die("deployed files: %d problems:\n  %s"
+            % (len(errs), "\n  ".join(sorted(set(errs))[:20])))
 
 
 def list_all(sock, tokfile, path, after=0):
@@ -475,6 +585,12 @@ def main(argv):
     elif cmd == "wait-db":
         sys.exit(db_wait(a[0], float(a[1]), int(a[2]),
                          len(a) > 3 and a[3] == "keyed"))
+    elif cmd == "wait-final":
+        sys.exit(db_final(a[0], float(a[1]), int(a[2])))
+    elif cmd == "delete-certs":
+        delete_certs(a[0], a[1], a[2:])
+    elif cmd == "check-deploy":
+        check_deploy(a[0], a[1])
     elif cmd == "db-clean":
         db_clean(a[0])
     elif cmd == "add-certs":

@@ -1,67 +1,73 @@
 #!/usr/bin/env bash
-# Crash safety of byocad and of `byoca issue --batch`.
+# Crash safety of byocad (byoca issue --batch: test_batch_crash.sh).
 #
-# byocad: 100 lineages added at once (max_parallel 100, per CA 100) while
-# Pebble sleeps 0-4 s before each validation (PEBBLE_VA_SLEEPTIME=5), so
-# orders stay in flight a while (and through daemon_check.py's pebble-proxy,
-# see start_pebble_proxy); byocad is killed with SIGKILL
-# three times (0.3-0.7 s after the adds, once an order exists; once 30-39
-# are issued; once 65-74 are issued and an order is being finalized) and
-# started again after each kill. Right after each kill (the store is then
-# exactly what the next start finds) tests/env/daemon_check.py db-state
-# records which lineages were in flight: those with an order row (URL
-# known; "keyed" once the fresh key was stored before finalize) and those
-# leased without an order row yet. Then:
-#  - every lineage ends issued, with a distinct serial, and the store holds
-#    no order row and no sealed order key;
+# N lineages (BYOCA_CRASH_N, default 200) are added at once (max_parallel
+# and per CA N) while Pebble sleeps 0-59 s before each validation
+# (PEBBLE_VA_SLEEPTIME=60), so the issuances finish spread over a minute,
+# not in one burst (all requests go through daemon_check.py's
+# pebble-proxy, see start_pebble_proxy); byocad is
+# killed with SIGKILL K times (BYOCA_CRASH_KILLS, default 50), each a
+# random 0.05-0.5 s after it answered again (so the kills fall inside that
+# minute), and started again after each kill; D lineages (BYOCA_CRASH_DELETES, default 20) are deleted along the
+# way (in four groups, right before kills, so some deletions are cut off
+# too; with revocation, so some die while revoking). Lineages are
+# deployed (deploy_dir). Right after each kill (the store is then exactly
+# what the next start finds) tests/env/daemon_check.py db-state records
+# which lineages were in flight: those with an order row (URL known;
+# "keyed" once the fresh key was stored before finalize) and those leased
+# without an order row yet. Then:
+#  - every lineage left ends issued, with a distinct serial, the deleted
+#    ones are gone, and the store holds no order row, no sealed order key
+#    and no certificate key outside an issued lineage (db-clean);
+#  - every lineage's deployed files (check-deploy): live/<id> is a link
+#    to a complete version whose cert.pem is the API's serial, privkey.pem
+#    its key, fullchain.pem cert + chain; no files of a deleted lineage and
+#    no temp file anywhere under deploy_dir;
 #  - for a sample of 10, GET chain?include_key=1: the key matches the leaf,
 #    the leaf is the serial the API shows, for the lineage's name, and the
 #    chain verifies to Pebble's root;
-#  - every lineage that had an order row at a kill logged order.resumed
-#    after that kill, and its certificate is the one of the order stored
-#    at the last kill that found one (manager.h: a restarted manager
-#    resumes the order; Pebble's log maps serials to orders);
+#  - the audit log: every lineage has one certificate.added, each one left
+#    exactly one certificate.issued naming its serial, each deleted one
+#    exactly one certificate.deleted;
+#  - every lineage (not deleted) that had an order row at a kill logged
+#    order.resumed after that kill, and its certificate is the one of the
+#    order stored at the last kill that found one (manager.h: a restarted
+#    manager resumes the order; Pebble's log maps serials to orders);
 #  - Pebble registered one account (one per tenant per CA; the first kill
 #    waits for an order row, so the account was stored by then);
-#  - Pebble signed exactly 100 certificates, all of them the ones byocad
-#    holds (an order finalized before a kill is downloaded, not ordered
-#    again); and it accepted at most 100 + (lineages leased without an
-#    order row at each kill) orders: only an order whose URL was not yet
-#    stored may be lost and made again.
+#  - Pebble signed at most one certificate per lineage, and every one
+#    byocad holds (an order finalized before a kill is downloaded, not
+#    ordered again); those it signed and byocad does not hold are of
+#    deleted lineages; and it accepted at most N + (lineages leased
+#    without an order row at each kill) orders: only an order whose URL
+#    was not yet stored may be lost and made again.
 # How Pebble is counted: its log prints 'Added order "ID" to the db' once
 # per accepted newOrder and 'Issued certificate serial S for order ID' once
 # per signed certificate (daemon_check.py pebble-log).
-#
-# byoca (the CLI): `issue --batch` of 50 names at --parallel 10 is killed
-# with SIGKILL mid-run and run again with the same batch: every name ends
-# with complete live/ files (check_live), every archive version is
-# complete, and nothing partial is left (check_no_partial): neither what
-# the kill left nor a planted temp version folder and temp file of the
-# killed process; the temp file of a process still running stays.
+# At least half the kills must find orders in flight (else the test proved
+# little). Cost: about 1.5 minutes on an idle 2-core machine with the
+# defaults (4.5 under ASan next to other tests).
 source "$BYOCA_SRC/tests/integration/common.sh"
 source "$BYOCA_SRC/tests/env/daemon.sh"
 env_init daemon_crash
 env_gen_tls
 env_start_challtestsrv
 env_start_pebble PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=0 \
-  PEBBLE_VA_SLEEPTIME=5
-N=100
+  PEBBLE_VA_SLEEPTIME=60
+N=${BYOCA_CRASH_N:-200}
+KILLS_WANTED=${BYOCA_CRASH_KILLS:-50}
+DELETES=${BYOCA_CRASH_DELETES:-20}
 CHECK=(python3 "$BYOCA_SRC/tests/env/daemon_check.py")
 W=$ENV_DIR/work
 mkdir -p "$W"
-CONF=("max_parallel = $N" "max_parallel_per_ca = $N")
+DEPLOY=$ENV_DIR/deploy
+CONF=("max_parallel = $N" "max_parallel_per_ca = $N" "deploy_dir = $DEPLOY")
 
-# start_pebble_proxy: every ACME request goes through daemon_check.py
-# pebble-proxy on $PORT_SPARE_FIRST (see PebbleGate there for the Pebble
-# 2.4 deadlocks it keeps out); BYOCAD_DEFAULT_CA and PROXY_DIRECTORY point
-# at it
+# every ACME request goes through daemon_check.py pebble-proxy
+# (env_start_pebble_proxy, daemon.sh)
 start_pebble_proxy() {
-  env_spawn pebble-proxy "${CHECK[@]}" pebble-proxy "$PORT_SPARE_FIRST" \
-    "$PORT_ACME" "$ENV_TLS_CERT" "$ENV_TLS_KEY" "$ENV_CA_BUNDLE"
-  export PROXY_DIRECTORY=https://127.0.0.1:$PORT_SPARE_FIRST/dir
+  env_start_pebble_proxy "$PORT_SPARE_FIRST"
   export BYOCAD_DEFAULT_CA=$PROXY_DIRECTORY
-  env__wait pebble-proxy "$ENV_LAST_PID" 10 "${ENV_CURL[@]}" -f -o /dev/null \
-    --cacert "$ENV_CA_BUNDLE" "$PROXY_DIRECTORY"
 }
 pebble_json() { "${CHECK[@]}" pebble-log "$ENV_DIR/pebble.log"; }
 # db_state: the store's snapshot (JSON) into $W/state.json; ISSUED gets
@@ -107,14 +113,13 @@ crash() {
   [ -z "$waiter" ] || wait "$waiter"
 }
 
-# --- 100 issuances, three crashes
+# --- N issuances, KILLS_WANTED crashes at random points, DELETES deletions
 start_pebble_proxy
 env_start_byocad "${CONF[@]}"
 env_tenant crash >/dev/null
 T=$ENV_DIR/crash.token
 "${CHECK[@]}" add-certs "$BYOCAD_SOCK" "$T" 'c%03d.crash.test' 1 "$N" 16 \
   >"$W/ids.json" || fail "adding $N certificates"
-sleep 0.$((RANDOM % 5 + 3))
 # an order row means the tenant's account is stored: no kill can make a
 # correct byocad register a second one
 for ((i = 0; i < 600; i++)); do
@@ -122,43 +127,71 @@ for ((i = 0; i < 600; i++)); do
   [ "$(json_get "$(cat "$W/state.json")" 'd["orders"]')" = 0 ] || break
   sleep 0.05
 done
-crash 1 $((N * 3 / 10 + RANDOM % 10)) || { stalled; fail "issuance stalled after kill 1"; }
-crash 2 $((N * 65 / 100 + RANDOM % 10)) keyed ||
-  { stalled; fail "issuance stalled after kill 2"; }
-crash 3
-"${CHECK[@]}" wait-db "$BYOCAD_DB" 90 "$N" ||
-  { stalled; fail "only $ISSUED of $N issued 90 s after the last kill"; }
-sleep 1 # let the last events and deletes land
+# the lineages to delete, in four groups before kills K/5, 2K/5, 3K/5, 4K/5
+python3 -c 'import json, random, sys
+ids = json.load(open(sys.argv[1]))
+print(*random.sample(ids, int(sys.argv[2])))' "$W/ids.json" "$DELETES" \
+  >"$W/deleted.txt"
+read -r -a DEL_IDS <"$W/deleted.txt"
+dgroup=$(((DELETES + 3) / 4))
+started=$SECONDS
+for ((k = 1; k <= KILLS_WANTED; k++)); do
+  if ((k % (KILLS_WANTED / 5 > 0 ? KILLS_WANTED / 5 : 1) == 0)) &&
+    [ "${#DEL_IDS[@]}" -gt 0 ]; then
+    "${CHECK[@]}" delete-certs "$BYOCAD_SOCK" "$T" "${DEL_IDS[@]:0:dgroup}" ||
+      fail "deleting lineages"
+    DEL_IDS=("${DEL_IDS[@]:dgroup}")
+  fi
+  sleep "$(printf '0.%02d' $((RANDOM % 46 + 5)))"
+  crash "$k"
+done
+if [ "${#DEL_IDS[@]}" -gt 0 ]; then
+  "${CHECK[@]}" delete-certs "$BYOCAD_SOCK" "$T" "${DEL_IDS[@]}" ||
+    fail "deleting lineages"
+fi
+echo "$KILLS_WANTED kills in $((SECONDS - started)) s"
+LEFT=$((N - DELETES))
+"${CHECK[@]}" wait-final "$BYOCAD_DB" 180 "$LEFT" ||
+  { stalled; fail "not all of $LEFT lineages issued (and $DELETES deleted) 180 s after the last kill"; }
+sleep 1 # let the last events land
 inflight=0
 for k in "${KILLS[@]}"; do
   n=$(json_get "$(cat "$W/kill-$k.json")" \
     'd["orders"] + len(d["leased_unordered"])')
   [ "$n" = 0 ] || inflight=$((inflight + 1))
 done
-[ "$inflight" -ge 2 ] ||
-  fail "only $inflight of ${#KILLS[@]} kills hit orders in flight: the test proved nothing"
-pass "all $N lineages issued after ${#KILLS[@]} kills ($inflight mid-flight)"
+[ "$inflight" -ge $((${#KILLS[@]} / 2)) ] ||
+  fail "only $inflight of ${#KILLS[@]} kills hit orders in flight: the test proved little"
+pass "$LEFT lineages issued, $DELETES deleted after ${#KILLS[@]} kills ($inflight mid-flight)"
 
 # --- the store: one certificate per lineage, nothing in flight left
 "${CHECK[@]}" list-certs "$BYOCAD_SOCK" "$T" >"$W/list.json" || fail "list"
-python3 - "$W/list.json" "$N" <<'PY' || fail "certificates after the crashes"
+python3 - "$W/list.json" "$W/ids.json" "$W/deleted.txt" <<'PY' || fail "certificates after the crashes"
 import json, sys
 rows = json.load(open(sys.argv[1]))
-n = int(sys.argv[2])
+ids = json.load(open(sys.argv[2]))
+deleted = {int(x) for x in open(sys.argv[3]).read().split()}
+n = len(ids) - len(deleted)
 assert len(rows) == n, "%d lineages, expected %d" % (len(rows), n)
+assert not deleted & {r["id"] for r in rows}, "deleted lineages still there"
 bad = [r for r in rows if r["state"] != "issued" or not r["serial"]]
 assert not bad, "not issued: %s" % bad[:3]
 assert len({r["serial"] for r in rows}) == n, "two lineages share a serial"
 names = sorted(r["identifiers"][0] for r in rows)
-assert names == ["c%03d.crash.test" % i for i in range(1, n + 1)], names[:5]
+want = sorted("c%03d.crash.test" % (i + 1) for i, cid in enumerate(ids)
+              if cid not in deleted)
+assert names == want, names[:5]
 PY
 "${CHECK[@]}" db-clean "$BYOCAD_DB" >"$W/clean.json" ||
   fail "in-flight order state left in the store: $(cat "$W/clean.json")"
-pass "no order row and no sealed order key left"
+pass "no order row, no sealed order key and no stray certificate key left"
+"${CHECK[@]}" check-deploy "$DEPLOY" "$W/list.json" ||
+  fail "deployed files after the crashes"
+pass "every lineage deployed complete and current, nothing of deleted ones, no temp file"
 
 # --- a sample of 10: key, leaf and chain belong together
 cat "$ENV_PEBBLE_ROOTS" >"$W/roots.pem"
-for idx in $(python3 -c 'import random; print(*random.sample(range(100), 10))'); do
+for idx in $(python3 -c 'import random, sys; print(*random.sample(range(int(sys.argv[1])), 10))' "$LEFT"); do
   read -r id serial name < <(python3 -c 'import json,sys
 r = json.load(open(sys.argv[1]))[int(sys.argv[2])]
 print(r["id"], r["serial"], r["identifiers"][0])' "$W/list.json" "$idx")
@@ -190,14 +223,48 @@ pass "10 sampled lineages: key matches leaf, chain verifies"
   fail "events"
 pebble_json >"$W/pebble.json" || fail "pebble log"
 python3 - "$W/list.json" "$W/events.json" "$W/pebble.json" "$N" \
-  "${KILLS[@]/#/$W/kill-}" <<'PY' || fail "crash recovery"
-import json, sys
+  "$W/deleted.txt" "${KILLS[@]/#/$W/kill-}" <<'PY' || fail "crash recovery"
+import collections, json, sys
 rows = json.load(open(sys.argv[1]))
 ev = json.load(open(sys.argv[2]))
 peb = json.load(open(sys.argv[3]))
 n = int(sys.argv[4])
-kills = [json.load(open(f + ".json")) for f in sys.argv[5:]]
+deleted = {int(x) for x in open(sys.argv[5]).read().split()}
+kills = [json.load(open(f + ".json")) for f in sys.argv[6:]]
 errs = []
+def norm(serial):
+    return serial.replace(":", "").lower().lstrip("0")
+# the audit log is complete: one certificate.added per lineage, one
+# certificate.issued naming the serial of each one left, one
+# certificate.deleted per deleted lineage (each lands in the transaction
+# of the change it records)
+count = collections.Counter((e["type"], e["certificate"]) for e in ev)
+issued_serial = collections.defaultdict(list)
+for e in ev:
+    if e["type"] == "certificate.issued":
+        issued_serial[e["certificate"]].append(norm(e["detail"].get("serial", "")))
+all_ids = {r["id"] for r in rows} | deleted
+no_add = sorted(c for c in all_ids if count[("certificate.added", c)] != 1)
+if no_add:
+    errs.append("%d lineages without exactly one certificate.added, e.g. %s"
+                % (len(no_add), no_add[:5]))
+bad_iss = sorted(r["id"] for r in rows
+                 if issued_serial[r["id"]] != [norm(r["serial"])])
+if bad_iss:
+    errs.append("%d lineages whose certificate.issued events are not exactly "
+                "one naming their serial, e.g. %s"
+                % (len(bad_iss), [(c, issued_serial[c]) for c in bad_iss[:5]]))
+multi = sorted(c for c in deleted if len(issued_serial[c]) > 1)
+if multi:
+    errs.append("deleted lineages issued twice: %s" % multi[:5])
+no_del = sorted(c for c in deleted if count[("certificate.deleted", c)] != 1)
+if no_del:
+    errs.append("%d deleted lineages without exactly one certificate.deleted "
+                "event, e.g. %s" % (len(no_del), no_del[:5]))
+stray = sorted(c for (t, c) in count if t == "certificate.deleted"
+               and c not in deleted)
+if stray:
+    errs.append("certificate.deleted for lineages never deleted: %s" % stray[:5])
 # one ACME account per tenant per CA (store.h, DESIGN.md): an order made
 # with another account than the stored one cannot be resumed (403)
 if peb["accounts"] != 1:
@@ -208,7 +275,7 @@ if peb["accounts"] != 1:
 for k, st in enumerate(kills, 1):
     resumed = {e["certificate"] for e in ev
                if e["type"] == "order.resumed" and e["id"] > st["max_event"]}
-    missing = sorted(set(st["order_certs"]) - resumed)
+    missing = sorted(set(st["order_certs"]) - resumed - deleted)
     if missing:
         errs.append("kill %d: %d of %d orders in flight never resumed "
                     "(no order.resumed event), e.g. lineages %s"
@@ -239,14 +306,14 @@ print("Pebble: %d accounts, %d orders, %d certificates; in flight at the kills: 
          keyed, lost), file=sys.stderr)
 if not api <= set(signed):
     errs.append("%d stored serials Pebble never issued" % len(api - set(signed)))
-if len(signed) > n + sum(st["orders"] for st in kills):
-    errs.append("Pebble signed %d certificates, more than %d lineages + %d "
-                "orders in flight at the kills" % (len(signed), n,
-                sum(st["orders"] for st in kills)))
-if len(signed) != n:
-    errs.append("Pebble signed %d certificates for %d lineages: %d finalized "
+if len(signed) > n:
+    errs.append("Pebble signed %d certificates for %d lineages: finalized "
                 "orders were abandoned instead of resumed (serials %s)"
-                % (len(signed), n, len(signed) - n, extra[:5]))
+                % (len(signed), n, extra[:5]))
+if len(extra) > len(deleted):
+    errs.append("Pebble signed %d certificates byocad does not hold, more "
+                "than the %d deleted lineages (serials %s)"
+                % (len(extra), len(deleted), extra[:5]))
 if peb["orders"] > n + lost:
     errs.append("Pebble accepted %d orders, more than %d lineages + %d whose "
                 "order URL was not stored yet at a kill"
@@ -254,73 +321,8 @@ if peb["orders"] > n + lost:
 if errs:
     sys.exit("\n".join(errs))
 PY
-pass "orders in flight were resumed; Pebble signed exactly $N certificates"
+pass "audit log complete; orders in flight were resumed; Pebble signed at most one certificate per lineage"
 env_stop_byocad || fail "byocad did not stop cleanly after the crashes"
 byocad_log_clean || fail "sanitizer report"
 
-# --- the CLI: issue --batch killed mid-run, then run again
-STATE=$ENV_DIR/state
-for i in $(seq 1 50); do echo "k$i.crash.test"; done >"$W/batch.txt"
-batch_args=(issue --batch "$W/batch.txt" --parallel 10 --http-addr 127.0.0.1
-  --http-port "$PORT_HTTP01" --agree-tos --server "$PROXY_DIRECTORY"
-  --ca-bundle "$ENV_CA_BUNDLE" --state-dir "$STATE"
-  --resolver "127.0.0.1@$PORT_DNS")
-# count_live: lineage folders under live/ so far (not temps: ".*")
-count_live() {
-  if [ -d "$STATE/live" ]; then
-    find "$STATE/live" -mindepth 1 -maxdepth 1 -not -name '.*' | wc -l
-  else
-    echo 0
-  fi
-}
-"$BYOCA" "${batch_args[@]}" >"$W/batch1.out" 2>&1 &
-BPID=$!
-for ((i = 0; i < 600; i++)); do
-  [ "$(count_live)" -lt 15 ] || break
-  env__alive "$BPID" || break
-  sleep 0.05
-done
-env__alive "$BPID" || fail "byoca --batch ended before it could be killed: $(tail -5 "$W/batch1.out")"
-kill -KILL "$BPID"
-wait "$BPID" 2>/dev/null && fail "byoca survived SIGKILL"
-done1=$(count_live)
-[ "$done1" -lt 50 ] || fail "the batch had finished before the kill"
-left=$(find "$STATE" -name '.*.tmp*' | wc -l)
-echo "batch killed with $done1 of 50 live lineages, $left temp file(s) left"
-# what a kill in the middle of writing a version leaves (the window is
-# short, so the kill above rarely hits it): a temp version folder with
-# part of its files, and a temp file, named for the killed process
-mkdir -p "$STATE/archive/k1.crash.test"
-partial=$STATE/archive/k1.crash.test/.2026-01-01T00-00-00Z-01.tmp$BPID-Ab12Cd
-mkdir "$partial"
-head -c 100 "$ENV_TLS_CERT" >"$partial/cert.pem"
-mkdir -p "$STATE/live"
-echo partial >"$STATE/live/.k2.crash.test.tmp$BPID-link00"
-# and one of a writer still running: stays
-sleep 120 &
-LIVEPID=$!
-echo running >"$STATE/live/.k3.crash.test.tmp$LIVEPID-Xy34Zw"
-expect_rc 0 "$BYOCA" "${batch_args[@]}"
-expect_in "$OUT" "0 failed" "batch rerun summary"
-python3 - "$OUT" <<'PY' || fail "rerun summary: $OUT"
-import re, sys
-m = re.search(r"(\d+) issued, (\d+) failed, (\d+) not needed", sys.argv[1])
-assert m and int(m.group(1)) + int(m.group(3)) == 50 and m.group(2) == "0", m
-PY
-[ "$(count_live)" = 50 ] ||
-  fail "expected 50 live lineages after the rerun"
-[ -f "$STATE/live/.k3.crash.test.tmp$LIVEPID-Xy34Zw" ] ||
-  fail "the temp file of a running writer was removed"
-kill "$LIVEPID"
-wait "$LIVEPID" 2>/dev/null || true
-rm "$STATE/live/.k3.crash.test.tmp$LIVEPID-Xy34Zw"
-for i in $(seq 1 50); do check_live "k$i.crash.test"; done
-check_no_partial
-# every version folder is complete, whatever the kill interrupted
-for v in "$STATE"/archive/*/*/; do
-  for f in cert.pem chain.pem fullchain.pem privkey.pem; do
-    [ -s "$v$f" ] || fail "incomplete version $v: no $f"
-  done
-done
-pass "byoca --batch killed mid-run, rerun completes every lineage"
 pass "daemon crash"

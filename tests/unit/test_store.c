@@ -129,13 +129,14 @@ static void test_migration_from_v1(void **state) {
   struct byoca_tenant t = fx_tenant(f->s, "old");
   assert_int_equal(
       byoca_store_token_mint(f->s, t.id, "l", tok, sizeof(tok), &id, NULL), 0);
-  fx_sql(f->s, DROP_V6 DROP_V5 "ALTER TABLE api_tokens DROP COLUMN revoked;"
-                       "ALTER TABLE certificates DROP COLUMN claimed_by;"
-                       "ALTER TABLE certificates DROP COLUMN profile_required;"
-                       "ALTER TABLE certificates DROP COLUMN issued_profile;"
-                       "ALTER TABLE tenants DROP COLUMN profile;"
-                       "ALTER TABLE tenants DROP COLUMN profile_required;"
-                       "DELETE FROM schema_version WHERE version > 1;");
+  fx_sql(f->s, DROP_V6 DROP_V5
+         "ALTER TABLE api_tokens DROP COLUMN revoked;"
+         "ALTER TABLE certificates DROP COLUMN claimed_by;"
+         "ALTER TABLE certificates DROP COLUMN profile_required;"
+         "ALTER TABLE certificates DROP COLUMN issued_profile;"
+         "ALTER TABLE tenants DROP COLUMN profile;"
+         "ALTER TABLE tenants DROP COLUMN profile_required;"
+         "DELETE FROM schema_version WHERE version > 1;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
   assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
@@ -223,12 +224,14 @@ static void test_migration_from_v3(void **state) {
   row.identifiers_json = "[\"old.example\"]";
   snprintf(row.key_type, sizeof(row.key_type), "ec256");
   snprintf(row.profile, sizeof(row.profile), "classic");
-  assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, &id, NULL), 0);
-  fx_sql(f->s, DROP_V6 DROP_V5 "ALTER TABLE certificates DROP COLUMN profile_required;"
-                       "ALTER TABLE certificates DROP COLUMN issued_profile;"
-                       "ALTER TABLE tenants DROP COLUMN profile;"
-                       "ALTER TABLE tenants DROP COLUMN profile_required;"
-                       "DELETE FROM schema_version WHERE version > 3;");
+  assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, NULL, &id, NULL),
+                   0);
+  fx_sql(f->s, DROP_V6 DROP_V5
+         "ALTER TABLE certificates DROP COLUMN profile_required;"
+         "ALTER TABLE certificates DROP COLUMN issued_profile;"
+         "ALTER TABLE tenants DROP COLUMN profile;"
+         "ALTER TABLE tenants DROP COLUMN profile_required;"
+         "DELETE FROM schema_version WHERE version > 3;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
   assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
@@ -254,7 +257,8 @@ static void test_migration_from_v4(void **state) {
   size_t n = 9;
   row.identifiers_json = "[\"old.example\"]";
   snprintf(row.key_type, sizeof(row.key_type), "ec256");
-  assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, &id, NULL), 0);
+  assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, NULL, &id, NULL),
+                   0);
   fx_sql(f->s, DROP_V6 DROP_V5 "DELETE FROM schema_version WHERE version > 4;");
   byoca_store_close(f->s);
   f->s = fx_open(f);

@@ -18,7 +18,7 @@ static void issue(struct byoca_store *s, int64_t id, int64_t next_check,
   is.not_after = 9000;
   is.next_check = next_check;
   if (byoca_store_cert_issued(s, id, &is, "-----BEGIN CERTIFICATE-----", &k,
-                              &err) != 0)
+                              NULL, &err) != 0)
     fail_msg("cert_issued: %s", err.msg);
   byoca_secret_free(&k);
 }
@@ -34,7 +34,8 @@ static void test_cert_add_get_list(void **state) {
   snprintf(row.ca, sizeof(row.ca), "https://ca.test/dir");
   snprintf(row.profile, sizeof(row.profile), "shortlived");
   row.profile_required = 1;
-  assert_int_equal(byoca_store_cert_add(f->s, a.id, &row, 500, &id, NULL), 0);
+  assert_int_equal(byoca_store_cert_add(f->s, a.id, &row, 500, NULL, &id, NULL),
+                   0);
   assert_int_equal(byoca_store_cert_get(f->s, a.id, id, 1, &r, NULL), 0);
   assert_int_equal(r.id, id);
   assert_int_equal(r.tenant_id, a.id);
@@ -56,8 +57,8 @@ static void test_cert_add_get_list(void **state) {
   row.ca[0] = '\0';
   int64_t ids[5] = {id};
   for (int i = 1; i < 5; i++)
-    assert_int_equal(byoca_store_cert_add(f->s, a.id, &row, 500, &ids[i], NULL),
-                     0);
+    assert_int_equal(
+        byoca_store_cert_add(f->s, a.id, &row, 500, NULL, &ids[i], NULL), 0);
   assert_int_equal(byoca_store_cert_get(f->s, a.id, ids[1], 0, &r, NULL), 0);
   assert_string_equal(r.ca, "auto");
   byoca_cert_row_clear(&r);
@@ -92,7 +93,7 @@ static void test_cert_add_get_list(void **state) {
   assert_int_equal(byoca_store_cert_get(f->s, a.id, 4242, 0, &r, &err),
                    BYOCA_E_NOTFOUND);
   byoca_err_clear(&err);
-  assert_int_equal(byoca_store_cert_add(f->s, 4242, &row, 1, &id, &err),
+  assert_int_equal(byoca_store_cert_add(f->s, 4242, &row, 1, NULL, &id, &err),
                    BYOCA_E_NOTFOUND);
   byoca_err_clear(&err);
 }
@@ -204,11 +205,21 @@ static void test_cert_deleting(void **state) {
   byoca_cert_row_clear(&r);
   struct byoca_cert_row is = {0};
   struct byoca_secret k = fx_secret("k");
-  assert_int_equal(byoca_store_cert_issued(f->s, c1, &is, "x", &k, &err),
-                   BYOCA_E_NOTFOUND);
+  /* the audit event lands with the change or not at all */
+  struct byoca_event ev_is = {.ts = 7,
+                              .tenant_id = a.id,
+                              .cert_id = c1,
+                              .type = "x.issued",
+                              .detail_json = "{\"n\":1}"};
+  struct byoca_event ev_del = {
+      .ts = 8, .tenant_id = a.id, .cert_id = c1, .type = "x.deleted"};
+  assert_int_equal(
+      byoca_store_cert_issued(f->s, c1, &is, "x", &k, &ev_is, &err),
+      BYOCA_E_NOTFOUND);
   byoca_err_clear(&err);
-  assert_int_equal(byoca_store_cert_issued(f->s, 4242, &is, "x", &k, &err),
-                   BYOCA_E_NOTFOUND);
+  assert_int_equal(
+      byoca_store_cert_issued(f->s, 4242, &is, "x", &k, NULL, &err),
+      BYOCA_E_NOTFOUND);
   byoca_err_clear(&err);
   byoca_secret_free(&k);
   assert_int_equal(byoca_store_cert_schedule(f->s, a.id, c1, 1, "forced", &err),
@@ -218,11 +229,27 @@ static void test_cert_deleting(void **state) {
   assert_string_equal(byoca_cert_state_str(BYOCA_CERT_ISSUED), "issued");
   assert_string_equal(byoca_cert_state_str(BYOCA_CERT_FAILED), "failed");
   /* destroy: gone for everyone; destroying again changes nothing */
-  assert_int_equal(byoca_store_cert_destroy(f->s, c1, NULL), 0);
+  assert_int_equal(byoca_store_cert_destroy(f->s, c1, &ev_del, NULL), 0);
   assert_int_equal(byoca_store_cert_get(f->s, 0, c1, 0, &r, &err),
                    BYOCA_E_NOTFOUND);
   byoca_err_clear(&err);
-  assert_int_equal(byoca_store_cert_destroy(f->s, c1, NULL), 0);
+  struct byoca_event *evs = NULL;
+  size_t nev = 0;
+  assert_int_equal(byoca_store_event_list(f->s, -1, 0, 100, &evs, &nev, NULL),
+                   0);
+  int n_is = 0, n_del = 0;
+  for (size_t i = 0; i < nev; i++) {
+    n_is += strcmp(evs[i].type, "x.issued") == 0;
+    if (strcmp(evs[i].type, "x.deleted") == 0) {
+      n_del++;
+      assert_int_equal(evs[i].cert_id, c1);
+      assert_int_equal(evs[i].ts, 8);
+    }
+  }
+  byoca_events_free(evs, nev);
+  assert_int_equal(n_is, 0);
+  assert_int_equal(n_del, 1);
+  assert_int_equal(byoca_store_cert_destroy(f->s, c1, NULL, NULL), 0);
   assert_int_equal(byoca_store_cert_get(f->s, a.id, c2, 0, &r, NULL), 0);
   byoca_cert_row_clear(&r);
   int64_t c3 = fx_cert(f->s, a.id, 1);
@@ -601,7 +628,7 @@ static void test_orders(void **state) {
   /* destroying the lineage takes its order along */
   o.cert_id = c;
   assert_int_equal(byoca_store_order_put(f->s, &o, &key, NULL), 0);
-  assert_int_equal(byoca_store_cert_destroy(f->s, c, NULL), 0);
+  assert_int_equal(byoca_store_cert_destroy(f->s, c, NULL, NULL), 0);
   assert_int_equal(byoca_store_order_count(f->s, &cnt, NULL), 0);
   assert_int_equal(cnt, 0);
   byoca_secret_free(&key);
@@ -654,7 +681,7 @@ static void test_challenges(void **state) {
   /* the lineage's tokens go with it */
   assert_int_equal(
       byoca_store_challenge_put(f->s, "tok1", "tok1.thumb", c, 100, NULL), 0);
-  assert_int_equal(byoca_store_cert_destroy(f->s, c, NULL), 0);
+  assert_int_equal(byoca_store_cert_destroy(f->s, c, NULL, NULL), 0);
   assert_int_equal(
       byoca_store_challenge_get(f->s, "tok1", 1, out, sizeof(out), &err),
       BYOCA_E_NOTFOUND);
@@ -675,8 +702,8 @@ static void test_ari(void **state) {
   row.identifiers_json = "[\"x.example\"]";
   snprintf(row.key_type, sizeof(row.key_type), "ec256");
   for (int i = 0; i < 3; i++)
-    assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, &id[i], NULL),
-                     0);
+    assert_int_equal(
+        byoca_store_cert_add(f->s, t.id, &row, 500, NULL, &id[i], NULL), 0);
   for (int i = 0; i < 2; i++) {
     struct byoca_cert_row is = {0};
     snprintf(is.directory, sizeof(is.directory), "https://ca.example/dir");
@@ -687,8 +714,8 @@ static void test_ari(void **state) {
     is.next_check = 6000;
     snprintf(is.next_source, sizeof(is.next_source), "lifetime");
     is.ari_next = 1500 + i;
-    assert_int_equal(byoca_store_cert_issued(f->s, id[i], &is, "PEM", &k, NULL),
-                     0);
+    assert_int_equal(
+        byoca_store_cert_issued(f->s, id[i], &is, "PEM", &k, NULL, NULL), 0);
   }
   byoca_secret_free(&k);
   assert_int_equal(byoca_store_cert_get(f->s, t.id, id[0], 0, &r, NULL), 0);

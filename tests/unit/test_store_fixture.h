@@ -211,7 +211,8 @@ static UNUSED_FN int64_t fx_cert(struct byoca_store *s, int64_t tenant,
   r.identifiers_json = "[\"a.example\"]";
   snprintf(r.key_type, sizeof(r.key_type), "ec256");
   snprintf(r.ca, sizeof(r.ca), "auto");
-  assert_int_equal(byoca_store_cert_add(s, tenant, &r, now, &id, NULL), 0);
+  assert_int_equal(byoca_store_cert_add(s, tenant, &r, now, NULL, &id, NULL),
+                   0);
   return id;
 }
 

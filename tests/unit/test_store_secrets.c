@@ -200,8 +200,10 @@ static void test_sealed_values_bound_to_rows(void **state) {
   int64_t c1 = fx_cert(f->s, a.id, 1), c2 = fx_cert(f->s, a.id, 1);
   struct byoca_cert_row is = {0};
   struct byoca_secret k = fx_secret("KEY-ONE");
-  assert_int_equal(byoca_store_cert_issued(f->s, c1, &is, "c", &k, NULL), 0);
-  assert_int_equal(byoca_store_cert_issued(f->s, c2, &is, "c", &k, NULL), 0);
+  assert_int_equal(byoca_store_cert_issued(f->s, c1, &is, "c", &k, NULL, NULL),
+                   0);
+  assert_int_equal(byoca_store_cert_issued(f->s, c2, &is, "c", &k, NULL, NULL),
+                   0);
   fx_sql_ii(f->s,
             "UPDATE certificates SET key = (SELECT key FROM certificates"
             " WHERE id = ?) WHERE id = ?",
@@ -287,11 +289,11 @@ static void test_destroy_leaves_nothing(void **state) {
   struct sealed old_key, new_key, order_key, eab, acct, data_key;
   int64_t c = fx_cert(f->s, t.id, 1), other = fx_cert(f->s, keep.id, 1);
   /* a key, its renewal, an order in flight, EAB, an account */
-  assert_int_equal(byoca_store_cert_issued(f->s, c, &is, "chain", &k1, NULL),
-                   0);
+  assert_int_equal(
+      byoca_store_cert_issued(f->s, c, &is, "chain", &k1, NULL, NULL), 0);
   read_sealed(f, "SELECT key FROM certificates WHERE id = ?", c, &old_key);
-  assert_int_equal(byoca_store_cert_issued(f->s, c, &is, "chain", &k2, NULL),
-                   0);
+  assert_int_equal(
+      byoca_store_cert_issued(f->s, c, &is, "chain", &k2, NULL, NULL), 0);
   read_sealed(f, "SELECT key FROM certificates WHERE id = ?", c, &new_key);
   struct byoca_order_row o = {.cert_id = c};
   assert_int_equal(byoca_store_order_put(f->s, &o, &ko, NULL), 0);
@@ -313,7 +315,7 @@ static void test_destroy_leaves_nothing(void **state) {
   assert_true(sealed_anywhere(f, &eab));
   assert_true(sealed_anywhere(f, &data_key));
   /* the lineage: its keys (current, previous, in-flight) go */
-  assert_int_equal(byoca_store_cert_destroy(f->s, c, NULL), 0);
+  assert_int_equal(byoca_store_cert_destroy(f->s, c, NULL, NULL), 0);
   assert_false(sealed_anywhere(f, &old_key));
   assert_false(sealed_anywhere(f, &new_key));
   assert_false(sealed_anywhere(f, &order_key));
@@ -352,7 +354,8 @@ static void test_wrong_master_key(void **state) {
   struct byoca_cert_row is = {0};
   struct byoca_account_row ar = account(t.id, "https://ca.test/d", "u"), got;
   assert_int_equal(byoca_store_eab_put(f->s, t.id, "ca", "k", &mac, NULL), 0);
-  assert_int_equal(byoca_store_cert_issued(f->s, c, &is, "x", &key, NULL), 0);
+  assert_int_equal(byoca_store_cert_issued(f->s, c, &is, "x", &key, NULL, NULL),
+                   0);
   assert_int_equal(byoca_store_account_put(f->s, &ar, &key, NULL), 0);
   byoca_store_close(f->s);
   char other[200];
@@ -440,9 +443,9 @@ static void fill(struct byoca_store *s, struct filled *x) {
   snprintf(is.serial, sizeof(is.serial), "0abc");
   is.next_check = 5000;
   x->cert_key = fx_secret("-----BEGIN PRIVATE KEY-----\nCOPIED");
-  assert_int_equal(
-      byoca_store_cert_issued(s, x->issued, &is, "CHAIN", &x->cert_key, NULL),
-      0);
+  assert_int_equal(byoca_store_cert_issued(s, x->issued, &is, "CHAIN",
+                                           &x->cert_key, NULL, NULL),
+                   0);
   assert_int_equal(
       byoca_store_cert_set_deleting(s, x->a.id, x->deleting, 0, NULL), 0);
   x->order_key = fx_secret("-----BEGIN PRIVATE KEY-----\nORDER");

@@ -55,8 +55,12 @@ static int read_cert(const PGresult *q, int i, int with_pem,
 }
 
 int pg_cert_add(struct byoca_store *s, int64_t tenant_id,
-                const struct byoca_cert_row *row, int64_t now, int64_t *id_out,
+                const struct byoca_cert_row *row, int64_t now,
+                const struct byoca_event *ev, int64_t *id_out,
                 struct byoca_err *err) {
+  int rc = pq_begin(s, err);
+  if (rc != 0)
+    return rc;
   PGresult *r = pq_query(
       s, err,
       "INSERT INTO certificates (tenant_id, identifiers, key_type, ca,"
@@ -66,12 +70,24 @@ int pg_cert_add(struct byoca_store *s, int64_t tenant_id,
       "ittttiiii", tenant_id, row->identifiers_json, row->key_type,
       row->ca[0] ? row->ca : "auto", row->profile,
       (int64_t)(row->profile_required != 0), now, now, now);
-  if (r == NULL)
+  if (r == NULL) {
+    pq_rollback(s);
     return pq_no_tenant(s, BYOCA_E_IO, tenant_id, err);
-  if (id_out != NULL)
-    *id_out = pq_int(r, 0, 0);
+  }
+  int64_t id = pq_int(r, 0, 0);
   PQclear(r);
-  return 0;
+  if (ev != NULL) {
+    struct byoca_event e2 = *ev;
+    e2.cert_id = id;
+    rc = pg_event_put(s, &e2, err);
+  }
+  if (rc == 0)
+    rc = pq_commit(s, err);
+  else
+    pq_rollback(s);
+  if (rc == 0 && id_out != NULL)
+    *id_out = id;
+  return rc;
 }
 
 int pg_cert_get(struct byoca_store *s, int64_t tenant_id, int64_t id,
@@ -177,7 +193,8 @@ static int write_issued(struct byoca_store *s, int64_t id,
 
 int pg_cert_issued(struct byoca_store *s, int64_t id,
                    const struct byoca_cert_row *row, const char *fullchain_pem,
-                   const struct byoca_secret *key_pem, struct byoca_err *err) {
+                   const struct byoca_secret *key_pem,
+                   const struct byoca_event *ev, struct byoca_err *err) {
   char aad[96];
   unsigned char *box = NULL;
   size_t boxlen = 0;
@@ -193,6 +210,8 @@ int pg_cert_issued(struct byoca_store *s, int64_t id,
   if (rc == 0)
     rc = write_issued(s, id, row, fullchain_pem, box, boxlen, err);
   free(box);
+  if (rc == 0 && ev != NULL)
+    rc = pg_event_put(s, ev, err);
   if (rc != 0) {
     pq_rollback(s);
     return rc;
@@ -250,7 +269,8 @@ int pg_cert_set_deleting(struct byoca_store *s, int64_t tenant_id, int64_t id,
   return rc;
 }
 
-int pg_cert_destroy(struct byoca_store *s, int64_t id, struct byoca_err *err) {
+int pg_cert_destroy(struct byoca_store *s, int64_t id,
+                    const struct byoca_event *ev, struct byoca_err *err) {
   int rc = pq_begin(s, err);
   if (rc != 0)
     return rc;
@@ -258,6 +278,8 @@ int pg_cert_destroy(struct byoca_store *s, int64_t id, struct byoca_err *err) {
                id);
   if (rc == 0)
     rc = pq_exec(s, err, "DELETE FROM certificates WHERE id = $1", "i", id);
+  if (rc == 0 && ev != NULL)
+    rc = pg_event_put(s, ev, err);
   if (rc != 0) {
     pq_rollback(s);
     return rc;

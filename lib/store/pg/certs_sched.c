@@ -171,7 +171,7 @@ int pg_cert_ari_claim(struct byoca_store *s, int64_t now, int64_t until,
                   " ORDER BY ari_next, id LIMIT $2 FOR UPDATE SKIP LOCKED",
                   now, max, ids, max, n, err);
   if (rc == 0 && *n > 0) {
-    char *arr = id_array(ids, *n);
+    char *arr = pq_id_array(ids, *n);
     rc = arr == NULL ? pq_oom(err, "claiming renewalInfo polls")
                      : pq_exec(s, err,
                                "UPDATE certificates SET ari_next = $1"

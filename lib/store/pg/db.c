@@ -36,8 +36,10 @@ int pq_fail(struct byoca_store *s, struct byoca_err *err, const char *what,
   byoca_strlcpy(s->constraint, c != NULL ? c : "", sizeof(s->constraint));
   first_line(m != NULL ? m : PQerrorMessage(s->pg), msg, sizeof(msg));
   byoca_strlcpy(s->sqlstate, st != NULL ? st : "08006", sizeof(s->sqlstate));
-  int rc = byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_RETRYABLE,
-                         "store (postgresql): %s: %s", what, msg);
+  /* 53100 disk_full (class 53: insufficient resources) is told apart */
+  int rc = byoca_err_set(
+      err, strcmp(s->sqlstate, "53100") == 0 ? BYOCA_E_NOSPACE : BYOCA_E_IO,
+      BYOCA_CLASS_RETRYABLE, "store (postgresql): %s: %s", what, msg);
   byoca_err_native(err, BYOCA_ORIGIN_POSTGRES, pack_sqlstate(s->sqlstate));
   return rc;
 }

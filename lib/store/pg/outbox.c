@@ -8,6 +8,25 @@
 
 #include "pg_int.h"
 
+static int outbox_add(struct byoca_store *s, const char *type, const char *url,
+                      const char *body, int64_t now_ms, struct byoca_err *err) {
+  return pq_exec(s, err,
+                 "INSERT INTO outbox (created, type, url, body, next_try_ms)"
+                 " VALUES ($1, $2, $3, $4, $5)",
+                 "ittti", now_ms / 1000, type, url, body != NULL ? body : "{}",
+                 now_ms);
+}
+
+int pg_event_put(struct byoca_store *s, const struct byoca_event *ev,
+                 struct byoca_err *err) {
+  int rc = pg_event_add(s, ev->tenant_id, ev->cert_id, ev->type,
+                        ev->detail_json, ev->ts, err);
+  if (rc == 0 && ev->notify_url != NULL)
+    rc = outbox_add(s, ev->type, ev->notify_url, ev->notify_body,
+                    byoca_now_ms(), err);
+  return rc;
+}
+
 int pg_event_notify(struct byoca_store *s, int64_t tenant_id, int64_t cert_id,
                     const char *type, const char *detail_json, int64_t now_ms,
                     const char *url, const char *body, struct byoca_err *err) {
@@ -17,11 +36,7 @@ int pg_event_notify(struct byoca_store *s, int64_t tenant_id, int64_t cert_id,
   rc = pg_event_add(s, tenant_id, cert_id, type, detail_json, now_ms / 1000,
                     err);
   if (rc == 0 && url != NULL)
-    rc = pq_exec(s, err,
-                 "INSERT INTO outbox (created, type, url, body, next_try_ms)"
-                 " VALUES ($1, $2, $3, $4, $5)",
-                 "ittti", now_ms / 1000, type, url, body != NULL ? body : "{}",
-                 now_ms);
+    rc = outbox_add(s, type, url, body, now_ms, err);
   if (rc != 0) {
     pq_rollback(s);
     return rc;

@@ -82,4 +82,9 @@ int pq_raw_ids_done(struct byoca_store *s, struct byoca_err *err);
 /* Creates or migrates the schema under an advisory lock. */
 int pq_migrate(struct byoca_store *s, struct byoca_err *err);
 
+/* Appends ev inside the caller's transaction, and its notification to
+ * the outbox when ev->notify_url is set (outbox.c). */
+int pg_event_put(struct byoca_store *s, const struct byoca_event *ev,
+                 struct byoca_err *err);
+
 #endif

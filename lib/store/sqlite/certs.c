@@ -57,19 +57,32 @@ static int read_cert(sqlite3_stmt *st, int with_pem, struct byoca_cert_row *r) {
 
 int sqlite_cert_add(struct byoca_store *s, int64_t tenant_id,
                     const struct byoca_cert_row *row, int64_t now,
-                    int64_t *id_out, struct byoca_err *err) {
-  int rc =
-      db_exec(s, err,
-              "INSERT INTO certificates (tenant_id, identifiers, key_type, ca,"
-              " profile, profile_required, state, next_check, next_source,"
-              " created, updated)"
-              " VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'new', ?, ?)",
-              "ittttiiii", tenant_id, row->identifiers_json, row->key_type,
-              row->ca[0] ? row->ca : "auto", row->profile,
-              (int64_t)(row->profile_required != 0), now, now, now);
+                    const struct byoca_event *ev, int64_t *id_out,
+                    struct byoca_err *err) {
+  int rc = db_begin(s, err);
+  if (rc != 0)
+    return rc;
+  rc = db_exec(s, err,
+               "INSERT INTO certificates (tenant_id, identifiers, key_type, ca,"
+               " profile, profile_required, state, next_check, next_source,"
+               " created, updated)"
+               " VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'new', ?, ?)",
+               "ittttiiii", tenant_id, row->identifiers_json, row->key_type,
+               row->ca[0] ? row->ca : "auto", row->profile,
+               (int64_t)(row->profile_required != 0), now, now, now);
   rc = db_no_tenant(s, rc, tenant_id, err);
+  int64_t id = rc == 0 ? sqlite3_last_insert_rowid(s->db) : 0;
+  if (rc == 0 && ev != NULL) {
+    struct byoca_event e2 = *ev;
+    e2.cert_id = id;
+    rc = sqlite_event_put(s, &e2, err);
+  }
+  if (rc == 0)
+    rc = db_commit(s, err);
+  else
+    db_rollback(s);
   if (rc == 0 && id_out != NULL)
-    *id_out = sqlite3_last_insert_rowid(s->db);
+    *id_out = id;
   return rc;
 }
 
@@ -186,7 +199,7 @@ int sqlite_cert_issued(struct byoca_store *s, int64_t id,
                        const struct byoca_cert_row *row,
                        const char *fullchain_pem,
                        const struct byoca_secret *key_pem,
-                       struct byoca_err *err) {
+                       const struct byoca_event *ev, struct byoca_err *err) {
   char aad[96];
   unsigned char *box = NULL;
   size_t boxlen = 0;
@@ -202,6 +215,8 @@ int sqlite_cert_issued(struct byoca_store *s, int64_t id,
   if (rc == 0)
     rc = write_issued(s, id, row, fullchain_pem, box, boxlen, err);
   free(box);
+  if (rc == 0 && ev != NULL)
+    rc = sqlite_event_put(s, ev, err);
   if (rc != 0) {
     db_rollback(s);
     return rc;
@@ -264,7 +279,7 @@ int sqlite_cert_set_deleting(struct byoca_store *s, int64_t tenant_id,
 }
 
 int sqlite_cert_destroy(struct byoca_store *s, int64_t id,
-                        struct byoca_err *err) {
+                        const struct byoca_event *ev, struct byoca_err *err) {
   int rc = db_begin(s, err);
   if (rc != 0)
     return rc;
@@ -272,6 +287,8 @@ int sqlite_cert_destroy(struct byoca_store *s, int64_t id,
                id);
   if (rc == 0)
     rc = db_exec(s, err, "DELETE FROM certificates WHERE id = ?", "i", id);
+  if (rc == 0 && ev != NULL)
+    rc = sqlite_event_put(s, ev, err);
   if (rc != 0) {
     db_rollback(s);
     return rc;

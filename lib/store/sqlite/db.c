@@ -9,8 +9,10 @@
 
 int db_fail(struct byoca_store *s, struct byoca_err *err, const char *what) {
   int code = sqlite3_extended_errcode(s->db);
-  int rc = byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_RETRYABLE,
-                         "store: %s: %s", what, sqlite3_errmsg(s->db));
+  /* a full disk (SQLITE_FULL) is told apart: the API says so */
+  int rc = byoca_err_set(
+      err, (code & 0xff) == SQLITE_FULL ? BYOCA_E_NOSPACE : BYOCA_E_IO,
+      BYOCA_CLASS_RETRYABLE, "store: %s: %s", what, sqlite3_errmsg(s->db));
   byoca_err_native(err, BYOCA_ORIGIN_SQLITE, code);
   return rc;
 }
@@ -67,10 +69,9 @@ int db_run(struct byoca_store *s, sqlite3_stmt *st, struct byoca_err *err) {
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
     ;
   s->last_rc = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(s->db);
-  if (rc != SQLITE_DONE)
-    db_fail(s, err, "writing");
+  int code = rc != SQLITE_DONE ? db_fail(s, err, "writing") : 0;
   sqlite3_finalize(st);
-  return rc == SQLITE_DONE ? 0 : BYOCA_E_IO;
+  return code;
 }
 
 int db_exec(struct byoca_store *s, struct byoca_err *err, const char *sql,

@@ -7,6 +7,25 @@
 
 #include "sqlite_int.h"
 
+static int outbox_add(struct byoca_store *s, const char *type, const char *url,
+                      const char *body, int64_t now_ms, struct byoca_err *err) {
+  return db_exec(s, err,
+                 "INSERT INTO outbox (created, type, url, body, next_try_ms)"
+                 " VALUES (?, ?, ?, ?, ?)",
+                 "ittti", now_ms / 1000, type, url, body != NULL ? body : "{}",
+                 now_ms);
+}
+
+int sqlite_event_put(struct byoca_store *s, const struct byoca_event *ev,
+                     struct byoca_err *err) {
+  int rc = sqlite_event_add(s, ev->tenant_id, ev->cert_id, ev->type,
+                            ev->detail_json, ev->ts, err);
+  if (rc == 0 && ev->notify_url != NULL)
+    rc = outbox_add(s, ev->type, ev->notify_url, ev->notify_body,
+                    byoca_now_ms(), err);
+  return rc;
+}
+
 int sqlite_event_notify(struct byoca_store *s, int64_t tenant_id,
                         int64_t cert_id, const char *type,
                         const char *detail_json, int64_t now_ms,
@@ -18,11 +37,7 @@ int sqlite_event_notify(struct byoca_store *s, int64_t tenant_id,
   rc = sqlite_event_add(s, tenant_id, cert_id, type, detail_json, now_ms / 1000,
                         err);
   if (rc == 0 && url != NULL)
-    rc = db_exec(s, err,
-                 "INSERT INTO outbox (created, type, url, body, next_try_ms)"
-                 " VALUES (?, ?, ?, ?, ?)",
-                 "ittti", now_ms / 1000, type, url, body != NULL ? body : "{}",
-                 now_ms);
+    rc = outbox_add(s, type, url, body, now_ms, err);
   if (rc != 0) {
     db_rollback(s);
     return rc;

@@ -70,4 +70,9 @@ int db_migrate(struct byoca_store *s, struct byoca_err *err);
 extern const char store_sql_claim_deleting[];
 extern const char store_sql_claim_due[];
 
+/* Appends ev inside the caller's transaction, and its notification to
+ * the outbox when ev->notify_url is set (outbox.c). */
+int sqlite_event_put(struct byoca_store *s, const struct byoca_event *ev,
+                     struct byoca_err *err);
+
 #endif
