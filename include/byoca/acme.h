@@ -106,12 +106,12 @@ void byoca_profiles_free(struct byoca_profile *p, size_t n);
 /* ---- accounts (RFC 8555 §7.3) ---- */
 
 struct byoca_account_req {
-  const char *const *contacts;  /* "mailto:..." (or bare addresses, which
-                                   get mailto: prepended); may be NULL */
+  const char *const *contacts; /* "mailto:..." (or bare addresses, which
+                                  get mailto: prepended); may be NULL */
   size_t ncontacts;
-  int tos_agreed;               /* send termsOfServiceAgreed: true */
-  int only_existing;            /* onlyReturnExisting: look up only */
-  const char *eab_kid;          /* External Account Binding (§7.3.4) */
+  int tos_agreed;                      /* send termsOfServiceAgreed: true */
+  int only_existing;                   /* onlyReturnExisting: look up only */
+  const char *eab_kid;                 /* External Account Binding (§7.3.4) */
   const struct byoca_secret *eab_hmac; /* decoded MAC key */
 };
 
@@ -137,65 +137,126 @@ int byoca_acme_account_register(struct byoca_acme *a,
 int byoca_acme_account_fetch(struct byoca_acme *a, byoca_acme_cb cb,
                              void *arg) BYOCA_WUR;
 /* Replaces the contacts (ncontacts 0 = remove all). */
-int byoca_acme_account_update(struct byoca_acme *a,
-                              const char *const *contacts, size_t ncontacts,
-                              byoca_acme_cb cb, void *arg) BYOCA_WUR;
+int byoca_acme_account_update(struct byoca_acme *a, const char *const *contacts,
+                              size_t ncontacts, byoca_acme_cb cb,
+                              void *arg) BYOCA_WUR;
 /* Deactivates the account, irreversibly (§7.3.6). */
 int byoca_acme_account_deactivate(struct byoca_acme *a, byoca_acme_cb cb,
                                   void *arg) BYOCA_WUR;
 /* Key rollover (§7.3.5) to new_key (borrowed); on success a uses new_key. */
-int byoca_acme_account_keychange(struct byoca_acme *a, struct byoca_key *new_key,
-                                 byoca_acme_cb cb, void *arg) BYOCA_WUR;
+int byoca_acme_account_keychange(struct byoca_acme *a,
+                                 struct byoca_key *new_key, byoca_acme_cb cb,
+                                 void *arg) BYOCA_WUR;
+
+/* ---- challenge choice (one rule for the CLI and the daemon) ---- */
+
+/* Most challenge types a list holds (byoca knows four). */
+#define BYOCA_CHALLENGE_TYPES_MAX 8
+/* "_" + 16 base32 characters + NUL. */
+#define BYOCA_DNS_ACCOUNT_LABEL_SIZE 18
+
+/* Which challenge a lineage answers. Strings borrowed for the call that
+ * receives the policy. */
+struct byoca_challenge_policy {
+  /* Preference order, best first; a type not listed is never used.
+   * NULL (norder 0) = the default order byoca_challenge_default. */
+  const char *const *order;
+  size_t norder;
+  /* The CA's CAA records carry validationmethods (RFC 8657) for every
+   * name: only the types in caa_allowed may be used. 0 = no restriction. */
+  int caa_restricts;
+  const char *const *caa_allowed;
+  size_t ncaa_allowed;
+};
+
+/* The default preference order, NULL-terminated: dns-account-01, dns-01,
+ * tls-alpn-01, http-01 (docs/challenges.md says why). Static. */
+const char *const *byoca_challenge_default(void);
+
+/* The static spelling of a challenge type byoca knows ("http-01",
+ * "dns-01", "tls-alpn-01", "dns-account-01"), or NULL. n bytes of s are
+ * compared, case-sensitively as RFC 8555 registers them. */
+const char *byoca_challenge_known(const char *s, size_t n);
+
+/* Parses a list like "dns-01,http-01" (separated by commas and/or
+ * blanks) into out (static strings, at most BYOCA_CHALLENGE_TYPES_MAX);
+ * an unknown or repeated type, or an empty list, is BYOCA_E_INVAL naming
+ * it. */
+int byoca_challenge_order_parse(const char *list, const char **out,
+                                size_t *nout, struct byoca_err *err) BYOCA_WUR;
+
+/* The challenge rule: an offered type is eligible when it is in the
+ * preference order, the CAA validationmethods allow it (when they
+ * restrict), and some solver supports it; the eligible type first in the
+ * preference order wins, answered by the first solver supporting it.
+ * offered[i] may be NULL (a challenge without a type). On success 0 with
+ * *offer_out (index into offered) and *solver_out. Otherwise BYOCA_E_INVAL
+ * and why holds, for every offered type, why it was excluded ("dns-01:
+ * not allowed by CAA validationmethods; http-01: no configured solver"). */
+int byoca_challenge_choose(const struct byoca_challenge_policy *p,
+                           const char *const *offered, size_t noffered,
+                           struct byoca_solver *const *solvers, size_t nsolvers,
+                           size_t *offer_out, size_t *solver_out, char *why,
+                           size_t whylen);
+
+/* The account label of dns-account-01 (draft-ietf-acme-dns-account-label,
+ * D-DNSACCOUNT): "_" + lowercase base32(SHA-256(account_url)[0:10]), so
+ * its record is "<label>._acme-challenge.<domain>". 0, or BYOCA_E_INVAL
+ * for a NULL/empty URL. */
+int byoca_dns_account_label(const char *account_url,
+                            char out[BYOCA_DNS_ACCOUNT_LABEL_SIZE]) BYOCA_WUR;
 
 /* ---- orders (RFC 8555 §7.4) ---- */
 
 struct byoca_order_req {
-  const char *const *names;  /* DNS names (may be "*.x") and IP literals */
+  const char *const *names; /* DNS names (may be "*.x") and IP literals */
   size_t nnames;
   enum byoca_keytype key_type; /* for the fresh certificate key (D-KEYS) */
-  const char *profile;       /* requested only if advertised (D-PROFILE);
-                                NULL none. When the CA answers
-                                invalidProfile the order is sent once more
-                                without it, unless profile_required */
-  int profile_required;      /* a CA that does not advertise profile fails
-                                the order before anything is sent:
-                                BYOCA_E_PROFILE, class CA (D-PROFILE: skip
-                                that CA); invalidProfile, or an order
-                                echoing another profile, fails the same
-                                way */
+  const char *profile;         /* requested only if advertised (D-PROFILE);
+                                  NULL none. When the CA answers
+                                  invalidProfile the order is sent once more
+                                  without it, unless profile_required */
+  int profile_required;        /* a CA that does not advertise profile fails
+                                  the order before anything is sent:
+                                  BYOCA_E_PROFILE, class CA (D-PROFILE: skip
+                                  that CA); invalidProfile, or an order
+                                  echoing another profile, fails the same
+                                  way */
   const char *preferred_chain; /* issuer CN of the chain's top; NULL none */
-  const char *replaces;      /* ARI CertID of the predecessor; NULL none.
-                                Only for the CA that issued it (D-ARI);
-                                dropped when the directory has no
-                                renewalInfo; on 409 alreadyReplaced the
-                                order is sent once more without it */
-  struct byoca_solver *const *solvers; /* in preference order; borrowed */
+  const char *replaces;        /* ARI CertID of the predecessor; NULL none.
+                                  Only for the CA that issued it (D-ARI);
+                                  dropped when the directory has no
+                                  renewalInfo; on 409 alreadyReplaced the
+                                  order is sent once more without it */
+  struct byoca_solver *const *solvers; /* borrowed; for one challenge type
+                                          the first supporting it answers */
   size_t nsolvers;
-  const char *label;         /* for progress lines; NULL = first name */
-  int64_t max_wait_ms;       /* how long the order may keep byoca polling
-                                (authorizations pending, order processing)
-                                in all, whatever the server's Retry-After;
-                                0: ACME_ORDER_MAX_WAIT_MS (1 hour) */
+  struct byoca_challenge_policy challenges; /* which challenge to answer
+                                               (byoca_challenge_choose) */
+  const char *label;   /* for progress lines; NULL = first name */
+  int64_t max_wait_ms; /* how long the order may keep byoca polling
+                          (authorizations pending, order processing)
+                          in all, whatever the server's Retry-After;
+                          0: ACME_ORDER_MAX_WAIT_MS (1 hour) */
   /* Crash safety: called when the order URL is known (key NULL) and again
    * just before finalize is sent (with the certificate key), so both can
    * be made durable; a non-zero return fails the order before anything
    * is finalized. NULL = none. */
-  int (*persist)(void *arg, const char *order_url,
-                 const struct byoca_key *key);
+  int (*persist)(void *arg, const char *order_url, const struct byoca_key *key);
   void *persist_arg;
 };
 
 /* What an issuance produced; owned by the receiver of the callback, freed
  * with byoca_order_result_free. */
 struct byoca_order_result {
-  struct byoca_key *key;     /* the certificate's private key */
-  char *cert_pem;            /* leaf */
-  char *chain_pem;           /* intermediates (may be "") */
-  char *fullchain_pem;       /* leaf + chain */
-  char *serial;              /* hex */
+  struct byoca_key *key; /* the certificate's private key */
+  char *cert_pem;        /* leaf */
+  char *chain_pem;       /* intermediates (may be "") */
+  char *fullchain_pem;   /* leaf + chain */
+  char *serial;          /* hex */
   char *order_url;
-  char *profile;             /* as echoed by the server (a valid
-                                profile name), or NULL */
+  char *profile; /* as echoed by the server (a valid
+                    profile name), or NULL */
   int64_t not_before, not_after;
 };
 void byoca_order_result_free(struct byoca_order_result *r);
@@ -208,7 +269,7 @@ typedef void (*byoca_order_cb)(void *arg, struct byoca_order_result *res,
 struct byoca_order;
 
 /* Runs the whole flow for names: newOrder, authorizations, challenges
- * through the first solver that supports a type the server offers,
+ * chosen by byoca_challenge_choose with req->challenges,
  * polling (D-POLL), a fresh key, CSR, finalize, download (with the
  * preferred alternate chain), verification. The account must be known
  * (byoca_acme_account_register first). Returns a handle to cancel, or
@@ -227,9 +288,8 @@ struct byoca_order *byoca_order_start(struct byoca_acme *a,
 struct byoca_order *byoca_order_resume(struct byoca_acme *a,
                                        const struct byoca_order_req *req,
                                        const char *order_url,
-                                       struct byoca_key *key,
-                                       byoca_order_cb cb, void *arg,
-                                       struct byoca_err *err);
+                                       struct byoca_key *key, byoca_order_cb cb,
+                                       void *arg, struct byoca_err *err);
 /* Stops an order in flight; its callback is not called. Provisioned
  * challenges are cleaned up in the background. */
 void byoca_order_cancel(struct byoca_order *o);
@@ -240,8 +300,8 @@ void byoca_order_cancel(struct byoca_order *o);
  * (kid); otherwise signed with the certificate's own key (jwk). reason is
  * an RFC 5280 CRLReason code, or -1 to omit it. */
 int byoca_acme_revoke(struct byoca_acme *a, const void *cert, size_t certlen,
-                      int reason, struct byoca_key *cert_key,
-                      byoca_acme_cb cb, void *arg) BYOCA_WUR;
+                      int reason, struct byoca_key *cert_key, byoca_acme_cb cb,
+                      void *arg) BYOCA_WUR;
 /* RFC 5280 reason name ("keyCompromise", "superseded", ...) or decimal
  * -> code; -1 for unknown. */
 int byoca_revocation_reason_parse(const char *s);

@@ -44,33 +44,37 @@ struct byoca_manager_ca {
 };
 
 struct byoca_manager_opts {
-  struct byoca_loop *loop;          /* borrowed */
-  struct byoca_store *store;        /* borrowed */
-  struct byoca_http *http;          /* borrowed; ACME and webhook traffic */
-  struct byoca_resolver *resolver;  /* borrowed; CAA lookups */
-  const char *node_id;              /* for logs and leases; default host */
+  struct byoca_loop *loop;         /* borrowed */
+  struct byoca_store *store;       /* borrowed */
+  struct byoca_http *http;         /* borrowed; ACME and webhook traffic */
+  struct byoca_resolver *resolver; /* borrowed; CAA lookups */
+  const char *node_id;             /* for logs and leases; default host */
   /* D-DEFAULT: CAs (issuer names or directory URLs) used in this order
    * when no identifier's CAA restricts issuance. */
   const char *const *default_cas;
   size_t ndefault_cas;
   const struct byoca_manager_ca *cas;
   size_t ncas;
-  int require_dnssec;               /* CAA answers must be secure */
-  const char *contact_email;        /* for new accounts; NULL none */
-  size_t max_parallel;              /* orders in flight; default 64 */
-  size_t max_parallel_per_ca;       /* default 16 */
-  int64_t tick_ms;                  /* scheduler period; default 1000 */
-  int64_t retry_base_s;             /* per-certificate backoff base;
-                                       default 300, doubling, cap 1 day */
-  int64_t lease_s;                  /* claim lease; default 600 */
-  const char *dns_hook;             /* dns-01 hook program; NULL = none */
-  int64_t hook_timeout_ms;          /* default 300000 */
-  const char *deploy_dir;           /* <dir>/<tenant>/live/<cert-id>/ in
-                                       certbot layout; NULL = none */
-  const char *deploy_hook;          /* run after each issuance; NULL */
-  const char *webhook_url;          /* notifications; NULL = none */
-  int notify_after_failures;        /* default 3 */
-  int64_t expiry_warning_s;         /* default 7 days */
+  int require_dnssec;          /* CAA answers must be secure */
+  const char *contact_email;   /* for new accounts; NULL none */
+  size_t max_parallel;         /* orders in flight; default 64 */
+  size_t max_parallel_per_ca;  /* default 16 */
+  int64_t tick_ms;             /* scheduler period; default 1000 */
+  int64_t retry_base_s;        /* per-certificate backoff base;
+                                  default 300, doubling, cap 1 day */
+  int64_t lease_s;             /* claim lease; default 600 */
+  const char *dns_hook;        /* dns-01 and dns-account-01 hook
+                                  program; NULL = none */
+  const char *challenge_order; /* challenge types, best first
+                                  (byoca_challenge_order_parse);
+                                  NULL = byoca_challenge_default */
+  int64_t hook_timeout_ms;     /* default 300000 */
+  const char *deploy_dir;      /* <dir>/<tenant>/live/<cert-id>/ in
+                                  certbot layout; NULL = none */
+  const char *deploy_hook;     /* run after each issuance; NULL */
+  const char *webhook_url;     /* notifications; NULL = none */
+  int notify_after_failures;   /* default 3 */
+  int64_t expiry_warning_s;    /* default 7 days */
 };
 
 /* Creates a manager; strings in opts are copied. Nothing runs until
@@ -104,9 +108,8 @@ void byoca_manager_free(struct byoca_manager *m);
  * NULL. Audited; due at once. err names what was wrong. */
 int byoca_manager_add(struct byoca_manager *m, int64_t tenant_id,
                       const char *const *names, size_t nnames,
-                      const char *key_type, const char *ca,
-                      const char *profile, int64_t *id_out,
-                      struct byoca_err *err) BYOCA_WUR;
+                      const char *key_type, const char *ca, const char *profile,
+                      int64_t *id_out, struct byoca_err *err) BYOCA_WUR;
 /* A lineage to add, for byoca_manager_add_req. */
 struct byoca_manager_cert_req {
   const char *const *names;

@@ -45,6 +45,7 @@ static struct byoca_challenge challenge_of(const struct authz *z) {
       .key_authz = z->key_authz,
       .dns_value = z->dns_value,
       .record_name = z->record_name,
+      .account_label = z->account_label[0] != '\0' ? z->account_label : NULL,
   };
   return ch;
 }
@@ -162,53 +163,50 @@ static void on_setup(void *arg, const struct byoca_err *err) {
 
 /* ---- choosing ---- */
 
-static int pick(struct authz *z, const json_t *challs) {
+/* Picks the challenge by the rule (byoca_challenge_choose): 0, -2 for
+ * an invalid token, -1 with why filled when nothing fits. */
+static int pick(struct authz *z, const json_t *challs, char *why,
+                size_t whylen) {
   struct byoca_order *o = z->o;
-  for (size_t s = 0; s < o->nsolvers; s++) {
-    size_t i;
-    json_t *c;
-    json_array_foreach(challs, i, c) {
-      if (i >= ACME_MAX_CHALLENGES)
-        break;
-      const char *type = acme_json_str(c, "type");
-      const char *url = acme_json_str(c, "url");
-      const char *tok = acme_json_str(c, "token");
-      if (type == NULL || url == NULL ||
-          !byoca_solver_supports(o->solvers[s], type))
-        continue;
-      if (tok == NULL || strlen(tok) > 256 || !byoca_b64url_valid(tok))
-        return -2;
-      const char *st = acme_json_str(c, "status");
-      z->answered_before = st != NULL && strcmp(st, ACME_ST_PENDING) != 0;
-      z->solver = o->solvers[s];
-      z->chall_type = strdup(type);
-      z->chall_url = strdup(url);
-      z->token = strdup(tok);
-      return 0;
-    }
-  }
-  return -1;
-}
-
-static void offered_types(const json_t *challs, char *out, size_t outlen) {
-  size_t i, used = 0;
+  const char *types[ACME_MAX_CHALLENGES];
+  size_t n = 0, ci, si;
   json_t *c;
-  out[0] = '\0';
-  json_array_foreach(challs, i, c) {
-    const char *t = acme_json_str(c, "type");
-    if (t == NULL || i >= ACME_MAX_CHALLENGES)
-      continue;
-    int n = snprintf(out + used, outlen - used, "%s%.30s", used ? ", " : "", t);
-    if (n < 0 || (size_t)n >= outlen - used)
+  json_array_foreach(challs, ci, c) {
+    if (ci >= ACME_MAX_CHALLENGES)
       break;
-    used += (size_t)n;
+    const char *t = acme_json_str(c, "type");
+    types[n++] = t != NULL && acme_json_str(c, "url") != NULL && strlen(t) <= 40
+                     ? t
+                     : NULL;
   }
+  if (byoca_challenge_choose(&o->chall, types, n, o->solvers, o->nsolvers, &ci,
+                             &si, why, whylen) != 0)
+    return -1;
+  c = json_array_get(challs, ci);
+  const char *tok = acme_json_str(c, "token");
+  if (tok == NULL || strlen(tok) > 256 || !byoca_b64url_valid(tok))
+    return -2;
+  const char *st = acme_json_str(c, "status");
+  z->answered_before = st != NULL && strcmp(st, ACME_ST_PENDING) != 0;
+  z->solver = o->solvers[si];
+  z->chall_type = strdup(types[ci]);
+  z->chall_url = strdup(acme_json_str(c, "url"));
+  z->token = strdup(tok);
+  return 0;
 }
 
 static int derive(struct authz *z) {
   struct byoca_order *o = z->o;
   z->key_authz = byoca_asprintf("%s.%s", z->token, o->thumbprint);
-  z->record_name = byoca_asprintf("_acme-challenge.%s", z->ident);
+  if (z->chall_type != NULL && strcmp(z->chall_type, "dns-account-01") == 0) {
+    /* D-DNSACCOUNT: the account-scoped label in front of _acme-challenge */
+    if (byoca_dns_account_label(o->a->kid, z->account_label) != 0)
+      return -1;
+    z->record_name =
+        byoca_asprintf("%s._acme-challenge.%s", z->account_label, z->ident);
+  } else {
+    z->record_name = byoca_asprintf("_acme-challenge.%s", z->ident);
+  }
   if (z->key_authz == NULL || z->record_name == NULL)
     return -1;
   return byoca_sha256_b64url(z->key_authz, strlen(z->key_authz), &z->dns_value);
@@ -217,22 +215,18 @@ static int derive(struct authz *z) {
 static void authz_provision(struct authz *z, const json_t *challs) {
   struct byoca_order *o = z->o;
   struct byoca_err e = {0};
-  char types[256];
-  int r = pick(z, challs);
+  char why[512];
+  int r = pick(z, challs, why, sizeof(why));
   if (r == -2) {
     order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                 "the server sent an invalid challenge token for %s", z->ident);
     return;
   }
   if (r != 0) {
-    offered_types(challs, types, sizeof(types));
-    {
-      order_failf(o, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
-                  "no configured solver can answer the challenges the"
-                  " server offers for %s (%s)",
-                  z->ident, types[0] ? types : "none");
-      return;
-    }
+    order_failf(o, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                "no challenge the server offers for %s fits (%s)", z->ident,
+                why);
+    return;
   }
   if (acme_check_url(o->a, z->chall_url, "challenge", &e) != 0 ||
       derive(z) != 0) {

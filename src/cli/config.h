@@ -39,7 +39,8 @@ struct cli_config {
   struct cli_config_ca ca[CLI_CONFIG_MAX_CA];
   size_t nca;
   struct cli_config_rfc2136 rfc2136;
-  char *tls_alpn; /* [tls-alpn] listen = [ADDR:]PORT */
+  char *tls_alpn;        /* [tls-alpn] listen = [ADDR:]PORT */
+  char *challenge_order; /* [defaults] challenge_order, checked */
 };
 
 /* Reads path (NULL: $BYOCA_CONFIG or /etc/byoca/byoca.conf if present).

@@ -37,6 +37,7 @@ int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
     o->allow_net[o->nallow++] = cfg->allow_net[i];
   rfc2136_finish(o, &cfg->rfc2136);
   o->tls_alpn_conf = cfg->tls_alpn;
+  o->challenge_order_conf = cfg->challenge_order;
   return 0;
 }
 

@@ -52,6 +52,7 @@ struct bd_config {
   int64_t retry_base;
   int64_t tick_ms;
   char *dns_hook;
+  char *challenge_order; /* challenge types, best first; NULL = default */
   int64_t hook_timeout;
   char *deploy_dir;
   char *deploy_hook;
