@@ -148,6 +148,64 @@ int byoca_acme_account_keychange(struct byoca_acme *a,
                                  struct byoca_key *new_key, byoca_acme_cb cb,
                                  void *arg) BYOCA_WUR;
 
+/* ---- challenge choice (one rule for the CLI and the daemon) ---- */
+
+/* Most challenge types a list holds (byoca knows four). */
+#define BYOCA_CHALLENGE_TYPES_MAX 8
+/* "_" + 16 base32 characters + NUL. */
+#define BYOCA_DNS_ACCOUNT_LABEL_SIZE 18
+
+/* Which challenge a lineage answers. Strings borrowed for the call that
+ * receives the policy. */
+struct byoca_challenge_policy {
+  /* Preference order, best first; a type not listed is never used.
+   * NULL (norder 0) = the default order byoca_challenge_default. */
+  const char *const *order;
+  size_t norder;
+  /* The CA's CAA records carry validationmethods (RFC 8657) for every
+   * name: only the types in caa_allowed may be used. 0 = no restriction. */
+  int caa_restricts;
+  const char *const *caa_allowed;
+  size_t ncaa_allowed;
+};
+
+/* The default preference order, NULL-terminated: dns-account-01, dns-01,
+ * tls-alpn-01, http-01 (docs/challenges.md says why). Static. */
+const char *const *byoca_challenge_default(void);
+
+/* The static spelling of a challenge type byoca knows ("http-01",
+ * "dns-01", "tls-alpn-01", "dns-account-01"), or NULL. n bytes of s are
+ * compared, case-sensitively as RFC 8555 registers them. */
+const char *byoca_challenge_known(const char *s, size_t n);
+
+/* Parses a list like "dns-01,http-01" (separated by commas and/or
+ * blanks) into out (static strings, at most BYOCA_CHALLENGE_TYPES_MAX);
+ * an unknown or repeated type, or an empty list, is BYOCA_E_INVAL naming
+ * it. */
+int byoca_challenge_order_parse(const char *list, const char **out,
+                                size_t *nout, struct byoca_err *err) BYOCA_WUR;
+
+/* The challenge rule: an offered type is eligible when it is in the
+ * preference order, the CAA validationmethods allow it (when they
+ * restrict), and some solver supports it; the eligible type first in the
+ * preference order wins, answered by the first solver supporting it.
+ * offered[i] may be NULL (a challenge without a type). On success 0 with
+ * *offer_out (index into offered) and *solver_out. Otherwise BYOCA_E_INVAL
+ * and why holds, for every offered type, why it was excluded ("dns-01:
+ * not allowed by CAA validationmethods; http-01: no configured solver"). */
+int byoca_challenge_choose(const struct byoca_challenge_policy *p,
+                           const char *const *offered, size_t noffered,
+                           struct byoca_solver *const *solvers, size_t nsolvers,
+                           size_t *offer_out, size_t *solver_out, char *why,
+                           size_t whylen);
+
+/* The account label of dns-account-01 (draft-ietf-acme-dns-account-label,
+ * D-DNSACCOUNT): "_" + lowercase base32(SHA-256(account_url)[0:10]), so
+ * its record is "<label>._acme-challenge.<domain>". 0, or BYOCA_E_INVAL
+ * for a NULL/empty URL. */
+int byoca_dns_account_label(const char *account_url,
+                            char out[BYOCA_DNS_ACCOUNT_LABEL_SIZE]) BYOCA_WUR;
+
 /* ---- orders (RFC 8555 §7.4) ---- */
 
 struct byoca_order_req {
@@ -170,8 +228,11 @@ struct byoca_order_req {
                                   dropped when the directory has no
                                   renewalInfo; on 409 alreadyReplaced the
                                   order is sent once more without it */
-  struct byoca_solver *const *solvers; /* in preference order; borrowed */
+  struct byoca_solver *const *solvers; /* borrowed; for one challenge type
+                                          the first supporting it answers */
   size_t nsolvers;
+  struct byoca_challenge_policy challenges; /* which challenge to answer
+                                               (byoca_challenge_choose) */
   const char *label;   /* for progress lines; NULL = first name */
   int64_t max_wait_ms; /* how long the order may keep byoca polling
                           (authorizations pending, order processing)
@@ -208,7 +269,7 @@ typedef void (*byoca_order_cb)(void *arg, struct byoca_order_result *res,
 struct byoca_order;
 
 /* Runs the whole flow for names: newOrder, authorizations, challenges
- * through the first solver that supports a type the server offers,
+ * chosen by byoca_challenge_choose with req->challenges,
  * polling (D-POLL), a fresh key, CSR, finalize, download (with the
  * preferred alternate chain), verification. The account must be known
  * (byoca_acme_account_register first). Returns a handle to cancel, or

@@ -55,29 +55,33 @@ struct byoca_manager_opts {
   size_t ndefault_cas;
   const struct byoca_manager_ca *cas;
   size_t ncas;
-  int require_dnssec;         /* CAA answers must be secure */
-  const char *contact_email;  /* for new accounts; NULL none */
-  size_t max_parallel;        /* orders in flight; default 64 */
-  size_t max_parallel_per_ca; /* default 16 */
-  int64_t tick_ms;            /* scheduler period; default 1000 */
-  int64_t retry_base_s;       /* per-certificate backoff base;
-                                 default 300, doubling, cap 1 day */
-  int64_t lease_s;            /* claim lease; default 600 */
-  const char *dns_hook;       /* dns-01 hook program; NULL = none */
-  int64_t hook_timeout_ms;    /* default 300000 */
-  const char *deploy_dir;     /* <dir>/<tenant>/live/<cert-id>/ in
-                                 certbot layout; NULL = none */
-  const char *deploy_hook;    /* run after each issuance; NULL */
-  const char *webhook_url;    /* notifications; NULL = none */
-  int notify_after_failures;  /* default 3 */
-  int64_t expiry_warning_s;   /* default 7 days */
-  int64_t order_timeout_ms;   /* how long one order may keep polling
-                                 (byoca_order_req.max_wait_ms);
-                                 default 1 hour */
-  int64_t metrics_refresh_s;  /* certificates by state and due work
-                                 are counted at most this often for
-                                 /metrics; 0 = default 30, negative
-                                 = at every scrape */
+  int require_dnssec;          /* CAA answers must be secure */
+  const char *contact_email;   /* for new accounts; NULL none */
+  size_t max_parallel;         /* orders in flight; default 64 */
+  size_t max_parallel_per_ca;  /* default 16 */
+  int64_t tick_ms;             /* scheduler period; default 1000 */
+  int64_t retry_base_s;        /* per-certificate backoff base;
+                                  default 300, doubling, cap 1 day */
+  int64_t lease_s;             /* claim lease; default 600 */
+  const char *dns_hook;        /* dns-01 and dns-account-01 hook
+                                  program; NULL = none */
+  const char *challenge_order; /* challenge types, best first
+                                  (byoca_challenge_order_parse);
+                                  NULL = byoca_challenge_default */
+  int64_t hook_timeout_ms;     /* default 300000 */
+  const char *deploy_dir;      /* <dir>/<tenant>/live/<cert-id>/ in
+                                  certbot layout; NULL = none */
+  const char *deploy_hook;     /* run after each issuance; NULL */
+  const char *webhook_url;     /* notifications; NULL = none */
+  int notify_after_failures;   /* default 3 */
+  int64_t expiry_warning_s;    /* default 7 days */
+  int64_t order_timeout_ms;    /* how long one order may keep polling
+                                  (byoca_order_req.max_wait_ms);
+                                  default 1 hour */
+  int64_t metrics_refresh_s;   /* certificates by state and due work
+                                  are counted at most this often for
+                                  /metrics; 0 = default 30, negative
+                                  = at every scrape */
 };
 
 /* Creates a manager; strings in opts are copied. Nothing runs until

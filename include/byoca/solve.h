@@ -1,9 +1,9 @@
 /* byoca solve: challenge solvers.
  *
  * A solver provisions what a CA checks to validate a challenge (RFC 8555
- * §8) and removes it afterwards. The engine asks each configured solver, in
- * the user's preference order, whether it can answer a challenge type
- * offered by the CA, and uses the first that can.
+ * §8) and removes it afterwards. The engine picks the challenge type by
+ * byoca_challenge_choose (byoca/acme.h) and uses the first solver that
+ * answers it.
  */
 #ifndef BYOCA_SOLVE_H
 #define BYOCA_SOLVE_H
@@ -16,14 +16,18 @@
 /* What a solver needs to provision one challenge. All strings borrowed
  * for the duration of the call that receives them. */
 struct byoca_challenge {
-  const char *type;        /* "http-01", "dns-01", "tls-alpn-01", ... */
-  const char *ident_type;  /* "dns" or "ip" */
-  const char *identifier;  /* authorization identifier, never "*." */
-  int wildcard;            /* the order asked for *.identifier */
+  const char *type;       /* "http-01", "dns-01", "tls-alpn-01", ... */
+  const char *ident_type; /* "dns" or "ip" */
+  const char *identifier; /* authorization identifier, never "*." */
+  int wildcard;           /* the order asked for *.identifier */
   const char *token;
-  const char *key_authz;   /* token "." base64url(JWK thumbprint) */
-  const char *dns_value;   /* base64url(SHA-256(key_authz)) */
-  const char *record_name; /* "_acme-challenge.<identifier>" for dns-01 */
+  const char *key_authz;     /* token "." base64url(JWK thumbprint) */
+  const char *dns_value;     /* base64url(SHA-256(key_authz)) */
+  const char *record_name;   /* "_acme-challenge.<identifier>" for dns-01;
+                                "<account_label>._acme-challenge.<identifier>"
+                                for dns-account-01 */
+  const char *account_label; /* dns-account-01: "_" + 16 base32 characters
+                                (D-DNSACCOUNT); NULL otherwise */
 };
 
 /* Completion of setup or cleanup; err NULL on success. */
@@ -49,7 +53,7 @@ struct byoca_solver_ops {
 };
 
 struct byoca_solver {
-  const char *name;  /* "standalone", "webroot", "hook", "tls-alpn", ... */
+  const char *name; /* "standalone", "webroot", "hook", "tls-alpn", ... */
   const struct byoca_solver_ops *ops;
   void *ctx;
 };
@@ -96,10 +100,12 @@ struct byoca_solver *byoca_solver_webroot(const char *dir,
  *   PATH setup|cleanup
  * with environment BYOCA_ACTION, BYOCA_CHALLENGE_TYPE, BYOCA_IDENTIFIER,
  * BYOCA_IDENTIFIER_TYPE, BYOCA_WILDCARD (0/1), BYOCA_RECORD_NAME,
- * BYOCA_RECORD_VALUE, BYOCA_TOKEN, BYOCA_KEY_AUTHORIZATION (empty when
- * the challenge lacks the field). Exit status 0 is success; otherwise the
- * error carries its last output line. types is a comma-separated list of
- * challenge types it answers (NULL = "dns-01"). timeout_ms 0 = none. */
+ * BYOCA_RECORD_VALUE, BYOCA_TOKEN, BYOCA_KEY_AUTHORIZATION,
+ * BYOCA_ACCOUNT_LABEL (dns-account-01; empty when the challenge lacks the
+ * field). Exit status 0 is success; otherwise the error carries its last
+ * output line. types is a comma-separated list of challenge types it
+ * answers (NULL = "dns-01,dns-account-01": a DNS hook publishes
+ * BYOCA_RECORD_NAME, whichever the type). timeout_ms 0 = none. */
 struct byoca_solver *byoca_solver_hook(struct byoca_loop *loop,
                                        const char *path, const char *types,
                                        int64_t timeout_ms,
@@ -129,7 +135,8 @@ struct byoca_rfc2136_opts {
                                       gives an address for */
 };
 
-/* dns-01 through RFC 2136. setup adds "_acme-challenge.<name>. 60 IN TXT
+/* dns-01 and dns-account-01 (the record name the engine gives,
+ * D-DNSACCOUNT) through RFC 2136. setup adds "_acme-challenge.<name>. 60 IN TXT
  * <value>" with a TSIG-signed UPDATE over TCP (any rcode but NOERROR, or
  * an unsigned answer, is an INPUT-class error naming the server, zone,
  * rcode and TSIG error), then asks each name server of the zone (its NS

@@ -46,6 +46,7 @@ static struct byoca_challenge challenge_of(const struct authz *z) {
       .key_authz = z->key_authz,
       .dns_value = z->dns_value,
       .record_name = z->record_name,
+      .account_label = z->account_label[0] != '\0' ? z->account_label : NULL,
   };
   return ch;
 }
@@ -220,50 +221,47 @@ static void on_setup(void *arg, const struct byoca_err *err) {
 
 /* ---- choosing ---- */
 
-static int pick(struct authz *z, const struct acme_authz_obj *az) {
+/* Picks the challenge by the rule (byoca_challenge_choose): 0, -2 for
+ * an invalid token, -1 with why filled when nothing fits. */
+static int pick(struct authz *z, const struct acme_authz_obj *az, char *why,
+                size_t whylen) {
   struct byoca_order *o = z->o;
-  for (size_t s = 0; s < o->nsolvers; s++) {
-    for (size_t i = 0; i < az->nchalls; i++) {
-      const struct acme_chall_obj *c = &az->challs[i];
-      const char *type = c->type;
-      const char *url = c->url;
-      const char *tok = c->token;
-      if (type == NULL || url == NULL ||
-          !byoca_solver_supports(o->solvers[s], type))
-        continue;
-      if (tok == NULL || strlen(tok) > 256 || !byoca_b64url_valid(tok))
-        return -2;
-      const char *st = c->status;
-      z->answered_before = st != NULL && strcmp(st, ACME_ST_PENDING) != 0;
-      z->solver = o->solvers[s];
-      z->chall_type = strdup(type);
-      z->chall_url = strdup(url);
-      z->token = strdup(tok);
-      return 0;
-    }
+  const char *types[ACME_MAX_CHALLENGES];
+  size_t n = 0, ci, si;
+  for (size_t i = 0; i < az->nchalls && n < ACME_MAX_CHALLENGES; i++) {
+    const struct acme_chall_obj *c = &az->challs[i];
+    types[n++] = c->type != NULL && c->url != NULL && strlen(c->type) <= 40
+                     ? c->type
+                     : NULL;
   }
-  return -1;
-}
-
-static void offered_types(const struct acme_authz_obj *az, char *out,
-                          size_t outlen) {
-  size_t used = 0;
-  out[0] = '\0';
-  for (size_t i = 0; i < az->nchalls; i++) {
-    const char *t = az->challs[i].type;
-    if (t == NULL)
-      continue;
-    int n = snprintf(out + used, outlen - used, "%s%.30s", used ? ", " : "", t);
-    if (n < 0 || (size_t)n >= outlen - used)
-      break;
-    used += (size_t)n;
-  }
+  if (byoca_challenge_choose(&o->chall, types, n, o->solvers, o->nsolvers, &ci,
+                             &si, why, whylen) != 0)
+    return -1;
+  const struct acme_chall_obj *c = &az->challs[ci];
+  const char *tok = c->token;
+  if (tok == NULL || strlen(tok) > 256 || !byoca_b64url_valid(tok))
+    return -2;
+  const char *st = c->status;
+  z->answered_before = st != NULL && strcmp(st, ACME_ST_PENDING) != 0;
+  z->solver = o->solvers[si];
+  z->chall_type = strdup(c->type);
+  z->chall_url = strdup(c->url);
+  z->token = strdup(tok);
+  return 0;
 }
 
 static int derive(struct authz *z) {
   struct byoca_order *o = z->o;
   z->key_authz = byoca_asprintf("%s.%s", z->token, o->thumbprint);
-  z->record_name = byoca_asprintf("_acme-challenge.%s", z->ident);
+  if (z->chall_type != NULL && strcmp(z->chall_type, "dns-account-01") == 0) {
+    /* D-DNSACCOUNT: the account-scoped label in front of _acme-challenge */
+    if (byoca_dns_account_label(o->a->kid, z->account_label) != 0)
+      return -1;
+    z->record_name =
+        byoca_asprintf("%s._acme-challenge.%s", z->account_label, z->ident);
+  } else {
+    z->record_name = byoca_asprintf("_acme-challenge.%s", z->ident);
+  }
   if (z->key_authz == NULL || z->record_name == NULL)
     return -1;
   return byoca_sha256_b64url(z->key_authz, strlen(z->key_authz), &z->dns_value);
@@ -272,22 +270,18 @@ static int derive(struct authz *z) {
 static void authz_provision(struct authz *z, const struct acme_authz_obj *az) {
   struct byoca_order *o = z->o;
   struct byoca_err e = {0};
-  char types[256];
-  int r = pick(z, az);
+  char why[512];
+  int r = pick(z, az, why, sizeof(why));
   if (r == -2) {
     order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                 "the server sent an invalid challenge token for %s", z->ident);
     return;
   }
   if (r != 0) {
-    offered_types(az, types, sizeof(types));
-    {
-      order_failf(o, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
-                  "no configured solver can answer the challenges the"
-                  " server offers for %s (%s)",
-                  z->ident, types[0] ? types : "none");
-      return;
-    }
+    order_failf(o, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                "no challenge the server offers for %s fits (%s)", z->ident,
+                why);
+    return;
   }
   if (acme_check_url(o->a, z->chall_url, "challenge", &e) != 0 ||
       derive(z) != 0) {

@@ -490,6 +490,39 @@ static char *new_order_payload(struct byoca_order *o) {
   return s;
 }
 
+/* Keeps the challenge policy as static type names: known types only (an
+ * unknown one no solver answers anyway). */
+static void copy_policy(struct byoca_order *o,
+                        const struct byoca_challenge_policy *p) {
+  o->chall.order = NULL;
+  o->chall.norder = 0;
+  if (p->order != NULL) {
+    o->chall.order = o->chall_order;
+    for (size_t i = 0;
+         i < p->norder && o->chall.norder < BYOCA_CHALLENGE_TYPES_MAX; i++) {
+      const char *t =
+          p->order[i] != NULL
+              ? byoca_challenge_known(p->order[i], strlen(p->order[i]))
+              : NULL;
+      if (t != NULL)
+        o->chall_order[o->chall.norder++] = t;
+    }
+  }
+  o->chall.caa_restricts = p->caa_restricts;
+  o->chall.caa_allowed = o->chall_caa;
+  o->chall.ncaa_allowed = 0;
+  for (size_t i = 0; p->caa_restricts && i < p->ncaa_allowed &&
+                     o->chall.ncaa_allowed < BYOCA_CHALLENGE_TYPES_MAX;
+       i++) {
+    const char *t = p->caa_allowed[i] != NULL
+                        ? byoca_challenge_known(p->caa_allowed[i],
+                                                strlen(p->caa_allowed[i]))
+                        : NULL;
+    if (t != NULL)
+      o->chall_caa[o->chall.ncaa_allowed++] = t;
+  }
+}
+
 static int copy_request(struct byoca_order *o, const struct byoca_order_req *r,
                         struct byoca_err *err) {
   o->names = calloc(r->nnames, sizeof(char *));
@@ -524,6 +557,7 @@ static int copy_request(struct byoca_order *o, const struct byoca_order_req *r,
     return BYOCA_E_NOMEM;
   memcpy(o->solvers, r->solvers, r->nsolvers * sizeof(*o->solvers));
   o->nsolvers = r->nsolvers;
+  copy_policy(o, &r->challenges);
   return 0;
 }
 

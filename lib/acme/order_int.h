@@ -18,7 +18,8 @@ struct authz {
   char *key_authz;
   char *dns_value;
   char *record_name;
-  struct byoca_solver *solver; /* borrowed */
+  char account_label[BYOCA_DNS_ACCOUNT_LABEL_SIZE]; /* dns-account-01 */
+  struct byoca_solver *solver;                      /* borrowed */
   int responded;
   int answered_before;   /* the challenge was no longer pending when picked */
   int refused;           /* the server refused our answer (400) once */
@@ -53,6 +54,9 @@ struct byoca_order {
   char *replaces;
   struct byoca_solver **solvers;
   size_t nsolvers;
+  struct byoca_challenge_policy chall; /* points into the two below */
+  const char *chall_order[BYOCA_CHALLENGE_TYPES_MAX];
+  const char *chall_caa[BYOCA_CHALLENGE_TYPES_MAX];
   char *label;
   char *thumbprint;
   int (*persist)(void *arg, const char *order_url, const struct byoca_key *key);

@@ -177,7 +177,7 @@ void mgr_attempt_go(struct mgr_job *j) {
     byoca_err_clear(&e);
     return;
   }
-  if (j->nsolvers == 0) {
+  if (j->nsolvers == 0 || j->cur_methods == 0) {
     skip(j, "no configured solver answers a challenge type it allows");
     return;
   }

@@ -90,6 +90,10 @@ static unsigned methods_of(const char *vm) {
       m |= MGR_M_HTTP01;
     else if (n == 6 && strncmp(p, "dns-01", 6) == 0)
       m |= MGR_M_DNS01;
+    else if (n == 11 && strncmp(p, "tls-alpn-01", 11) == 0)
+      m |= MGR_M_TLSALPN01;
+    else if (n == 14 && strncmp(p, "dns-account-01", 14) == 0)
+      m |= MGR_M_DNSACCT01;
     p += n + (c != NULL);
   }
   return m;
@@ -100,7 +104,7 @@ static unsigned ident_allows(const struct byoca_caa_ident *id,
                              const char *issuer) {
   unsigned m = 0;
   if (id->status != BYOCA_CAA_RESTRICTED)
-    return MGR_M_HTTP01 | MGR_M_DNS01;
+    return MGR_M_ALL;
   for (size_t v = 0; v < id->nverdicts; v++) {
     const struct byoca_caa_verdict *vd = &id->verdicts[v];
     if (!vd->usable || vd->parsed.issuer == NULL ||
@@ -108,9 +112,14 @@ static unsigned ident_allows(const struct byoca_caa_ident *id,
       continue;
     const char *vm =
         byoca_caa_value_param(&vd->parsed, "validationmethods", NULL);
-    m |= vm == NULL ? MGR_M_HTTP01 | MGR_M_DNS01 : methods_of(vm);
+    m |= vm == NULL ? MGR_M_ALL : methods_of(vm);
   }
   return m;
+}
+
+unsigned mgr_methods_ours(const struct byoca_manager *m) {
+  return MGR_M_HTTP01 |
+         (m->cfg.dns_hook != NULL ? MGR_M_DNS01 | MGR_M_DNSACCT01 : 0u);
 }
 
 unsigned mgr_methods_allowed(const struct byoca_caa_discovery *d,

@@ -13,7 +13,7 @@
 /* ---- the choice for a job ---- */
 
 static unsigned our_methods(const struct byoca_manager *m) {
-  return MGR_M_HTTP01 | (m->cfg.dns_hook != NULL ? MGR_M_DNS01 : 0u);
+  return mgr_methods_ours(m);
 }
 
 static int add_ca(struct mgr_job *j, const char *ca, unsigned methods) {
@@ -125,7 +125,8 @@ static void discovered(struct mgr_job *j) {
   choose_finish(j);
 }
 
-static const char *const method_names[] = {"http-01", "dns-01"};
+static const char *const method_names[] = {"http-01", "dns-01",
+                                           "dns-account-01"};
 
 /* Runs discovery with the tenant's accounts (D-ACCT-UNKNOWN). */
 static void discover(struct mgr_job *j) {
@@ -145,7 +146,7 @@ static void discover(struct mgr_job *j) {
     }
   struct byoca_caa_policy policy = {
       .methods = method_names,
-      .nmethods = m->cfg.dns_hook != NULL ? 2 : 1,
+      .nmethods = m->cfg.dns_hook != NULL ? 3 : 1,
       .accounts = accts,
       .naccounts = na,
       .seed = mgr_seed(j->cert_id),

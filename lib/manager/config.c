@@ -127,6 +127,9 @@ int mgr_cfg_copy(struct mgr_cfg *cfg, const struct byoca_manager_opts *o,
   int rc = copy_cas(cfg, o, err);
   if (rc == 0)
     rc = copy_defaults(cfg, o);
+  if (rc == 0 && o->challenge_order != NULL && *o->challenge_order != '\0')
+    rc = byoca_challenge_order_parse(o->challenge_order, cfg->chall_order,
+                                     &cfg->nchall_order, err);
   if (rc == 0 && o->webhook_url != NULL && *o->webhook_url != '\0' &&
       strncasecmp(o->webhook_url, "https://", 8) != 0 &&
       strncasecmp(o->webhook_url, "http://", 7) != 0)

@@ -25,6 +25,9 @@
 /* Challenge types the manager can answer (bit mask). */
 #define MGR_M_HTTP01 1u
 #define MGR_M_DNS01 2u
+#define MGR_M_TLSALPN01 4u
+#define MGR_M_DNSACCT01 8u
+#define MGR_M_ALL 15u
 
 /* ---- configuration (config.c): deep copies of the options ---- */
 
@@ -51,6 +54,8 @@ struct mgr_cfg {
   int64_t retry_base_s;
   int64_t lease_s;
   char *dns_hook;
+  const char *chall_order[BYOCA_CHALLENGE_TYPES_MAX]; /* static names */
+  size_t nchall_order;                                /* 0: the default order */
   int64_t hook_timeout_ms;
   char *deploy_dir;
   char *deploy_hook;
@@ -128,6 +133,8 @@ const char *mgr_why(struct byoca_buf *why);
 int mgr_eab_skip(int eab_required, int have_account, int have_eab);
 /* The MGR_M_* of ours the CAA records of every restricting identifier
  * allow for issuer (RFC 8657 validationmethods). */
+/* The MGR_M_* our configured solvers answer. */
+unsigned mgr_methods_ours(const struct byoca_manager *m);
 unsigned mgr_methods_allowed(const struct byoca_caa_discovery *d,
                              const char *issuer, unsigned ours);
 /* D-RANDOM seed for a lineage. */
@@ -312,7 +319,8 @@ struct mgr_job {
   int cur_by_url;
   int cur_cached; /* directory URL taken from the D-WELLKNOWN cache */
   unsigned cur_methods;
-  char *slot; /* per-CA slot held, or NULL */
+  const char *caa_allowed[4]; /* for the order's challenge rule */
+  char *slot;                 /* per-CA slot held, or NULL */
   int waiting_slot;
   struct byoca_acme *acme;
   struct byoca_key *acct_key;
@@ -422,7 +430,8 @@ int mgr_resume_try(struct mgr_job *j);
 void mgr_order_req(struct mgr_job *j, struct byoca_order_req *req);
 
 /* solver.c */
-/* The solvers of the current attempt for j->cur_methods. */
+/* The solvers of the current attempt: every configured one (the order's
+ * challenge rule weighs CAA and preference). */
 int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err);
 struct mgr_solver *mgr_solver_http(struct byoca_manager *m, int64_t cert_id);
 struct mgr_solver *mgr_solver_dns(struct byoca_manager *m,

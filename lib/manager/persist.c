@@ -44,6 +44,28 @@ void mgr_order_req(struct mgr_job *j, struct byoca_order_req *req) {
                                        byoca_acme_directory_url(j->acme));
   req->solvers = j->solver_ptrs;
   req->nsolvers = j->nsolvers;
+  /* the challenge rule (byoca_challenge_choose): the provider's order and
+   * what the CAA records allow at this CA (RFC 8657) */
+  if (j->m->cfg.nchall_order > 0) {
+    req->challenges.order = j->m->cfg.chall_order;
+    req->challenges.norder = j->m->cfg.nchall_order;
+  }
+  if (j->have_disc && j->cur_issuer != NULL) {
+    unsigned caa = mgr_methods_allowed(&j->disc, j->cur_issuer, MGR_M_ALL);
+    static const struct {
+      unsigned bit;
+      const char *type;
+    } bits[] = {{MGR_M_HTTP01, "http-01"},
+                {MGR_M_DNS01, "dns-01"},
+                {MGR_M_TLSALPN01, "tls-alpn-01"},
+                {MGR_M_DNSACCT01, "dns-account-01"}};
+    req->challenges.caa_restricts = 1;
+    req->challenges.caa_allowed = j->caa_allowed;
+    req->challenges.ncaa_allowed = 0;
+    for (size_t i = 0; i < sizeof(bits) / sizeof(*bits); i++)
+      if (caa & bits[i].bit)
+        j->caa_allowed[req->challenges.ncaa_allowed++] = bits[i].type;
+  }
   req->label = j->label;
   req->max_wait_ms = j->m->cfg.order_timeout_ms;
   req->persist = mgr_persist_cb;
@@ -137,7 +159,7 @@ static void on_resume_dir(void *arg, const struct byoca_err *err) {
 static int resume_prepare(struct mgr_job *j, const struct byoca_order_row *o,
                           struct byoca_secret *key_pem, struct byoca_err *err) {
   char url[1024] = "";
-  unsigned ours = MGR_M_HTTP01 | (j->m->cfg.dns_hook ? MGR_M_DNS01 : 0u);
+  unsigned ours = mgr_methods_ours(j->m);
   int by_url = o->issuer[0] == '\0';
   if (mgr_attempt_set_ca(j, by_url ? o->directory : o->issuer, o->directory,
                          by_url, ours) != 0 ||

@@ -1,8 +1,8 @@
 /* The manager's challenge solvers. http-01 goes into the store's challenge
- * table, from which any byocad node's HTTP listener answers; dns-01 runs
- * the operator's hook (lib/solve). Each job gets its own solvers, wrapped
- * so that they outlive a cancelled order's late setup/cleanup calls: a
- * retired solver is freed once nothing runs through it any more. */
+ * table, from which any byocad node's HTTP listener answers; dns-01 and
+ * dns-account-01 run the operator's hook (lib/solve). Each job gets its own
+ * solvers, wrapped so that they outlive a cancelled order's late setup/cleanup
+ * calls: a retired solver is freed once nothing runs through it any more. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,8 +147,9 @@ struct mgr_solver *mgr_solver_dns(struct byoca_manager *m,
     byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
     return NULL;
   }
-  s->inner = byoca_solver_hook(m->loop, m->cfg.dns_hook, "dns-01",
-                               m->cfg.hook_timeout_ms, err);
+  s->inner =
+      byoca_solver_hook(m->loop, m->cfg.dns_hook, "dns-01,dns-account-01",
+                        m->cfg.hook_timeout_ms, err);
   if (s->inner == NULL) {
     free(s);
     return NULL;
@@ -174,14 +175,14 @@ void mgr_solver_retire(struct mgr_solver *s) {
 
 int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
   struct byoca_manager *m = j->m;
-  if (j->cur_methods & MGR_M_HTTP01) {
-    if ((j->solvers[j->nsolvers] = mgr_solver_http(m, j->cert_id)) == NULL)
-      return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
-                           "out of memory");
-    j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
-    j->nsolvers++;
-  }
-  if ((j->cur_methods & MGR_M_DNS01) && m->cfg.dns_hook != NULL) {
+  /* every configured solver: the order's challenge rule weighs CAA
+   * (mgr_order_req), so a refusal can name each reason */
+  if ((j->solvers[j->nsolvers] = mgr_solver_http(m, j->cert_id)) == NULL)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                         "out of memory");
+  j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
+  j->nsolvers++;
+  if (m->cfg.dns_hook != NULL) {
     if ((j->solvers[j->nsolvers] = mgr_solver_dns(m, err)) == NULL)
       return err != NULL && err->code != 0 ? err->code : BYOCA_E_INTERNAL;
     j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);

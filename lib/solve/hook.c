@@ -95,7 +95,7 @@ static const char *or_empty(const char *s) {
   return s ? s : "";
 }
 
-/* Fills env (10 slots) with allocated "K=V" strings; NULL-terminated. */
+/* Fills env (11 slots) with allocated "K=V" strings; NULL-terminated. */
 static int make_env(const struct byoca_challenge *ch, const char *action,
                     char **env) {
   size_t n = 0;
@@ -110,6 +110,8 @@ static int make_env(const struct byoca_challenge *ch, const char *action,
   env[n++] = byoca_asprintf("BYOCA_TOKEN=%s", or_empty(ch->token));
   env[n++] =
       byoca_asprintf("BYOCA_KEY_AUTHORIZATION=%s", or_empty(ch->key_authz));
+  env[n++] =
+      byoca_asprintf("BYOCA_ACCOUNT_LABEL=%s", or_empty(ch->account_label));
   env[n] = NULL;
   for (size_t i = 0; i < n; i++)
     if (!env[i])
@@ -120,7 +122,7 @@ static int make_env(const struct byoca_challenge *ch, const char *action,
 static int run(struct hook *h, const struct byoca_challenge *ch,
                const char *action, byoca_solve_cb cb, void *arg,
                struct byoca_err *err) {
-  char *env[10] = {0};
+  char *env[11] = {0};
   char act[16];
   char *argv[] = {h->path, act, NULL};
   int rc = BYOCA_E_NOMEM;
@@ -261,7 +263,7 @@ struct byoca_solver *byoca_solver_hook(struct byoca_loop *loop,
     hk_free(h);
     return NULL;
   }
-  if (parse_types(h, types ? types : "dns-01", err) != 0) {
+  if (parse_types(h, types ? types : "dns-01,dns-account-01", err) != 0) {
     hk_free(h);
     return NULL;
   }

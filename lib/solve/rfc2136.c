@@ -143,11 +143,19 @@ void r2136_op_fail(struct r2136_op *op, const struct byoca_err *err) {
 
 /* ---- the solver ---- */
 
+/* dns-account-01 differs from dns-01 only in the record name, which the
+ * engine computes (D-DNSACCOUNT). */
+static int r_supports(void *ctx, const char *type) {
+  (void)ctx;
+  return strcmp(type, "dns-01") == 0 || strcmp(type, "dns-account-01") == 0;
+}
+
 static int check_challenge(const struct byoca_challenge *ch,
                            struct byoca_err *err) {
-  if (ch->type == NULL || strcmp(ch->type, "dns-01") != 0)
+  if (ch->type == NULL || !r_supports(NULL, ch->type))
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INTERNAL,
-                         "the rfc2136 solver answers only dns-01");
+                         "the rfc2136 solver answers only dns-01 and "
+                         "dns-account-01");
   if (!r2136_value_valid(ch->dns_value))
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_CA,
                          "invalid dns-01 TXT value");
@@ -174,11 +182,6 @@ static int start(struct r2136_cfg *c, const struct byoca_challenge *ch, int add,
   if (rc != 0)
     op_free(op);
   return rc;
-}
-
-static int r_supports(void *ctx, const char *type) {
-  (void)ctx;
-  return strcmp(type, "dns-01") == 0;
 }
 
 static int r_setup(void *ctx, const struct byoca_challenge *ch,

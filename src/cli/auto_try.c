@@ -41,23 +41,24 @@ static int method_allowed(const struct byoca_caa_discovery *d,
   return 1;
 }
 
-static const char *const types[] = {"http-01", "dns-01", "tls-alpn-01",
-                                    "dns-account-01"};
-
-/* Keeps the solvers that answer a type the records allow for issuer. */
-static size_t filter_solvers(struct cli_rt *rt,
-                             const struct byoca_caa_discovery *d,
-                             const char *issuer, struct byoca_solver **keep) {
-  size_t n = 0;
-  for (size_t s = 0; s < rt->nsolvers; s++) {
-    int ok = 0;
-    for (size_t t = 0; !ok && t < sizeof(types) / sizeof(*types); t++)
-      ok = byoca_solver_supports(rt->solvers[s], types[t]) &&
-           method_allowed(d, issuer, types[t]);
-    if (ok)
-      keep[n++] = rt->solvers[s];
+/* What the CAA records allow at issuer (RFC 8657), for the challenge
+ * rule of the order; 1 if some configured solver answers an allowed
+ * type. */
+static int caa_policy(const struct cli_rt *rt,
+                      const struct byoca_caa_discovery *d, const char *issuer,
+                      struct cli_opts *o) {
+  const char *const *known = byoca_challenge_default();
+  int any = 0;
+  o->caa_restricts = 1;
+  o->ncaa_allowed = 0;
+  for (size_t t = 0; known[t] != NULL; t++) {
+    if (!method_allowed(d, issuer, known[t]))
+      continue;
+    o->caa_allowed[o->ncaa_allowed++] = known[t];
+    for (size_t s = 0; s < rt->nsolvers; s++)
+      any |= byoca_solver_supports(rt->solvers[s], known[t]);
   }
-  return n;
+  return any;
 }
 
 struct dir_find {
@@ -135,8 +136,6 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
                    struct cli_job *job, const struct byoca_caa_candidate *c,
                    struct byoca_buf *why) {
   struct byoca_err e = {0};
-  struct byoca_solver *keep[CLI_MAX_SOLVERS], *saved[CLI_MAX_SOLVERS];
-  size_t nsaved = rt->nsolvers;
   struct cli_opts o2 = *o;
   struct cli_lineage *lin = job->lin;
   int64_t until = cli_backoff_until(o->state_dir, c->issuer);
@@ -153,8 +152,7 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
   }
   byoca_log(BYOCA_LOG_INFO, "%s: trying %s (group %d, score %lld)", lin->name,
             c->issuer, c->group, (long long)c->score);
-  size_t nkeep = filter_solvers(rt, &plan->disc, c->issuer, keep);
-  if (nkeep == 0) {
+  if (!caa_policy(rt, &plan->disc, c->issuer, &o2)) {
     byoca_log(BYOCA_LOG_WARN,
               "%s: skipping %s: no configured solver answers"
               " a challenge type its CAA records allow",
@@ -186,13 +184,8 @@ static int try_one(struct cli_rt *rt, const struct cli_opts *o,
   free(lin->issuer);
   lin->issuer = strdup(c->issuer);
   lin->ca_auto = 1;
-  memcpy(saved, rt->solvers, nsaved * sizeof(*saved));
-  memcpy(rt->solvers, keep, nkeep * sizeof(*keep));
-  rt->nsolvers = nkeep;
   job->status = 0;
   cli_run_jobs(rt, &o2, job, 1, 1);
-  memcpy(rt->solvers, saved, nsaved * sizeof(*saved));
-  rt->nsolvers = nsaved;
   free(dir);
   if (job->status != 1 && job->code == BYOCA_E_PROFILE) {
     /* D-PROFILE: the CA lacks the required profile; a skip, not a CA

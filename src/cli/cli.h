@@ -64,6 +64,14 @@ struct cli_opts {
    * lineage), else [tls-alpn] listen in byoca.conf */
   const char *tls_alpn;
   const char *tls_alpn_conf;
+  /* challenge preference: --challenge-order (kept with the lineage), else
+   * challenge_order in byoca.conf's [defaults], else the library's */
+  const char *challenge_order;
+  const char *challenge_order_conf;
+  /* --ca auto: the CA's CAA validationmethods (RFC 8657) for these names */
+  int caa_restricts;
+  const char *caa_allowed[BYOCA_CHALLENGE_TYPES_MAX];
+  size_t ncaa_allowed;
   const struct cli_config *cfg; /* byoca.conf, set by cli_opts_finish */
 };
 
@@ -118,6 +126,7 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg);
       {"http-timeout", required_argument, NULL, 1025},                         \
       {"order-timeout", required_argument, NULL, 1026},                        \
       {"tls-alpn", required_argument, NULL, 1027},                             \
+      {"challenge-order", required_argument, NULL, 1028},                      \
       {"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},  \
   {                                                                            \
     "help", no_argument, NULL, 'h'                                             \
@@ -198,7 +207,8 @@ struct cli_lineage {
   int http_port;
   char *hook;
   char *hook_types;
-  char *tls_alpn; /* "[ADDR:]PORT" of the tls-alpn-01 responder */
+  char *tls_alpn;        /* "[ADDR:]PORT" of the tls-alpn-01 responder */
+  char *challenge_order; /* --challenge-order given at issue, or NULL */
   char *deploy_hook;
   char *ca_bundle;
   int ca_auto;  /* the CA is chosen by CAA discovery at each issuance */

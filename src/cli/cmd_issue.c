@@ -236,6 +236,7 @@ static int lineage_from(struct issue_args *a, struct cli_lineage *l,
   l->hook = byoca_strdup(a->o.hook);
   l->hook_types = byoca_strdup(a->o.hook_types);
   l->tls_alpn = byoca_strdup(a->o.tls_alpn);
+  l->challenge_order = byoca_strdup(a->o.challenge_order);
   l->deploy_hook = byoca_strdup(a->deploy_hook);
   l->ca_bundle = byoca_strdup(a->o.ca_bundle);
   return 0;

@@ -79,6 +79,8 @@ static void group_opts(const struct renew_args *a, const struct cli_lineage *l,
                        struct cli_opts *o) {
   *o = a->o;
   o->server = l->server;
+  if (o->challenge_order == NULL)
+    o->challenge_order = l->challenge_order;
   if (o->ca_bundle == NULL)
     o->ca_bundle = l->ca_bundle;
   if (o->webroot == NULL && o->http_port == 0 && o->hook == NULL &&

@@ -11,6 +11,7 @@
  *   state_dir = DIR
  *   http_timeout = SECONDS   ; --http-timeout: each HTTP request
  *   order_timeout = SECONDS  ; --order-timeout: polling one order
+ *   challenge_order = LIST   ; like --challenge-order
  *
  *   [ca "letsencrypt.org"]   ; a CA by its CAA issuer-domain-name
  *   directory = URL          ; for CAs without /.well-known/acme (D-WELLKNOWN)
@@ -84,6 +85,12 @@ static int defaults_key(struct cli_config *c, const char *k, const char *v) {
     return set_str(&c->state_dir, v);
   if (strcmp(k, "require_dnssec") == 0)
     return yes(v, &c->require_dnssec);
+  if (strcmp(k, "challenge_order") == 0) {
+    const char *t[BYOCA_CHALLENGE_TYPES_MAX];
+    size_t n;
+    return byoca_challenge_order_parse(v, t, &n, NULL) == 0 &&
+           set_str(&c->challenge_order, v);
+  }
   if (strcmp(k, "allow_net") == 0 && c->nallow < CLI_MAX_ALLOW)
     return (c->allow_net[c->nallow++] = strdup(v)) != NULL;
   return 0;
@@ -197,6 +204,7 @@ void cli_config_free(struct cli_config *c) {
   free(c->rfc2136.tsig_secret_file);
   free(c->rfc2136.zone);
   free(c->tls_alpn);
+  free(c->challenge_order);
   memset(c, 0, sizeof(*c));
 }
 

@@ -42,6 +42,7 @@ struct cli_config {
   char *tls_alpn;           /* [tls-alpn] listen = [ADDR:]PORT */
   int64_t http_timeout_ms;  /* [defaults] http_timeout (seconds) */
   int64_t order_timeout_ms; /* [defaults] order_timeout (seconds) */
+  char *challenge_order;    /* [defaults] challenge_order, checked */
 };
 
 /* Reads path (NULL: $BYOCA_CONFIG or /etc/byoca/byoca.conf if present).

@@ -299,6 +299,19 @@ static void start_job(struct runner *r, struct cli_job *job) {
       .max_wait_ms = r->o->order_timeout_ms,
   };
   profile_for(r, l, &req);
+  /* the challenge rule (byoca_challenge_choose): checked at parse time */
+  const char *order[BYOCA_CHALLENGE_TYPES_MAX];
+  size_t norder = 0;
+  const char *ol = r->o->challenge_order != NULL ? r->o->challenge_order
+                                                 : r->o->challenge_order_conf;
+  if (ol != NULL &&
+      byoca_challenge_order_parse(ol, order, &norder, NULL) == 0) {
+    req.challenges.order = order;
+    req.challenges.norder = norder;
+  }
+  req.challenges.caa_restricts = r->o->caa_restricts;
+  req.challenges.caa_allowed = r->o->caa_allowed;
+  req.challenges.ncaa_allowed = r->o->ncaa_allowed;
   r->running++;
   if (c == NULL) {
     byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");

@@ -31,9 +31,12 @@ const char cli_common_help[] =
     "  --http-addr ADDR       address it listens on (default all)\n"
     "  --webroot DIR          write http-01 files under DIR instead\n"
     "  --tls-alpn [ADDR:]PORT answer tls-alpn-01 on this TCP port (ADDR\n"
-    "                         default all); used wherever the CA offers it\n"
+    "                         default all)\n"
+    "  --challenge-order LIST challenge types to use, best first (default\n"
+    "                         dns-account-01,dns-01,tls-alpn-01,http-01)\n"
     "  --hook PATH            program that provisions challenges (dns-01)\n"
-    "  --hook-types LIST      challenge types the hook answers (dns-01)\n"
+    "  --hook-types LIST      challenge types the hook answers\n"
+    "                         (dns-01,dns-account-01)\n"
     "  --hook-timeout SEC     kill the hook after SEC seconds (300)\n"
     "  --dns-rfc2136 IP[:PORT]\n"
     "                         answer dns-01 by RFC 2136 updates sent to\n"
@@ -195,6 +198,18 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg) {
     return rfc2136_opt(o, opt, arg);
   case 1027:
     return listen_arg("--tls-alpn", arg, &o->tls_alpn);
+  case 1028: {
+    const char *t[BYOCA_CHALLENGE_TYPES_MAX];
+    size_t n;
+    struct byoca_err e = {0};
+    if (byoca_challenge_order_parse(arg, t, &n, &e) != 0) {
+      cli_error("invalid --challenge-order: %s", e.msg);
+      byoca_err_clear(&e);
+      return -1;
+    }
+    o->challenge_order = arg;
+    return 1;
+  }
   case 'v':
     cli_verbose = 1;
     byoca_log_set_level(BYOCA_LOG_DEBUG);

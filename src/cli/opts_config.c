@@ -41,6 +41,7 @@ int cli_opts_finish(struct cli_opts *o, struct cli_config *cfg,
     o->order_timeout_ms = cfg->order_timeout_ms;
   rfc2136_finish(o, &cfg->rfc2136);
   o->tls_alpn_conf = cfg->tls_alpn;
+  o->challenge_order_conf = cfg->challenge_order;
   return 0;
 }
 

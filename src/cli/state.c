@@ -258,6 +258,7 @@ int cli_lineage_load(const char *state, const char *name, struct cli_lineage *l,
   l->hook = jstr(j, "hook");
   l->hook_types = jstr(j, "hook_types");
   l->tls_alpn = jstr(j, "tls_alpn");
+  l->challenge_order = jstr(j, "challenge_order");
   l->deploy_hook = jstr(j, "deploy_hook");
   l->ca_bundle = jstr(j, "ca_bundle");
   l->serial = jstr(j, "serial");
@@ -298,6 +299,7 @@ int cli_lineage_save(const char *state, const struct cli_lineage *l,
   set_opt_str(j, "hook", l->hook);
   set_opt_str(j, "hook_types", l->hook_types);
   set_opt_str(j, "tls_alpn", l->tls_alpn);
+  set_opt_str(j, "challenge_order", l->challenge_order);
   set_opt_str(j, "deploy_hook", l->deploy_hook);
   set_opt_str(j, "ca_bundle", l->ca_bundle);
   set_opt_str(j, "serial", l->serial);
@@ -341,6 +343,7 @@ void cli_lineage_free(struct cli_lineage *l) {
   free(l->hook);
   free(l->hook_types);
   free(l->tls_alpn);
+  free(l->challenge_order);
   free(l->deploy_hook);
   free(l->ca_bundle);
   free(l->serial);

@@ -53,6 +53,7 @@ static const struct key keys[] = {
     {"tick_ms", K_INT, F(tick_ms), 10, 3600000, 0},
     {"lease", K_INT, F(lease), 3, 86400, 1},
     {"dns_hook", K_PATH, F(dns_hook), 0, 0, 0},
+    {"challenge_order", K_STR, F(challenge_order), 0, 0, 0},
     {"hook_timeout", K_INT, F(hook_timeout), 1, 86400, 0},
     {"deploy_dir", K_PATH, F(deploy_dir), 0, 0, 0},
     {"deploy_hook", K_PATH, F(deploy_hook), 0, 0, 0},
@@ -206,6 +207,16 @@ static int set_key(struct parse *p, const struct key *k, const char *v) {
   case K_STR:
   case K_PATH:
   case K_STORE:
+    if (strcmp(k->name, "challenge_order") == 0 && *v != '\0') {
+      const char *t[BYOCA_CHALLENGE_TYPES_MAX];
+      size_t n;
+      struct byoca_err e = {0};
+      if (byoca_challenge_order_parse(v, t, &n, &e) != 0) {
+        fail(p, "challenge_order: %s", e.msg);
+        byoca_err_clear(&e);
+        return 0;
+      }
+    }
     if (*v == '\0') {
       free(*s);
       *s = NULL;

@@ -53,6 +53,7 @@ struct bd_config {
   int64_t tick_ms;
   int64_t lease; /* seconds a claimed lineage stays this node's */
   char *dns_hook;
+  char *challenge_order; /* challenge types, best first; NULL = default */
   int64_t hook_timeout;
   char *deploy_dir;
   char *deploy_hook;

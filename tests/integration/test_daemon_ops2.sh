@@ -75,8 +75,11 @@ HTTP_LINE="http_listen = 127.0.0.1:$PORT_HTTP01"
 # conf_lines [LINE...]: CONF_LINES = the fixed lines, overridden by key by
 # LINEs, plus LINEs
 conf_lines() {
+  # challenge_order: http-01 first, so an A record pointing elsewhere
+  # fails a renewal (the default would prefer the dns hook)
   local fixed=("retry_base = 1" "deploy_hook = $W/deploy.sh"
-    "dns_hook = $W/dns.sh" "max_parallel = 1" "drain_timeout = 2"
+    "dns_hook = $W/dns.sh" "challenge_order = http-01, dns-01"
+    "max_parallel = 1" "drain_timeout = 2"
     "webhook_url = http://127.0.0.1:$SINKA_PORT/a") l
   CONF_LINES=()
   for l in "${fixed[@]}"; do

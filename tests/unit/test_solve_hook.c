@@ -120,6 +120,7 @@ static void test_env_and_args(void **state) {
   assert_non_null(s);
   assert_string_equal(s->name, "hook");
   assert_true(byoca_solver_supports(s, "dns-01"));
+  assert_true(byoca_solver_supports(s, "dns-account-01")); /* the default */
   assert_false(byoca_solver_supports(s, "http-01"));
 
   solve(t, s, 0, &dns_chal, &r);
@@ -134,6 +135,7 @@ static void test_env_and_args(void **state) {
   /* sorted: exactly the challenge and the minimal base */
   snprintf(want, sizeof(want),
            "ARGS=1:setup\n"
+           "BYOCA_ACCOUNT_LABEL=\n"
            "BYOCA_ACTION=setup\n"
            "BYOCA_CHALLENGE_TYPE=dns-01\n"
            "BYOCA_IDENTIFIER=example.org\n"

@@ -529,7 +529,7 @@ static void test_constructor(void **state) {
   assert_string_equal(s->name, "rfc2136");
   assert_true(byoca_solver_supports(s, "dns-01"));
   assert_false(byoca_solver_supports(s, "http-01"));
-  assert_false(byoca_solver_supports(s, "dns-account-01"));
+  assert_true(byoca_solver_supports(s, "dns-account-01"));
   byoca_solver_free(s);
   static const struct {
     struct byoca_rfc2136_opts o;
