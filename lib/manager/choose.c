@@ -13,7 +13,7 @@
 /* ---- the choice for a job ---- */
 
 static unsigned our_methods(const struct byoca_manager *m) {
-  return MGR_M_HTTP01 | (m->cfg.dns_hook != NULL ? MGR_M_DNS01 : 0u);
+  return MGR_M_HTTP01 | (mgr_dns01_ready(m) ? MGR_M_DNS01 : 0u);
 }
 
 static int add_ca(struct mgr_job *j, const char *ca, unsigned methods) {
@@ -145,7 +145,7 @@ static void discover(struct mgr_job *j) {
     }
   struct byoca_caa_policy policy = {
       .methods = method_names,
-      .nmethods = m->cfg.dns_hook != NULL ? 2 : 1,
+      .nmethods = mgr_dns01_ready(m) ? 2 : 1,
       .accounts = accts,
       .naccounts = na,
       .seed = mgr_seed(j->cert_id),

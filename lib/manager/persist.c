@@ -132,7 +132,7 @@ static void on_resume_dir(void *arg, const struct byoca_err *err) {
 static int resume_prepare(struct mgr_job *j, const struct byoca_order_row *o,
                           struct byoca_secret *key_pem, struct byoca_err *err) {
   char url[1024] = "";
-  unsigned ours = MGR_M_HTTP01 | (j->m->cfg.dns_hook ? MGR_M_DNS01 : 0u);
+  unsigned ours = MGR_M_HTTP01 | (mgr_dns01_ready(j->m) ? MGR_M_DNS01 : 0u);
   int by_url = o->issuer[0] == '\0';
   if (mgr_attempt_set_ca(j, by_url ? o->directory : o->issuer, o->directory,
                          by_url, ours) != 0 ||
