@@ -11,7 +11,7 @@ pkgs=(
   dns-root-data
   # test bed
   pebble nginx openssl curl iproute2 util-linux procps python3 dnsutils
-  knot ldnsutils postgresql
+  knot ldnsutils postgresql bind9 pdns-server pdns-backend-sqlite3 sqlite3 jq
 )
 # `install-deps.sh bench`: also the peers byoca is measured against
 if [ "${1:-}" = bench ]; then

@@ -6,9 +6,9 @@
  * CAA records with D-DEFAULT / D-FALLBACK / D-BACKOFF), the tenant's
  * account at that CA (created on first use, EAB from the tenant's or the
  * provider's credentials), the order (http-01 answered from the store's
- * challenge table, dns-01 through a hook), then stores, deploys, audits
- * and schedules the next check (2/3 of the lifetime, 1/2 under 10 days,
- * with jitter; ARI is a seam for later). Failures back off per
+ * challenge table, dns-01 by RFC 2136 or through a hook), then stores,
+ * deploys, audits and schedules the next check (2/3 of the lifetime, 1/2
+ * under 10 days, with jitter; ARI is a seam for later). Failures back off per
  * certificate (exponential) and per CA (D-BACKOFF, shared by all
  * tenants). Limits: a global and a per-CA number of orders in flight.
  *
@@ -43,6 +43,21 @@ struct byoca_manager_ca {
   int profile_required;      /* that profile is required */
 };
 
+/* A zone the provider updates by RFC 2136 ([rfc2136 "ZONE"] in
+ * byocad.conf): dns-01 records of names in zone go to server, signed
+ * with the TSIG key. The secret file must not be readable by group or
+ * others; it is read when the options are applied (start, reload). */
+struct byoca_manager_rfc2136 {
+  const char *zone;        /* NULL: any name in no listed zone; its zone
+                              is then found by SOA at server */
+  const char *server;      /* "IP", "IP:PORT", "[IPv6]:PORT" (port 53) */
+  const char *tsig_name;   /* TSIG key name */
+  const char *tsig_alg;    /* "hmac-sha256" (NULL) or "hmac-sha512" */
+  const char *secret_file; /* the base64 secret */
+  int64_t propagation_timeout_ms;  /* 0: the solver's default (120 s) */
+  int64_t propagation_interval_ms; /* 0: 2 s */
+};
+
 struct byoca_manager_opts {
   struct byoca_loop *loop;         /* borrowed */
   struct byoca_store *store;       /* borrowed */
@@ -63,8 +78,10 @@ struct byoca_manager_opts {
   int64_t retry_base_s;        /* per-certificate backoff base;
                                   default 300, doubling, cap 1 day */
   int64_t lease_s;             /* claim lease; default 600 */
-  const char *dns_hook;        /* dns-01 and dns-account-01 hook
-                                  program; NULL = none */
+  const char *dns_hook;        /* dns-01 and dns-account-01 hook, for
+                                  names in no rfc2136 zone; NULL = none */
+  const struct byoca_manager_rfc2136 *rfc2136; /* dns-01 by RFC 2136 */
+  size_t nrfc2136;
   const char *challenge_order; /* challenge types, best first
                                   (byoca_challenge_order_parse);
                                   NULL = byoca_challenge_default */

@@ -150,5 +150,10 @@ struct byoca_rfc2136_opts {
 struct byoca_solver *byoca_solver_rfc2136(struct byoca_loop *loop,
                                           const struct byoca_rfc2136_opts *o,
                                           struct byoca_err *err);
+/* RFC 2136 setups and cleanups still in flight, of every solver. Once its
+ * solver is freed, an operation stops waiting for propagation at its next
+ * check, deletes the record it added and finishes (its callback runs with
+ * an error), so a program about to exit runs its loop until this is 0. */
+size_t byoca_rfc2136_in_flight(void);
 
 #endif

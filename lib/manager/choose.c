@@ -146,7 +146,7 @@ static void discover(struct mgr_job *j) {
     }
   struct byoca_caa_policy policy = {
       .methods = method_names,
-      .nmethods = m->cfg.dns_hook != NULL ? 3 : 1,
+      .nmethods = mgr_dns01_ready(m) ? 3 : 1,
       .accounts = accts,
       .naccounts = na,
       .seed = mgr_seed(j->cert_id),

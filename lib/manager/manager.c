@@ -32,6 +32,11 @@ int byoca_manager_new(const struct byoca_manager_opts *opts,
   m->store = opts->store;
   m->http = opts->http;
   m->resolver = opts->resolver;
+  if ((rc = mgr_dns_build(m, opts, &m->dns, err)) != 0) {
+    mgr_cfg_free(&m->cfg);
+    free(m);
+    return rc;
+  }
   mgr_trust_operator_urls(m);
   *out = m;
   return 0;
@@ -149,9 +154,16 @@ int byoca_manager_reconfigure(struct byoca_manager *m,
                               const struct byoca_manager_opts *opts,
                               struct byoca_err *err) {
   struct mgr_cfg cfg;
+  struct mgr_dns *dns = NULL;
   int rc = mgr_cfg_copy(&cfg, opts, err);
   if (rc != 0)
     return rc;
+  if ((rc = mgr_dns_build(m, opts, &dns, err)) != 0) {
+    mgr_cfg_free(&cfg);
+    return rc;
+  }
+  mgr_dns_unref(m->dns); /* jobs keep the set they started with */
+  m->dns = dns;
   int64_t old_tick = m->cfg.tick_ms;
   mgr_cfg_free(&m->cfg);
   m->cfg = cfg;
@@ -239,5 +251,6 @@ void byoca_manager_free(struct byoca_manager *m) {
   mgr_idset_free(&m->warned);
   mgr_metrics_free(&m->metrics);
   mgr_cfg_free(&m->cfg);
+  mgr_dns_close(m->dns); /* RFC 2136 waits end: byoca_rfc2136_in_flight */
   free(m);
 }

@@ -207,6 +207,7 @@ struct byoca_manager {
   struct byoca_http *http;
   struct byoca_resolver *resolver;
   struct mgr_cfg cfg;
+  struct mgr_dns *dns; /* RFC 2136 zones; NULL = none */
   int started;
   int draining;
   int tenant_sweep; /* look for tenants whose deletion may finish */
@@ -428,6 +429,23 @@ int mgr_persist_cb(void *arg, const char *order_url,
 int mgr_resume_try(struct mgr_job *j);
 /* The order request of j (names, key type, solvers, persist). */
 void mgr_order_req(struct mgr_job *j, struct byoca_order_req *req);
+
+/* dns.c: the RFC 2136 zones of the options, shared by reference */
+struct mgr_dns;
+/* Builds a solver per rfc2136 zone of o (secret files checked and read
+ * now); *out NULL when there is none. err names the zone and what. */
+int mgr_dns_build(struct byoca_manager *m, const struct byoca_manager_opts *o,
+                  struct mgr_dns **out, struct byoca_err *err);
+struct mgr_dns *mgr_dns_ref(struct mgr_dns *d);
+void mgr_dns_unref(struct mgr_dns *d);
+/* Frees the set's solvers now, though jobs may still hold the set (their
+ * operations then stop waiting and remove their records), and unrefs. */
+void mgr_dns_close(struct mgr_dns *d);
+/* The solver of the longest zone holding name, else the zone-less entry,
+ * else NULL. Borrowed from d. */
+struct byoca_solver *mgr_dns_pick(const struct mgr_dns *d, const char *name);
+/* 1 if the manager can answer dns-01 (a hook or an rfc2136 zone). */
+int mgr_dns01_ready(const struct byoca_manager *m);
 
 /* solver.c */
 /* The solvers of the current attempt: every configured one (the order's

@@ -1,8 +1,10 @@
 /* The manager's challenge solvers. http-01 goes into the store's challenge
  * table, from which any byocad node's HTTP listener answers; dns-01 and
- * dns-account-01 run the operator's hook (lib/solve). Each job gets its own
- * solvers, wrapped so that they outlive a cancelled order's late setup/cleanup
- * calls: a retired solver is freed once nothing runs through it any more. */
+ * dns-account-01 go by RFC 2136 to the server of the longest configured
+ * zone holding the name (dns.c), else to the operator's hook (lib/solve).
+ * Each job gets its own solvers, wrapped so that they outlive a cancelled
+ * order's late setup/cleanup calls: a retired solver is freed once nothing
+ * runs through it any more. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +16,9 @@ struct mgr_solver {
   struct byoca_solver pub;
   struct byoca_store *store; /* http-01 */
   int64_t cert_id;
-  struct byoca_solver *inner; /* dns-01 hook */
+  int dns;                    /* answers dns-01 and dns-account-01 */
+  struct byoca_solver *inner; /* dns-01 hook; may be NULL */
+  struct mgr_dns *zones;      /* dns-01 by RFC 2136; may be NULL */
   int busy;
   int retired;
   int keep; /* shutting down: leave http-01 tokens for the next start */
@@ -30,13 +34,14 @@ static void maybe_destroy(struct mgr_solver *s) {
   if (!s->retired || s->busy > 0)
     return;
   byoca_solver_free(s->inner);
+  mgr_dns_unref(s->zones);
   free(s);
 }
 
 static int w_supports(void *ctx, const char *type) {
   struct mgr_solver *s = ctx;
-  if (s->inner != NULL)
-    return byoca_solver_supports(s->inner, type);
+  if (s->dns) /* the RFC 2136 solvers and the hook answer both */
+    return strcmp(type, "dns-01") == 0 || strcmp(type, "dns-account-01") == 0;
   return strcmp(type, "http-01") == 0;
 }
 
@@ -51,10 +56,19 @@ static void inner_done(void *arg, const struct byoca_err *err) {
   maybe_destroy(s);
 }
 
-/* Runs setup (cleanup = 0) or cleanup of the inner solver. */
+/* Runs setup (cleanup = 0) or cleanup through the RFC 2136 zone holding
+ * the name, else the hook. */
 static int inner_run(struct mgr_solver *s, int cleanup,
                      const struct byoca_challenge *ch, byoca_solve_cb cb,
                      void *arg, struct byoca_err *err) {
+  struct byoca_solver *in = mgr_dns_pick(s->zones, ch->identifier);
+  if (in == NULL)
+    in = s->inner;
+  if (in == NULL)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "no [rfc2136] zone holds %.255s and no dns_hook is"
+                         " set",
+                         ch->identifier);
   struct call *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
@@ -62,9 +76,9 @@ static int inner_run(struct mgr_solver *s, int cleanup,
   c->cb = cb;
   c->arg = arg;
   s->busy++;
-  const struct byoca_solver_ops *ops = s->inner->ops;
-  int rc = cleanup ? ops->cleanup(s->inner->ctx, ch, inner_done, c, err)
-                   : ops->setup(s->inner->ctx, ch, inner_done, c, err);
+  const struct byoca_solver_ops *ops = in->ops;
+  int rc = cleanup ? ops->cleanup(in->ctx, ch, inner_done, c, err)
+                   : ops->setup(in->ctx, ch, inner_done, c, err);
   if (rc != 0) {
     free(c);
     s->busy--;
@@ -80,7 +94,7 @@ static int token_ok(const char *t) {
 static int w_setup(void *ctx, const struct byoca_challenge *ch,
                    byoca_solve_cb cb, void *arg, struct byoca_err *err) {
   struct mgr_solver *s = ctx;
-  if (s->inner != NULL)
+  if (s->dns)
     return inner_run(s, 0, ch, cb, arg, err);
   if (!token_ok(ch->token) || ch->key_authz == NULL)
     return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
@@ -98,7 +112,7 @@ static int w_cleanup(void *ctx, const struct byoca_challenge *ch,
                      byoca_solve_cb cb, void *arg, struct byoca_err *err) {
   struct mgr_solver *s = ctx;
   struct byoca_err e = {0};
-  if (s->inner != NULL)
+  if (s->dns)
     return inner_run(s, 1, ch, cb, arg, err);
   if (!s->keep && token_ok(ch->token) &&
       byoca_store_challenge_delete(s->store, ch->token, &e) != 0 &&
@@ -142,15 +156,17 @@ struct mgr_solver *mgr_solver_http(struct byoca_manager *m, int64_t cert_id) {
 
 struct mgr_solver *mgr_solver_dns(struct byoca_manager *m,
                                   struct byoca_err *err) {
-  struct mgr_solver *s = solver_new("dns hook");
+  struct mgr_solver *s = solver_new("byocad dns-01");
   if (s == NULL) {
     byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
     return NULL;
   }
-  s->inner =
-      byoca_solver_hook(m->loop, m->cfg.dns_hook, "dns-01,dns-account-01",
-                        m->cfg.hook_timeout_ms, err);
-  if (s->inner == NULL) {
+  s->dns = 1;
+  s->zones = mgr_dns_ref(m->dns);
+  if (m->cfg.dns_hook != NULL &&
+      (s->inner = byoca_solver_hook(m->loop, m->cfg.dns_hook, "dns-01,dns-account-01",
+                                    m->cfg.hook_timeout_ms, err)) == NULL) {
+    mgr_dns_unref(s->zones);
     free(s);
     return NULL;
   }
@@ -182,7 +198,7 @@ int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
                          "out of memory");
   j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
   j->nsolvers++;
-  if (m->cfg.dns_hook != NULL) {
+  if (mgr_dns01_ready(m)) {
     if ((j->solvers[j->nsolvers] = mgr_solver_dns(m, err)) == NULL)
       return err != NULL && err->code != 0 ? err->code : BYOCA_E_INTERNAL;
     j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);

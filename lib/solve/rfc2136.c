@@ -1,6 +1,7 @@
 /* dns-01 by RFC 2136 dynamic update signed with TSIG: the solver, its
  * options, and each setup/cleanup as a small state machine whose network
  * steps run on the loop's worker pool (ldns and our sockets block). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,19 @@
 #define DEFAULT_INTERVAL_MS 2000
 #define DEFAULT_QUERY_MS 5000
 #define DEFAULT_TRIES 3
+
+static atomic_size_t running; /* operations in flight, all solvers */
+
+void r2136_running_add(int delta) {
+  if (delta > 0)
+    atomic_fetch_add(&running, (size_t)delta);
+  else
+    atomic_fetch_sub(&running, (size_t)-delta);
+}
+
+size_t byoca_rfc2136_in_flight(void) {
+  return atomic_load(&running);
+}
 
 static int nomem(struct byoca_err *err) {
   return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
@@ -29,6 +43,7 @@ static void cfg_unref(struct r2136_cfg *c) {
 /* ---- one operation ---- */
 
 static void op_free(struct r2136_op *op) {
+  r2136_running_add(-1);
   cfg_unref(op->cfg);
   free(op->name);
   free(op->value);
@@ -171,6 +186,7 @@ static int start(struct r2136_cfg *c, const struct byoca_challenge *ch, int add,
     return nomem(err);
   op->cfg = c;
   c->refs++;
+  r2136_running_add(1);
   op->add = add;
   op->cb = cb;
   op->arg = arg;
@@ -195,7 +211,9 @@ static int r_cleanup(void *ctx, const struct byoca_challenge *ch,
 }
 
 static void r_free(void *ctx) {
-  cfg_unref(ctx);
+  struct r2136_cfg *c = ctx;
+  c->closing = 1; /* operations still running stop waiting */
+  cfg_unref(c);
 }
 
 static const struct byoca_solver_ops rfc2136_ops = {

@@ -189,6 +189,7 @@ struct r2136_cfg {
   int64_t wait_ms;     /* propagation timeout */
   int64_t interval_ms; /* between propagation checks */
   int refs;
+  int closing; /* the solver was freed: operations stop waiting */
 };
 
 /* One setup or cleanup in flight. */
@@ -214,6 +215,8 @@ struct r2136_op {
 void r2136_wait_start(struct r2136_op *op);
 /* Monotonic milliseconds. */
 int64_t r2136_mono_ms(void);
+/* Counts operations in flight (byoca_rfc2136_in_flight). */
+void r2136_running_add(int delta);
 /* Fails op with err: removes the record first when it was added. */
 void r2136_op_fail(struct r2136_op *op, const struct byoca_err *err);
 /* Calls op's callback with err (NULL = success) and frees op. */

@@ -67,6 +67,16 @@ static void done_check(void *arg) {
     return;
   }
   int64_t now = r2136_mono_ms();
+  if (op->cfg->closing) { /* shutting down: take the record out again */
+    struct byoca_err e = {0};
+    byoca_err_set(&e, BYOCA_E_CANCELLED, BYOCA_CLASS_RETRYABLE,
+                  "stopped waiting for %s TXT to reach the name servers of"
+                  " zone %s: shutting down",
+                  op->name, op->zone);
+    r2136_op_fail(op, &e);
+    byoca_err_clear(&e);
+    return;
+  }
   if (now >= op->deadline) {
     timed_out(op);
     return;

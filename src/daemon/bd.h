@@ -161,6 +161,7 @@ struct bd_mopts {
   struct byoca_manager_opts o;
   const char **default_cas;
   struct byoca_manager_ca *cas;
+  struct byoca_manager_rfc2136 *zones;
 };
 int bd_mopts_build(struct bd *d, const struct bd_config *cfg,
                    struct bd_mopts *out);

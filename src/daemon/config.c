@@ -1,7 +1,7 @@
-/* byocad.conf: one [byocad] section and [ca "ISSUER"] sections, read with
- * inih. Every key is in one table below; anything else is an error naming
- * the file, the line and the key, so a typo never silently changes what the
- * daemon does. */
+/* byocad.conf: one [byocad] section, [ca "ISSUER"] and [rfc2136 "ZONE"]
+ * sections, read with inih. Every key is in one table below; anything else
+ * is an error naming the file, the line and the key, so a typo never
+ * silently changes what the daemon does. */
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -289,6 +289,79 @@ static int ca_key(struct parse *p, const char *section, const char *k,
   return *v == '\0' || val != NULL || fail(p, "out of memory");
 }
 
+/* The quoted argument of a section "NAME \"ARG\"" into out; 0 if the
+ * section is not of that form. */
+static int section_arg(const char *section, size_t namelen, char *out,
+                       size_t outlen) {
+  const char *q = section + namelen;
+  q += strspn(q, " \t");
+  size_t n = strlen(q);
+  if (q == section + namelen || n < 3 || q[0] != '"' || q[n - 1] != '"' ||
+      n - 2 >= outlen || memchr(q + 1, '"', n - 2) != NULL)
+    return 0;
+  snprintf(out, outlen, "%.*s", (int)(n - 2), q + 1);
+  return 1;
+}
+
+static struct bd_config_rfc2136 *zone_entry(struct parse *p, const char *zone) {
+  struct bd_config *c = p->c;
+  for (size_t i = 0; i < c->nzones; i++)
+    if ((zone == NULL && c->zones[i].zone == NULL) ||
+        (zone != NULL && c->zones[i].zone != NULL &&
+         byoca_strcaseeq(c->zones[i].zone, zone)))
+      return &c->zones[i];
+  if (c->nzones == BD_MAX_ZONES) {
+    fail(p, "more than %d [rfc2136] sections", BD_MAX_ZONES);
+    return NULL;
+  }
+  if (zone != NULL && (c->zones[c->nzones].zone = byoca_strdup(zone)) == NULL) {
+    fail(p, "out of memory");
+    return NULL;
+  }
+  return &c->zones[c->nzones++];
+}
+
+/* [rfc2136] and [rfc2136 "ZONE"]: the keys of byoca.conf's [rfc2136]. */
+static int rfc2136_key(struct parse *p, const char *section, const char *k,
+                       const char *v) {
+  char zone[256];
+  int named = section[7] != '\0';
+  if (named && !section_arg(section, 7, zone, sizeof(zone)))
+    return fail(p, "unknown section [%.100s]", section);
+  struct bd_config_rfc2136 *e = zone_entry(p, named ? zone : NULL);
+  if (e == NULL)
+    return 0;
+  int64_t *num =
+      strcmp(k, "port") == 0                   ? &e->port
+      : strcmp(k, "propagation_timeout") == 0  ? &e->propagation_timeout
+      : strcmp(k, "propagation_interval") == 0 ? &e->propagation_interval
+                                               : NULL;
+  if (num != NULL) {
+    uint64_t n;
+    int64_t max = num == &e->port ? 65535 : 86400;
+    if (byoca_parse_uint(v, (uint64_t)max, &n) != 0 || n == 0)
+      return fail(p, "%s: expected a number from 1 to %lld", k, (long long)max);
+    *num = (int64_t)n;
+    return 1;
+  }
+  char **dst = strcmp(k, "server") == 0             ? &e->server
+               : strcmp(k, "tsig_key") == 0         ? &e->tsig_key
+               : strcmp(k, "tsig_alg") == 0         ? &e->tsig_alg
+               : strcmp(k, "tsig_secret_file") == 0 ? &e->tsig_secret_file
+                                                    : NULL;
+  if (dst == NULL)
+    return fail(p, "unknown key %.100s", k);
+  if (dst == &e->tsig_alg && *v != '\0' && !byoca_strcaseeq(v, "hmac-sha256") &&
+      !byoca_strcaseeq(v, "hmac-sha512"))
+    return fail(p, "tsig_alg: expected hmac-sha256 or hmac-sha512");
+  char *val = *v == '\0'                    ? NULL
+              : dst == &e->tsig_secret_file ? abs_path(p, v)
+                                            : byoca_strdup(v);
+  free(*dst);
+  *dst = val;
+  return *v == '\0' || val != NULL || fail(p, "out of memory");
+}
+
 /* inih's callback, per key; 0 makes ini_parse report this line. */
 static int on_key(void *user, const char *section, const char *k,
                   const char *v) {
@@ -302,6 +375,9 @@ static int on_key(void *user, const char *section, const char *k,
   if (strncmp(section, "ca", 2) == 0 &&
       (section[2] == ' ' || section[2] == '\t'))
     return ca_key(p, section, k, v);
+  if (strncmp(section, "rfc2136", 7) == 0 &&
+      (section[7] == '\0' || section[7] == ' ' || section[7] == '\t'))
+    return rfc2136_key(p, section, k, v);
   if (section[0] == '\0')
     return fail(p, "key %.100s outside a section", k);
   return fail(p, "unknown section [%.100s]", section);
@@ -371,6 +447,44 @@ static int folder_of(const char *path, char *dir, size_t len) {
   return 0;
 }
 
+/* [rfc2136] sections are complete; a port key goes into server. */
+static int zones_finish(struct bd_config *c, const char *path,
+                        struct byoca_err *err) {
+  for (size_t i = 0; i < c->nzones; i++) {
+    struct bd_config_rfc2136 *z = &c->zones[i];
+    const char *miss = z->server == NULL             ? "server"
+                       : z->tsig_key == NULL         ? "tsig_key"
+                       : z->tsig_secret_file == NULL ? "tsig_secret_file"
+                                                     : NULL;
+    if (miss != NULL)
+      return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                           "%.300s: [rfc2136%s%.200s%s] has no %s", path,
+                           z->zone ? " \"" : "", z->zone ? z->zone : "",
+                           z->zone ? "\"" : "", miss);
+    if (z->port == 0)
+      continue;
+    size_t n = strlen(z->server);
+    int bracketed = z->server[0] == '[' && z->server[n - 1] == ']';
+    int v6 = strchr(z->server, ':') != strrchr(z->server, ':');
+    if ((z->server[0] == '[' && !bracketed) ||
+        (!bracketed && !v6 && strchr(z->server, ':') != NULL))
+      return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                           "%.300s: [rfc2136%s%.200s%s]: port given twice"
+                           " (in server and as port)",
+                           path, z->zone ? " \"" : "", z->zone ? z->zone : "",
+                           z->zone ? "\"" : "");
+    char *srv = v6 && !bracketed
+                    ? byoca_asprintf("[%s]:%lld", z->server, (long long)z->port)
+                    : byoca_asprintf("%s:%lld", z->server, (long long)z->port);
+    if (srv == NULL)
+      return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                           "out of memory");
+    free(z->server);
+    z->server = srv;
+  }
+  return 0;
+}
+
 static int parse_file(const char *path, struct parse *p,
                       struct byoca_err *err) {
   char *text = NULL;
@@ -391,7 +505,7 @@ static int parse_file(const char *path, struct parse *p,
   line = ini_parse_string(text, on_key, p);
   free(text);
   if (line == 0)
-    return 0;
+    return zones_finish(p->c, path, err);
   return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT, "%.300s:%d: %s",
                        path, line, p->msg[0] ? p->msg : "syntax error");
 }
@@ -452,6 +566,13 @@ void bd_config_free(struct bd_config *c) {
     free(c->ca[i].eab_kid);
     free(c->ca[i].eab_hmac_file);
     free(c->ca[i].profile);
+  }
+  for (size_t i = 0; i < c->nzones; i++) {
+    free(c->zones[i].zone);
+    free(c->zones[i].server);
+    free(c->zones[i].tsig_key);
+    free(c->zones[i].tsig_alg);
+    free(c->zones[i].tsig_secret_file);
   }
   free(c->path);
   memset(c, 0, sizeof(*c));

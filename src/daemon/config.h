@@ -11,8 +11,9 @@
 #include "byoca/util.h"
 
 #define BD_CONFIG_DEFAULT "/etc/byoca/byocad.conf"
-#define BD_MAX_LIST 32 /* entries of a list key (api_listen, allow_net...) */
-#define BD_MAX_CA 64   /* [ca "ISSUER"] sections */
+#define BD_MAX_LIST 32  /* entries of a list key (api_listen, allow_net...) */
+#define BD_MAX_CA 64    /* [ca "ISSUER"] sections */
+#define BD_MAX_ZONES 64 /* [rfc2136 "ZONE"] sections (and one [rfc2136]) */
 
 /* A comma-separated or repeated key. */
 struct bd_list {
@@ -28,6 +29,19 @@ struct bd_config_ca {
   char *eab_hmac_file;
   char *profile; /* D-PROFILE: for lineages that name none */
   int profile_required;
+};
+
+/* One [rfc2136 "ZONE"] section, or [rfc2136] (zone NULL: any other
+ * name, its zone found by SOA). server holds the port once loaded. */
+struct bd_config_rfc2136 {
+  char *zone;
+  char *server;
+  int64_t port; /* 0: the one in server, else 53 */
+  char *tsig_key;
+  char *tsig_alg;
+  char *tsig_secret_file;
+  int64_t propagation_timeout; /* seconds; 0 = default */
+  int64_t propagation_interval;
 };
 
 struct bd_config {
@@ -67,6 +81,8 @@ struct bd_config {
                               every scrape */
   struct bd_config_ca ca[BD_MAX_CA];
   size_t nca;
+  struct bd_config_rfc2136 zones[BD_MAX_ZONES];
+  size_t nzones;
 };
 
 /* Reads path (NULL: $BYOCAD_CONFIG, else BD_CONFIG_DEFAULT when it

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bd.h"
+#include "byoca/solve.h"
 
 void bd_log_apply(const struct bd_config *cfg) {
   byoca_log_set_json(cfg->log_json);
@@ -18,7 +19,8 @@ int bd_mopts_build(struct bd *d, const struct bd_config *cfg,
   memset(m, 0, sizeof(*m));
   m->default_cas = calloc(cfg->default_ca.n + 1, sizeof(*m->default_cas));
   m->cas = calloc(cfg->nca + 1, sizeof(*m->cas));
-  if (m->default_cas == NULL || m->cas == NULL) {
+  m->zones = calloc(cfg->nzones + 1, sizeof(*m->zones));
+  if (m->default_cas == NULL || m->cas == NULL || m->zones == NULL) {
     bd_mopts_free(m);
     return BYOCA_E_NOMEM;
   }
@@ -29,6 +31,18 @@ int bd_mopts_build(struct bd *d, const struct bd_config *cfg,
         cfg->ca[i].issuer,  cfg->ca[i].directory,
         cfg->ca[i].eab_kid, cfg->ca[i].eab_hmac_file,
         cfg->ca[i].profile, cfg->ca[i].profile_required};
+  for (size_t i = 0; i < cfg->nzones; i++) {
+    const struct bd_config_rfc2136 *z = &cfg->zones[i];
+    m->zones[i] = (struct byoca_manager_rfc2136){
+        .zone = z->zone,
+        .server = z->server,
+        .tsig_name = z->tsig_key,
+        .tsig_alg = z->tsig_alg,
+        .secret_file = z->tsig_secret_file,
+        .propagation_timeout_ms = z->propagation_timeout * 1000,
+        .propagation_interval_ms = z->propagation_interval * 1000,
+    };
+  }
   m->o = (struct byoca_manager_opts){
       .loop = d->loop,
       .store = d->store,
@@ -48,6 +62,8 @@ int bd_mopts_build(struct bd *d, const struct bd_config *cfg,
       .retry_base_s = cfg->retry_base,
       .dns_hook = cfg->dns_hook,
       .challenge_order = cfg->challenge_order,
+      .rfc2136 = m->zones,
+      .nrfc2136 = cfg->nzones,
       .hook_timeout_ms = cfg->hook_timeout * 1000,
       .deploy_dir = cfg->deploy_dir,
       .deploy_hook = cfg->deploy_hook,
@@ -63,6 +79,7 @@ int bd_mopts_build(struct bd *d, const struct bd_config *cfg,
 void bd_mopts_free(struct bd_mopts *m) {
   free(m->default_cas);
   free(m->cas);
+  free(m->zones);
   memset(m, 0, sizeof(*m));
 }
 
@@ -210,6 +227,43 @@ static int start(struct bd *d, struct byoca_err *err) {
   return rc;
 }
 
+/* ---- exit: RFC 2136 records of orders cut off at the drain deadline ---- */
+
+#define DNS_TICK_MS 100
+#define DNS_TICKS 300 /* a delete takes at most 3 tries of 5 s */
+
+struct dns_pump {
+  struct byoca_loop *loop;
+  struct byoca_timer *timer;
+  int ticks;
+};
+
+static void dns_tick(void *arg) {
+  struct dns_pump *p = arg;
+  p->timer = NULL;
+  if (byoca_rfc2136_in_flight() == 0 || ++p->ticks >= DNS_TICKS ||
+      (p->timer = byoca_timer_add(p->loop, DNS_TICK_MS, dns_tick, p)) == NULL)
+    byoca_loop_break(p->loop);
+}
+
+/* The manager is gone, so its RFC 2136 solvers are closed: their
+ * operations still waiting for propagation delete their records now. */
+static void dns_stop(struct bd *d) {
+  size_t n = byoca_rfc2136_in_flight();
+  if (n == 0)
+    return;
+  byoca_log(BYOCA_LOG_WARN,
+            "removing the dns-01 records of %zu RFC 2136"
+            " update%s cut off",
+            n, n == 1 ? "" : "s");
+  struct dns_pump p = {d->loop, NULL, 0};
+  if ((p.timer = byoca_timer_add(d->loop, DNS_TICK_MS, dns_tick, &p)) == NULL)
+    return;
+  (void)byoca_loop_run(d->loop);
+  if (p.timer != NULL)
+    byoca_timer_cancel(p.timer);
+}
+
 static void stop(struct bd *d) {
   bd_server_stop(d);
   for (size_t i = 0; i < sizeof(d->sig) / sizeof(*d->sig); i++)
@@ -217,6 +271,7 @@ static void stop(struct bd *d) {
   byoca_timer_cancel(d->drain_timer);
   byoca_manager_free(d->mgr);
   d->mgr = NULL;
+  dns_stop(d);
   bd_children_stop(d); /* hooks of orders cut off at the drain deadline */
   byoca_http_free(d->http);
   byoca_resolver_free(d->resolver);
