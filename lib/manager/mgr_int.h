@@ -240,7 +240,7 @@ struct byoca_manager {
    * cfg.metrics_refresh_s (a count scans the certificates) */
   int64_t counts[4];
   int64_t due;
-  int64_t counted_at_ms; /* 0: never */
+  int64_t counted_at_ms;             /* 0: never */
   struct mgr_ari_batch *ari_batches; /* renewalInfo polls under way */
   size_t ari_inflight;               /* lineages they poll */
 };

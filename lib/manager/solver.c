@@ -164,8 +164,9 @@ struct mgr_solver *mgr_solver_dns(struct byoca_manager *m,
   s->dns = 1;
   s->zones = mgr_dns_ref(m->dns);
   if (m->cfg.dns_hook != NULL &&
-      (s->inner = byoca_solver_hook(m->loop, m->cfg.dns_hook, "dns-01,dns-account-01",
-                                    m->cfg.hook_timeout_ms, err)) == NULL) {
+      (s->inner =
+           byoca_solver_hook(m->loop, m->cfg.dns_hook, "dns-01,dns-account-01",
+                             m->cfg.hook_timeout_ms, err)) == NULL) {
     mgr_dns_unref(s->zones);
     free(s);
     return NULL;
