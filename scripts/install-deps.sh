@@ -12,6 +12,8 @@ pkgs=(
   # test bed
   pebble nginx openssl curl iproute2 util-linux procps python3 dnsutils
   knot ldnsutils postgresql bind9 pdns-server pdns-backend-sqlite3 sqlite3 jq
+  # fuzzing (libFuzzer's runtime is in libclang-rt-dev) and check-valgrind
+  clang libclang-rt-dev valgrind
 )
 # `install-deps.sh bench`: also the peers byoca is measured against
 if [ "${1:-}" = bench ]; then

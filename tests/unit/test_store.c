@@ -152,6 +152,10 @@ static void test_migration_from_v1(void **state) {
  * done; every migration is recorded once. */
 static void test_concurrent_first_open(void **state) {
   struct fx *f = *state;
+  /* the children end with _exit holding the parent's heap (its open
+   * store), which valgrind reports as their leaks */
+  if (getenv("BYOCA_VALGRIND") != NULL)
+    skip();
   char url[1200];
   pid_t kids[4];
   fx_fresh_url(f, url, sizeof(url));
