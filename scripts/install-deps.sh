@@ -10,7 +10,7 @@ pkgs=(
   libldns-dev libsqlite3-dev libpq-dev libinih-dev libcmocka-dev
   dns-root-data
   # test bed
-  pebble nginx openssl curl iproute2 util-linux procps python3 dnsutils
+  pebble nginx libnginx-mod-stream openssl curl iproute2 util-linux procps python3 dnsutils
   knot ldnsutils postgresql bind9 pdns-server pdns-backend-sqlite3 sqlite3 jq
   # fuzzing (libFuzzer's runtime is in libclang-rt-dev) and check-valgrind
   clang libclang-rt-dev valgrind

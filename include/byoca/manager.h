@@ -58,6 +58,11 @@ struct byoca_manager_rfc2136 {
   int64_t propagation_interval_ms; /* 0: 2 s */
 };
 
+/* tls-alpn-01 challenges are rows of the store's challenge table keyed
+ * by this prefix and the validation server name (byoca_alpn_server_name),
+ * holding the key authorization; any node's responder answers them. */
+#define BYOCA_ALPN_TOKEN_PREFIX "alpn:"
+
 struct byoca_manager_opts {
   struct byoca_loop *loop;         /* borrowed */
   struct byoca_store *store;       /* borrowed */
@@ -85,6 +90,8 @@ struct byoca_manager_opts {
   const char *challenge_order; /* challenge types, best first
                                   (byoca_challenge_order_parse);
                                   NULL = byoca_challenge_default */
+  int tls_alpn;                /* a tls-alpn-01 responder answers from the
+                                  store (BYOCA_ALPN_TOKEN_PREFIX rows) */
   int64_t hook_timeout_ms;     /* default 300000 */
   const char *deploy_dir;      /* <dir>/<tenant>/live/<cert-id>/ in
                                   certbot layout; NULL = none */

@@ -73,6 +73,13 @@ struct byoca_solver *byoca_solver_http_standalone(struct byoca_loop *loop,
                                                   const char *addr, int port,
                                                   struct byoca_err *err);
 
+/* Splits a listen spec "[ADDR:]PORT" (ADDR an IPv4 literal, or an IPv6
+ * literal in brackets) into addr (empty when absent) and port 1-65535; -1
+ * if malformed. As byoca's --tls-alpn and the [tls-alpn] listen keys of
+ * byoca.conf and byocad.conf take it. */
+int byoca_listen_spec_parse(const char *s, char *addr, size_t addrlen,
+                            int *port);
+
 /* tls-alpn-01 built-in responder (RFC 8737; RFC 8738 for IP addresses):
  * listens on addr:port (addr NULL = 0.0.0.0 and [::] when the host has
  * IPv6; default port 443) right away, so a busy port is reported now. A
@@ -89,6 +96,29 @@ struct byoca_solver *byoca_solver_http_standalone(struct byoca_loop *loop,
 struct byoca_solver *byoca_solver_tls_alpn(struct byoca_loop *loop,
                                            const char *addr, int port,
                                            struct byoca_err *err);
+
+/* Where a tls-alpn-01 responder in source mode reads challenges: the key
+ * authorization currently set up for the validation server name sni into
+ * out (0), or nonzero when there is none. Called on the loop during a
+ * handshake, so it should be quick. */
+typedef int (*byoca_alpn_source_cb)(void *arg, const char *sni, char *out,
+                                    size_t outlen);
+
+/* The same responder in source mode: the certificate for a ClientHello is
+ * built from what source says for its server name at that moment (RFC
+ * 8738 reverse names map back to IP identifiers), and kept up to 30 s for
+ * the same key authorization. It sets nothing up itself (supports no
+ * challenge type): whoever writes what source reads does. */
+struct byoca_solver *
+byoca_solver_tls_alpn_source(struct byoca_loop *loop, const char *addr,
+                             int port, byoca_alpn_source_cb source, void *arg,
+                             struct byoca_err *err);
+
+/* The TLS server name a tls-alpn-01 validator sends for an identifier:
+ * the name lowercased for "dns", the RFC 8738 reverse name for "ip". 0, or
+ * BYOCA_E_INVAL when it cannot be formed or does not fit outlen. */
+int byoca_alpn_server_name(const char *ident_type, const char *identifier,
+                           char *out, size_t outlen);
 
 /* http-01 webroot: writes <dir>/.well-known/acme-challenge/<token>
  * (0644, folders created 0755) and removes it on cleanup (and the folders

@@ -118,7 +118,7 @@ static unsigned ident_allows(const struct byoca_caa_ident *id,
 }
 
 unsigned mgr_methods_ours(const struct byoca_manager *m) {
-  return MGR_M_HTTP01 |
+  return MGR_M_HTTP01 | (m->cfg.tls_alpn ? MGR_M_TLSALPN01 : 0u) |
          (mgr_dns01_ready(m) ? MGR_M_DNS01 | MGR_M_DNSACCT01 : 0u);
 }
 

@@ -124,6 +124,7 @@ int mgr_cfg_copy(struct mgr_cfg *cfg, const struct byoca_manager_opts *o,
                  struct byoca_err *err) {
   memset(cfg, 0, sizeof(*cfg));
   fill_numbers(cfg, o);
+  cfg->tls_alpn = o->tls_alpn != 0;
   int rc = copy_cas(cfg, o, err);
   if (rc == 0)
     rc = copy_defaults(cfg, o);

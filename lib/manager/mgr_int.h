@@ -54,6 +54,7 @@ struct mgr_cfg {
   int64_t retry_base_s;
   int64_t lease_s;
   char *dns_hook;
+  int tls_alpn; /* a responder answers tls-alpn-01 from the store */
   const char *chall_order[BYOCA_CHALLENGE_TYPES_MAX]; /* static names */
   size_t nchall_order;                                /* 0: the default order */
   int64_t hook_timeout_ms;
@@ -328,8 +329,8 @@ struct mgr_job {
   struct byoca_secret eab;
   char *eab_kid;
   void (*acct_cb)(struct mgr_job *j, const struct byoca_err *err, int skip);
-  struct mgr_solver *solvers[2];
-  struct byoca_solver *solver_ptrs[2];
+  struct mgr_solver *solvers[3];
+  struct byoca_solver *solver_ptrs[3];
   size_t nsolvers;
   struct byoca_order *order;
   int attempted;                 /* some CA was contacted */
@@ -452,6 +453,9 @@ int mgr_dns01_ready(const struct byoca_manager *m);
  * challenge rule weighs CAA and preference). */
 int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err);
 struct mgr_solver *mgr_solver_http(struct byoca_manager *m, int64_t cert_id);
+/* tls-alpn-01 as store rows (BYOCA_ALPN_TOKEN_PREFIX) for any node's
+ * responder. */
+struct mgr_solver *mgr_solver_alpn(struct byoca_manager *m, int64_t cert_id);
 struct mgr_solver *mgr_solver_dns(struct byoca_manager *m,
                                   struct byoca_err *err);
 struct byoca_solver *mgr_solver_pub(struct mgr_solver *s);

@@ -1,5 +1,7 @@
 /* The manager's challenge solvers. http-01 goes into the store's challenge
- * table, from which any byocad node's HTTP listener answers; dns-01 and
+ * table, from which any byocad node's HTTP listener answers; tls-alpn-01
+ * too, as a row keyed by its validation server name, from which any
+ * node's tls-alpn responder builds the certificate; dns-01 and
  * dns-account-01 go by RFC 2136 to the server of the longest configured
  * zone holding the name (dns.c), else to the operator's hook (lib/solve).
  * Each job gets its own solvers, wrapped so that they outlive a cancelled
@@ -17,6 +19,7 @@ struct mgr_solver {
   struct byoca_store *store; /* http-01 */
   int64_t cert_id;
   int dns;                    /* answers dns-01 and dns-account-01 */
+  int alpn;                   /* answers tls-alpn-01 (store rows) */
   struct byoca_solver *inner; /* dns-01 hook; may be NULL */
   struct mgr_dns *zones;      /* dns-01 by RFC 2136; may be NULL */
   int busy;
@@ -42,6 +45,8 @@ static int w_supports(void *ctx, const char *type) {
   struct mgr_solver *s = ctx;
   if (s->dns) /* the RFC 2136 solvers and the hook answer both */
     return strcmp(type, "dns-01") == 0 || strcmp(type, "dns-account-01") == 0;
+  if (s->alpn)
+    return strcmp(type, "tls-alpn-01") == 0;
   return strcmp(type, "http-01") == 0;
 }
 
@@ -91,11 +96,42 @@ static int token_ok(const char *t) {
   return t != NULL && strlen(t) <= TOKEN_MAX && byoca_b64url_valid(t);
 }
 
+/* The store row of a tls-alpn-01 challenge: BYOCA_ALPN_TOKEN_PREFIX and
+ * the validation server name. */
+static int alpn_token(const struct byoca_challenge *ch, char *out,
+                      size_t outlen) {
+  size_t p = sizeof(BYOCA_ALPN_TOKEN_PREFIX) - 1;
+  if (outlen <= p)
+    return BYOCA_E_INVAL;
+  memcpy(out, BYOCA_ALPN_TOKEN_PREFIX, p);
+  return byoca_alpn_server_name(ch->ident_type, ch->identifier, out + p,
+                                outlen - p);
+}
+
+static int alpn_setup(struct mgr_solver *s, const struct byoca_challenge *ch,
+                      byoca_solve_cb cb, void *arg, struct byoca_err *err) {
+  char token[TOKEN_MAX + 16];
+  if (alpn_token(ch, token, sizeof(token)) != 0 || ch->key_authz == NULL)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "tls-alpn-01 cannot answer for %s identifier"
+                         " '%.100s'",
+                         ch->ident_type ? ch->ident_type : "an unknown",
+                         ch->identifier ? ch->identifier : "");
+  int rc = byoca_store_challenge_put(s->store, token, ch->key_authz, s->cert_id,
+                                     byoca_now() + MGR_CHALLENGE_TTL_S, err);
+  if (rc != 0)
+    return rc;
+  cb(arg, NULL);
+  return 0;
+}
+
 static int w_setup(void *ctx, const struct byoca_challenge *ch,
                    byoca_solve_cb cb, void *arg, struct byoca_err *err) {
   struct mgr_solver *s = ctx;
   if (s->dns)
     return inner_run(s, 0, ch, cb, arg, err);
+  if (s->alpn)
+    return alpn_setup(s, ch, cb, arg, err);
   if (!token_ok(ch->token) || ch->key_authz == NULL)
     return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                          "invalid http-01 token for %s", ch->identifier);
@@ -112,13 +148,18 @@ static int w_cleanup(void *ctx, const struct byoca_challenge *ch,
                      byoca_solve_cb cb, void *arg, struct byoca_err *err) {
   struct mgr_solver *s = ctx;
   struct byoca_err e = {0};
+  char alpn[TOKEN_MAX + 16];
   if (s->dns)
     return inner_run(s, 1, ch, cb, arg, err);
-  if (!s->keep && token_ok(ch->token) &&
-      byoca_store_challenge_delete(s->store, ch->token, &e) != 0 &&
+  const char *token = !s->alpn                                  ? ch->token
+                      : alpn_token(ch, alpn, sizeof(alpn)) == 0 ? alpn
+                                                                : NULL;
+  if (!s->keep && token != NULL && (s->alpn || token_ok(token)) &&
+      byoca_store_challenge_delete(s->store, token, &e) != 0 &&
       e.code != BYOCA_E_NOTFOUND)
-    byoca_log(BYOCA_LOG_WARN, "cert %lld: cannot delete an http-01 token: %s",
-              (long long)s->cert_id, e.msg);
+    byoca_log(BYOCA_LOG_WARN, "cert %lld: cannot delete an %s token: %s",
+              (long long)s->cert_id, s->alpn ? "tls-alpn-01" : "http-01",
+              e.msg);
   byoca_err_clear(&e);
   cb(arg, NULL);
   return 0;
@@ -150,6 +191,16 @@ struct mgr_solver *mgr_solver_http(struct byoca_manager *m, int64_t cert_id) {
   if (s != NULL) {
     s->store = m->store;
     s->cert_id = cert_id;
+  }
+  return s;
+}
+
+struct mgr_solver *mgr_solver_alpn(struct byoca_manager *m, int64_t cert_id) {
+  struct mgr_solver *s = solver_new("byocad tls-alpn-01");
+  if (s != NULL) {
+    s->store = m->store;
+    s->cert_id = cert_id;
+    s->alpn = 1;
   }
   return s;
 }
@@ -199,6 +250,13 @@ int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
                          "out of memory");
   j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
   j->nsolvers++;
+  if (m->cfg.tls_alpn) {
+    if ((j->solvers[j->nsolvers] = mgr_solver_alpn(m, j->cert_id)) == NULL)
+      return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                           "out of memory");
+    j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
+    j->nsolvers++;
+  }
   if (mgr_dns01_ready(m)) {
     if ((j->solvers[j->nsolvers] = mgr_solver_dns(m, err)) == NULL)
       return err != NULL && err->code != 0 ? err->code : BYOCA_E_INTERNAL;

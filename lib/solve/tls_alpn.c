@@ -4,6 +4,11 @@
  * is refused with a fatal alert before any certificate is chosen. The TLS
  * work is lib/crypto's (memory buffers); this file moves the bytes.
  *
+ * Two modes: the CLI's, where setup and cleanup keep the names in memory,
+ * and source mode (byocad), where the key authorization for a ClientHello's
+ * server name is asked of a callback (the store) at each handshake and the
+ * certificate built from it is cached briefly, keyed by what was answered.
+ *
  * Bounds: at most MAX_CONNS handshakes at once (further connections are
  * closed on accept), each ended after HANDSHAKE_S seconds, reading at most
  * READ_CHUNK bytes at a time and 64 KiB in all (lib/crypto's cap), at most
@@ -33,6 +38,9 @@
 #define OUT_MAX (64 * 1024)
 #define SNI_LEN 256
 #define PEER_LEN (INET6_ADDRSTRLEN + 8)
+#define CACHE_S 30   /* source mode: a built certificate is reused this long */
+#define CACHE_MAX 64 /* source mode: at most this many kept */
+#define SOURCE_AUTHZ_MAX 1024
 
 struct entry {
   struct entry *next;
@@ -41,6 +49,9 @@ struct entry {
   unsigned refs;           /* setups not yet cleaned up */
   void (*seen)(void *arg); /* told when the CA asked for it, or NULL */
   void *seen_arg;
+  /* source mode: the cache key (what the source answered) and when */
+  char *key_authz;
+  int64_t built;
 };
 
 struct alpn;
@@ -65,6 +76,9 @@ struct alpn {
   struct entry *entries;
   struct conn *conns;
   size_t nconns;
+  byoca_alpn_source_cb source; /* source mode: rows come from here */
+  void *source_arg;
+  size_t ncached;
 };
 
 /* ---- server names ---- */
@@ -115,9 +129,129 @@ static struct entry **find(struct alpn *a, const char *sni) {
   return e;
 }
 
+/* The identifier a validation server name stands for (the inverse of
+ * solve_alpn_sni): an IP for an RFC 8738 reverse name, else the name. */
+static int ident_of_sni(const char *sni, const char **type, char *out,
+                        size_t outlen) {
+  size_t n = strlen(sni);
+  static const char v4[] = ".in-addr.arpa", v6[] = ".ip6.arpa";
+  unsigned char ip[16];
+  if (n > sizeof(v4) - 1 && strcmp(sni + n - (sizeof(v4) - 1), v4) == 0) {
+    unsigned o[4];
+    char tail[2];
+    if (sscanf(sni, "%3u.%3u.%3u.%3u.in-addr.arp%1s", &o[3], &o[2], &o[1],
+               &o[0], tail) != 5 ||
+        o[0] > 255 || o[1] > 255 || o[2] > 255 || o[3] > 255)
+      return BYOCA_E_INVAL;
+    snprintf(out, outlen, "%u.%u.%u.%u", o[0], o[1], o[2], o[3]);
+    *type = "ip";
+  } else if (n == 63 + sizeof(v6) - 1 && strcmp(sni + 63, v6) == 0) {
+    for (int i = 0; i < 32; i++) {
+      char h = sni[2 * i];
+      int v = h >= '0' && h <= '9'   ? h - '0'
+              : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                     : -1;
+      if (v < 0 || sni[2 * i + 1] != '.')
+        return BYOCA_E_INVAL;
+      if (i % 2 == 0)
+        ip[15 - i / 2] = (unsigned char)v;
+      else
+        ip[15 - i / 2] |= (unsigned char)(v << 4);
+    }
+    if (inet_ntop(AF_INET6, ip, out, (socklen_t)outlen) == NULL)
+      return BYOCA_E_INVAL;
+    *type = "ip";
+  } else {
+    if (n >= outlen)
+      return BYOCA_E_INVAL;
+    memcpy(out, sni, n + 1);
+    *type = "dns";
+  }
+  /* only names that map back to themselves (no stray zeros, cases) */
+  char again[SNI_LEN];
+  if (solve_alpn_sni(*type, out, again, sizeof(again)) != 0 ||
+      strcmp(again, sni) != 0)
+    return BYOCA_E_INVAL;
+  return 0;
+}
+
+static void entry_free(struct entry *e) {
+  byoca_alpn_cert_free(e->cert);
+  free(e->key_authz);
+  free(e);
+}
+
+/* Drops cached certificates older than CACHE_S, and the oldest when the
+ * cache is full. */
+static void cache_trim(struct alpn *a, int64_t now) {
+  struct entry **pe = &a->entries, **oldest = NULL;
+  while (*pe != NULL) {
+    struct entry *e = *pe;
+    if (e->built + CACHE_S <= now) {
+      *pe = e->next;
+      entry_free(e);
+      a->ncached--;
+      continue;
+    }
+    if (oldest == NULL || e->built < (*oldest)->built)
+      oldest = pe;
+    pe = &e->next;
+  }
+  if (a->ncached >= CACHE_MAX && oldest != NULL) {
+    struct entry *e = *oldest;
+    *oldest = e->next;
+    entry_free(e);
+    a->ncached--;
+  }
+}
+
+/* Source mode: the row the source holds for sni now, its certificate built
+ * (or taken from the cache when the same key authorization was built a
+ * moment ago). */
+static const struct byoca_alpn_cert *lookup_source(struct alpn *a,
+                                                   const char *sni) {
+  char ident[SNI_LEN], key_authz[SOURCE_AUTHZ_MAX];
+  const char *type = NULL;
+  struct byoca_err e = {0};
+  int64_t now = byoca_now();
+  if (ident_of_sni(sni, &type, ident, sizeof(ident)) != 0 ||
+      a->source(a->source_arg, sni, key_authz, sizeof(key_authz)) != 0)
+    return NULL;
+  cache_trim(a, now);
+  struct entry *c = *find(a, sni);
+  if (c != NULL && strcmp(c->key_authz, key_authz) == 0)
+    return c->cert;
+  struct entry *n = calloc(1, sizeof(*n));
+  if (n == NULL || (n->key_authz = strdup(key_authz)) == NULL ||
+      byoca_alpn_cert_new(type, ident, key_authz, &n->cert, &e) != 0) {
+    if (e.code != 0)
+      byoca_log(BYOCA_LOG_WARN, "tls-alpn-01: no certificate for %s: %s", sni,
+                e.msg);
+    byoca_err_clear(&e);
+    if (n != NULL)
+      entry_free(n);
+    return NULL;
+  }
+  byoca_strlcpy(n->sni, sni, sizeof(n->sni));
+  n->built = now;
+  if (c != NULL) { /* a newer challenge for the name: replace */
+    struct entry **pc = find(a, sni);
+    *pc = c->next;
+    entry_free(c);
+    a->ncached--;
+  }
+  n->next = a->entries;
+  a->entries = n;
+  a->ncached++;
+  return n->cert;
+}
+
 /* The certificate for an acme-tls/1 ClientHello naming sni: the CA is
  * validating, which the watcher is told. */
 static const struct byoca_alpn_cert *lookup(void *arg, const char *sni) {
+  struct alpn *a = arg;
+  if (a->source != NULL)
+    return lookup_source(a, sni);
   struct entry *e = *find(arg, sni);
   if (e != NULL && e->seen != NULL)
     e->seen(e->seen_arg);
@@ -281,8 +415,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 /* ---- the solver ---- */
 
 static int ta_supports(void *ctx, const char *type) {
-  (void)ctx;
-  return strcmp(type, "tls-alpn-01") == 0;
+  const struct alpn *a = ctx;
+  /* in source mode challenges are set up where the source reads them */
+  return a->source == NULL && strcmp(type, "tls-alpn-01") == 0;
 }
 
 static int ta_setup(void *ctx, const struct byoca_challenge *ch,
@@ -364,8 +499,7 @@ static void ta_free(void *ctx) {
   while (a->entries) {
     struct entry *e = a->entries;
     a->entries = e->next;
-    byoca_alpn_cert_free(e->cert);
-    free(e);
+    entry_free(e);
   }
   byoca_alpn_server_free(a->tls);
   free(a);
@@ -408,9 +542,11 @@ static void listen_v6_any(struct alpn *a, int port) {
               port, strerror(e));
 }
 
-struct byoca_solver *byoca_solver_tls_alpn(struct byoca_loop *loop,
-                                           const char *addr, int port,
-                                           struct byoca_err *err) {
+static struct byoca_solver *responder_new(struct byoca_loop *loop,
+                                          const char *addr, int port,
+                                          byoca_alpn_source_cb source,
+                                          void *source_arg,
+                                          struct byoca_err *err) {
   struct sockaddr_storage ss;
   socklen_t len;
   const char *shown = addr ? addr : "0.0.0.0";
@@ -434,6 +570,8 @@ struct byoca_solver *byoca_solver_tls_alpn(struct byoca_loop *loop,
     return NULL;
   }
   a->base = byoca_loop_base(loop);
+  a->source = source;
+  a->source_arg = source_arg;
   if (byoca_alpn_server_new(lookup, a, &a->tls, err) != 0) {
     ta_free(a);
     return NULL;
@@ -451,4 +589,28 @@ struct byoca_solver *byoca_solver_tls_alpn(struct byoca_loop *loop,
   if (!addr)
     listen_v6_any(a, port);
   return solve_new("tls-alpn", &tls_alpn_ops, a, err);
+}
+
+struct byoca_solver *byoca_solver_tls_alpn(struct byoca_loop *loop,
+                                           const char *addr, int port,
+                                           struct byoca_err *err) {
+  return responder_new(loop, addr, port, NULL, NULL, err);
+}
+
+struct byoca_solver *byoca_solver_tls_alpn_source(struct byoca_loop *loop,
+                                                  const char *addr, int port,
+                                                  byoca_alpn_source_cb source,
+                                                  void *arg,
+                                                  struct byoca_err *err) {
+  if (source == NULL) {
+    byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INTERNAL,
+                  "a tls-alpn-01 responder needs a source");
+    return NULL;
+  }
+  return responder_new(loop, addr, port, source, arg, err);
+}
+
+int byoca_alpn_server_name(const char *ident_type, const char *identifier,
+                           char *out, size_t outlen) {
+  return solve_alpn_sni(ident_type, identifier, out, outlen);
 }

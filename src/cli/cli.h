@@ -132,10 +132,6 @@ int cli_opts_common(struct cli_opts *o, int opt, const char *arg);
     "help", no_argument, NULL, 'h'                                             \
   }
 extern const char cli_common_help[];
-/* Splits "[ADDR:]PORT" (ADDR an IPv4 literal, or an IPv6 literal in
- * brackets) into addr (empty when absent) and port 1-65535; -1 if
- * malformed. */
-int cli_listen_parse(const char *s, char *addr, size_t addrlen, int *port);
 /* Prints "byoca: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints an error struct as one line (plus detail with --verbose). */

@@ -150,7 +150,7 @@ static int on_key(void *user, const char *section, const char *k,
     char addr[64];
     int port;
     return strcmp(k, "listen") == 0 &&
-           cli_listen_parse(v, addr, sizeof(addr), &port) == 0 &&
+           byoca_listen_spec_parse(v, addr, sizeof(addr), &port) == 0 &&
            set_str(&c->tls_alpn, v);
   }
   size_t n = strlen(section);

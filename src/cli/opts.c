@@ -87,7 +87,7 @@ static int seconds_arg(const char *name, const char *arg, int64_t *out_ms) {
 static int listen_arg(const char *name, const char *arg, const char **out) {
   char addr[64];
   int port;
-  if (cli_listen_parse(arg, addr, sizeof(addr), &port) != 0) {
+  if (byoca_listen_spec_parse(arg, addr, sizeof(addr), &port) != 0) {
     cli_error("invalid %s '%s': expected [ADDR:]PORT (an IP address,"
               " IPv6 in brackets)",
               name, arg);

@@ -75,7 +75,7 @@ static struct byoca_solver *tls_alpn_solver(struct cli_rt *rt,
   char addr[64];
   int port;
   const char *spec = o->tls_alpn != NULL ? o->tls_alpn : o->tls_alpn_conf;
-  if (cli_listen_parse(spec, addr, sizeof(addr), &port) != 0) {
+  if (byoca_listen_spec_parse(spec, addr, sizeof(addr), &port) != 0) {
     byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                   "invalid tls-alpn listen address '%.100s': expected"
                   " [ADDR:]PORT",

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "byoca/acme.h"
+#include "byoca/solve.h"
 #include "byoca/store.h"
 #include "config.h"
 
@@ -378,6 +379,21 @@ static int on_key(void *user, const char *section, const char *k,
   if (strncmp(section, "rfc2136", 7) == 0 &&
       (section[7] == '\0' || section[7] == ' ' || section[7] == '\t'))
     return rfc2136_key(p, section, k, v);
+  if (strcmp(section, "tls-alpn") == 0) {
+    char addr[64];
+    int port;
+    if (strcmp(k, "listen") != 0)
+      return fail(p, "unknown key %.100s", k);
+    if (*v == '\0') {
+      free(p->c->tls_alpn_listen);
+      p->c->tls_alpn_listen = NULL;
+      return 1;
+    }
+    if (byoca_listen_spec_parse(v, addr, sizeof(addr), &port) != 0)
+      return fail(p, "listen: expected [ADDR:]PORT, not '%.60s'", v);
+    return set_str(&p->c->tls_alpn_listen, byoca_strdup(v)) ||
+           fail(p, "out of memory");
+  }
   if (section[0] == '\0')
     return fail(p, "key %.100s outside a section", k);
   return fail(p, "unknown section [%.100s]", section);
@@ -553,6 +569,7 @@ static void list_free(struct bd_list *l) {
 }
 
 void bd_config_free(struct bd_config *c) {
+  free(c->tls_alpn_listen);
   for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
     void *field = (char *)c + keys[i].off;
     if (keys[i].kind == K_LIST || keys[i].kind == K_LISTEN)
@@ -620,6 +637,12 @@ static int field_differs(const struct key *k, const void *fa, const void *fb) {
 void bd_config_keep_running(struct bd_config *next, struct bd_config *running,
                             char *out, size_t outlen) {
   byoca_strlcpy(out, "", outlen);
+  char *alpn = next->tls_alpn_listen;
+  if ((alpn == NULL) != (running->tls_alpn_listen == NULL) ||
+      (alpn != NULL && strcmp(alpn, running->tls_alpn_listen) != 0))
+    byoca_strlcpy(out, "[tls-alpn] listen", outlen);
+  next->tls_alpn_listen = running->tls_alpn_listen;
+  running->tls_alpn_listen = alpn;
   for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
     if (!keys[i].restart)
       continue;

@@ -51,6 +51,7 @@ struct bd_config {
   char *master_key_file;
   struct bd_list api_listen;
   struct bd_list http_listen;
+  char *tls_alpn_listen; /* [tls-alpn] listen "[ADDR:]PORT"; NULL = none */
   char *node_id;
   int log_json;
   enum byoca_loglevel log_level;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "bd.h"
+#include "byoca/solve.h"
 
 #define PARAM_MAX 256
 #define TOKEN_MAX 128
@@ -325,12 +326,50 @@ static int listen_all(struct byoca_httpd *h, const struct bd_list *l,
   return 0;
 }
 
+/* The responder's source: the key authorization the store holds for the
+ * validation server name (written by any node's manager). */
+static int alpn_source(void *arg, const char *sni, char *out, size_t outlen) {
+  struct bd *d = arg;
+  char token[300];
+  struct byoca_err e = {0};
+  int n = snprintf(token, sizeof(token), BYOCA_ALPN_TOKEN_PREFIX "%s", sni);
+  if (n < 0 || (size_t)n >= sizeof(token))
+    return BYOCA_E_INVAL;
+  int rc =
+      byoca_store_challenge_get(d->store, token, byoca_now(), out, outlen, &e);
+  if (rc != 0 && rc != BYOCA_E_NOTFOUND)
+    byoca_log(BYOCA_LOG_WARN, "tls-alpn-01: reading the challenge for %s: %s",
+              sni, e.msg);
+  byoca_err_clear(&e);
+  return rc;
+}
+
+static int alpn_start(struct bd *d, struct byoca_err *err) {
+  char addr[64];
+  int port;
+  const char *spec = d->cfg.tls_alpn_listen;
+  if (spec == NULL)
+    return 0;
+  if (byoca_listen_spec_parse(spec, addr, sizeof(addr), &port) != 0)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "invalid [tls-alpn] listen '%.100s'", spec);
+  d->alpn = byoca_solver_tls_alpn_source(d->loop, addr[0] != '\0' ? addr : NULL,
+                                         port, alpn_source, d, err);
+  if (d->alpn == NULL)
+    return err != NULL && err->code != 0 ? err->code : BYOCA_E_NET;
+  byoca_log(BYOCA_LOG_INFO, "listening on %.100s (tls-alpn-01)", spec);
+  return 0;
+}
+
 int bd_server_start(struct bd *d, struct byoca_err *err) {
+  int rc = alpn_start(d, err);
+  if (rc != 0)
+    return rc;
   struct byoca_httpd_opts ao = {.max_body = (size_t)d->cfg.max_body};
   d->api = byoca_httpd_new(d->loop, &ao, on_api, d, err);
   if (d->api == NULL)
     return err != NULL && err->code != 0 ? err->code : BYOCA_E_NOMEM;
-  int rc = listen_all(d->api, &d->cfg.api_listen, "api", err);
+  rc = listen_all(d->api, &d->cfg.api_listen, "api", err);
   if (rc != 0 || d->cfg.http_listen.n == 0)
     return rc;
   /* the public responder takes no bodies worth speaking of */
@@ -342,6 +381,8 @@ int bd_server_start(struct bd *d, struct byoca_err *err) {
 }
 
 void bd_server_stop(struct bd *d) {
+  byoca_solver_free(d->alpn);
+  d->alpn = NULL;
   byoca_httpd_free(d->web);
   byoca_httpd_free(d->api);
   d->web = NULL;

@@ -1,7 +1,7 @@
 /* libFuzzer target: byoca.conf (cli_config_load in src/cli/config.c). The
  * loader reads a path, so each input is written to one scratch file of this
  * process first. */
-/* fuzz-sources: src/cli/config.c src/cli/listen.c */
+/* fuzz-sources: src/cli/config.c */
 #include <stddef.h>
 #include <stdint.h>
 

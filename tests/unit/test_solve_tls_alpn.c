@@ -362,6 +362,80 @@ static void test_bounds(void **state) {
   byoca_loop_free(loop);
 }
 
+/* Source mode: a fake source holding one key authorization per name. */
+struct source {
+  const char *sni[3];
+  const char *ka;
+  int calls;
+};
+
+static int from_source(void *arg, const char *sni, char *out, size_t outlen) {
+  struct source *src = arg;
+  src->calls++;
+  for (size_t i = 0; i < 3; i++)
+    if (src->sni[i] != NULL && strcmp(src->sni[i], sni) == 0) {
+      snprintf(out, outlen, "%s", src->ka);
+      return 0;
+    }
+  return BYOCA_E_NOTFOUND;
+}
+
+static void test_source(void **state) {
+  (void)state;
+  struct byoca_loop *loop = byoca_loop_new();
+  struct byoca_err err = {0};
+  struct client c;
+  struct source src = {{"live.example", "1.0.0.127.in-addr.arpa",
+                        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+                        "0.0.0.0.0.0.0.ip6.arpa"},
+                       KA,
+                       0};
+  int port = free_port();
+  assert_null(
+      byoca_solver_tls_alpn_source(loop, "127.0.0.1", port, NULL, NULL, &err));
+  byoca_err_clear(&err);
+  struct byoca_solver *s = byoca_solver_tls_alpn_source(
+      loop, "127.0.0.1", port, from_source, &src, &err);
+  assert_non_null(s);
+  /* it sets nothing up: the source's writer does */
+  assert_false(byoca_solver_supports(s, "tls-alpn-01"));
+
+  client(loop, port, "live.example", "acme-tls/1", &c);
+  assert_true(c.ok);
+  assert_string_equal(c.proto, "acme-tls/1");
+  assert_true(has_acme_identifier(c.peer));
+  assert_int_equal(X509_check_host(c.peer, "live.example", 0, 0, NULL), 1);
+  X509_free(c.peer);
+  client(loop, port, "1.0.0.127.in-addr.arpa", "acme-tls/1", &c);
+  assert_true(c.ok);
+  assert_int_equal(X509_check_ip_asc(c.peer, "127.0.0.1", 0), 1);
+  X509_free(c.peer);
+  client(loop, port, src.sni[2], "acme-tls/1", &c);
+  assert_true(c.ok);
+  assert_int_equal(X509_check_ip_asc(c.peer, "::1", 0), 1);
+  X509_free(c.peer);
+  int calls = src.calls;
+  /* the source is asked at every acme-tls/1 handshake, never otherwise */
+  client(loop, port, "live.example", "h2", &c);
+  assert_false(c.ok);
+  assert_null(c.peer);
+  assert_int_equal(src.calls, calls);
+  /* what the source no longer holds is not answered, cache or not */
+  src.sni[0] = NULL;
+  client(loop, port, "live.example", "acme-tls/1", &c);
+  assert_false(c.ok);
+  assert_null(c.peer);
+  assert_int_equal(src.calls, calls + 1);
+  /* reverse names that do not map back are refused before the source */
+  client(loop, port, "01.0.0.127.in-addr.arpa", "acme-tls/1", &c);
+  assert_false(c.ok);
+  client(loop, port, "256.0.0.127.in-addr.arpa", "acme-tls/1", &c);
+  assert_false(c.ok);
+  assert_int_equal(src.calls, calls + 1);
+  byoca_solver_free(s);
+  byoca_loop_free(loop);
+}
+
 static void test_listen_errors(void **state) {
   (void)state;
   struct byoca_loop *loop = byoca_loop_new();
@@ -389,9 +463,8 @@ static void test_listen_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sni),
-      cmocka_unit_test(test_serve),
-      cmocka_unit_test(test_bounds),
+      cmocka_unit_test(test_sni),           cmocka_unit_test(test_serve),
+      cmocka_unit_test(test_bounds),        cmocka_unit_test(test_source),
       cmocka_unit_test(test_listen_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
