@@ -30,8 +30,8 @@ struct bd {
   struct byoca_http *http;
   struct byoca_store *store;
   struct byoca_manager *mgr;
-  struct byoca_httpd *api; /* api_listen: the REST API and public paths */
-  struct byoca_httpd *web; /* http_listen: public paths only */
+  struct byoca_httpd *api;   /* api_listen: the REST API and public paths */
+  struct byoca_httpd *web;   /* http_listen: public paths only */
   struct byoca_solver *alpn; /* [tls-alpn] listen: answers from the store */
   struct byoca_signal *sig[4];
   struct byoca_timer *drain_timer;
