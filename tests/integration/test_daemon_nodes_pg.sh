@@ -120,7 +120,9 @@ for e in iss:
     by_node[e["detail"].get("node")] = by_node.get(e["detail"].get("node"), 0) + 1
 print("issued per node:", by_node, "; Pebble orders", peb["orders"],
       "for", n, "lineages")
-for node in ("node1", "node2", "node3"):
+# node 2 took part (it held leases when killed, checked above) but may
+# have finished none before the kill on a slow run (sanitizers)
+for node in ("node1", "node3"):
     assert by_node.get(node, 0) > 0, "%s issued nothing: %s" % (node, by_node)
 took = [c for c in leased if c in by_cert and by_cert[c][0]["detail"]["node"] != "node2"]
 assert len(took) == len(leased), "node 2's lineages not all finished by others"
