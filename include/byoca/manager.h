@@ -48,15 +48,29 @@ struct byoca_manager_ca {
  * with the TSIG key. The secret file must not be readable by group or
  * others; it is read when the options are applied (start, reload). */
 struct byoca_manager_rfc2136 {
-  const char *zone;        /* NULL: any name in no listed zone; its zone
-                              is then found by SOA at server */
-  const char *server;      /* "IP", "IP:PORT", "[IPv6]:PORT" (port 53) */
-  const char *tsig_name;   /* TSIG key name */
-  const char *tsig_alg;    /* "hmac-sha256" (NULL) or "hmac-sha512" */
-  const char *secret_file; /* the base64 secret */
-  int64_t propagation_timeout_ms;  /* 0: the solver's default (120 s) */
+  const char *zone;               /* NULL: any name in no listed zone; its zone
+                                     is then found by SOA at server */
+  const char *server;             /* "IP", "IP:PORT", "[IPv6]:PORT" (port 53) */
+  const char *tsig_name;          /* TSIG key name */
+  const char *tsig_alg;           /* "hmac-sha256" (NULL) or "hmac-sha512" */
+  const char *secret_file;        /* the base64 secret */
+  int64_t propagation_timeout_ms; /* 0: the solver's default (120 s) */
   int64_t propagation_interval_ms; /* 0: 2 s */
 };
+
+/* The dns-01 solver of a tenant's stored RFC 2136 entry (row and its
+ * base64 secret, as byoca_store_rfc2136_list gives them): checks the
+ * server address, port, key name, algorithm, zone and secret, and
+ * makes the solver into *out (byoca_solver_free). Errors name what was
+ * wrong, never the secret. The daemon checks an entry this way before
+ * storing it. */
+struct byoca_solver;
+int byoca_rfc2136_row_solver(struct byoca_loop *loop,
+                             struct byoca_resolver *resolver,
+                             const struct byoca_rfc2136_row *row,
+                             const struct byoca_secret *secret,
+                             struct byoca_solver **out,
+                             struct byoca_err *err) BYOCA_WUR;
 
 /* tls-alpn-01 challenges are rows of the store's challenge table keyed
  * by this prefix and the validation server name (byoca_alpn_server_name),
@@ -75,16 +89,16 @@ struct byoca_manager_opts {
   size_t ndefault_cas;
   const struct byoca_manager_ca *cas;
   size_t ncas;
-  int require_dnssec;          /* CAA answers must be secure */
-  const char *contact_email;   /* for new accounts; NULL none */
-  size_t max_parallel;         /* orders in flight; default 64 */
-  size_t max_parallel_per_ca;  /* default 16 */
-  int64_t tick_ms;             /* scheduler period; default 1000 */
-  int64_t retry_base_s;        /* per-certificate backoff base;
-                                  default 300, doubling, cap 1 day */
-  int64_t lease_s;             /* claim lease; default 600 */
-  const char *dns_hook;        /* dns-01 and dns-account-01 hook, for
-                                  names in no rfc2136 zone; NULL = none */
+  int require_dnssec;         /* CAA answers must be secure */
+  const char *contact_email;  /* for new accounts; NULL none */
+  size_t max_parallel;        /* orders in flight; default 64 */
+  size_t max_parallel_per_ca; /* default 16 */
+  int64_t tick_ms;            /* scheduler period; default 1000 */
+  int64_t retry_base_s;       /* per-certificate backoff base;
+                                 default 300, doubling, cap 1 day */
+  int64_t lease_s;            /* claim lease; default 600 */
+  const char *dns_hook;       /* dns-01 and dns-account-01 hook, for
+                                 names in no rfc2136 zone; NULL = none */
   const struct byoca_manager_rfc2136 *rfc2136; /* dns-01 by RFC 2136 */
   size_t nrfc2136;
   const char *challenge_order; /* challenge types, best first

@@ -224,6 +224,39 @@ int byoca_store_eab_list(struct byoca_store *s, int64_t tenant_id,
                          char ***issuers, char ***kids, size_t *n,
                          struct byoca_err *err) BYOCA_WUR;
 
+/* ---- a tenant's RFC 2136 servers (the secret write-only through the API) */
+
+/* One zone a tenant updates by RFC 2136 itself: dns-01 and dns-account-01
+ * records of its lineages' names in zone go to server:port, signed with
+ * the TSIG key. The secret is sealed under the tenant's data key. */
+struct byoca_rfc2136_row {
+  char zone[256];     /* lower case, no trailing dot; "" = any name (its
+                         zone found by SOA at the server) */
+  char server[64];    /* an IPv4 or IPv6 address */
+  int port;           /* 1-65535 */
+  char key_name[256]; /* TSIG key name */
+  char algorithm[16]; /* "hmac-sha256" or "hmac-sha512" */
+  int64_t created;
+};
+
+/* Stores the tenant's entry for row->zone with its base64 TSIG secret
+ * (sealed), replacing an earlier one; no such tenant -> BYOCA_E_NOTFOUND. */
+int byoca_store_rfc2136_put(struct byoca_store *s, int64_t tenant_id,
+                            const struct byoca_rfc2136_row *row,
+                            const struct byoca_secret *secret,
+                            struct byoca_err *err) BYOCA_WUR;
+/* The tenant's entries ordered by zone (malloc'd array); with secrets
+ * non-NULL also a parallel array of the opened secrets (the caller frees
+ * each with byoca_secret_free, then the array). */
+int byoca_store_rfc2136_list(struct byoca_store *s, int64_t tenant_id,
+                             struct byoca_rfc2136_row **out,
+                             struct byoca_secret **secrets, size_t *n,
+                             struct byoca_err *err) BYOCA_WUR;
+/* Missing -> BYOCA_E_NOTFOUND. */
+int byoca_store_rfc2136_delete(struct byoca_store *s, int64_t tenant_id,
+                               const char *zone,
+                               struct byoca_err *err) BYOCA_WUR;
+
 /* ---- certificates (lineages) ---- */
 
 enum byoca_cert_state {
@@ -401,17 +434,31 @@ int byoca_store_order_delete(struct byoca_store *s, int64_t cert_id,
 int byoca_store_order_count(struct byoca_store *s, int64_t *n,
                             struct byoca_err *err) BYOCA_WUR;
 
-/* ---- http-01 challenge tokens (any node answers any token) ---- */
+/* ---- challenge tokens (http-01 tokens and tls-alpn-01 rows; any node
+ * answers any token) ---- */
 
+/* Stores the key authorization of token for certificate cert_id (a row
+ * of the same certificate is replaced). An unexpired row of another
+ * certificate is left alone: BYOCA_E_CONFLICT, naming that certificate
+ * (two lineages validating one name by tls-alpn-01 would share its
+ * row; the first keeps it until its validation ends). */
 int byoca_store_challenge_put(struct byoca_store *s, const char *token,
                               const char *key_authz, int64_t cert_id,
                               int64_t expires, struct byoca_err *err) BYOCA_WUR;
+/* The certificate whose row holds token and has not expired at now;
+ * missing or expired -> BYOCA_E_NOTFOUND. */
+int byoca_store_challenge_owner(struct byoca_store *s, const char *token,
+                                int64_t now, int64_t *cert_id,
+                                struct byoca_err *err) BYOCA_WUR;
 /* The key authorization for token into out (>= 512 bytes); missing or
  * expired -> BYOCA_E_NOTFOUND. */
 int byoca_store_challenge_get(struct byoca_store *s, const char *token,
                               int64_t now, char *out, size_t outlen,
                               struct byoca_err *err) BYOCA_WUR;
+/* Deletes token's row if it is certificate cert_id's (another
+ * certificate's row stays); no such row is not an error. */
 int byoca_store_challenge_delete(struct byoca_store *s, const char *token,
+                                 int64_t cert_id,
                                  struct byoca_err *err) BYOCA_WUR;
 /* Deletes every token that expired at or before now; *n (may be NULL)
  * gets how many. */
@@ -454,11 +501,17 @@ struct byoca_node_row {
   int64_t heartbeat; /* its last heartbeat */
   char version[32];  /* the byoca version it runs */
   int64_t leases;    /* lineages it holds a lease on (lease_until >= now) */
+  int tls_alpn;      /* it runs a tls-alpn-01 responder ([tls-alpn]) */
 };
 /* Records this node's heartbeat (the row named byoca_store_node(s)):
- * created on the first beat, heartbeat/started/version updated after. */
+ * created on the first beat, heartbeat/started/version/tls_alpn updated
+ * after. tls_alpn: this node runs a tls-alpn-01 responder. */
 int byoca_store_node_beat(struct byoca_store *s, int64_t started,
-                          const char *version, int64_t now,
+                          const char *version, int tls_alpn, int64_t now,
+                          struct byoca_err *err) BYOCA_WUR;
+/* *any = 1 when some node with a tls-alpn-01 responder beat at or after
+ * since (it answers the store's tls-alpn-01 rows for every node). */
+int byoca_store_node_alpn(struct byoca_store *s, int64_t since, int *any,
                           struct byoca_err *err) BYOCA_WUR;
 /* Every node that ever beat, by name, with the leases each holds at now;
  * *out is malloc'd (free()). */

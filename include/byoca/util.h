@@ -143,6 +143,19 @@ void byoca_str_sanitize(const char *s, char *out, size_t outlen);
 /* Parses a non-negative decimal integer in full (no sign, no spaces):
  * BYOCA_E_INVAL for bad syntax, BYOCA_E_TOOBIG past max. */
 int byoca_parse_uint(const char *s, uint64_t max, uint64_t *out) BYOCA_WUR;
+/* byoca_hostport_parse flags. */
+#define BYOCA_HP_ADDR_OPTIONAL 1u /* "PORT" alone: addr "" */
+#define BYOCA_HP_PORT_OPTIONAL 2u /* "ADDR" alone: *port 0 */
+#define BYOCA_HP_PORT_ZERO 4u     /* port 0 (any free port) allowed */
+/* Splits "ADDR:PORT", "[IPV6]:PORT", and with the flags "PORT", "ADDR",
+ * "[IPV6]" or a bare IPv6 "ADDR", into addr (an IP literal, without
+ * brackets; "" when absent) and *port (1-65535; 0 when absent, or given
+ * with BYOCA_HP_PORT_ZERO). ADDR must be an IPv4 literal, or IPv6 in
+ * brackets when a port follows. Malformed -> BYOCA_E_INVAL, the message
+ * naming what (e.g. "listen address"), the value and the bad part. */
+int byoca_hostport_parse(const char *s, const char *what, unsigned flags,
+                         char *addr, size_t addrlen, int *port,
+                         struct byoca_err *err) BYOCA_WUR;
 /* ASCII case-insensitive equality. */
 int byoca_strcaseeq(const char *a, const char *b);
 

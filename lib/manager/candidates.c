@@ -117,9 +117,10 @@ static unsigned ident_allows(const struct byoca_caa_ident *id,
   return m;
 }
 
-unsigned mgr_methods_ours(const struct byoca_manager *m) {
-  return MGR_M_HTTP01 | (m->cfg.tls_alpn ? MGR_M_TLSALPN01 : 0u) |
-         (mgr_dns01_ready(m) ? MGR_M_DNS01 | MGR_M_DNSACCT01 : 0u);
+unsigned mgr_methods_ours(const struct byoca_manager *m,
+                          const struct mgr_job *j) {
+  return MGR_M_HTTP01 | (mgr_alpn_ready(m) ? MGR_M_TLSALPN01 : 0u) |
+         (mgr_dns01_ready(m, j) ? MGR_M_DNS01 | MGR_M_DNSACCT01 : 0u);
 }
 
 unsigned mgr_methods_allowed(const struct byoca_caa_discovery *d,

@@ -12,8 +12,8 @@
 
 /* ---- the choice for a job ---- */
 
-static unsigned our_methods(const struct byoca_manager *m) {
-  return mgr_methods_ours(m);
+static unsigned our_methods(const struct mgr_job *j) {
+  return mgr_methods_ours(j->m, j);
 }
 
 static int add_ca(struct mgr_job *j, const char *ca, unsigned methods) {
@@ -92,7 +92,7 @@ static void use_default(struct mgr_job *j) {
   mgr_job_log(j, BYOCA_LOG_INFO,
               "no CAA record restricts the names; using the default CAs");
   for (size_t i = 0; i < m->cfg.ndefault_cas; i++)
-    if (add_ca(j, m->cfg.default_cas[i], our_methods(m)) != 0) {
+    if (add_ca(j, m->cfg.default_cas[i], our_methods(j)) != 0) {
       mgr_job_fail(j, BYOCA_CLASS_INTERNAL, "out of memory", 0);
       return;
     }
@@ -117,7 +117,7 @@ static void discovered(struct mgr_job *j) {
   }
   for (size_t i = 0; i < d->ncandidates; i++) {
     const char *iss = d->candidates[i].issuer;
-    if (add_ca(j, iss, mgr_methods_allowed(d, iss, our_methods(j->m))) != 0) {
+    if (add_ca(j, iss, mgr_methods_allowed(d, iss, our_methods(j))) != 0) {
       mgr_job_fail(j, BYOCA_CLASS_INTERNAL, "out of memory", 0);
       return;
     }
@@ -146,7 +146,7 @@ static void discover(struct mgr_job *j) {
     }
   struct byoca_caa_policy policy = {
       .methods = method_names,
-      .nmethods = mgr_dns01_ready(m) ? 3 : 1,
+      .nmethods = mgr_dns01_ready(m, j) ? 3 : 1,
       .accounts = accts,
       .naccounts = na,
       .seed = mgr_seed(j->cert_id),
@@ -256,7 +256,7 @@ static void lookups_start(struct mgr_job *j) {
 
 void mgr_choose_start(struct mgr_job *j) {
   const char *ca = j->row.ca;
-  unsigned ours = our_methods(j->m);
+  unsigned ours = our_methods(j);
   if (ca[0] == '\0' || strcasecmp(ca, "auto") == 0) {
     mgr_job_log(j, BYOCA_LOG_DEBUG, "reading the CAA records of %s%s",
                 j->names[0], j->nnames > 1 ? " and the other names" : "");

@@ -2,7 +2,10 @@
  * configured zone, built when the options are applied (start, reload), so
  * a bad server, key or secret file fails the start or the reload, not a
  * job. The set is shared by reference: a job keeps the set it started
- * with while a reload installs the next. */
+ * with while a reload installs the next. A tenant's own zones (set
+ * through the API, kept in the store) form a set of the same kind, built
+ * for each job of that tenant and asked before the provider's. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -155,6 +158,85 @@ int mgr_dns_build(struct byoca_manager *m, const struct byoca_manager_opts *o,
   return 0;
 }
 
+int byoca_rfc2136_row_solver(struct byoca_loop *loop,
+                             struct byoca_resolver *resolver,
+                             const struct byoca_rfc2136_row *row,
+                             const struct byoca_secret *secret,
+                             struct byoca_solver **out, struct byoca_err *err) {
+  char server[96];
+  int v6 = strchr(row->server, ':') != NULL;
+  *out = NULL;
+  if (row->port < 1 || row->port > 65535)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "port %d: expected 1-65535", row->port);
+  snprintf(server, sizeof(server), "%s%s%s:%d", v6 ? "[" : "", row->server,
+           v6 ? "]" : "", row->port);
+  struct byoca_rfc2136_opts o = {
+      .server = server,
+      .tsig_name = row->key_name,
+      .tsig_alg = row->algorithm[0] != '\0' ? row->algorithm : NULL,
+      .secret = secret,
+      .zone = row->zone[0] != '\0' ? row->zone : NULL,
+      .resolver = resolver,
+  };
+  struct byoca_solver *sv = byoca_solver_rfc2136(loop, &o, err);
+  if (sv == NULL)
+    return err != NULL && err->code != 0 ? err->code : BYOCA_E_INTERNAL;
+  *out = sv;
+  return 0;
+}
+
+/* Adds the tenant's entry to d (its zone checked and unique in the
+ * store's primary key). */
+static int add_row(struct mgr_dns *d, struct byoca_manager *m,
+                   const struct byoca_rfc2136_row *row,
+                   const struct byoca_secret *secret, struct byoca_err *err) {
+  struct mgr_dns_zone *e = &d->v[d->n];
+  if (row->zone[0] != '\0' && (e->zone = zone_key(row->zone)) == NULL)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "tenant RFC 2136 zone '%.200s': not a zone name",
+                         row->zone);
+  d->n++;
+  int rc = byoca_rfc2136_row_solver(m->loop, m->resolver, row, secret,
+                                    &e->solver, err);
+  if (rc != 0)
+    byoca_err_activity(err, "reading the tenant's RFC 2136 server for %.200s",
+                       row->zone[0] != '\0' ? row->zone : "any zone");
+  return rc;
+}
+
+int mgr_dns_tenant(struct byoca_manager *m, int64_t tenant_id,
+                   struct mgr_dns **out, struct byoca_err *err) {
+  struct byoca_rfc2136_row *rows = NULL;
+  struct byoca_secret *secrets = NULL;
+  size_t n = 0;
+  *out = NULL;
+  int rc =
+      byoca_store_rfc2136_list(m->store, tenant_id, &rows, &secrets, &n, err);
+  if (rc != 0 || n == 0)
+    goto out;
+  struct mgr_dns *d = calloc(1, sizeof(*d));
+  if (d == NULL || (d->v = calloc(n, sizeof(*d->v))) == NULL) {
+    free(d);
+    rc = byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                       "out of memory");
+    goto out;
+  }
+  d->refs = 1;
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    rc = add_row(d, m, &rows[i], &secrets[i], err);
+  if (rc != 0)
+    mgr_dns_unref(d);
+  else
+    *out = d;
+out:
+  for (size_t i = 0; secrets != NULL && i < n; i++)
+    byoca_secret_free(&secrets[i]);
+  free(secrets);
+  free(rows);
+  return rc;
+}
+
 /* 1 if name is zone or below it (both lower case, no trailing dot). */
 static int in_zone(const char *name, size_t nlen, const char *zone) {
   size_t zlen = strlen(zone);
@@ -185,6 +267,7 @@ struct byoca_solver *mgr_dns_pick(const struct mgr_dns *d, const char *name) {
   return best != NULL ? best : any;
 }
 
-int mgr_dns01_ready(const struct byoca_manager *m) {
-  return m->cfg.dns_hook != NULL || m->dns != NULL;
+int mgr_dns01_ready(const struct byoca_manager *m, const struct mgr_job *j) {
+  return m->cfg.dns_hook != NULL || m->dns != NULL ||
+         (j != NULL && j->tdns != NULL);
 }

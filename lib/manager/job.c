@@ -46,6 +46,7 @@ static void job_free(struct mgr_job *j) {
   free(j->resume_url);
   free(j->acct_stale);
   byoca_err_clear(&j->acct_err);
+  mgr_dns_unref(j->tdns);
   free(j);
 }
 
@@ -170,9 +171,12 @@ void mgr_job_abort(struct mgr_job *j) {
 }
 
 void mgr_jobs_detach(struct byoca_manager *m) {
-  for (struct mgr_job *j = m->jobs; j != NULL; j = j->next)
+  for (struct mgr_job *j = m->jobs; j != NULL; j = j->next) {
     for (size_t i = 0; i < j->nsolvers; i++)
       mgr_solver_keep(j->solvers[i]);
+    mgr_dns_close(j->tdns); /* its RFC 2136 waits end, as the provider's */
+    j->tdns = NULL;
+  }
   while (m->jobs != NULL)
     mgr_job_abort(m->jobs);
   while (m->zombies != NULL) {
@@ -240,6 +244,21 @@ static struct mgr_job *job_new(struct byoca_manager *m, int64_t cert_id) {
   return j;
 }
 
+/* The tenant's own RFC 2136 zones into j->tdns; a stored entry that
+ * cannot be used fails the job naming it. */
+static int tenant_dns(struct mgr_job *j) {
+  struct byoca_err e = {0};
+  if (mgr_dns_tenant(j->m, j->tenant_id, &j->tdns, &e) == 0)
+    return 0;
+  char line[600];
+  byoca_err_format(&e, line, sizeof(line));
+  mgr_job_fail(
+      j, e.cls == BYOCA_CLASS_INPUT ? BYOCA_CLASS_INPUT : BYOCA_CLASS_RETRYABLE,
+      line, 0);
+  byoca_err_clear(&e);
+  return -1;
+}
+
 void mgr_job_start(struct byoca_manager *m, int64_t cert_id) {
   /* claimed again (its lease ran out): this attempt's outcome counts */
   mgr_idset_del(&m->unrecorded, cert_id);
@@ -260,6 +279,8 @@ void mgr_job_start(struct byoca_manager *m, int64_t cert_id) {
     mgr_delete_run(j);
   } else if (rc > 0) {
     mgr_job_fail(j, BYOCA_CLASS_INTERNAL, "its identifiers cannot be read", 0);
+  } else if (tenant_dns(j) != 0) {
+    return; /* failed */
   } else if (!mgr_resume_try(j)) {
     mgr_choose_start(j);
   }

@@ -134,8 +134,11 @@ const char *mgr_why(struct byoca_buf *why);
 int mgr_eab_skip(int eab_required, int have_account, int have_eab);
 /* The MGR_M_* of ours the CAA records of every restricting identifier
  * allow for issuer (RFC 8657 validationmethods). */
-/* The MGR_M_* our configured solvers answer. */
-unsigned mgr_methods_ours(const struct byoca_manager *m);
+/* The MGR_M_* our configured solvers answer (for j's tenant when j is
+ * not NULL: its own RFC 2136 zones count). */
+struct mgr_job;
+unsigned mgr_methods_ours(const struct byoca_manager *m,
+                          const struct mgr_job *j);
 unsigned mgr_methods_allowed(const struct byoca_caa_discovery *d,
                              const char *issuer, unsigned ours);
 /* D-RANDOM seed for a lineage. */
@@ -231,6 +234,7 @@ struct byoca_manager {
   int pumping;
   int64_t started_at; /* this node's start (nodes table) */
   struct byoca_timer *beat_timer;
+  int alpn_elsewhere;          /* no responder here, but a live node has one */
   struct mgr_idset revoke_try; /* failed revocation attempts */
   struct mgr_idset warned;     /* expiry warnings sent (count = day) */
   struct mgr_idset unrecorded; /* outcomes the store refused (full disk) */
@@ -329,6 +333,7 @@ struct mgr_job {
   struct byoca_secret eab;
   char *eab_kid;
   void (*acct_cb)(struct mgr_job *j, const struct byoca_err *err, int skip);
+  struct mgr_dns *tdns; /* the tenant's RFC 2136 zones; NULL = none */
   struct mgr_solver *solvers[3];
   struct byoca_solver *solver_ptrs[3];
   size_t nsolvers;
@@ -445,8 +450,16 @@ void mgr_dns_close(struct mgr_dns *d);
 /* The solver of the longest zone holding name, else the zone-less entry,
  * else NULL. Borrowed from d. */
 struct byoca_solver *mgr_dns_pick(const struct mgr_dns *d, const char *name);
-/* 1 if the manager can answer dns-01 (a hook or an rfc2136 zone). */
-int mgr_dns01_ready(const struct byoca_manager *m);
+/* The tenant's own RFC 2136 zones (store), each with its solver; *out
+ * NULL when it has none. */
+int mgr_dns_tenant(struct byoca_manager *m, int64_t tenant_id,
+                   struct mgr_dns **out, struct byoca_err *err);
+/* 1 if dns-01 can be answered (a hook or an rfc2136 zone of the
+ * provider's, or of j's tenant when j is not NULL). */
+int mgr_dns01_ready(const struct byoca_manager *m, const struct mgr_job *j);
+/* 1 if tls-alpn-01 can be answered: this node runs a responder, or
+ * another live node does (nodes.c learns it at each heartbeat). */
+int mgr_alpn_ready(const struct byoca_manager *m);
 
 /* solver.c */
 /* The solvers of the current attempt: every configured one (the order's
@@ -457,6 +470,7 @@ struct mgr_solver *mgr_solver_http(struct byoca_manager *m, int64_t cert_id);
  * responder. */
 struct mgr_solver *mgr_solver_alpn(struct byoca_manager *m, int64_t cert_id);
 struct mgr_solver *mgr_solver_dns(struct byoca_manager *m,
+                                  struct mgr_dns *tenant_zones,
                                   struct byoca_err *err);
 struct byoca_solver *mgr_solver_pub(struct mgr_solver *s);
 /* At shutdown: cleanup leaves http-01 tokens in the store (they expire),

@@ -1,5 +1,7 @@
 /* This node among the nodes sharing the store: its heartbeat (the nodes
- * table, read by GET /v1/nodes and the metrics), and the renewal of the
+ * table, read by GET /v1/nodes and the metrics; it says whether the node
+ * runs a tls-alpn-01 responder, and learns whether another live node
+ * does), and the renewal of the
  * leases its running jobs hold, so an order that takes longer than one
  * lease keeps its lineage while this node lives. A node that dies stops
  * renewing: its leases run out and another node claims the lineages and
@@ -54,12 +56,26 @@ void mgr_node_beat(struct byoca_manager *m) {
    * orders in flight still need their leases */
   if (m->beat_timer == NULL)
     m->beat_timer = byoca_timer_add(m->loop, beat_period(m) * 1000, on_beat, m);
-  if (byoca_store_node_beat(m->store, m->started_at, BYOCA_VERSION, now, &e) !=
-      0) {
+  if (byoca_store_node_beat(m->store, m->started_at, BYOCA_VERSION,
+                            m->cfg.tls_alpn, now, &e) != 0) {
     byoca_log(BYOCA_LOG_WARN, "heartbeat of node %s failed: %s",
               byoca_store_node(m->store), e.msg);
     byoca_err_clear(&e);
   }
+  /* without a responder of its own, tls-alpn-01 is usable while another
+   * live node has one: its responder answers this node's store rows */
+  int any = 0;
+  if (!m->cfg.tls_alpn &&
+      byoca_store_node_alpn(m->store, now - mgr_node_alive_s(m), &any, &e) !=
+          0) {
+    any = m->alpn_elsewhere; /* keep what we knew */
+    byoca_err_clear(&e);
+  }
+  if (!m->cfg.tls_alpn && any != m->alpn_elsewhere)
+    byoca_log(BYOCA_LOG_INFO,
+              "tls-alpn-01 %s: %s node runs a tls-alpn-01 responder",
+              any ? "in use" : "no longer in use", any ? "another" : "no live");
+  m->alpn_elsewhere = !m->cfg.tls_alpn && any;
   renew_leases(m, now);
 }
 
@@ -77,6 +93,10 @@ int mgr_node_start(struct byoca_manager *m, struct byoca_err *err) {
   m->started_at = byoca_now();
   mgr_node_beat(m);
   return 0;
+}
+
+int mgr_alpn_ready(const struct byoca_manager *m) {
+  return m->cfg.tls_alpn || m->alpn_elsewhere;
 }
 
 int64_t byoca_manager_node_alive_s(const struct byoca_manager *m) {

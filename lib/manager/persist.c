@@ -159,7 +159,7 @@ static void on_resume_dir(void *arg, const struct byoca_err *err) {
 static int resume_prepare(struct mgr_job *j, const struct byoca_order_row *o,
                           struct byoca_secret *key_pem, struct byoca_err *err) {
   char url[1024] = "";
-  unsigned ours = mgr_methods_ours(j->m);
+  unsigned ours = mgr_methods_ours(j->m, j);
   int by_url = o->issuer[0] == '\0';
   if (mgr_attempt_set_ca(j, by_url ? o->directory : o->issuer, o->directory,
                          by_url, ours) != 0 ||

@@ -2,11 +2,14 @@
  * table, from which any byocad node's HTTP listener answers; tls-alpn-01
  * too, as a row keyed by its validation server name, from which any
  * node's tls-alpn responder builds the certificate; dns-01 and
- * dns-account-01 go by RFC 2136 to the server of the longest configured
- * zone holding the name (dns.c), else to the operator's hook (lib/solve).
+ * dns-account-01 go by RFC 2136 to the server of the tenant's longest
+ * zone holding the name (its own entries, set through the API), else of
+ * the provider's longest configured zone (dns.c), else to the operator's
+ * hook (lib/solve).
  * Each job gets its own solvers, wrapped so that they outlive a cancelled
  * order's late setup/cleanup calls: a retired solver is freed once nothing
  * runs through it any more. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +24,7 @@ struct mgr_solver {
   int dns;                    /* answers dns-01 and dns-account-01 */
   int alpn;                   /* answers tls-alpn-01 (store rows) */
   struct byoca_solver *inner; /* dns-01 hook; may be NULL */
+  struct mgr_dns *tzones;     /* the tenant's RFC 2136 zones; may be NULL */
   struct mgr_dns *zones;      /* dns-01 by RFC 2136; may be NULL */
   int busy;
   int retired;
@@ -37,6 +41,7 @@ static void maybe_destroy(struct mgr_solver *s) {
   if (!s->retired || s->busy > 0)
     return;
   byoca_solver_free(s->inner);
+  mgr_dns_unref(s->tzones);
   mgr_dns_unref(s->zones);
   free(s);
 }
@@ -61,12 +66,14 @@ static void inner_done(void *arg, const struct byoca_err *err) {
   maybe_destroy(s);
 }
 
-/* Runs setup (cleanup = 0) or cleanup through the RFC 2136 zone holding
- * the name, else the hook. */
+/* Runs setup (cleanup = 0) or cleanup through the tenant's RFC 2136 zone
+ * holding the name, else the provider's, else the hook. */
 static int inner_run(struct mgr_solver *s, int cleanup,
                      const struct byoca_challenge *ch, byoca_solve_cb cb,
                      void *arg, struct byoca_err *err) {
-  struct byoca_solver *in = mgr_dns_pick(s->zones, ch->identifier);
+  struct byoca_solver *in = mgr_dns_pick(s->tzones, ch->identifier);
+  if (in == NULL)
+    in = mgr_dns_pick(s->zones, ch->identifier);
   if (in == NULL)
     in = s->inner;
   if (in == NULL)
@@ -117,10 +124,14 @@ static int alpn_setup(struct mgr_solver *s, const struct byoca_challenge *ch,
                          " '%.100s'",
                          ch->ident_type ? ch->ident_type : "an unknown",
                          ch->identifier ? ch->identifier : "");
+  /* another lineage's answer for the name is never replaced: the CA
+   * validating it would see the wrong key authorization */
   int rc = byoca_store_challenge_put(s->store, token, ch->key_authz, s->cert_id,
                                      byoca_now() + MGR_CHALLENGE_TTL_S, err);
-  if (rc != 0)
+  if (rc != 0) {
+    byoca_err_activity(err, "answering tls-alpn-01 for %.255s", ch->identifier);
     return rc;
+  }
   cb(arg, NULL);
   return 0;
 }
@@ -155,7 +166,7 @@ static int w_cleanup(void *ctx, const struct byoca_challenge *ch,
                       : alpn_token(ch, alpn, sizeof(alpn)) == 0 ? alpn
                                                                 : NULL;
   if (!s->keep && token != NULL && (s->alpn || token_ok(token)) &&
-      byoca_store_challenge_delete(s->store, token, &e) != 0 &&
+      byoca_store_challenge_delete(s->store, token, s->cert_id, &e) != 0 &&
       e.code != BYOCA_E_NOTFOUND)
     byoca_log(BYOCA_LOG_WARN, "cert %lld: cannot delete an %s token: %s",
               (long long)s->cert_id, s->alpn ? "tls-alpn-01" : "http-01",
@@ -206,6 +217,7 @@ struct mgr_solver *mgr_solver_alpn(struct byoca_manager *m, int64_t cert_id) {
 }
 
 struct mgr_solver *mgr_solver_dns(struct byoca_manager *m,
+                                  struct mgr_dns *tenant_zones,
                                   struct byoca_err *err) {
   struct mgr_solver *s = solver_new("byocad dns-01");
   if (s == NULL) {
@@ -214,11 +226,13 @@ struct mgr_solver *mgr_solver_dns(struct byoca_manager *m,
   }
   s->dns = 1;
   s->zones = mgr_dns_ref(m->dns);
+  s->tzones = mgr_dns_ref(tenant_zones);
   if (m->cfg.dns_hook != NULL &&
       (s->inner =
            byoca_solver_hook(m->loop, m->cfg.dns_hook, "dns-01,dns-account-01",
                              m->cfg.hook_timeout_ms, err)) == NULL) {
     mgr_dns_unref(s->zones);
+    mgr_dns_unref(s->tzones);
     free(s);
     return NULL;
   }
@@ -241,6 +255,33 @@ void mgr_solver_retire(struct mgr_solver *s) {
   maybe_destroy(s);
 }
 
+/* The identifier type of a name as the order sends it. */
+static const char *ident_type(const char *name) {
+  unsigned char ip[16];
+  return inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1
+             ? "ip"
+             : "dns";
+}
+
+/* The first of j's names whose tls-alpn-01 row another lineage holds
+ * (its validation under way), or NULL. */
+static const char *alpn_taken(struct mgr_job *j) {
+  for (size_t i = 0; i < j->nnames; i++) {
+    char token[TOKEN_MAX + 16];
+    struct byoca_challenge ch = {.identifier = j->names[i],
+                                 .ident_type = ident_type(j->names[i])};
+    int64_t owner = 0;
+    if (strncmp(j->names[i], "*.", 2) == 0 ||
+        alpn_token(&ch, token, sizeof(token)) != 0)
+      continue;
+    if (byoca_store_challenge_owner(j->m->store, token, byoca_now(), &owner,
+                                    NULL) == 0 &&
+        owner != j->cert_id)
+      return j->names[i];
+  }
+  return NULL;
+}
+
 int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
   struct byoca_manager *m = j->m;
   /* every configured solver: the order's challenge rule weighs CAA
@@ -250,15 +291,21 @@ int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
                          "out of memory");
   j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
   j->nsolvers++;
-  if (m->cfg.tls_alpn) {
+  const char *taken = mgr_alpn_ready(m) ? alpn_taken(j) : NULL;
+  if (taken != NULL) /* the rule picks the next eligible type, or waits */
+    mgr_job_log(j, BYOCA_LOG_INFO,
+                "not using tls-alpn-01 this time: another certificate is"
+                " validating %s by it",
+                taken);
+  if (mgr_alpn_ready(m) && taken == NULL) {
     if ((j->solvers[j->nsolvers] = mgr_solver_alpn(m, j->cert_id)) == NULL)
       return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
                            "out of memory");
     j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
     j->nsolvers++;
   }
-  if (mgr_dns01_ready(m)) {
-    if ((j->solvers[j->nsolvers] = mgr_solver_dns(m, err)) == NULL)
+  if (mgr_dns01_ready(m, j)) {
+    if ((j->solvers[j->nsolvers] = mgr_solver_dns(m, j->tdns, err)) == NULL)
       return err != NULL && err->code != 0 ? err->code : BYOCA_E_INTERNAL;
     j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
     j->nsolvers++;

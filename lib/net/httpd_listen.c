@@ -301,47 +301,31 @@ static int listen_unix(struct byoca_httpd *h, const char *path,
   return rc;
 }
 
-/* "ADDR:PORT" or "[V6]:PORT" with an IP literal -> socket address. */
+/* "ADDR:PORT" or "[V6]:PORT" with an IP literal (port 0: any free one)
+ * -> socket address (byoca_hostport_parse says why not into err). */
 static int parse_hostport(const char *a, struct sockaddr_storage *ss,
-                          socklen_t *len) {
+                          socklen_t *len, struct byoca_err *err) {
   char host[64];
-  const char *colon;
-  size_t hlen;
-  int bracketed = a[0] == '[';
-  if (bracketed) {
-    const char *rb = strchr(a, ']');
-    if (rb == NULL || rb[1] != ':')
-      return BYOCA_E_INVAL;
-    colon = rb + 1;
-    hlen = (size_t)(rb - a - 1);
-    a++;
-  } else {
-    colon = strrchr(a, ':');
-    if (colon == NULL)
-      return BYOCA_E_INVAL;
-    hlen = (size_t)(colon - a);
-    if (memchr(a, ':', hlen) != NULL)
-      return BYOCA_E_INVAL; /* IPv6 needs brackets */
-  }
-  uint64_t port;
-  if (hlen == 0 || hlen >= sizeof(host) ||
-      byoca_parse_uint(colon + 1, 65535, &port) != 0)
-    return BYOCA_E_INVAL;
-  memcpy(host, a, hlen);
-  host[hlen] = '\0';
+  int port = 0;
+  int rc = byoca_hostport_parse(a, "listen address", BYOCA_HP_PORT_ZERO, host,
+                                sizeof(host), &port, err);
+  if (rc != 0)
+    return rc;
   memset(ss, 0, sizeof(*ss));
   struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-  if (!bracketed && inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+  if (strchr(host, ':') == NULL &&
+      inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons((uint16_t)port);
     *len = sizeof(*v4);
-  } else if (bracketed && inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons((uint16_t)port);
     *len = sizeof(*v6);
   } else {
-    return BYOCA_E_INVAL;
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "not an IP address");
   }
   return 0;
 }
@@ -384,12 +368,16 @@ static int bound_port(int fd) {
 static int listen_tcp(struct byoca_httpd *h, const char *addr, const char *spec,
                       struct byoca_err *err) {
   struct sockaddr_storage ss;
-  socklen_t len;
-  if (parse_hostport(addr, &ss, &len) != 0)
-    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
-                         "cannot listen on %s: not unix:/PATH, ADDR:PORT or "
-                         "[IPV6]:PORT with an IP address and a port",
-                         spec);
+  socklen_t len = 0;
+  struct byoca_err why = {0};
+  if (parse_hostport(addr, &ss, &len, &why) != 0) {
+    byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                  "cannot listen on %s: %s (expected unix:/PATH, ADDR:PORT or"
+                  " [IPV6]:PORT with an IP address and a port)",
+                  spec, why.msg);
+    byoca_err_clear(&why);
+    return BYOCA_E_INVAL;
+  }
   struct httpd_lsn *l = calloc(1, sizeof(*l));
   if (l == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,

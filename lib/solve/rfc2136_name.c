@@ -134,45 +134,24 @@ void r2136_srv_port_of(struct r2136_srv *a, const struct r2136_srv *srv) {
 }
 
 /* Splits s into host (brackets removed) and port text (NULL if none). */
-static int split_hostport(const char *s, char *host, size_t hostlen,
-                          const char **port) {
-  const char *end, *colon = strrchr(s, ':');
-  *port = NULL;
-  if (s[0] == '[') {
-    end = strchr(s, ']');
-    if (end == NULL || (end[1] != '\0' && end[1] != ':'))
-      return -1;
-    if (end[1] == ':')
-      *port = end + 2;
-    s++;
-  } else if (colon != NULL && strchr(s, ':') == colon) {
-    end = colon; /* one colon: IPv4:port */
-    *port = colon + 1;
-  } else {
-    end = s + strlen(s); /* none, or a bare IPv6 address */
-  }
-  if ((size_t)(end - s) >= hostlen || end == s)
-    return -1;
-  memcpy(host, s, (size_t)(end - s));
-  host[end - s] = '\0';
-  return 0;
-}
-
 int r2136_srv_parse(const char *s, struct r2136_srv *out,
                     struct byoca_err *err) {
   char host[INET6_ADDRSTRLEN + 1];
-  const char *port;
-  uint64_t p = 53;
+  int p = 0;
   if (s == NULL || *s == '\0')
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                          "no DNS update server given");
-  if (split_hostport(s, host, sizeof(host), &port) != 0 ||
-      (port != NULL && (byoca_parse_uint(port, 65535, &p) != 0 || p == 0)))
-    return bad(err, "DNS update server", s, "expected IP[:PORT]");
+  int rc = byoca_hostport_parse(s, "DNS update server", BYOCA_HP_PORT_OPTIONAL,
+                                host, sizeof(host), &p, err);
+  if (rc != 0)
+    return rc;
+  if (p == 0)
+    p = 53;
   memset(out, 0, sizeof(*out));
   struct sockaddr_in *a4 = (struct sockaddr_in *)&out->ss;
   struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&out->ss;
-  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+  if (strchr(host, ':') == NULL &&
+      inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
     a4->sin_family = AF_INET;
     a4->sin_port = htons((uint16_t)p);
     out->len = sizeof(*a4);

@@ -12,7 +12,7 @@ struct table {
   const char *name, *cols, *types, *order;
 };
 
-/* In foreign-key order; the columns of schema version 6. */
+/* In foreign-key order; the columns of schema version 7. */
 static const struct table tables[] = {
     {"tenants",
      "id, name, created, deleting, data_key, profile, profile_required",
@@ -39,15 +39,18 @@ static const struct table tables[] = {
      "cert_id"},
     {"challenge_tokens", "token, key_authz, cert_id, expires", "ttii", "token"},
     {"events", "id, ts, tenant_id, cert_id, type, detail", "iiiitt", "id"},
-    {"nodes", "name, started, heartbeat, version", "tiit", "name"},
+    {"nodes", "name, started, heartbeat, version, tls_alpn", "tiiti", "name"},
     {"outbox",
      "id, created, type, url, body, tries, next_try_ms, lease_until,"
      " claimed_by, last_error",
      "iitttiiitt", "id"},
+    {"rfc2136_servers",
+     "tenant_id, zone, server, port, key_name, algorithm, secret, created",
+     "ittittbi", "tenant_id, zone"},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
-_Static_assert(STORE_SCHEMA_VERSION == 6,
-               "copy.c lists the columns of schema version 6");
+_Static_assert(STORE_SCHEMA_VERSION == 7,
+               "copy.c lists the columns of schema version 7");
 
 struct copy {
   struct byoca_store *to;

@@ -109,3 +109,20 @@ void store_aad_account(int64_t tenant, const char *dir, char *aad, size_t n) {
 void store_aad_eab(int64_t tenant, const char *issuer, char *aad, size_t n) {
   snprintf(aad, n, "byoca:eab:%lld:%s", (long long)tenant, issuer);
 }
+
+void store_aad_rfc2136(int64_t tenant, const char *zone, char *aad, size_t n) {
+  snprintf(aad, n, "byoca:rfc2136:%lld:%s", (long long)tenant, zone);
+}
+
+int store_challenge_taken(struct byoca_store *s, const char *token,
+                          struct byoca_err *err) {
+  int64_t owner = 0;
+  char safe[128];
+  byoca_str_sanitize(token, safe, sizeof(safe));
+  if (s->ops->challenge_owner(s, token, byoca_now(), &owner, NULL) != 0)
+    owner = 0; /* gone meanwhile: still not ours to answer now */
+  return byoca_err_set(err, BYOCA_E_CONFLICT, BYOCA_CLASS_RETRYABLE,
+                       "challenge %s is held by certificate %lld until its"
+                       " validation ends",
+                       safe, (long long)owner);
+}

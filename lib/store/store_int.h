@@ -18,7 +18,7 @@ struct pg_conn;
 
 #define STORE_NODE_LEN 64
 /* The schema version both backends' migrations lead to. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct byoca_store {
   const struct store_ops *ops;
@@ -59,11 +59,12 @@ int sec_new_data_key(struct byoca_store *s, int64_t tenant,
                      struct byoca_err *err);
 
 /* The AAD strings that bind a sealed value to its row (n >= 96, or 1200
- * for accounts, 400 for EAB). */
+ * for accounts, 400 for EAB and RFC 2136). */
 void store_aad_cert(int64_t tenant, int64_t id, char *aad, size_t n);
 void store_aad_order(int64_t tenant, int64_t cert, char *aad, size_t n);
 void store_aad_account(int64_t tenant, const char *dir, char *aad, size_t n);
 void store_aad_eab(int64_t tenant, const char *issuer, char *aad, size_t n);
+void store_aad_rfc2136(int64_t tenant, const char *zone, char *aad, size_t n);
 
 /* 1 if name is 1-64 of [A-Za-z0-9._-]. */
 int store_tenant_name_ok(const char *name);
@@ -83,6 +84,10 @@ void store_ca_next(struct byoca_ca_health *h, int ok, const char *error,
 /* Makes room for element n in *arr (capacity *cap, elements of size),
  * doubling from first; 0, or -1 when out of memory (*arr untouched). */
 int db_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first);
+/* After a challenge_put that changed no row: BYOCA_E_CONFLICT naming the
+ * certificate whose unexpired row holds token (rules.c). */
+int store_challenge_taken(struct byoca_store *s, const char *token,
+                          struct byoca_err *err);
 /* STORE_SCHEMA_VERSION, for tests. */
 int store_schema_latest(void);
 

@@ -99,6 +99,20 @@
     (struct byoca_store *s, int64_t tenant_id, char ***issuers,                \
      char ***kids, size_t *n, struct byoca_err *err),                          \
     (s, tenant_id, issuers, kids, n, err))                                     \
+  X(rfc2136_put,                                                               \
+    (struct byoca_store *s, int64_t tenant_id,                                 \
+     const struct byoca_rfc2136_row *row,                                      \
+     const struct byoca_secret *secret, struct byoca_err *err),                \
+    (s, tenant_id, row, secret, err))                                          \
+  X(rfc2136_list,                                                              \
+    (struct byoca_store *s, int64_t tenant_id,                                 \
+     struct byoca_rfc2136_row **out, struct byoca_secret **secrets, size_t *n, \
+     struct byoca_err *err),                                                   \
+    (s, tenant_id, out, secrets, n, err))                                      \
+  X(rfc2136_delete,                                                            \
+    (struct byoca_store *s, int64_t tenant_id, const char *zone,               \
+     struct byoca_err *err),                                                   \
+    (s, tenant_id, zone, err))                                                 \
   X(cert_add,                                                                  \
     (struct byoca_store *s, int64_t tenant_id,                                 \
      const struct byoca_cert_row *row, int64_t now,                            \
@@ -180,9 +194,14 @@
     (struct byoca_store *s, const char *token, int64_t now, char *out,         \
      size_t outlen, struct byoca_err *err),                                    \
     (s, token, now, out, outlen, err))                                         \
+  X(challenge_owner,                                                           \
+    (struct byoca_store *s, const char *token, int64_t now, int64_t *cert_id,  \
+     struct byoca_err *err),                                                   \
+    (s, token, now, cert_id, err))                                             \
   X(challenge_delete,                                                          \
-    (struct byoca_store *s, const char *token, struct byoca_err *err),         \
-    (s, token, err))                                                           \
+    (struct byoca_store *s, const char *token, int64_t cert_id,                \
+     struct byoca_err *err),                                                   \
+    (s, token, cert_id, err))                                                  \
   X(challenge_purge,                                                           \
     (struct byoca_store *s, int64_t now, int64_t *n, struct byoca_err *err),   \
     (s, now, n, err))                                                          \
@@ -197,8 +216,11 @@
     (s, tenant_id, after, limit, out, n, err))                                 \
   X(node_beat,                                                                 \
     (struct byoca_store *s, int64_t started, const char *version,              \
-     int64_t now, struct byoca_err *err),                                      \
-    (s, started, version, now, err))                                           \
+     int tls_alpn, int64_t now, struct byoca_err *err),                        \
+    (s, started, version, tls_alpn, now, err))                                 \
+  X(node_alpn,                                                                 \
+    (struct byoca_store *s, int64_t since, int *any, struct byoca_err *err),   \
+    (s, since, any, err))                                                      \
   X(node_list,                                                                 \
     (struct byoca_store *s, int64_t now, struct byoca_node_row **out,          \
      size_t *n, struct byoca_err *err),                                        \

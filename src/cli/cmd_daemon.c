@@ -39,6 +39,9 @@ static const char help[] =
     "  cert import --cert FILE --key FILE [--ca ...]\n"
     "  eab set ISSUER --kid KID --hmac-file FILE | eab list | eab delete "
     "ISSUER\n"
+    "  rfc2136 set ZONE|'*' --server IP [--port N] --tsig-key NAME\n"
+    "           [--tsig-alg hmac-sha256|hmac-sha512] --secret-file FILE\n"
+    "  rfc2136 list | rfc2136 delete ZONE|'*'\n"
     "  events [--after N] [--limit N] | cas | metrics\n"
     "\n"
     "  --socket SPEC      unix:/PATH, tcp:HOST:PORT or http://HOST:PORT\n"
@@ -46,7 +49,7 @@ static const char help[] =
     "  --token-file FILE  API token (else $BYOCA_TOKEN_FILE, else the\n"
     "                     token itself in $BYOCA_TOKEN)\n"
     "  --tenant ID        act on tenant ID's objects (operator token; for\n"
-    "                     cert, eab and events)\n"
+    "                     cert, eab, rfc2136 and events)\n"
     "  --json             print the API's JSON as received\n"
     "A created token is printed alone on stdout, once. --wait polls until\n"
     "the certificate is issued (or gone, for delete): exit 0, or 1 when it\n"
@@ -79,6 +82,11 @@ enum {
   O_AFTER,
   O_LIMIT,
   O_REQPROFILE,
+  O_SERVER,
+  O_PORT,
+  O_TSIGKEY,
+  O_TSIGALG,
+  O_SECRET,
   O_N
 };
 #define OPT(x) (1u << (x))
@@ -113,6 +121,11 @@ static const struct option longopts[] = {
     {"hmac-file", required_argument, NULL, OPTVAL + O_HMAC},
     {"after", required_argument, NULL, OPTVAL + O_AFTER},
     {"limit", required_argument, NULL, OPTVAL + O_LIMIT},
+    {"server", required_argument, NULL, OPTVAL + O_SERVER},
+    {"port", required_argument, NULL, OPTVAL + O_PORT},
+    {"tsig-key", required_argument, NULL, OPTVAL + O_TSIGKEY},
+    {"tsig-alg", required_argument, NULL, OPTVAL + O_TSIGALG},
+    {"secret-file", required_argument, NULL, OPTVAL + O_SECRET},
     {"socket", required_argument, NULL, C_SOCKET},
     {"token-file", required_argument, NULL, C_TOKEN_FILE},
     {"json", no_argument, NULL, C_JSON},
@@ -999,6 +1012,74 @@ static int eab_delete(struct dctx *d, const struct vopts *v) {
                     done);
 }
 
+/* ---- a tenant's RFC 2136 servers ---- */
+
+static void human_rfc2136(json_t *j) {
+  dout_table(json_object_get(j, "items"), dout_rfc2136_cols,
+             "no RFC 2136 servers");
+}
+
+/* The base64 TSIG secret of --secret-file, without trailing white space
+ * (the daemon checks it). */
+static int tsig_load(const char *file, struct byoca_secret *out) {
+  struct byoca_err e = {0};
+  if (byoca_secret_read_file(file, TOKEN_MAX, out, &e) != 0) {
+    cli_error_err(&e);
+    byoca_err_clear(&e);
+    return EXIT_FAILED;
+  }
+  while (out->len > 0 &&
+         (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r' ||
+          out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\t'))
+    out->data[--out->len] = '\0';
+  if (out->len == 0) {
+    byoca_secret_free(out);
+    cli_error("%s holds no TSIG secret", file);
+    return EXIT_FAILED;
+  }
+  return 0;
+}
+
+static int rfc2136_set(struct dctx *d, const struct vopts *v) {
+  struct byoca_secret secret = {0};
+  struct byoca_buf body;
+  uint64_t port = 53;
+  char done[320];
+  if (v->val[O_PORT] != NULL &&
+      (byoca_parse_uint(v->val[O_PORT], 65535, &port) != 0 || port == 0))
+    return cli_usage("daemon", "--port '%s': expected 1-65535", v->val[O_PORT]);
+  if (tsig_load(v->val[O_SECRET], &secret) != 0)
+    return EXIT_FAILED;
+  json_t *obj =
+      json_pack("{s:s,s:I,s:s,s:s}", "server", v->val[O_SERVER], "port",
+                (json_int_t)port, "key_name", v->val[O_TSIGKEY], "algorithm",
+                v->val[O_TSIGALG] ? v->val[O_TSIGALG] : "hmac-sha256");
+  int rc = obj != NULL ? body_with_secret(obj, "secret", &secret, &body)
+                       : BYOCA_E_NOMEM;
+  byoca_secret_free(&secret);
+  json_decref(obj);
+  if (rc != 0)
+    return EXIT_FAILED;
+  struct qp q = {"tenant", v->val[O_TENANT]};
+  snprintf(done, sizeof(done), "RFC 2136 server for %.280s set", v->pos[0]);
+  rc = no_content(d, "PUT", mkpath("/v1/rfc2136/", v->pos[0], &q, 1), body.data,
+                  done);
+  byoca_buf_free_secret(&body);
+  return rc;
+}
+
+static int rfc2136_list(struct dctx *d, const struct vopts *v) {
+  return show(d, "GET", tpath(v, "/v1/rfc2136"), human_rfc2136);
+}
+
+static int rfc2136_delete(struct dctx *d, const struct vopts *v) {
+  struct qp q = {"tenant", v->val[O_TENANT]};
+  char done[320];
+  snprintf(done, sizeof(done), "RFC 2136 server for %.280s deleted", v->pos[0]);
+  return no_content(d, "DELETE", mkpath("/v1/rfc2136/", v->pos[0], &q, 1), NULL,
+                    done);
+}
+
 /* ---- events, CAs, metrics ---- */
 
 static void human_events(json_t *j) {
@@ -1055,6 +1136,15 @@ static const struct verb verbs[] = {
      0, "ISSUER --kid KID --hmac-file FILE", eab_set},
     {"eab", "list", T, 0, 0, 0, 0, "", eab_list},
     {"eab", "delete", T, 0, 1, 1, 0, "ISSUER", eab_delete},
+    {"rfc2136", "set",
+     T | OPT(O_SERVER) | OPT(O_PORT) | OPT(O_TSIGKEY) | OPT(O_TSIGALG) |
+         OPT(O_SECRET),
+     OPT(O_SERVER) | OPT(O_TSIGKEY) | OPT(O_SECRET), 1, 1, 0,
+     "ZONE --server IP [--port N] --tsig-key NAME [--tsig-alg ALG]"
+     " --secret-file FILE",
+     rfc2136_set},
+    {"rfc2136", "list", T, 0, 0, 0, 0, "", rfc2136_list},
+    {"rfc2136", "delete", T, 0, 1, 1, 0, "ZONE", rfc2136_delete},
     {"events", NULL, T | OPT(O_AFTER) | OPT(O_LIMIT), 0, 0, 0, 0,
      "[--after N] [--limit N]", events},
     {"cas", NULL, 0, 0, 0, 0, 0, "", cas},

@@ -28,6 +28,7 @@ extern const struct dcol dout_cert_cols[];
 extern const struct dcol dout_event_cols[];
 extern const struct dcol dout_ca_cols[];
 extern const struct dcol dout_eab_cols[];
+extern const struct dcol dout_rfc2136_cols[];
 extern const struct dcol dout_token_cols[];
 
 /* Prints one row per object of items under a heading line, or empty (a

@@ -42,6 +42,11 @@ const struct dcol dout_ca_cols[] = {
     {"LAST_ERROR", "last_error", 0, NULL},
     {NULL, NULL, 0, NULL},
 };
+const struct dcol dout_rfc2136_cols[] = {
+    {"ZONE", "zone", 24, NULL},        {"SERVER", "server", 24, NULL},
+    {"PORT", "port", 5, NULL},         {"ALGORITHM", "algorithm", 11, NULL},
+    {"KEY_NAME", "key_name", 0, NULL}, {NULL, NULL, 0, NULL},
+};
 const struct dcol dout_token_cols[] = {
     {"ID", "id", 6, NULL},
     {"CREATED", "created", 20, NULL},

@@ -96,6 +96,8 @@ static int type_ok(const json_t *v, enum bd_type t) {
     return 1;
   case BD_T_BOOL_OR_NULL:
     return json_is_boolean(v) || json_is_null(v);
+  case BD_T_INT:
+    return json_is_integer(v);
   }
   return 0;
 }
@@ -110,6 +112,8 @@ static const char *type_name(enum bd_type t) {
     return "an array of strings";
   case BD_T_BOOL_OR_NULL:
     return "true, false or null";
+  case BD_T_INT:
+    return "an integer";
   }
   return "?";
 }

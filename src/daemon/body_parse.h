@@ -13,6 +13,7 @@ enum bd_type {
   BD_T_STRING_OR_NULL, /* a string or null */
   BD_T_STRINGS,        /* an array of strings */
   BD_T_BOOL_OR_NULL,   /* true, false or null */
+  BD_T_INT,            /* an integer */
 };
 
 struct bd_field {

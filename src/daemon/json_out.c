@@ -182,7 +182,8 @@ json_t *bd_json_node(const struct byoca_node_row *r, int alive, int self) {
       put(o, "started", time_or_null(r->started)) != 0 ||
       put(o, "heartbeat", time_or_null(r->heartbeat)) != 0 ||
       put(o, "version", str_or_null(r->version)) != 0 ||
-      put(o, "leases", json_integer(r->leases)) != 0) {
+      put(o, "leases", json_integer(r->leases)) != 0 ||
+      put(o, "tls_alpn", json_boolean(r->tls_alpn)) != 0) {
     json_decref(o);
     return NULL;
   }

@@ -52,6 +52,9 @@ static const struct route api_routes[] = {
     {"PUT", "/v1/eab/+", BD_TENANT, api_eab_put},
     {"GET", "/v1/eab", BD_TENANT, api_eab_list},
     {"DELETE", "/v1/eab/+", BD_TENANT, api_eab_delete},
+    {"PUT", "/v1/rfc2136/*", BD_TENANT, api_rfc2136_put},
+    {"GET", "/v1/rfc2136", BD_TENANT, api_rfc2136_list},
+    {"DELETE", "/v1/rfc2136/*", BD_TENANT, api_rfc2136_delete},
 };
 
 struct table {

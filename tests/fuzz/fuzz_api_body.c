@@ -1,5 +1,6 @@
 /* libFuzzer target: byocad request bodies (bd_body_parse) checked against
- * the fields of POST /v1/certificates, the widest body the API takes. The
+ * the fields of POST /v1/certificates, the widest body the API takes,
+ * and an integer field (as PUT /v1/rfc2136/{zone} takes "port"). The
  * first byte picks the Content-Type and whether an empty body is allowed,
  * so the media-type and empty-body paths are reached too. */
 /* fuzz-sources: src/daemon/body_parse.c */
@@ -15,6 +16,7 @@ static const struct bd_field fields[] = {
     {"key_type", BD_T_STRING, 0},
     {"ca", BD_T_STRING, 0},
     {"profile", BD_T_STRING_OR_NULL, 0},
+    {"port", BD_T_INT, 0},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

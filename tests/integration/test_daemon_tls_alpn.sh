@@ -76,7 +76,26 @@ grep -q "refused .*'none.byoca.test'" "$BYOCAD_LOG" ||
   fail "byocad did not refuse none.byoca.test"
 pass "acme-tls/1 for a name nothing is set up for is refused"
 
-# 4. a reload cannot move the listener (it says so); the row format stays
+# 4. two lineages, one name: while lineage A's tls-alpn-01 answer for a
+#    name is pending (its alpn:<name> row), lineage B neither replaces nor
+#    removes it: B takes the next eligible type (http-01 here)
+exp=$(($(date +%s) + 3600))
+store_exec "INSERT INTO challenge_tokens (token, key_authz, cert_id, expires)
+  VALUES ('alpn:twin.byoca.test', 'a-pending.answer', ${ids[0]}, $exp)"
+api_expect 201 POST /v1/certificates '{"identifiers":["twin.byoca.test"]}' "$T"
+twin=$(json_get "$API_BODY" 'd["id"]')
+wait_cert_state "$T" "$twin" issued 90 >/dev/null ||
+  fail "twin.byoca.test not issued: $(tail -n 20 "$BYOCAD_LOG")"
+grep -q "cert $twin.*not using tls-alpn-01 this time: another certificate is validating twin.byoca.test" \
+  "$BYOCAD_LOG" || fail "no word of tls-alpn-01 left alone for twin.byoca.test"
+grep -q "http-01: answered the challenge" "$BYOCAD_LOG" ||
+  fail "twin.byoca.test was not validated by http-01"
+[ "$(store_query "SELECT key_authz FROM challenge_tokens WHERE token = 'alpn:twin.byoca.test' AND cert_id = ${ids[0]}")" = a-pending.answer ] ||
+  fail "lineage ${ids[0]}'s pending tls-alpn-01 answer was replaced or removed"
+store_exec "DELETE FROM challenge_tokens WHERE token = 'alpn:twin.byoca.test'"
+pass "another lineage's pending tls-alpn-01 answer is left alone; http-01 instead"
+
+# 5. a reload cannot move the listener (it says so); the row format stays
 kill -HUP "$BYOCAD_PID"
 BYOCAD_CONF_BAK=$(cat "$BYOCAD_CONF")
 sed -i "s/^listen = .*/listen = 127.0.0.1:$((ALPN_PORT + 2))/" "$BYOCAD_CONF"
@@ -94,7 +113,7 @@ pass "reload keeps the running listener and says so"
 env_stop_byocad || fail "stop"
 byocad_log_clean || fail "sanitizer report"
 
-# 5. bad settings stop the start with the line named; a busy port too
+# 6. bad settings stop the start with the line named; a busy port too
 W=$ENV_DIR/work
 mkdir -p "$W"
 bad_conf() {

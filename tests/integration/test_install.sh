@@ -10,6 +10,18 @@ for f in bin/byoca lib/libbyoca.a lib/pkgconfig/byoca.pc include/byoca/acme.h \
   [ -e "$dest/opt/byoca/$f" ] || fail "not installed: $f"
 done
 "$dest/opt/byoca/bin/byoca" --version | grep -q '^byoca ' || fail "installed binary"
+# the example hooks: every one of contrib/hooks, executable, and their README
+n=0
+for h in "$BYOCA_SRC"/contrib/hooks/*.sh; do
+  f=$dest/opt/byoca/share/byoca/hooks/$(basename "$h")
+  [ -x "$f" ] && [ -f "$f" ] || fail "hook not installed executable: $f"
+  cmp -s "$h" "$f" || fail "installed hook differs: $f"
+  n=$((n + 1))
+done
+[ "$n" -ge 3 ] || fail "only $n hooks in contrib/hooks"
+[ -f "$dest/opt/byoca/share/byoca/hooks/README.md" ] || fail "hooks README not installed"
+[ "$(stat -c %a "$dest/opt/byoca/share/byoca/hooks/nsupdate.sh")" = 755 ] ||
+  fail "nsupdate.sh mode $(stat -c %a "$dest/opt/byoca/share/byoca/hooks/nsupdate.sh")"
 cat >"$ENV_DIR/consumer.c" <<'C'
 #include <byoca/crypto.h>
 #include <stdio.h>
@@ -35,4 +47,4 @@ fi
 cc -std=c11 $san "$ENV_DIR/consumer.c" $(pkg-config --cflags --libs byoca) -o "$ENV_DIR/consumer" ||
   fail "cannot build against the installed library"
 [ "$("$ENV_DIR/consumer" | wc -c)" = 44 ] || fail "consumer output"
-pass "install layout and pkg-config"
+pass "install layout (with the example hooks) and pkg-config"

@@ -493,6 +493,15 @@ static void test_listen_specs(void **state) {
     byoca_err_clear(&err);
   }
   assert_int_equal(byoca_httpd_port(b), 0);
+  /* the reason names the bad part (byoca_hostport_parse, shared with the
+   * responders' listen specs and the RFC 2136 server) */
+  assert_int_equal(byoca_httpd_listen(b, "tcp:127.0.0.1:99999", &err),
+                   BYOCA_E_INVAL);
+  assert_non_null(strstr(err.msg, "'99999' is not a port number"));
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_httpd_listen(b, "::1:80", &err), BYOCA_E_INVAL);
+  assert_non_null(strstr(err.msg, "IPv6 address needs brackets"));
+  byoca_err_clear(&err);
 
   /* IPv6 loopback, where the machine has it */
   int rc = byoca_httpd_listen(b, "[::1]:0", &err);

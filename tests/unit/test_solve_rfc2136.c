@@ -132,6 +132,19 @@ static void test_server(void **state) {
   }
   assert_int_equal(r2136_srv_parse(NULL, &(struct r2136_srv){0}, NULL),
                    BYOCA_E_INVAL);
+  /* the reason names the bad part (byoca_hostport_parse) */
+  struct byoca_err pe = {0};
+  assert_int_equal(
+      r2136_srv_parse("127.0.0.1:65536", &(struct r2136_srv){0}, &pe),
+      BYOCA_E_INVAL);
+  assert_non_null(strstr(pe.msg, "DNS update server '127.0.0.1:65536'"));
+  assert_non_null(strstr(pe.msg, "'65536' is not a port number"));
+  byoca_err_clear(&pe);
+  assert_int_equal(
+      r2136_srv_parse("[ns.example]:53", &(struct r2136_srv){0}, &pe),
+      BYOCA_E_INVAL);
+  assert_non_null(strstr(pe.msg, "'ns.example' is not an IPv6 address"));
+  byoca_err_clear(&pe);
   /* a name server at the update server's address gets its port */
   struct r2136_srv upd, ns, other;
   assert_int_equal(r2136_srv_parse("127.0.0.1:5300", &upd, NULL), 0);

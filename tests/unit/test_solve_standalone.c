@@ -304,11 +304,35 @@ static void test_any_address(void **state) {
   byoca_loop_free(loop);
 }
 
+/* The responders' "[ADDR:]PORT" listen specs (byoca_hostport_parse). */
+static void test_listen_spec(void **state) {
+  (void)state;
+  char addr[64];
+  int port = 0;
+  assert_int_equal(byoca_listen_spec_parse("8443", addr, sizeof(addr), &port),
+                   0);
+  assert_string_equal(addr, "");
+  assert_int_equal(port, 8443);
+  assert_int_equal(
+      byoca_listen_spec_parse("[::1]:443", addr, sizeof(addr), &port), 0);
+  assert_string_equal(addr, "::1");
+  assert_int_equal(port, 443);
+  assert_int_equal(
+      byoca_listen_spec_parse("127.0.0.2:444", addr, sizeof(addr), &port), 0);
+  assert_string_equal(addr, "127.0.0.2");
+  static const char *const bad[] = {"0",      "65536",       "::1:443",
+                                    "[::1]",  "127.0.0.1",   "[::1]443",
+                                    "host:1", "127.0.0.1:0", NULL};
+  for (size_t i = 0; bad[i] != NULL; i++)
+    if (byoca_listen_spec_parse(bad[i], addr, sizeof(addr), &port) != -1)
+      fail_msg("%s accepted", bad[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_serve),       cmocka_unit_test(test_watch),
       cmocka_unit_test(test_many_tokens), cmocka_unit_test(test_refuses),
-      cmocka_unit_test(test_any_address),
+      cmocka_unit_test(test_any_address), cmocka_unit_test(test_listen_spec),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

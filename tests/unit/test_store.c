@@ -110,6 +110,8 @@ static void test_migrations_idempotent(void **state) {
   assert_string_equal(back.name, "kept");
 }
 
+#define DROP_V7                                                                \
+  "DROP TABLE rfc2136_servers; ALTER TABLE nodes DROP COLUMN tls_alpn;"
 #define DROP_V6 "DROP TABLE nodes; DROP TABLE outbox;"
 #define DROP_V5                                                                \
   "DROP INDEX certificates_ari_next;"                                          \
@@ -129,7 +131,7 @@ static void test_migration_from_v1(void **state) {
   struct byoca_tenant t = fx_tenant(f->s, "old");
   assert_int_equal(
       byoca_store_token_mint(f->s, t.id, "l", tok, sizeof(tok), &id, NULL), 0);
-  fx_sql(f->s, DROP_V6 DROP_V5
+  fx_sql(f->s, DROP_V7 DROP_V6 DROP_V5
          "ALTER TABLE api_tokens DROP COLUMN revoked;"
          "ALTER TABLE certificates DROP COLUMN claimed_by;"
          "ALTER TABLE certificates DROP COLUMN profile_required;"
@@ -230,7 +232,7 @@ static void test_migration_from_v3(void **state) {
   snprintf(row.profile, sizeof(row.profile), "classic");
   assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, NULL, &id, NULL),
                    0);
-  fx_sql(f->s, DROP_V6 DROP_V5
+  fx_sql(f->s, DROP_V7 DROP_V6 DROP_V5
          "ALTER TABLE certificates DROP COLUMN profile_required;"
          "ALTER TABLE certificates DROP COLUMN issued_profile;"
          "ALTER TABLE tenants DROP COLUMN profile;"
@@ -263,7 +265,8 @@ static void test_migration_from_v4(void **state) {
   snprintf(row.key_type, sizeof(row.key_type), "ec256");
   assert_int_equal(byoca_store_cert_add(f->s, t.id, &row, 500, NULL, &id, NULL),
                    0);
-  fx_sql(f->s, DROP_V6 DROP_V5 "DELETE FROM schema_version WHERE version > 4;");
+  fx_sql(f->s, DROP_V7 DROP_V6 DROP_V5
+         "DELETE FROM schema_version WHERE version > 4;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
   assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
@@ -289,8 +292,7 @@ static void test_migration_from_v5(void **state) {
   int64_t waiting = -1;
   assert_int_equal(
       byoca_store_event_add(f->s, 0, 0, "old.event", NULL, 5, NULL), 0);
-  fx_sql(f->s, "DROP TABLE nodes; DROP TABLE outbox;"
-               "DELETE FROM schema_version WHERE version > 5;");
+  fx_sql(f->s, DROP_V7 DROP_V6 "DELETE FROM schema_version WHERE version > 5;");
   byoca_store_close(f->s);
   f->s = fx_open(f);
   assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
@@ -300,6 +302,34 @@ static void test_migration_from_v5(void **state) {
   free(nodes);
   assert_int_equal(byoca_store_outbox_count(f->s, &waiting, NULL), 0);
   assert_int_equal(waiting, 0);
+}
+
+/* A store left at version 6 (no rfc2136_servers) is migrated: its
+ * tenants stay and the new table works at once. */
+static void test_migration_from_v6(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant t = fx_tenant(f->s, "old");
+  struct byoca_rfc2136_row row = {.port = 53}, *rows = NULL;
+  struct byoca_secret sec = fx_secret("c2VjcmV0"), *secs = NULL;
+  size_t n = 9;
+  fx_sql(f->s, DROP_V7 "DELETE FROM schema_version WHERE version > 6;");
+  byoca_store_close(f->s);
+  f->s = fx_open(f);
+  assert_int_equal(byoca_store_schema_version(f->s), store_schema_latest());
+  assert_int_equal(store_schema_latest(), 7);
+  assert_int_equal(fx_int(f->s, "SELECT count(*) FROM tenants"), 1);
+  byoca_strlcpy(row.server, "127.0.0.1", sizeof(row.server));
+  byoca_strlcpy(row.key_name, "k.", sizeof(row.key_name));
+  byoca_strlcpy(row.algorithm, "hmac-sha256", sizeof(row.algorithm));
+  assert_int_equal(byoca_store_rfc2136_put(f->s, t.id, &row, &sec, NULL), 0);
+  assert_int_equal(byoca_store_rfc2136_list(f->s, t.id, &rows, &secs, &n, NULL),
+                   0);
+  assert_int_equal(n, 1);
+  assert_memory_equal(secs[0].data, "c2VjcmV0", 8);
+  byoca_secret_free(&secs[0]);
+  free(secs);
+  free(rows);
+  byoca_secret_free(&sec);
 }
 
 static void test_newer_store_refused(void **state) {
@@ -697,6 +727,7 @@ int main(void) {
       T(test_migration_from_v3),
       T(test_migration_from_v4),
       T(test_migration_from_v5),
+      T(test_migration_from_v6),
       T(test_newer_store_refused),
       T(test_master_key_file),
       T(test_tenants),

@@ -386,9 +386,16 @@ static void test_nodes_leases(void **state) {
   size_t n = 0, kept = 9;
   assert_int_equal(byoca_store_set_node(f->s, "node-1", NULL), 0);
   assert_int_equal(byoca_store_set_node(s2, "node-2", NULL), 0);
-  assert_int_equal(byoca_store_node_beat(f->s, 100, "0.1.0", 110, NULL), 0);
-  assert_int_equal(byoca_store_node_beat(s2, 105, "0.1.0", 105, NULL), 0);
-  assert_int_equal(byoca_store_node_beat(s2, 105, "0.2.0", 120, NULL), 0);
+  int any = -1;
+  assert_int_equal(byoca_store_node_alpn(f->s, 0, &any, NULL), 0);
+  assert_int_equal(any, 0);
+  assert_int_equal(byoca_store_node_beat(f->s, 100, "0.1.0", 0, 110, NULL), 0);
+  assert_int_equal(byoca_store_node_beat(s2, 105, "0.1.0", 1, 105, NULL), 0);
+  assert_int_equal(byoca_store_node_alpn(f->s, 100, &any, NULL), 0);
+  assert_int_equal(any, 1); /* s2 has a responder and beat at 105 */
+  assert_int_equal(byoca_store_node_alpn(f->s, 106, &any, NULL), 0);
+  assert_int_equal(any, 0); /* ... but not since 106 */
+  assert_int_equal(byoca_store_node_beat(s2, 105, "0.2.0", 1, 120, NULL), 0);
   for (int i = 0; i < 4; i++)
     c[i] = all[i] = fx_cert(f->s, a.id, 100 + i);
   assert_int_equal(byoca_store_cert_claim_due(f->s, 500, 900, 3, ids, &n, NULL),
@@ -403,6 +410,8 @@ static void test_nodes_leases(void **state) {
   assert_int_equal(v[0].leases, 3);
   assert_int_equal(v[0].started, 100);
   assert_int_equal(v[0].heartbeat, 110);
+  assert_int_equal(v[0].tls_alpn, 0);
+  assert_int_equal(v[1].tls_alpn, 1);
   assert_string_equal(v[1].name, "node-2");
   assert_int_equal(v[1].leases, 1);
   assert_int_equal(v[1].heartbeat, 120);
@@ -660,7 +669,60 @@ static void test_challenges(void **state) {
   assert_int_equal(
       byoca_store_challenge_get(f->s, "tok2", 150, out, sizeof(out), NULL), 0);
   assert_string_equal(out, "tok2.new");
-  assert_int_equal(byoca_store_challenge_delete(f->s, "tok2", NULL), 0);
+  /* another certificate's row is not deleted, nor replaced while it
+   * lives (tls-alpn-01 rows are keyed by the name, not by a token) */
+  int64_t c2 = fx_cert(f->s, a.id, 1), owner = -1;
+  int64_t later = byoca_now() + 3600;
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "alpn:x.test", "ka.one", c, later, NULL),
+      0);
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "alpn:x.test", "ka.two", c2, later, &err),
+      BYOCA_E_CONFLICT);
+  assert_int_equal(err.cls, BYOCA_CLASS_RETRYABLE);
+  char held[64];
+  snprintf(held, sizeof(held), "held by certificate %lld", (long long)c);
+  assert_non_null(strstr(err.msg, held));
+  byoca_err_clear(&err);
+  assert_int_equal(
+      byoca_store_challenge_get(f->s, "alpn:x.test", 1, out, sizeof(out), NULL),
+      0);
+  assert_string_equal(out, "ka.one");
+  assert_int_equal(
+      byoca_store_challenge_owner(f->s, "alpn:x.test", 1, &owner, NULL), 0);
+  assert_int_equal(owner, c);
+  assert_int_equal(
+      byoca_store_challenge_owner(f->s, "alpn:x.test", later, &owner, &err),
+      BYOCA_E_NOTFOUND); /* expired */
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_challenge_delete(f->s, "alpn:x.test", c2, NULL),
+                   0);
+  assert_int_equal(
+      byoca_store_challenge_get(f->s, "alpn:x.test", 1, out, sizeof(out), NULL),
+      0); /* c2's cleanup left c's answer */
+  assert_string_equal(out, "ka.one");
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "alpn:x.test", "ka.one2", c, later, NULL),
+      0); /* its own row is replaced */
+  assert_int_equal(byoca_store_challenge_delete(f->s, "alpn:x.test", c, NULL),
+                   0);
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "alpn:x.test", "ka.two", c2, later, NULL),
+      0); /* free again: the next lineage takes it */
+  assert_int_equal(
+      byoca_store_challenge_owner(f->s, "alpn:x.test", 1, &owner, NULL), 0);
+  assert_int_equal(owner, c2);
+  assert_int_equal(byoca_store_challenge_delete(f->s, "alpn:x.test", c2, NULL),
+                   0);
+  /* an expired row of another certificate is taken over */
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "alpn:y.test", "ka.old", c, 5, NULL), 0);
+  assert_int_equal(
+      byoca_store_challenge_put(f->s, "alpn:y.test", "ka.new", c2, later, NULL),
+      0);
+  assert_int_equal(byoca_store_challenge_delete(f->s, "alpn:y.test", c2, NULL),
+                   0);
+  assert_int_equal(byoca_store_challenge_delete(f->s, "tok2", 0, NULL), 0);
   assert_int_equal(
       byoca_store_challenge_get(f->s, "tok2", 150, out, sizeof(out), &err),
       BYOCA_E_NOTFOUND);

@@ -600,10 +600,111 @@ static void test_copy_store(void **state) {
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
+/* A tenant's RFC 2136 servers: the secret sealed (never stored in clear),
+ * listed with or without it, bound to its row, per tenant. */
+static struct byoca_rfc2136_row r2136(const char *zone, int port) {
+  struct byoca_rfc2136_row r = {.port = port};
+  byoca_strlcpy(r.zone, zone, sizeof(r.zone));
+  byoca_strlcpy(r.server, "192.0.2.53", sizeof(r.server));
+  byoca_strlcpy(r.key_name, "upd.", sizeof(r.key_name));
+  byoca_strlcpy(r.algorithm, "hmac-sha512", sizeof(r.algorithm));
+  return r;
+}
+
+static void test_rfc2136(void **state) {
+  struct fx *f = *state;
+  struct byoca_tenant a = fx_tenant(f->s, "a"), b = fx_tenant(f->s, "b");
+  struct byoca_err err = {0};
+  const char *s1 = "c2VjcmV0LW9uZS0wMTIzNDU2Nzg5", *s2 = "c2Vjb25kLXNlY3JldA==";
+  struct byoca_secret k1 = fx_secret(s1), k2 = fx_secret(s2);
+  struct byoca_rfc2136_row ra = r2136("upd.test", 53), rb = r2136("", 5353);
+  struct byoca_rfc2136_row *rows = NULL;
+  struct byoca_secret *secs = NULL;
+  size_t n = 9;
+  assert_int_equal(byoca_store_rfc2136_put(f->s, a.id, &ra, &k1, NULL), 0);
+  assert_int_equal(byoca_store_rfc2136_put(f->s, a.id, &rb, &k2, NULL), 0);
+  assert_false(anywhere(f, s1, strlen(s1)));
+  assert_false(anywhere(f, s2, strlen(s2)));
+  assert_int_equal(byoca_store_rfc2136_list(f->s, a.id, &rows, &secs, &n, NULL),
+                   0);
+  assert_int_equal(n, 2);
+  assert_string_equal(rows[0].zone, ""); /* ordered by zone */
+  assert_int_equal(rows[0].port, 5353);
+  assert_string_equal(rows[1].zone, "upd.test");
+  assert_string_equal(rows[1].server, "192.0.2.53");
+  assert_string_equal(rows[1].key_name, "upd.");
+  assert_string_equal(rows[1].algorithm, "hmac-sha512");
+  assert_true(rows[1].created > 0);
+  assert_int_equal(secs[0].len, strlen(s2));
+  assert_memory_equal(secs[0].data, s2, strlen(s2));
+  assert_memory_equal(secs[1].data, s1, strlen(s1));
+  for (size_t i = 0; i < n; i++)
+    byoca_secret_free(&secs[i]);
+  free(secs);
+  free(rows);
+  /* replace: one row, the new secret */
+  ra.port = 5300;
+  assert_int_equal(byoca_store_rfc2136_put(f->s, a.id, &ra, &k2, NULL), 0);
+  assert_int_equal(byoca_store_rfc2136_list(f->s, a.id, &rows, &secs, &n, NULL),
+                   0);
+  assert_int_equal(n, 2);
+  assert_int_equal(rows[1].port, 5300);
+  assert_memory_equal(secs[1].data, s2, strlen(s2));
+  for (size_t i = 0; i < n; i++)
+    byoca_secret_free(&secs[i]);
+  free(secs);
+  free(rows);
+  /* without secrets */
+  assert_int_equal(byoca_store_rfc2136_list(f->s, a.id, &rows, NULL, &n, NULL),
+                   0);
+  assert_int_equal(n, 2);
+  free(rows);
+  /* b sees and deletes none of a's */
+  assert_int_equal(byoca_store_rfc2136_list(f->s, b.id, &rows, &secs, &n, NULL),
+                   0);
+  assert_int_equal(n, 0);
+  free(rows);
+  free(secs);
+  assert_int_equal(byoca_store_rfc2136_delete(f->s, b.id, "upd.test", &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  /* a sealed secret moved to another zone's row no longer opens */
+  fx_sql(f->s, "UPDATE rfc2136_servers SET secret = (SELECT secret FROM"
+               " rfc2136_servers WHERE zone = 'upd.test') WHERE zone = ''");
+  rows = NULL;
+  secs = NULL;
+  assert_int_equal(byoca_store_rfc2136_list(f->s, a.id, &rows, &secs, &n, &err),
+                   BYOCA_E_CRYPTO);
+  assert_null(rows);
+  assert_null(secs);
+  byoca_err_clear(&err);
+  /* delete */
+  assert_int_equal(byoca_store_rfc2136_delete(f->s, a.id, "", NULL), 0);
+  assert_int_equal(byoca_store_rfc2136_delete(f->s, a.id, "", &err),
+                   BYOCA_E_NOTFOUND);
+  assert_non_null(strstr(err.msg, "'*'"));
+  byoca_err_clear(&err);
+  assert_int_equal(byoca_store_rfc2136_list(f->s, a.id, &rows, &secs, &n, NULL),
+                   0);
+  assert_int_equal(n, 1);
+  byoca_secret_free(&secs[0]);
+  free(secs);
+  free(rows);
+  assert_int_equal(byoca_store_rfc2136_put(f->s, 4242, &ra, &k1, &err),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&err);
+  /* the tenant's deletion takes its entries */
+  assert_int_equal(byoca_store_tenant_destroy(f->s, a.id, NULL), 0);
+  assert_int_equal(fx_int(f->s, "SELECT count(*) FROM rfc2136_servers"), 0);
+  byoca_secret_free(&k1);
+  byoca_secret_free(&k2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_accounts),
       T(test_eab),
+      T(test_rfc2136),
       T(test_sealed_values_bound_to_rows),
       T(test_destroy_leaves_nothing),
       T(test_wrong_master_key),

@@ -8,12 +8,27 @@
 #include "pg_int.h"
 
 int pg_node_beat(struct byoca_store *s, int64_t started, const char *version,
-                 int64_t now, struct byoca_err *err) {
+                 int tls_alpn, int64_t now, struct byoca_err *err) {
   return pq_exec(s, err,
-                 "INSERT INTO nodes (name, started, heartbeat, version)"
-                 " VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE"
-                 " SET started = $2, heartbeat = $3, version = $4",
-                 "tiit", s->node, started, now, version != NULL ? version : "");
+                 "INSERT INTO nodes (name, started, heartbeat, version,"
+                 " tls_alpn) VALUES ($1, $2, $3, $4, $5)"
+                 " ON CONFLICT (name) DO UPDATE SET started = $2,"
+                 " heartbeat = $3, version = $4, tls_alpn = $5",
+                 "tiiti", s->node, started, now, version != NULL ? version : "",
+                 (int64_t)(tls_alpn != 0));
+}
+
+int pg_node_alpn(struct byoca_store *s, int64_t since, int *any,
+                 struct byoca_err *err) {
+  PGresult *r = pq_query(s, err,
+                         "SELECT count(*) FROM nodes WHERE tls_alpn = 1"
+                         " AND heartbeat >= $1",
+                         "i", since);
+  if (r == NULL)
+    return BYOCA_E_IO;
+  *any = PQntuples(r) > 0 && pq_int(r, 0, 0) > 0;
+  PQclear(r);
+  return 0;
 }
 
 int pg_node_list(struct byoca_store *s, int64_t now,
@@ -25,7 +40,7 @@ int pg_node_list(struct byoca_store *s, int64_t now,
       s, err,
       "SELECT n.name, n.started, n.heartbeat, n.version,"
       " (SELECT count(*) FROM certificates c WHERE c.claimed_by = n.name"
-      "  AND c.lease_until >= $1)"
+      "  AND c.lease_until >= $1), n.tls_alpn"
       " FROM nodes n ORDER BY n.name",
       "i", now);
   if (r == NULL)
@@ -43,6 +58,7 @@ int pg_node_list(struct byoca_store *s, int64_t now,
     o->heartbeat = pq_int(r, i, 2);
     pq_str(r, i, 3, o->version, sizeof(o->version));
     o->leases = pq_int(r, i, 4);
+    o->tls_alpn = pq_int(r, i, 5) != 0;
   }
   PQclear(r);
   return 0;

@@ -88,13 +88,35 @@ int pg_order_count(struct byoca_store *s, int64_t *n, struct byoca_err *err) {
 int pg_challenge_put(struct byoca_store *s, const char *token,
                      const char *key_authz, int64_t cert_id, int64_t expires,
                      struct byoca_err *err) {
-  return pq_exec(s, err,
-                 "INSERT INTO challenge_tokens (token, key_authz, cert_id,"
-                 " expires) VALUES ($1, $2, $3, $4)"
-                 " ON CONFLICT (token) DO UPDATE SET"
-                 " key_authz = excluded.key_authz, cert_id = excluded.cert_id,"
-                 " expires = excluded.expires",
-                 "ttii", token, key_authz, cert_id, expires);
+  int rc = pq_exec(s, err,
+                   "INSERT INTO challenge_tokens (token, key_authz, cert_id,"
+                   " expires) VALUES ($1, $2, $3, $4)"
+                   " ON CONFLICT (token) DO UPDATE SET"
+                   " key_authz = excluded.key_authz,"
+                   " cert_id = excluded.cert_id, expires = excluded.expires"
+                   " WHERE challenge_tokens.cert_id = excluded.cert_id"
+                   " OR challenge_tokens.expires <= $5",
+                   "ttiii", token, key_authz, cert_id, expires, byoca_now());
+  if (rc == 0 && s->pg_changes == 0)
+    return store_challenge_taken(s, token, err);
+  return rc;
+}
+
+int pg_challenge_owner(struct byoca_store *s, const char *token, int64_t now,
+                       int64_t *cert_id, struct byoca_err *err) {
+  PGresult *r = pq_query(s, err,
+                         "SELECT cert_id FROM challenge_tokens"
+                         " WHERE token = $1 AND expires > $2",
+                         "ti", token, now);
+  if (r == NULL)
+    return BYOCA_E_IO;
+  int found = PQntuples(r) > 0;
+  if (found)
+    *cert_id = pq_int(r, 0, 0);
+  PQclear(r);
+  return found ? 0
+               : byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                               "no such challenge");
 }
 
 int pg_challenge_get(struct byoca_store *s, const char *token, int64_t now,
@@ -115,9 +137,11 @@ int pg_challenge_get(struct byoca_store *s, const char *token, int64_t now,
 }
 
 int pg_challenge_delete(struct byoca_store *s, const char *token,
-                        struct byoca_err *err) {
-  return pq_exec(s, err, "DELETE FROM challenge_tokens WHERE token = $1", "t",
-                 token);
+                        int64_t cert_id, struct byoca_err *err) {
+  return pq_exec(s, err,
+                 "DELETE FROM challenge_tokens WHERE token = $1"
+                 " AND cert_id = $2",
+                 "ti", token, cert_id);
 }
 
 int pg_challenge_purge(struct byoca_store *s, int64_t now, int64_t *n,

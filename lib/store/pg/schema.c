@@ -114,6 +114,17 @@ static const char *const migrations[] = {
     " claimed_by TEXT NOT NULL DEFAULT '',"
     " last_error TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX outbox_next_try ON outbox (next_try_ms);",
+    /* 7: a tenant's own RFC 2136 servers per zone ('' = any name), the
+       TSIG secret sealed under its data key */
+    "CREATE TABLE rfc2136_servers ("
+    " tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    " zone TEXT NOT NULL, server TEXT NOT NULL, port INTEGER NOT NULL,"
+    " key_name TEXT NOT NULL, algorithm TEXT NOT NULL,"
+    " secret BYTEA NOT NULL, created BIGINT NOT NULL,"
+    " PRIMARY KEY (tenant_id, zone));"
+    /* and which nodes run a tls-alpn-01 responder: a node without one
+       still uses tls-alpn-01 while another node answers for it */
+    "ALTER TABLE nodes ADD COLUMN tls_alpn INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,

@@ -8,12 +8,30 @@
 #include "sqlite_int.h"
 
 int sqlite_node_beat(struct byoca_store *s, int64_t started,
-                     const char *version, int64_t now, struct byoca_err *err) {
+                     const char *version, int tls_alpn, int64_t now,
+                     struct byoca_err *err) {
   return db_exec(s, err,
-                 "INSERT INTO nodes (name, started, heartbeat, version)"
-                 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE"
-                 " SET started = ?2, heartbeat = ?3, version = ?4",
-                 "tiit", s->node, started, now, version != NULL ? version : "");
+                 "INSERT INTO nodes (name, started, heartbeat, version,"
+                 " tls_alpn) VALUES (?1, ?2, ?3, ?4, ?5)"
+                 " ON CONFLICT (name) DO UPDATE SET started = ?2,"
+                 " heartbeat = ?3, version = ?4, tls_alpn = ?5",
+                 "tiiti", s->node, started, now, version != NULL ? version : "",
+                 (int64_t)(tls_alpn != 0));
+}
+
+int sqlite_node_alpn(struct byoca_store *s, int64_t since, int *any,
+                     struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT count(*) FROM nodes WHERE tls_alpn = 1"
+                             " AND heartbeat >= ?",
+                             "i", since);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    *any = sqlite3_column_int64(st, 0) > 0;
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : db_fail(s, err, "reading the nodes");
 }
 
 int sqlite_node_list(struct byoca_store *s, int64_t now,
@@ -27,7 +45,7 @@ int sqlite_node_list(struct byoca_store *s, int64_t now,
       s, err,
       "SELECT n.name, n.started, n.heartbeat, n.version,"
       " (SELECT count(*) FROM certificates c WHERE c.claimed_by = n.name"
-      "  AND c.lease_until >= ?)"
+      "  AND c.lease_until >= ?), n.tls_alpn"
       " FROM nodes n ORDER BY n.name",
       "i", now);
   if (st == NULL)
@@ -44,6 +62,7 @@ int sqlite_node_list(struct byoca_store *s, int64_t now,
     o->heartbeat = sqlite3_column_int64(st, 2);
     db_col_str(st, 3, o->version, sizeof(o->version));
     o->leases = sqlite3_column_int64(st, 4);
+    o->tls_alpn = sqlite3_column_int(st, 5) != 0;
   }
   sqlite3_finalize(st);
   if (rc == SQLITE_DONE)

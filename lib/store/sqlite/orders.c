@@ -88,10 +88,39 @@ int sqlite_order_count(struct byoca_store *s, int64_t *n,
 int sqlite_challenge_put(struct byoca_store *s, const char *token,
                          const char *key_authz, int64_t cert_id,
                          int64_t expires, struct byoca_err *err) {
-  return db_exec(s, err,
-                 "INSERT OR REPLACE INTO challenge_tokens (token, key_authz,"
-                 " cert_id, expires) VALUES (?, ?, ?, ?)",
-                 "ttii", token, key_authz, cert_id, expires);
+  int rc = db_exec(s, err,
+                   "INSERT INTO challenge_tokens (token, key_authz, cert_id,"
+                   " expires) VALUES (?, ?, ?, ?)"
+                   " ON CONFLICT (token) DO UPDATE SET"
+                   " key_authz = excluded.key_authz,"
+                   " cert_id = excluded.cert_id, expires = excluded.expires"
+                   " WHERE challenge_tokens.cert_id = excluded.cert_id"
+                   " OR challenge_tokens.expires <= ?",
+                   "ttiii", token, key_authz, cert_id, expires, byoca_now());
+  if (rc == 0 && db_changes(s) == 0)
+    return store_challenge_taken(s, token, err);
+  return rc;
+}
+
+int sqlite_challenge_owner(struct byoca_store *s, const char *token,
+                           int64_t now, int64_t *cert_id,
+                           struct byoca_err *err) {
+  sqlite3_stmt *st = db_prep(s, err,
+                             "SELECT cert_id FROM challenge_tokens"
+                             " WHERE token = ? AND expires > ?",
+                             "ti", token, now);
+  if (st == NULL)
+    return BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    *cert_id = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  if (rc == SQLITE_ROW)
+    return 0;
+  return rc == SQLITE_DONE
+             ? byoca_err_set(err, BYOCA_E_NOTFOUND, BYOCA_CLASS_INPUT,
+                             "no such challenge")
+             : db_fail(s, err, "reading a challenge");
 }
 
 int sqlite_challenge_get(struct byoca_store *s, const char *token, int64_t now,
@@ -115,9 +144,10 @@ int sqlite_challenge_get(struct byoca_store *s, const char *token, int64_t now,
 }
 
 int sqlite_challenge_delete(struct byoca_store *s, const char *token,
-                            struct byoca_err *err) {
-  return db_exec(s, err, "DELETE FROM challenge_tokens WHERE token = ?", "t",
-                 token);
+                            int64_t cert_id, struct byoca_err *err) {
+  return db_exec(s, err,
+                 "DELETE FROM challenge_tokens WHERE token = ? AND cert_id = ?",
+                 "ti", token, cert_id);
 }
 
 int sqlite_challenge_purge(struct byoca_store *s, int64_t now, int64_t *n,
