@@ -167,9 +167,13 @@ static void test_concurrent_first_open(void **state) {
     if (kids[i] == 0) {
       struct byoca_secret m = {0};
       struct byoca_store *s = NULL;
-      int rc = byoca_master_key_load(f->key, 0, &m, NULL) != 0 ||
-               byoca_store_open(url, &m, &s, NULL) != 0 ||
+      struct byoca_err e = {0};
+      int rc = byoca_master_key_load(f->key, 0, &m, &e) != 0 ||
+               byoca_store_open(url, &m, &s, &e) != 0 ||
                byoca_store_schema_version(s) != store_schema_latest();
+      if (rc != 0) /* say why: the parent only sees the exit status */
+        fprintf(stderr, "child %d: %s\n", i, e.msg);
+      byoca_err_clear(&e);
       byoca_store_close(s);
       byoca_secret_free(&m);
       _exit(rc);
