@@ -254,6 +254,8 @@ struct byoca_order_result {
   char *chain_pem;       /* intermediates (may be "") */
   char *fullchain_pem;   /* leaf + chain */
   char *serial;          /* hex */
+  char *cert_id;         /* ARI CertID of the leaf (byoca_ari_cert_id), NULL
+                            when it has none (no AKI) */
   char *order_url;
   char *profile; /* as echoed by the server (a valid
                     profile name), or NULL */

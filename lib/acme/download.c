@@ -101,6 +101,9 @@ static void finish(struct byoca_order *o, const char *pem) {
                   "cannot encode the certificate");
     goto fail;
   }
+  /* from the parsed leaf, so no receiver has to parse it again */
+  if (byoca_ari_cert_id(ch.certs[0], &r->cert_id, NULL) != 0)
+    r->cert_id = NULL;
   r->order_url = byoca_strdup(o->url);
   r->profile = byoca_strdup(o->echoed_profile);
   r->key = o->key;

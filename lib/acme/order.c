@@ -712,6 +712,7 @@ void byoca_order_result_free(struct byoca_order_result *r) {
   free(r->chain_pem);
   free(r->fullchain_pem);
   free(r->serial);
+  free(r->cert_id);
   free(r->order_url);
   free(r->profile);
   free(r);

@@ -3,7 +3,8 @@
  *
  * Key custody: struct byoca_key never holds the private key itself. It holds
  * the signer (ops + ctx) and a public-only EVP_PKEY obtained from the signer
- * once, at construction, as DER SubjectPublicKeyInfo. Everything public
+ * once, at construction, as DER SubjectPublicKeyInfo (or, from the default
+ * signer, as a public-only EVP_PKEY directly). Everything public
  * (JWK, thumbprint, verify, certificate match, the CSR's public key) uses
  * that copy; everything private (JWS signature, CSR signature, private PEM
  * export) calls the signer. CSR signing uses the ordinary sign op (JWS form,
@@ -23,6 +24,10 @@ struct signer_ext_ops {
   /* DER SubjectPublicKeyInfo of the key; *der caller frees. */
   int (*public_der)(void *ctx, unsigned char **der, size_t *len,
                     struct byoca_err *err);
+  /* Optional, preferred to public_der: a new public-only EVP_PKEY of the
+   * key, without the DER round trip through OpenSSL's encoders and
+   * decoders (which costs more than a signature in a one-shot process). */
+  int (*public_key)(void *ctx, EVP_PKEY **out, struct byoca_err *err);
   /* Appends the PKCS#8 PEM of the private key to out. NULL: the key cannot
    * leave its signer. */
   int (*export_pem)(void *ctx, struct byoca_buf *out, struct byoca_err *err);

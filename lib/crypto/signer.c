@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <openssl/bio.h>
+#include <openssl/core.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -102,6 +103,27 @@ static int default_public_der(void *ctx, unsigned char **der, size_t *len,
   return 0;
 }
 
+/* The public half as parameters, into a key of the same type. */
+static int default_public_key(void *ctx, EVP_PKEY **out,
+                              struct byoca_err *err) {
+  struct default_signer *s = ctx;
+  OSSL_PARAM *params = NULL;
+  EVP_PKEY_CTX *pctx = NULL;
+  EVP_PKEY *pub = NULL;
+  int rc = 0;
+
+  if (EVP_PKEY_todata(s->pkey, EVP_PKEY_PUBLIC_KEY, &params) != 1 ||
+      (pctx = EVP_PKEY_CTX_new_from_pkey(NULL, s->pkey, NULL)) == NULL ||
+      EVP_PKEY_fromdata_init(pctx) != 1 ||
+      EVP_PKEY_fromdata(pctx, &pub, EVP_PKEY_PUBLIC_KEY, params) != 1)
+    rc = crypto_fail(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
+                     "cannot copy the public key");
+  EVP_PKEY_CTX_free(pctx);
+  OSSL_PARAM_free(params);
+  *out = pub;
+  return rc;
+}
+
 static int default_export_pem(void *ctx, struct byoca_buf *out,
                               struct byoca_err *err) {
   struct default_signer *s = ctx;
@@ -135,6 +157,7 @@ static const struct byoca_signer_ops default_ops = {
 
 static const struct signer_ext_ops default_ext = {
     .public_der = default_public_der,
+    .public_key = default_public_key,
     .export_pem = default_export_pem,
 };
 

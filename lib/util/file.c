@@ -324,6 +324,13 @@ int byoca_mkdir_p(const char *path, unsigned mode, struct byoca_err *err) {
       strnlen(path, PATH_LEN_MAX + 1) > PATH_LEN_MAX)
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                          "invalid folder name '%.300s'", path ? path : "");
+  /* the usual cases first: the folder exists, or only its last level is
+     missing; one or two calls instead of a mkdir per level */
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return 0;
+  if (mkdir(path, (mode_t)(mode & 07777)) == 0)
+    return 0;
   char *p = byoca_strdup(path);
   if (p == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,

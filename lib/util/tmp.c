@@ -138,10 +138,16 @@ static int sweep_at(int dfd, int depth) {
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     struct stat st;
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-        fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
     pid_t pid = tmp_owner(e->d_name);
+    /* the entry type from readdir spares a stat of every file that is
+       not a temp (a state folder holds four per version kept) */
+    if (pid == 0 && e->d_type != DT_UNKNOWN &&
+        (e->d_type != DT_DIR || depth == 0))
+      continue;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+      continue;
     if (pid != 0) {
       if (!writer_gone(pid, (int64_t)st.st_mtime))
         continue;

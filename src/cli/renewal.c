@@ -48,10 +48,10 @@ void cli_renewal_inherit(struct cli_lineage *l, const struct cli_lineage *old) {
 void cli_renewal_issued(struct cli_lineage *l,
                         const struct byoca_order_result *res,
                         const char *server) {
-  char *id = NULL;
+  char *id = byoca_strdup(res->cert_id);
   struct byoca_err e = {0};
-  if (byoca_ari_cert_id_pem(res->cert_pem, strlen(res->cert_pem), &id, &e) !=
-      0) {
+  if (id == NULL && byoca_ari_cert_id_pem(res->cert_pem, strlen(res->cert_pem),
+                                          &id, &e) != 0) {
     byoca_log(BYOCA_LOG_DEBUG, "%s: %s", l->name, e.msg);
     byoca_err_clear(&e);
   }

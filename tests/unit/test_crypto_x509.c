@@ -94,6 +94,15 @@ static void test_csr_contents(void **state) {
     assert_int_equal(X509_REQ_get_signature_nid(req), sig_nid[i]);
     EVP_PKEY *pub = X509_REQ_get0_pubkey(req);
     assert_int_equal(EVP_PKEY_eq(pub, key_pub(k)), 1);
+    /* the SubjectPublicKeyInfo is byte for byte what OpenSSL encodes */
+    unsigned char *want = NULL, *got = NULL;
+    int wn = i2d_PUBKEY(key_pub(k), &want);
+    int gn = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &got);
+    assert_true(wn > 0);
+    assert_int_equal(gn, wn);
+    assert_memory_equal(got, want, (size_t)wn);
+    OPENSSL_free(want);
+    OPENSSL_free(got);
     assert_int_equal(X509_REQ_get_version(req), 0);
 
     char *cn = csr_cn(req), *sans = csr_sans(req);
