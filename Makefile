@@ -6,6 +6,10 @@
 #   make check-valgrind the unit tests under valgrind (build-valgrind/)
 #   make demo       issue a real certificate from a local Pebble CA
 #   make bench      measure byoca against lego, certbot, uacme, dehydrated
+#                   (sized for 20 minutes on 2 quiet cores; rewrites
+#                   bench/RESULTS.md)
+#   make bench-smoke every benchmark scenario at a tiny size (about a
+#                   minute, part of make check): the harness cannot rot
 #   make install    PREFIX=/usr/local DESTDIR=
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -19,7 +23,7 @@ ASAN_SCALE ?= BYOCA_ARI_MASS=100 BYOCA_CRASH_N=60 BYOCA_CRASH_KILLS=12 \
 CTEST_ARGS ?=
 
 .PHONY: all build deps check check-unit check-asan check-valgrind demo install clean format \
-	fuzz-smoke fuzz bench
+	fuzz-smoke fuzz bench bench-smoke
 
 all: build
 
@@ -36,6 +40,7 @@ check: deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 	$(MAKE) fuzz-smoke
+	$(MAKE) bench-smoke
 
 check-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
@@ -73,3 +78,6 @@ fuzz: deps
 
 bench:
 	bench/run.sh
+
+bench-smoke: build
+	BENCH_SMOKE=1 BUILD=$(BUILD) bench/run.sh

@@ -11,7 +11,7 @@ pkgs=(
   dns-root-data
   # test bed
   pebble nginx libnginx-mod-stream openssl curl iproute2 util-linux procps python3 dnsutils
-  knot ldnsutils postgresql bind9 pdns-server pdns-backend-sqlite3 sqlite3 jq
+  knot ldnsutils postgresql bind9 unbound pdns-server pdns-backend-sqlite3 sqlite3 jq
   # fuzzing (libFuzzer's runtime is in libclang-rt-dev) and check-valgrind
   clang libclang-rt-dev valgrind
 )
