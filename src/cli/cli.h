@@ -292,9 +292,6 @@ int cli_live_write(const char *state, const char *name,
                    const struct byoca_order_result *res, struct byoca_err *err);
 /* Paths inside live/<name>; caller frees. */
 char *cli_live_path(const char *state, const char *name, const char *file);
-/* Removes what a byoca killed while writing left in the state folder
- * (temp files and temp version folders of processes that are gone). */
-void cli_state_sweep(const char *state);
 
 /* ---- issuance jobs (jobs.c) ---- */
 
@@ -308,6 +305,12 @@ struct cli_job {
   void *attempts; /* json_t array of CAs tried with --ca auto, or NULL */
 };
 
+/* Removes what a byoca killed while writing left in the state folder
+ * (temp files and temp version folders of processes that are gone): all
+ * of it when jobs is NULL, else all but the archive folders of lineages
+ * other than the n jobs' (a state with thousands of lineages costs one
+ * issuance tens of ms to walk; `byoca renew` walks it all). */
+void cli_state_sweep(const char *state, const struct cli_job *jobs, size_t n);
 /* Issues every job against one server with at most parallel orders in
  * flight, writing each lineage as it completes and running deploy hooks.
  * Returns EXIT_OK, EXIT_FAILED or EXIT_PARTIAL. */

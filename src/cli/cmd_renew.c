@@ -201,6 +201,8 @@ int cmd_renew(int argc, char **argv) {
     return EXIT_USAGE;
   }
   a.cfg = &cfg;
+  if (a.nnames == 0) /* the cron job: every lineage's leftovers too */
+    cli_state_sweep(a.o.state_dir, NULL, 0);
   if (a.nnames == 0 && cli_lineage_list(a.o.state_dir, &all, &nall, &e) != 0) {
     cli_error_err(&e);
     cli_config_free(&cfg);

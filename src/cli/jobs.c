@@ -69,7 +69,8 @@ int cli_eab_load(const struct cli_opts *o, struct byoca_secret *out,
 static int runner_prepare(struct runner *r, struct byoca_err *err) {
   const char *server = r->o->server;
   int rc;
-  cli_state_sweep(r->o->state_dir); /* what a killed run left */
+  /* what a killed run left where this run writes */
+  cli_state_sweep(r->o->state_dir, r->jobs, r->njobs);
   if ((rc = cli_eab_load(r->o, &r->eab, err)) != 0)
     return rc;
   r->acme = byoca_acme_new(r->rt->loop, r->rt->http, server, err);

@@ -160,10 +160,42 @@ out:
   return rc;
 }
 
-void cli_state_sweep(const char *state) {
+/* Temps of the whole state folder but archive/'s lineage folders: the
+ * root, live/, renewal/, accounts/<server>/ and archive/ itself. */
+static int sweep_shared(const char *state) {
+  int n = byoca_tmp_sweep(state, 0);
+  DIR *d = opendir(state);
+  if (d == NULL)
+    return n;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
+      continue; /* temps (dot names) were handled above */
+    char *sub = byoca_asprintf("%s/%s", state, e->d_name);
+    if (sub != NULL)
+      n += byoca_tmp_sweep(sub, strcmp(e->d_name, "archive") == 0 ? 0 : 2);
+    free(sub);
+  }
+  closedir(d);
+  return n;
+}
+
+void cli_state_sweep(const char *state, const struct cli_job *jobs, size_t n) {
   /* <state>/archive/<name>/<temp>, <state>/live/<temp>, accounts, ... */
-  int n = byoca_tmp_sweep(state, 3);
-  if (n > 0)
+  int removed = 0;
+  if (jobs == NULL) {
+    removed = byoca_tmp_sweep(state, 3);
+  } else {
+    removed = sweep_shared(state);
+    for (size_t i = 0; i < n; i++) {
+      char *adir = byoca_asprintf("%s/archive/%s", state, jobs[i].lin->name);
+      if (adir != NULL)
+        removed += byoca_tmp_sweep(adir, 0);
+      free(adir);
+    }
+  }
+  if (removed > 0)
     byoca_log(BYOCA_LOG_INFO,
-              "removed %d temp file(s) a killed byoca left in %s", n, state);
+              "removed %d temp file(s) a killed byoca left in %s", removed,
+              state);
 }

@@ -71,6 +71,12 @@ mkdir "$partial"
 head -c 100 "$ENV_TLS_CERT" >"$partial/cert.pem"
 head -c 50 "$ENV_TLS_KEY" >"$partial/privkey.pem"
 echo partial >"$STATE/live/.b2.crash.test.tmp$BPID-link00"
+# and one in the archive of a lineage the batch does not write: `byoca
+# issue` leaves it (it walks only its own lineages' folders), `byoca
+# renew` of every lineage removes it
+other=$STATE/archive/zz.crash.test/.2026-01-01T00-00-00Z-01.tmp$BPID-Ef56Gh
+mkdir -p "$other"
+head -c 50 "$ENV_TLS_KEY" >"$other/privkey.pem"
 # and one of a writer still running: stays
 sleep 120 &
 LIVEPID=$!
@@ -88,6 +94,10 @@ PY
 kill "$LIVEPID"
 wait "$LIVEPID" 2>/dev/null || true
 rm "$STATE/live/.b3.crash.test.tmp$LIVEPID-Xy34Zw"
+[ -d "$other" ] || fail "issue --batch swept another lineage's archive"
+expect_rc 0 "$BYOCA" renew --state-dir "$STATE" --ca-bundle "$ENV_CA_BUNDLE"
+[ ! -e "$other" ] || fail "renew left a killed writer's temp in $other"
+rmdir "$STATE/archive/zz.crash.test"
 [ "$(count_live)" = "$N" ] || fail "expected $N live lineages, $(count_live)"
 
 for i in $(seq 1 "$N"); do
