@@ -257,6 +257,8 @@ struct byoca_order_result {
   char *order_url;
   char *profile; /* as echoed by the server (a valid
                     profile name), or NULL */
+  char *cert_id; /* the leaf's ARI CertID (RFC 9773 §4.1), or NULL when
+                    it has none (no AKI) */
   int64_t not_before, not_after;
 };
 void byoca_order_result_free(struct byoca_order_result *r);

@@ -714,5 +714,6 @@ void byoca_order_result_free(struct byoca_order_result *r) {
   free(r->serial);
   free(r->order_url);
   free(r->profile);
+  free(r->cert_id);
   free(r);
 }

@@ -26,6 +26,10 @@ struct signer_ext_ops {
   /* Appends the PKCS#8 PEM of the private key to out. NULL: the key cannot
    * leave its signer. */
   int (*export_pem)(void *ctx, struct byoca_buf *out, struct byoca_err *err);
+  /* A new public-only EVP_PKEY of the key, or NULL (then public_der is
+   * decoded instead). Optional: a shortcut for in-process keys, since a
+   * DER round trip costs OpenSSL 3.0 an encoder and a decoder set-up. */
+  EVP_PKEY *(*public_pkey)(void *ctx);
 };
 
 struct byoca_key {

@@ -142,12 +142,14 @@ int key_from_signer(const struct byoca_signer_ops *ops,
   struct byoca_key *k = NULL;
   int rc;
 
-  if ((rc = ext->public_der(ctx, &der, &len, err)) != 0)
-    goto out;
   if ((k = calloc(1, sizeof(*k))) == NULL) {
     rc = crypto_nomem(err);
     goto out;
   }
+  if (ext->public_pkey != NULL && (k->pub = ext->public_pkey(ctx)) != NULL)
+    goto classify;
+  if ((rc = ext->public_der(ctx, &der, &len, err)) != 0)
+    goto out;
   p = der;
   if (len > (size_t)KEY_FILE_MAX ||
       (k->pub = d2i_PUBKEY(NULL, &p, (long)len)) == NULL || p != der + len) {
@@ -155,6 +157,7 @@ int key_from_signer(const struct byoca_signer_ops *ops,
                      "signer returned an invalid public key");
     goto out;
   }
+classify:
   if ((rc = key_classify(k->pub, &k->type, err)) != 0)
     goto out;
   k->ops = ops;

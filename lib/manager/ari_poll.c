@@ -322,9 +322,12 @@ void mgr_ari_issued(const struct mgr_job *j,
                     struct byoca_cert_row *r) {
   char *id = NULL;
   struct byoca_err e = {0};
-  if (res->cert_pem == NULL ||
-      byoca_ari_cert_id_pem(res->cert_pem, strlen(res->cert_pem), &id, &e) !=
-          0 ||
+  if (res->cert_id != NULL)
+    id = byoca_strdup(res->cert_id);
+  if ((id == NULL &&
+       (res->cert_pem == NULL ||
+        byoca_ari_cert_id_pem(res->cert_pem, strlen(res->cert_pem), &id, &e) !=
+            0)) ||
       strlen(id) >= sizeof(r->ari_cert_id)) {
     mgr_job_log(j, BYOCA_LOG_DEBUG, "no ARI CertID: %s",
                 e.code != 0 ? e.msg : "too long");

@@ -324,6 +324,9 @@ int byoca_mkdir_p(const char *path, unsigned mode, struct byoca_err *err) {
       strnlen(path, PATH_LEN_MAX + 1) > PATH_LEN_MAX)
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                          "invalid folder name '%.300s'", path ? path : "");
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return 0; /* the usual case: one lookup, not one mkdir per level */
   char *p = byoca_strdup(path);
   if (p == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,

@@ -50,8 +50,10 @@ void cli_renewal_issued(struct cli_lineage *l,
                         const char *server) {
   char *id = NULL;
   struct byoca_err e = {0};
-  if (byoca_ari_cert_id_pem(res->cert_pem, strlen(res->cert_pem), &id, &e) !=
-      0) {
+  if (res->cert_id != NULL)
+    id = byoca_strdup(res->cert_id);
+  else if (byoca_ari_cert_id_pem(res->cert_pem, strlen(res->cert_pem), &id,
+                                 &e) != 0) {
     byoca_log(BYOCA_LOG_DEBUG, "%s: %s", l->name, e.msg);
     byoca_err_clear(&e);
   }

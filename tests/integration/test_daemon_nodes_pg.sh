@@ -105,10 +105,13 @@ ordered = {int(x) for x in open(sys.argv[5]).read().split()}
 before = int(sys.argv[6])
 assert peb["issued"] == n, "Pebble signed %d certificates for %d lineages" % (peb["issued"], n)
 assert len(set(peb["serials"])) == n, "duplicate serials"
-# orders beyond one per lineage: placed when the store was down (never
-# finalized, as their persisting failed) or by node 2 before it died
-# without persisting them; at most what one node has in flight
-assert peb["orders"] <= n + 40, "Pebble got %d orders for %d lineages" % (peb["orders"], n)
+# orders beyond one per lineage: placed by node 2 before it died without
+# persisting them (at most its 40 in flight), or placed by nodes 1 and 3
+# while PostgreSQL restarted (never finalized, as persisting them failed:
+# at most their 40 in flight each); how many of those 120 there are
+# depends on how far each node got when the store went away (seen: 26
+# to 51)
+assert peb["orders"] <= n + 3 * 40, "Pebble got %d orders for %d lineages" % (peb["orders"], n)
 iss = [e for e in ev if e["type"] == "certificate.issued"]
 by_cert = {}
 for e in iss:
