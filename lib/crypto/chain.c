@@ -1,5 +1,6 @@
 /* PEM certificate chains (RFC 8555 §9.1, application/pem-certificate-chain):
  * strict parsing with a cap, leaf first. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,18 +33,69 @@ static const char *skip_ws(const char *p, const char *end) {
   return p;
 }
 
-/* Parses the block [p, end) which starts with BEGIN and ends with END. */
+/* Issuer certificates repeat from one order to the next (a batch gets the
+ * same intermediate hundreds of times), and OpenSSL 3.0 spends a decoder
+ * set-up on the key of every certificate it parses: the last few issuer
+ * blocks are kept, keyed by their exact PEM text, and shared by reference
+ * (the X509 is only read once parsed). Kept until exit, never freed. */
+#define ISSUER_CACHE 4
+
+static struct {
+  char *pem;
+  size_t len;
+  X509 *x;
+} issuer_cache[ISSUER_CACHE];
+static size_t issuer_next;
+static pthread_mutex_t issuer_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static X509 *issuer_cached(const char *p, size_t len) {
+  X509 *x = NULL;
+  pthread_mutex_lock(&issuer_mu);
+  for (size_t i = 0; x == NULL && i < ISSUER_CACHE; i++)
+    if (issuer_cache[i].x != NULL && issuer_cache[i].len == len &&
+        memcmp(issuer_cache[i].pem, p, len) == 0 &&
+        X509_up_ref(issuer_cache[i].x) == 1)
+      x = issuer_cache[i].x;
+  pthread_mutex_unlock(&issuer_mu);
+  return x;
+}
+
+static void issuer_keep(const char *p, size_t len, X509 *x) {
+  char *pem = malloc(len);
+  if (pem == NULL || X509_up_ref(x) != 1) {
+    free(pem);
+    return;
+  }
+  memcpy(pem, p, len);
+  pthread_mutex_lock(&issuer_mu);
+  size_t i = issuer_next++ % ISSUER_CACHE;
+  X509 *old = issuer_cache[i].x;
+  char *oldpem = issuer_cache[i].pem;
+  issuer_cache[i].pem = pem;
+  issuer_cache[i].len = len;
+  issuer_cache[i].x = x;
+  pthread_mutex_unlock(&issuer_mu);
+  X509_free(old);
+  free(oldpem);
+}
+
+/* Parses the block [p, end) which starts with BEGIN and ends with END;
+ * idx > 0 (an issuer) may come from the cache. */
 static int parse_block(const char *p, const char *end, size_t idx,
                        struct byoca_cert **out, struct byoca_err *err) {
-  BIO *bio = BIO_new_mem_buf(p, (int)(end - p));
   struct byoca_cert *c;
-  X509 *x;
+  X509 *x = idx > 0 ? issuer_cached(p, (size_t)(end - p)) : NULL;
   char what[80];
 
-  if (bio == NULL)
-    return crypto_nomem(err);
-  x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-  BIO_free(bio);
+  if (x == NULL) {
+    BIO *bio = BIO_new_mem_buf(p, (int)(end - p));
+    if (bio == NULL)
+      return crypto_nomem(err);
+    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (x != NULL && idx > 0)
+      issuer_keep(p, (size_t)(end - p), x);
+  }
   if (x == NULL) {
     snprintf(what, sizeof(what), "certificate %zu of the chain is invalid",
              idx + 1);

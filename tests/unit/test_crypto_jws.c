@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,26 @@ static void test_jws_round_trip(void **state) {
   }
 }
 
+/* A key that signs again copies a prepared signing context: every
+ * signature of a series verifies, for every key type. */
+static void test_jws_repeated(void **state) {
+  (void)state;
+  for (size_t i = 0; i < NTYPES; i++)
+    for (int round = 0; round < 4; round++) {
+      char *jws = NULL, *got = NULL;
+      char payload[32];
+      snprintf(payload, sizeof(payload), "{\"n\":%d}", round);
+      assert_int_equal(byoca_jws_acme(keys[i], NULL, "nonce-1",
+                                      "https://ca.test/new-acct", payload, &jws,
+                                      NULL),
+                       0);
+      assert_int_equal(byoca_jws_verify(keys[i], jws, &got), 0);
+      assert_string_equal(got, payload);
+      free(got);
+      free(jws);
+    }
+}
+
 static void test_jws_signature_sizes(void **state) {
   (void)state;
   const size_t want[NTYPES] = {64, 96, 256, 384, 512, 64};
@@ -403,6 +424,7 @@ int main(void) {
       cmocka_unit_test(test_jws_signature_sizes),
       cmocka_unit_test(test_jws_acme_header),
       cmocka_unit_test(test_jws_verify_rejects),
+      cmocka_unit_test(test_jws_repeated),
       cmocka_unit_test(test_eab),
       cmocka_unit_test(test_hashes),
       cmocka_unit_test(test_keytype_names),

@@ -484,6 +484,31 @@ static void test_chain_parse(void **state) {
   free(pem);
 }
 
+/* Issuers repeat from chain to chain and are shared, not parsed again; the
+ * leaf is always parsed; a chain whose issuer differs gets its own. */
+static void test_chain_issuer_shared(void **state) {
+  (void)state;
+  struct byoca_chain a = {0}, b = {0}, c = {0};
+  char *pem = byoca_asprintf("%s%s", leaf_pem, root_pem);
+  char *other = byoca_asprintf("%s%s", leaf_pem, leaf_noaki_pem);
+  assert_int_equal(byoca_chain_parse(pem, strlen(pem), 4, &a, NULL), 0);
+  assert_int_equal(byoca_chain_parse(pem, strlen(pem), 4, &b, NULL), 0);
+  assert_int_equal(byoca_chain_parse(other, strlen(other), 4, &c, NULL), 0);
+  assert_ptr_equal(a.certs[1]->x, b.certs[1]->x);
+  assert_ptr_not_equal(a.certs[0]->x, b.certs[0]->x);
+  assert_ptr_not_equal(c.certs[1]->x, a.certs[1]->x);
+  assert_int_equal(X509_cmp(c.certs[1]->x, a.certs[1]->x) != 0, 1);
+  byoca_chain_free(&a); /* the shared one outlives a */
+  char *cn = byoca_chain_top_issuer_cn(&b);
+  assert_string_equal(cn, "Test Root");
+  free(cn);
+  assert_true(byoca_cert_issued_by(b.certs[0], b.certs[1]));
+  byoca_chain_free(&b);
+  byoca_chain_free(&c);
+  free(pem);
+  free(other);
+}
+
 static void test_chain_refused(void **state) {
   (void)state;
   struct byoca_chain ch = {0};
@@ -532,6 +557,7 @@ int main(void) {
       cmocka_unit_test(test_cert_inspect),
       cmocka_unit_test(test_cert_forms),
       cmocka_unit_test(test_chain_parse),
+      cmocka_unit_test(test_chain_issuer_shared),
       cmocka_unit_test(test_chain_refused),
       cmocka_unit_test(test_cert_issued_by),
   };
