@@ -202,8 +202,8 @@ int byoca_tmp_sweep(const char *dir, int depth);
  * BYOCA_E_NOTFOUND. */
 int byoca_file_read(const char *path, size_t max, char **out, size_t *outlen,
                     struct byoca_err *err) BYOCA_WUR;
-/* mkdir -p with mode (minus umask) for the created folders; existing
- * folders are left as they are. */
+/* mkdir -p with mode (minus umask) for the created folders, each made
+ * durable (its parent fsynced); existing folders are left as they are. */
 int byoca_mkdir_p(const char *path, unsigned mode,
                   struct byoca_err *err) BYOCA_WUR;
 

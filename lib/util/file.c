@@ -305,10 +305,22 @@ int byoca_dir_remove(const char *path) {
 
 /* ---- mkdir -p ---- */
 
+/* Makes the new folder p's name durable: fsync of the folder holding it
+ * (else a crash can lose the folder while a link made later survives). */
+static int sync_parent(const char *p, struct byoca_err *err) {
+  size_t n = strlen(p);
+  while (n > 1 && p[n - 1] == '/')
+    n--;
+  while (n > 0 && p[n - 1] != '/')
+    n--;
+  /* n: length up to and including the last '/' before the name */
+  return sync_dir(p, n > 1 ? n - 1 : n, err);
+}
+
 static int mkdir_one(const char *p, unsigned mode, struct byoca_err *err) {
   struct stat st;
   if (mkdir(p, (mode_t)(mode & 07777)) == 0)
-    return 0;
+    return sync_parent(p, err);
   int e = errno;
   if (e != EEXIST)
     return util_err_errno(err, e, "create the folder", p);
@@ -330,7 +342,7 @@ int byoca_mkdir_p(const char *path, unsigned mode, struct byoca_err *err) {
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
     return 0;
   if (mkdir(path, (mode_t)(mode & 07777)) == 0)
-    return 0;
+    return sync_parent(path, err);
   char *p = byoca_strdup(path);
   if (p == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
