@@ -194,6 +194,10 @@ int byoca_manager_delete_tenant(struct byoca_manager *m, int64_t tenant_id,
 
 /* Orders in flight now. */
 size_t byoca_manager_in_flight(const struct byoca_manager *m);
+/* Store operations of any manager still running on a worker thread
+ * (PostgreSQL): after byoca_manager_free the loop must run until this is
+ * 0, or their connections and memory are not freed. */
+size_t byoca_manager_store_in_flight(void);
 /* A node sharing the store counts as alive while its last heartbeat is
  * younger than this many seconds (three heartbeat periods). */
 int64_t byoca_manager_node_alive_s(const struct byoca_manager *m);

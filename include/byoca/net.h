@@ -67,6 +67,11 @@ void byoca_signal_free(struct byoca_signal *s);
  * For CPU-heavy work (RSA key generation). */
 int byoca_loop_offload(struct byoca_loop *loop, byoca_work_cb work,
                        byoca_done_cb done, void *arg) BYOCA_WUR;
+/* The same on the loop's lane: one thread of its own, one job at a time
+ * in the order given, never waiting behind the pool's (long) jobs. For
+ * blocking I/O that must not be delayed (byocad's store work). */
+int byoca_loop_offload_lane(struct byoca_loop *loop, byoca_work_cb work,
+                            byoca_done_cb done, void *arg) BYOCA_WUR;
 
 /* ---- child processes (hooks) ---- */
 

@@ -58,6 +58,11 @@ void byoca_store_url_display(const char *url, char *out, size_t n);
 int byoca_store_url_has_password(const char *url);
 /* Closes; NULL no-op. */
 void byoca_store_close(struct byoca_store *s);
+/* A second connection to the store s was opened on, with its master key
+ * and node name: for another thread (a connection is used by one thread
+ * at a time). On SQLite it opens the same file again. */
+int byoca_store_open_twin(struct byoca_store *s, struct byoca_store **out,
+                          struct byoca_err *err) BYOCA_WUR;
 /* The schema version the store is at. */
 int byoca_store_schema_version(struct byoca_store *s);
 /* "sqlite" or "postgresql" (static). */

@@ -278,25 +278,37 @@ static void batch_start(struct byoca_manager *m, struct mgr_ari_batch *b) {
   byoca_err_clear(&e);
 }
 
-void mgr_ari_poll(struct byoca_manager *m) {
-  int64_t ids[MGR_MAX_CLAIM], now = byoca_now();
-  size_t room = ARI_MAX_INFLIGHT > m->ari_inflight
-                    ? ARI_MAX_INFLIGHT - m->ari_inflight
-                    : 0,
-         n = 0;
-  struct byoca_err e = {0};
+/* A claim of lineages whose renewal window is due to be asked (on the
+ * store lane; one at a time, so the room counted when it was queued is
+ * still free when it is done). */
+struct ari_claim_op {
+  struct mgr_lane_op op;
+  size_t room, n;
+  int rc;
+  struct byoca_err e;
+  int64_t ids[MGR_MAX_CLAIM];
+};
+
+static void ari_claim_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct ari_claim_op *c = (struct ari_claim_op *)op;
+  int64_t now = byoca_now(); /* when it runs */
+  c->rc = byoca_store_cert_ari_claim(s, now, now + ARI_LEASE_S, c->room, c->ids,
+                                     &c->n, &c->e);
+}
+
+static void ari_claim_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct ari_claim_op *c = (struct ari_claim_op *)op;
   struct mgr_ari_batch *list = NULL;
-  if (room > MGR_MAX_CLAIM)
-    room = MGR_MAX_CLAIM;
-  if (room == 0)
-    return;
-  if (byoca_store_cert_ari_claim(m->store, now, now + ARI_LEASE_S, room, ids,
-                                 &n, &e) != 0) {
-    byoca_log(BYOCA_LOG_ERROR, "cannot claim renewal-window polls: %s", e.msg);
-    byoca_err_clear(&e);
+  m->ari_claiming = 0;
+  if (c->rc != 0) {
+    byoca_log(BYOCA_LOG_ERROR, "cannot claim renewal-window polls: %s",
+              c->e.msg);
+    byoca_err_clear(&c->e);
     return;
   }
-  group(m, ids, n, &list);
+  if (m->draining) /* their short ARI leases run out */
+    return;
+  group(m, c->ids, c->n, &list);
   while (list != NULL) {
     struct mgr_ari_batch *b = list;
     list = b->next;
@@ -306,6 +318,24 @@ void mgr_ari_poll(struct byoca_manager *m) {
     }
     batch_start(m, b);
   }
+}
+
+void mgr_ari_poll(struct byoca_manager *m) {
+  size_t room = ARI_MAX_INFLIGHT > m->ari_inflight
+                    ? ARI_MAX_INFLIGHT - m->ari_inflight
+                    : 0;
+  if (room > MGR_MAX_CLAIM)
+    room = MGR_MAX_CLAIM;
+  if (room == 0 || m->ari_claiming)
+    return;
+  struct ari_claim_op *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return;
+  c->op.work = ari_claim_work;
+  c->op.done = ari_claim_done;
+  c->room = room;
+  m->ari_claiming = 1;
+  mgr_lane_run(m, &c->op);
 }
 
 void mgr_ari_free_all(struct byoca_manager *m) {

@@ -49,13 +49,55 @@ static void arm_tick(struct byoca_manager *m) {
     m->tick_timer = byoca_timer_add(m->loop, m->cfg.tick_ms, on_tick, m);
 }
 
+/* A claim of due lineages, for the slots free when it was queued. One
+ * claim runs at a time and jobs only end meanwhile, except those an API
+ * call starts (a deletion, a renewal now): then a few more than
+ * max_parallel may run for a while, as every claimed lineage is started
+ * rather than left leased. */
+struct claim_op {
+  struct mgr_lane_op op;
+  int64_t lease_s;
+  size_t room, n;
+  int rc;
+  struct byoca_err e;
+  int64_t ids[MGR_MAX_CLAIM];
+};
+
+static void claim_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct claim_op *c = (struct claim_op *)op;
+  /* the time it runs, not when it was queued: the lease is full length */
+  int64_t now = byoca_now();
+  c->rc = byoca_store_cert_claim_due(s, now, now + c->lease_s, c->room, c->ids,
+                                     &c->n, &c->e);
+}
+
+static void claim_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct claim_op *c = (struct claim_op *)op;
+  m->claiming = 0;
+  if (c->rc != 0) {
+    byoca_log(BYOCA_LOG_ERROR, "cannot claim due certificates: %s", c->e.msg);
+    byoca_err_clear(&c->e);
+    return;
+  }
+  m->claim_full = c->n == c->room;
+  /* draining: the leases are handed back when the process stops */
+  for (size_t i = 0; i < c->n && !m->draining; i++)
+    if (mgr_job_find(m, c->ids[i]) == NULL) /* a lease ran out meanwhile */
+      mgr_job_start(m, c->ids[i]);
+  if (m->claim_again) { /* slots freed while the store was asked */
+    m->claim_again = 0;
+    mgr_kick(m);
+  }
+}
+
 /* Claims due lineages for the free slots and starts their jobs. */
 static void claim(struct byoca_manager *m) {
-  int64_t ids[MGR_MAX_CLAIM], now = byoca_now();
-  size_t room = m->cfg.max_parallel > m->njobs ? m->cfg.max_parallel - m->njobs
-                                               : 0,
-         n = 0;
-  struct byoca_err e = {0};
+  size_t room =
+      m->cfg.max_parallel > m->njobs ? m->cfg.max_parallel - m->njobs : 0;
+  if (m->claiming) {
+    m->claim_again = 1;
+    return;
+  }
   if (room > MGR_MAX_CLAIM)
     room = MGR_MAX_CLAIM;
   m->claim_full = 0;
@@ -63,31 +105,52 @@ static void claim(struct byoca_manager *m) {
     m->claim_full = 1;
     return;
   }
-  if (byoca_store_cert_claim_due(m->store, now, now + m->cfg.lease_s, room, ids,
-                                 &n, &e) != 0) {
-    byoca_log(BYOCA_LOG_ERROR, "cannot claim due certificates: %s", e.msg);
-    byoca_err_clear(&e);
+  struct claim_op *c = calloc(1, sizeof(*c));
+  if (c == NULL)
     return;
-  }
-  m->claim_full = n == room;
-  for (size_t i = 0; i < n && !m->draining; i++)
-    if (mgr_job_find(m, ids[i]) == NULL) /* a lease ran out meanwhile */
-      mgr_job_start(m, ids[i]);
+  c->op.work = claim_work;
+  c->op.done = claim_done;
+  c->lease_s = m->cfg.lease_s;
+  c->room = room;
+  m->claiming = 1;
+  mgr_lane_run(m, &c->op);
 }
 
 /* Deletes the http-01 tokens that expired (a job killed before its
  * cleanup, a node that died): the responder never answers them, and the
  * table stays as small as the validations in flight. */
-static void purge_challenges(struct byoca_manager *m, int64_t now) {
-  int64_t n = 0;
-  struct byoca_err e = {0};
-  if (byoca_store_challenge_purge(m->store, now, &n, &e) != 0)
+struct purge_op {
+  struct mgr_lane_op op;
+  int64_t n;
+  int rc;
+  struct byoca_err e;
+};
+
+static void purge_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct purge_op *p = (struct purge_op *)op;
+  p->rc = byoca_store_challenge_purge(s, byoca_now(), &p->n, &p->e);
+}
+
+static void purge_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct purge_op *p = (struct purge_op *)op;
+  m->purging = 0;
+  if (p->rc != 0)
     byoca_log(BYOCA_LOG_WARN, "cannot purge expired challenge tokens: %s",
-              e.msg);
-  else if (n > 0)
+              p->e.msg);
+  else if (p->n > 0)
     byoca_log(BYOCA_LOG_INFO, "purged %lld expired challenge tokens",
-              (long long)n);
-  byoca_err_clear(&e);
+              (long long)p->n);
+  byoca_err_clear(&p->e);
+}
+
+static void purge_challenges(struct byoca_manager *m) {
+  struct purge_op *p;
+  if (m->purging || (p = calloc(1, sizeof(*p))) == NULL)
+    return;
+  p->op.work = purge_work;
+  p->op.done = purge_done;
+  m->purging = 1;
+  mgr_lane_run(m, &p->op);
 }
 
 static void work(struct byoca_manager *m) {
@@ -97,7 +160,7 @@ static void work(struct byoca_manager *m) {
   if (m->tenant_sweep || now >= m->next_sweep) {
     m->next_sweep = now + SWEEP_S;
     mgr_tenant_sweep(m);
-    purge_challenges(m, now);
+    purge_challenges(m);
   }
   mgr_slots_wake(m); /* limits may have grown (reconfigure) */
   mgr_outcome_retry(m);
@@ -196,7 +259,7 @@ static void drain_check(struct byoca_manager *m) {
 
 void mgr_job_gone(struct byoca_manager *m) {
   drain_check(m);
-  if (m->claim_full)
+  if (m->claim_full || m->claiming)
     mgr_kick(m);
 }
 
@@ -241,6 +304,7 @@ void byoca_manager_free(struct byoca_manager *m) {
   if (m->beat_timer != NULL)
     byoca_timer_cancel(m->beat_timer);
   m->draining = 1;
+  mgr_lane_close(m);  /* an operation still running ends on its own */
   mgr_jobs_detach(m); /* orders cancelled; their store rows stay */
   mgr_ari_free_all(m);
   mgr_notify_free_all(m);

@@ -248,7 +248,35 @@ struct byoca_manager {
   int64_t counted_at_ms;             /* 0: never */
   struct mgr_ari_batch *ari_batches; /* renewalInfo polls under way */
   size_t ari_inflight;               /* lineages they poll */
+  struct mgr_lane *lane;             /* periodic store work (lane.c) */
+  int claiming;                      /* a claim is on the lane */
+  int claim_again;                   /* claim once more after it */
+  int beating;                       /* a heartbeat is on the lane */
+  int purging;                       /* a token purge is on the lane */
+  int ari_claiming;                  /* an ARI claim is on the lane */
+  int pump_again;                    /* pump the outbox once more */
 };
+
+/* ---- the store lane (lane.c) ---- */
+
+/* One operation on the lane: embedded first in a malloc'd block; the
+ * lane frees the block after done (or drop). */
+struct mgr_lane_op {
+  struct mgr_lane_op *next;
+  /* on a worker thread (PostgreSQL) or the loop (SQLite): only s and op */
+  void (*work)(struct byoca_store *s, struct mgr_lane_op *op);
+  /* on the loop afterwards, unless the manager was freed meanwhile */
+  void (*done)(struct byoca_manager *m, struct mgr_lane_op *op);
+  /* instead of done then, or when never run: frees what work left in op
+   * (NULL: nothing) */
+  void (*drop)(struct mgr_lane_op *op);
+};
+/* Opens the lane (a second connection on PostgreSQL). */
+int mgr_lane_open(struct byoca_manager *m, struct byoca_err *err);
+/* Queues op (taken over); on SQLite it runs at once, done included. */
+void mgr_lane_run(struct byoca_manager *m, struct mgr_lane_op *op);
+/* Closes the lane; an operation still running finishes on its own. */
+void mgr_lane_close(struct byoca_manager *m);
 
 /* config.c: trusts the operator's URLs (overrides, default CAs, webhook). */
 void mgr_trust_operator_urls(struct byoca_manager *m);

@@ -22,25 +22,61 @@ int64_t mgr_node_alive_s(const struct byoca_manager *m) {
   return 3 * beat_period(m);
 }
 
-static void renew_leases(struct byoca_manager *m, int64_t now) {
-  struct byoca_err e = {0};
-  int64_t *ids;
-  size_t n = 0, kept = 0;
-  if (m->njobs == 0 || (ids = malloc(m->njobs * sizeof(*ids))) == NULL)
-    return;
-  for (struct mgr_job *j = m->jobs; j != NULL && n < m->njobs; j = j->next)
-    ids[n++] = j->cert_id;
-  if (byoca_store_cert_lease_extend(m->store, ids, n, now + m->cfg.lease_s,
-                                    &kept, &e) != 0)
-    byoca_log(BYOCA_LOG_WARN, "cannot renew the leases of %zu jobs: %s", n,
-              e.msg);
-  else if (kept < n)
+/* A heartbeat and the renewal of the leases of the jobs running when it
+ * was queued (a job that ended since holds no lease: renewing it changes
+ * nothing). */
+struct beat_op {
+  struct mgr_lane_op op;
+  int64_t started, lease_s, alive_s;
+  int tls_alpn;      /* this node runs a tls-alpn-01 responder */
+  int alpn_rc, alpn; /* without one: does another live node? */
+  int beat_rc, lease_rc;
+  struct byoca_err beat_err, lease_err;
+  size_t kept, n;
+  int64_t ids[];
+};
+
+static void beat_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  int64_t now = byoca_now(); /* when it runs: the lease is full length */
+  struct beat_op *b = (struct beat_op *)op;
+  b->beat_rc = byoca_store_node_beat(s, b->started, BYOCA_VERSION, b->tls_alpn,
+                                     now, &b->beat_err);
+  if (!b->tls_alpn) {
+    struct byoca_err e = {0};
+    b->alpn_rc = byoca_store_node_alpn(s, now - b->alive_s, &b->alpn, &e);
+    byoca_err_clear(&e);
+  }
+  if (b->n > 0)
+    b->lease_rc = byoca_store_cert_lease_extend(
+        s, b->ids, b->n, now + b->lease_s, &b->kept, &b->lease_err);
+}
+
+static void beat_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct beat_op *b = (struct beat_op *)op;
+  m->beating = 0;
+  if (b->beat_rc != 0)
+    byoca_log(BYOCA_LOG_WARN, "heartbeat of node %s failed: %s",
+              byoca_store_node(m->store), b->beat_err.msg);
+  if (b->n > 0 && b->lease_rc != 0)
+    byoca_log(BYOCA_LOG_WARN, "cannot renew the leases of %zu jobs: %s", b->n,
+              b->lease_err.msg);
+  else if (b->kept < b->n)
     byoca_log(BYOCA_LOG_WARN,
               "%zu of %zu leases ran out before they were renewed (was the"
               " store unreachable?)",
-              n - kept, n);
-  byoca_err_clear(&e);
-  free(ids);
+              b->n - b->kept, b->n);
+  byoca_err_clear(&b->beat_err);
+  byoca_err_clear(&b->lease_err);
+  /* without a responder of its own, tls-alpn-01 is usable while another
+   * live node has one: its responder answers this node's store rows */
+  int any = b->tls_alpn       ? 0
+            : b->alpn_rc != 0 ? m->alpn_elsewhere /* keep what we knew */
+                              : b->alpn;
+  if (!b->tls_alpn && any != m->alpn_elsewhere)
+    byoca_log(BYOCA_LOG_INFO,
+              "tls-alpn-01 %s: %s node runs a tls-alpn-01 responder",
+              any ? "in use" : "no longer in use", any ? "another" : "no live");
+  m->alpn_elsewhere = any;
 }
 
 static void on_beat(void *arg) {
@@ -50,33 +86,25 @@ static void on_beat(void *arg) {
 }
 
 void mgr_node_beat(struct byoca_manager *m) {
-  struct byoca_err e = {0};
-  int64_t now = byoca_now();
   /* its own timer: it goes on while draining, when the tick stops but
    * orders in flight still need their leases */
   if (m->beat_timer == NULL)
     m->beat_timer = byoca_timer_add(m->loop, beat_period(m) * 1000, on_beat, m);
-  if (byoca_store_node_beat(m->store, m->started_at, BYOCA_VERSION,
-                            m->cfg.tls_alpn, now, &e) != 0) {
-    byoca_log(BYOCA_LOG_WARN, "heartbeat of node %s failed: %s",
-              byoca_store_node(m->store), e.msg);
-    byoca_err_clear(&e);
-  }
-  /* without a responder of its own, tls-alpn-01 is usable while another
-   * live node has one: its responder answers this node's store rows */
-  int any = 0;
-  if (!m->cfg.tls_alpn &&
-      byoca_store_node_alpn(m->store, now - mgr_node_alive_s(m), &any, &e) !=
-          0) {
-    any = m->alpn_elsewhere; /* keep what we knew */
-    byoca_err_clear(&e);
-  }
-  if (!m->cfg.tls_alpn && any != m->alpn_elsewhere)
-    byoca_log(BYOCA_LOG_INFO,
-              "tls-alpn-01 %s: %s node runs a tls-alpn-01 responder",
-              any ? "in use" : "no longer in use", any ? "another" : "no live");
-  m->alpn_elsewhere = !m->cfg.tls_alpn && any;
-  renew_leases(m, now);
+  if (m->beating) /* the last one is still waiting for the store */
+    return;
+  struct beat_op *b = calloc(1, sizeof(*b) + m->njobs * sizeof(int64_t));
+  if (b == NULL)
+    return;
+  for (struct mgr_job *j = m->jobs; j != NULL && b->n < m->njobs; j = j->next)
+    b->ids[b->n++] = j->cert_id;
+  b->op.work = beat_work;
+  b->op.done = beat_done;
+  b->started = m->started_at;
+  b->lease_s = m->cfg.lease_s;
+  b->alive_s = mgr_node_alive_s(m);
+  b->tls_alpn = m->cfg.tls_alpn;
+  m->beating = 1;
+  mgr_lane_run(m, &b->op);
 }
 
 int mgr_node_start(struct byoca_manager *m, struct byoca_err *err) {
@@ -88,6 +116,8 @@ int mgr_node_start(struct byoca_manager *m, struct byoca_err *err) {
    * is gone; other nodes' leases run out by themselves */
   if (rc == 0)
     rc = byoca_store_cert_release_node(m->store, err);
+  if (rc == 0 && m->lane == NULL)
+    rc = mgr_lane_open(m, err);
   if (rc != 0)
     return rc;
   m->started_at = byoca_now();

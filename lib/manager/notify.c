@@ -6,7 +6,10 @@
  * or non-2xx answer is a failed try, recorded in the row with the next
  * try after 1 s, doubling; after MGR_WEBHOOK_TRIES tries the row goes and
  * a webhook.failed audit event says so. A restart loses nothing, and a
- * notification is sent by one node. */
+ * notification is sent by one node at a time; at least once, though: a
+ * node that stops or dies between the POST and recording its answer
+ * leaves it to be sent again, so every try carries the row's id as
+ * Idempotency-Key for the receiver to drop repeats. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +100,11 @@ static void on_resp(void *arg, const struct byoca_http_resp *resp,
 
 static void send_notice(struct byoca_manager *m, struct byoca_outbox_row *r) {
   struct byoca_err e = {0};
-  const char *const headers[] = {"Accept: application/json", NULL};
+  char idem[64];
+  /* the same for every try, on every node: the receiver drops repeats
+   * (delivery is at least once) */
+  snprintf(idem, sizeof(idem), "Idempotency-Key: %lld", (long long)r->id);
+  const char *const headers[] = {"Accept: application/json", idem, NULL};
   struct mgr_notice *n = calloc(1, sizeof(*n));
   if (n == NULL)
     return; /* the lease runs out; tried again then */
@@ -130,23 +137,61 @@ static void send_notice(struct byoca_manager *m, struct byoca_outbox_row *r) {
   notice_free(n);
 }
 
-void mgr_notify_pump(struct byoca_manager *m) {
-  struct byoca_outbox_row *rows = NULL;
-  size_t n = 0, room = m->nnotices < PUMP_MAX ? PUMP_MAX - m->nnotices : 0;
-  struct byoca_err e = {0};
-  if (room == 0 || m->pumping)
-    return;
-  m->pumping = 1; /* a send that fails at once re-enters through failed() */
-  if (byoca_store_outbox_claim(m->store, byoca_now_ms(),
-                               byoca_now() + OUTBOX_LEASE_S, room, &rows, &n,
-                               &e) != 0) {
-    byoca_log(BYOCA_LOG_WARN, "cannot read the notification outbox: %s", e.msg);
-    byoca_err_clear(&e);
-  }
-  for (size_t i = 0; i < n; i++)
-    send_notice(m, &rows[i]);
-  byoca_outbox_rows_free(rows, n);
+/* A claim of due notifications (on the store lane, one at a time). */
+struct pump_op {
+  struct mgr_lane_op op;
+  size_t room, n;
+  int rc;
+  struct byoca_err e;
+  struct byoca_outbox_row *rows;
+};
+
+static void pump_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct pump_op *p = (struct pump_op *)op;
+  p->rc =
+      byoca_store_outbox_claim(s, byoca_now_ms(), byoca_now() + OUTBOX_LEASE_S,
+                               p->room, &p->rows, &p->n, &p->e);
+}
+
+static void pump_drop(struct mgr_lane_op *op) {
+  struct pump_op *p = (struct pump_op *)op;
+  byoca_outbox_rows_free(p->rows, p->n); /* their leases run out */
+  byoca_err_clear(&p->e);
+}
+
+static void pump_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct pump_op *p = (struct pump_op *)op;
+  if (p->rc != 0)
+    byoca_log(BYOCA_LOG_WARN, "cannot read the notification outbox: %s",
+              p->e.msg);
+  /* still pumping: a send that fails at once re-enters through failed() */
+  for (size_t i = 0; i < p->n; i++)
+    send_notice(m, &p->rows[i]);
+  pump_drop(op);
   m->pumping = 0;
+  if (m->pump_again) { /* asked for while the store was asked */
+    m->pump_again = 0;
+    mgr_notify_pump(m);
+  }
+}
+
+void mgr_notify_pump(struct byoca_manager *m) {
+  size_t room = m->nnotices < PUMP_MAX ? PUMP_MAX - m->nnotices : 0;
+  if (m->pumping) {
+    m->pump_again = 1;
+    return;
+  }
+  if (room == 0)
+    return;
+  struct pump_op *p = calloc(1, sizeof(*p));
+  if (p == NULL)
+    return;
+  p->op.work = pump_work;
+  p->op.done = pump_done;
+  p->op.drop = pump_drop;
+  p->room = room;
+  m->pumping = 1;
+  mgr_lane_run(m, &p->op);
 }
 
 char *mgr_notice_body(const char *type, int64_t tenant_id, int64_t cert_id,

@@ -32,7 +32,10 @@ struct byoca_loop {
   pthread_t th[LOOP_WORKERS];
   int nth;
   int stop;
-  struct jobq todo;   /* waiting for a worker */
+  struct jobq todo;  /* waiting for a worker */
+  struct jobq lane;  /* waiting for the lane thread */
+  pthread_t lane_th; /* runs the lane's jobs, one at a time */
+  int lane_on;
   struct jobq done;   /* finished, waiting for the loop */
   size_t inflight;    /* submitted and not yet delivered */
   int pipefd[2];      /* workers write a byte when a job is done */
@@ -125,6 +128,9 @@ static void stop_workers(struct byoca_loop *l) {
   for (int i = 0; i < l->nth; i++)
     pthread_join(l->th[i], NULL);
   l->nth = 0;
+  if (l->lane_on)
+    pthread_join(l->lane_th, NULL);
+  l->lane_on = 0;
 }
 
 void byoca_loop_free(struct byoca_loop *loop) {
@@ -134,6 +140,7 @@ void byoca_loop_free(struct byoca_loop *loop) {
      callback runs after this point. */
   stop_workers(loop);
   jobq_drop(&loop->todo);
+  jobq_drop(&loop->lane);
   jobq_drop(&loop->done);
   if (loop->wake != NULL)
     event_free(loop->wake);
@@ -225,15 +232,16 @@ void byoca_watch_free(struct byoca_watch *w) {
 
 /* ---- worker pool ---- */
 
-static void *worker_main(void *arg) {
-  struct byoca_loop *l = arg;
+/* Runs the jobs of q until the loop stops. One condition variable serves
+ * the pool and the lane, so submissions broadcast. */
+static void *worker_run(struct byoca_loop *l, struct jobq *q) {
   pthread_mutex_lock(&l->mu);
   for (;;) {
-    while (!l->stop && l->todo.head == NULL)
+    while (!l->stop && q->head == NULL)
       pthread_cond_wait(&l->cv, &l->mu);
     if (l->stop)
       break;
-    struct job *j = jobq_pop(&l->todo);
+    struct job *j = jobq_pop(q);
     pthread_mutex_unlock(&l->mu);
     j->work(j->arg);
     pthread_mutex_lock(&l->mu);
@@ -244,6 +252,16 @@ static void *worker_main(void *arg) {
   }
   pthread_mutex_unlock(&l->mu);
   return NULL;
+}
+
+static void *worker_main(void *arg) {
+  struct byoca_loop *l = arg;
+  return worker_run(l, &l->todo);
+}
+
+static void *lane_main(void *arg) {
+  struct byoca_loop *l = arg;
+  return worker_run(l, &l->lane);
 }
 
 static void drain_pipe(int fd) {
@@ -314,15 +332,8 @@ static int pool_start(struct byoca_loop *l) {
   return 0;
 }
 
-int byoca_loop_offload(struct byoca_loop *loop, byoca_work_cb work,
-                       byoca_done_cb done, void *arg) {
-  if (loop == NULL || work == NULL)
-    return BYOCA_E_INVAL;
-  if (loop->nth == 0) {
-    int rc = pool_start(loop);
-    if (rc != 0)
-      return rc;
-  }
+static int submit(struct byoca_loop *loop, struct jobq *q, byoca_work_cb work,
+                  byoca_done_cb done, void *arg) {
   struct job *j = calloc(1, sizeof(*j));
   if (j == NULL)
     return BYOCA_E_NOMEM;
@@ -335,8 +346,37 @@ int byoca_loop_offload(struct byoca_loop *loop, byoca_work_cb work,
     return BYOCA_E_INTERNAL;
   }
   pthread_mutex_lock(&loop->mu);
-  jobq_push(&loop->todo, j);
-  pthread_cond_signal(&loop->cv);
+  jobq_push(q, j);
+  pthread_cond_broadcast(&loop->cv);
   pthread_mutex_unlock(&loop->mu);
   return 0;
+}
+
+int byoca_loop_offload(struct byoca_loop *loop, byoca_work_cb work,
+                       byoca_done_cb done, void *arg) {
+  if (loop == NULL || work == NULL)
+    return BYOCA_E_INVAL;
+  if (loop->nth == 0) {
+    int rc = pool_start(loop);
+    if (rc != 0)
+      return rc;
+  }
+  return submit(loop, &loop->todo, work, done, arg);
+}
+
+int byoca_loop_offload_lane(struct byoca_loop *loop, byoca_work_cb work,
+                            byoca_done_cb done, void *arg) {
+  if (loop == NULL || work == NULL)
+    return BYOCA_E_INVAL;
+  if (loop->nth == 0) {
+    int rc = pool_start(loop);
+    if (rc != 0)
+      return rc;
+  }
+  if (!loop->lane_on) {
+    if (pthread_create(&loop->lane_th, NULL, lane_main, loop) != 0)
+      return BYOCA_E_INTERNAL;
+    loop->lane_on = 1;
+  }
+  return submit(loop, &loop->lane, work, done, arg);
 }

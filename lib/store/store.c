@@ -35,6 +35,10 @@ int byoca_store_open(const char *url, const struct byoca_secret *master,
   s->ops = byoca_store_url_is_remote(url) ? &store_pg_ops : &store_sqlite_ops;
   memcpy(s->master, master->data, BYOCA_MASTER_KEY_LEN);
   default_node(s->node, sizeof(s->node));
+  if ((s->url = strdup(url)) == NULL) {
+    free(s);
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
+  }
   int rc = s->ops->open(s, url, err);
   if (rc != 0) {
     byoca_store_close(s);
@@ -49,7 +53,20 @@ void byoca_store_close(struct byoca_store *s) {
     return;
   s->ops->close(s);
   explicit_bzero(s->master, sizeof(s->master));
+  if (s->url != NULL) {
+    explicit_bzero(s->url, strlen(s->url));
+    free(s->url);
+  }
   free(s);
+}
+
+int byoca_store_open_twin(struct byoca_store *s, struct byoca_store **out,
+                          struct byoca_err *err) {
+  struct byoca_secret master = {s->master, sizeof(s->master)};
+  int rc = byoca_store_open(s->url, &master, out, err);
+  if (rc == 0)
+    memcpy((*out)->node, s->node, sizeof(s->node));
+  return rc;
 }
 
 int byoca_store_schema_version(struct byoca_store *s) {

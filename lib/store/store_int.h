@@ -25,6 +25,7 @@ struct byoca_store {
   unsigned char master[BYOCA_MASTER_KEY_LEN];
   int version;
   char node[STORE_NODE_LEN]; /* written into claimed_by by claims */
+  char *url; /* as opened, for byoca_store_open_twin (may hold a password) */
   /* SQLite backend */
   struct sqlite3 *db;
   int last_rc; /* extended result code of the last db_run */

@@ -20,6 +20,15 @@
 #define BD_LIST_MAX 1000 /* ?limit= at most */
 #define BD_LIST_DEFAULT 100
 
+/* The loop lag meter (lag.c). */
+struct bd_lag {
+  struct byoca_timer *timer;
+  int64_t due_us;        /* when the timer is due (monotonic) */
+  int64_t window_end_us; /* end of the current window */
+  int64_t cur_max_us;    /* worst lateness in the current window */
+  int64_t prev_max_us;   /* and in the one before */
+};
+
 /* The running daemon. */
 struct bd {
   struct bd_config cfg;
@@ -37,6 +46,8 @@ struct bd {
   struct byoca_timer *drain_timer;
   int draining;
   int drained;
+  int managed; /* the manager started: its leases are handed back at exit */
+  struct bd_lag lag;
 };
 
 /* Who may call a route. */
@@ -170,6 +181,12 @@ struct bd_mopts {
 int bd_mopts_build(struct bd *d, const struct bd_config *cfg,
                    struct bd_mopts *out);
 void bd_mopts_free(struct bd_mopts *m);
+/* Starts and stops measuring how late the loop runs (lag.c). */
+void bd_lag_start(struct bd *d);
+void bd_lag_stop(struct bd *d);
+/* The worst lateness of the loop over the last 10 to 20 seconds, in
+ * seconds (the lag timer's own lateness if it is overdue now counts). */
+double bd_lag_seconds(const struct bd *d);
 /* Applies log_json and log_level. */
 void bd_log_apply(const struct bd_config *cfg);
 /* At exit, after the manager is gone: kills the hook processes still

@@ -12,8 +12,12 @@ void metrics_get(struct bd_call *c) {
     rc = byoca_buf_appendf(&out,
                            "# HELP byocad_draining 1 while byocad shuts"
                            " down.\n# TYPE byocad_draining gauge\n"
-                           "byocad_draining %d\n",
-                           c->d->draining);
+                           "byocad_draining %d\n"
+                           "# HELP byocad_loop_lag_seconds The longest the"
+                           " event loop was late over the last 10 to 20"
+                           " seconds.\n# TYPE byocad_loop_lag_seconds gauge\n"
+                           "byocad_loop_lag_seconds %.3f\n",
+                           c->d->draining, bd_lag_seconds(c->d));
   if (rc != 0) {
     struct byoca_err e = {0};
     byoca_err_set(&e, rc, BYOCA_CLASS_INTERNAL, "cannot build the metrics");

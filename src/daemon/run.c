@@ -212,6 +212,8 @@ static int manager_init(struct bd *d, struct byoca_err *err) {
   bd_mopts_free(&m);
   if (rc == 0)
     rc = byoca_manager_start(d->mgr, err);
+  if (rc == 0)
+    d->managed = 1;
   return rc;
 }
 
@@ -225,6 +227,8 @@ static int start(struct bd *d, struct byoca_err *err) {
     rc = bd_server_start(d, err);
   if (rc == 0)
     rc = add_signals(d, err);
+  if (rc == 0)
+    bd_lag_start(d);
   return rc;
 }
 
@@ -242,21 +246,25 @@ struct dns_pump {
 static void dns_tick(void *arg) {
   struct dns_pump *p = arg;
   p->timer = NULL;
-  if (byoca_rfc2136_in_flight() == 0 || ++p->ticks >= DNS_TICKS ||
+  if ((byoca_rfc2136_in_flight() == 0 &&
+       byoca_manager_store_in_flight() == 0) ||
+      ++p->ticks >= DNS_TICKS ||
       (p->timer = byoca_timer_add(p->loop, DNS_TICK_MS, dns_tick, p)) == NULL)
     byoca_loop_break(p->loop);
 }
 
 /* The manager is gone, so its RFC 2136 solvers are closed: their
- * operations still waiting for propagation delete their records now. */
+ * operations still waiting for propagation delete their records now. Its
+ * store operations still on a worker thread end here too. */
 static void dns_stop(struct bd *d) {
   size_t n = byoca_rfc2136_in_flight();
-  if (n == 0)
+  if (n == 0 && byoca_manager_store_in_flight() == 0)
     return;
-  byoca_log(BYOCA_LOG_WARN,
-            "removing the dns-01 records of %zu RFC 2136"
-            " update%s cut off",
-            n, n == 1 ? "" : "s");
+  if (n > 0)
+    byoca_log(BYOCA_LOG_WARN,
+              "removing the dns-01 records of %zu RFC 2136"
+              " update%s cut off",
+              n, n == 1 ? "" : "s");
   struct dns_pump p = {d->loop, NULL, 0};
   if ((p.timer = byoca_timer_add(d->loop, DNS_TICK_MS, dns_tick, &p)) == NULL)
     return;
@@ -265,7 +273,26 @@ static void dns_stop(struct bd *d) {
     byoca_timer_cancel(p.timer);
 }
 
+/* Hands this node's leases back, so that other nodes take over the
+ * lineages whose orders were cut off (their state is in the store) at
+ * once instead of when the leases run out. */
+static void release_leases(struct bd *d) {
+  struct byoca_err e = {0};
+  if (!d->managed || d->store == NULL)
+    return;
+  if (byoca_store_cert_release_node(d->store, &e) != 0)
+    byoca_log(BYOCA_LOG_WARN,
+              "cannot hand back the leases of node %s (they run out"
+              " by themselves): %s",
+              byoca_store_node(d->store), e.msg);
+  else
+    byoca_log(BYOCA_LOG_INFO, "leases of node %s handed back",
+              byoca_store_node(d->store));
+  byoca_err_clear(&e);
+}
+
 static void stop(struct bd *d) {
+  bd_lag_stop(d);
   bd_server_stop(d);
   for (size_t i = 0; i < sizeof(d->sig) / sizeof(*d->sig); i++)
     byoca_signal_free(d->sig[i]);
@@ -274,6 +301,7 @@ static void stop(struct bd *d) {
   d->mgr = NULL;
   dns_stop(d);
   bd_children_stop(d); /* hooks of orders cut off at the drain deadline */
+  release_leases(d);
   byoca_http_free(d->http);
   byoca_resolver_free(d->resolver);
   byoca_netpolicy_free(d->policy);

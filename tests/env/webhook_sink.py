@@ -5,7 +5,8 @@ byocad's notifications, on loopback only.
 Listens on 127.0.0.1:PORT and answers 500 to the first FAIL POSTs (to
 prove byocad retries), 204 to the others. Every POST body it answered 204
 is appended to OUT as one JSON line, with "_path" (the request path),
-"_t" (when it arrived, unix seconds, float) and "_status" added; every
+"_key" (its Idempotency-Key header, null if none), "_t" (when it
+arrived, unix seconds, float) and "_status" added; every
 body it answered 500 goes the same way to OUT.rejected. Bodies that are
 not JSON objects are recorded as {"_raw": TEXT}.
 Usage: webhook_sink.py PORT OUT [FAIL]"""
@@ -37,6 +38,7 @@ class Sink(http.server.BaseHTTPRequestHandler):
         except ValueError:
             note = {"_raw": body.decode("utf-8", "replace")}
         note["_path"] = self.path  # which URL byocad used
+        note["_key"] = self.headers.get("Idempotency-Key")
         note["_t"] = t
         with LOCK:
             status = 500 if FAIL[0] > 0 else 204

@@ -13,7 +13,8 @@
 #  - certificate.failed (notify_after_failures = 2) for a name Pebble
 #    cannot validate: exactly one notification although the lineage fails
 #    on, with tenant and certificate ids and no secrets, delivered after
-#    the receiver answered 500 twice (same body, retried after 1 s, 2 s);
+#    the receiver answered 500 twice (same body and Idempotency-Key,
+#    retried after 1 s, 2 s; every notification has its own key);
 #    a customer's validation failure never puts the CA into backoff;
 #  - /metrics values against what happened (issuance counters by CA, kind
 #    and outcome, certificates by state, the histogram's count and buckets);
@@ -150,7 +151,7 @@ tenant, cert = int(sys.argv[3]), int(sys.argv[4])
 n = [x for x in ok if x["event"] == "certificate.failed"][0]
 assert n["_path"] == "/notify", n
 assert n["tenant"] == tenant and n["certificate"] == cert, n
-assert set(n) == {"event", "time", "tenant", "certificate", "detail", "_path", "_t", "_status"}, n
+assert set(n) == {"event", "time", "tenant", "certificate", "detail", "_path", "_key", "_t", "_status"}, n
 assert n["detail"]["failures"] == 2, "notified at failure %r, want 2" % n["detail"]
 assert n["detail"].get("error"), n
 assert n["time"].endswith("Z"), n
@@ -158,6 +159,10 @@ assert len(rej) == 2, "the receiver answered 500 %d times, want 2" % len(rej)
 strip = lambda x: {k: v for k, v in x.items() if not k.startswith("_")}
 for r in rej:
     assert strip(r) == strip(n), (r, n)
+    assert r["_key"] == n["_key"], "retries carry another Idempotency-Key: %r" % ((r, n),)
+assert n["_key"] and n["_key"].isdigit(), n
+keys = [x["_key"] for x in ok]
+assert len(set(keys)) == len(keys), "notifications share an Idempotency-Key: %r" % keys
 g1, g2 = rej[1]["_t"] - rej[0]["_t"], n["_t"] - rej[1]["_t"]
 assert 0.8 <= g1 <= 3 and 1.7 <= g2 <= 5, "retry gaps %.2f s, %.2f s, want ~1 s then ~2 s" % (g1, g2)
 PY

@@ -1,8 +1,10 @@
 /* The event loop on a real event_base: timer order and cancellation, read
- * watches, the offload pool (work off the loop thread, done on it), and
+ * watches, the offload pool (work off the loop thread, done on it), the
+ * lane (a thread of its own, never behind the pool), and
  * that an idle loop returns instead of waiting forever. */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -189,6 +191,50 @@ static void test_offload(void **state) {
   byoca_loop_free(loop);
 }
 
+/* The lane never waits behind the pool: both pool workers block until
+ * the lane's job has run, so a lane served by the pool would hang. */
+static atomic_int lane_ran, released;
+
+static void blocked_work(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 10000 && !atomic_load(&lane_ran); i++)
+    usleep(1000); /* at most 10 s, so a failure does not hang */
+  if (atomic_load(&lane_ran))
+    atomic_fetch_add(&released, 1);
+}
+
+static void lane_work(void *arg) {
+  struct job *j = arg;
+  j->worker = pthread_self();
+  j->worked = 1;
+  atomic_store(&lane_ran, 1);
+}
+
+static void count_done(void *arg) {
+  ++*(int *)arg;
+}
+
+static void test_offload_lane(void **state) {
+  (void)state;
+  struct byoca_loop *loop = byoca_loop_new();
+  int pool_done = 0;
+  struct job lj = {.loop_thread = pthread_self()};
+  atomic_store(&lane_ran, 0);
+  atomic_store(&released, 0);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(
+        byoca_loop_offload(loop, blocked_work, count_done, &pool_done), 0);
+  usleep(20000); /* both workers are blocked now */
+  assert_int_equal(byoca_loop_offload_lane(loop, lane_work, job_done, &lj), 0);
+  assert_int_equal(byoca_loop_run(loop), 1);
+  assert_int_equal(lj.done, 1);
+  assert_int_equal(pool_done, 4);
+  assert_false(pthread_equal(lj.worker, pthread_self()));
+  /* released by the lane's job, not by their own limit */
+  assert_int_equal(atomic_load(&released), 4);
+  byoca_loop_free(loop);
+}
+
 static void slow_work(void *arg) {
   (void)arg;
   usleep(50000);
@@ -211,6 +257,7 @@ int main(void) {
       cmocka_unit_test(test_break),
       cmocka_unit_test(test_watch),
       cmocka_unit_test(test_offload),
+      cmocka_unit_test(test_offload_lane),
       cmocka_unit_test(test_offload_free_pending),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
 /* lib/store on either backend (test_store_fixture.h), the core: opening
  * (SQLite's file modes and pragmas, url forms),
  * versioned migrations (idempotent, from version 1, newer refused), the
- * master key file, tenants, API tokens, CA health (D-BACKOFF) and the
- * audit log. */
+ * master key file, a second connection (twin) used from another thread,
+ * tenants, API tokens, CA health (D-BACKOFF) and the audit log. */
+#include <pthread.h>
 #include <sys/wait.h>
 
 #include "test_store_fixture.h"
@@ -221,6 +222,26 @@ static void test_pg_reconnect(void **state) {
   assert_string_equal(got.name, "before");
   assert_true(fx_int(f->s, "SELECT pg_backend_pid()") != pid);
   (void)fx_tenant(f->s, "after");
+}
+
+/* A connection the server closed while it was idle (its backend is gone
+ * before the next call) is re-established by that call, which succeeds:
+ * the loss was seen before anything was sent. */
+static void test_pg_reconnect_idle(void **state) {
+  struct fx *f = *state;
+  FX_PG_ONLY(f);
+  struct byoca_err err = {0};
+  struct byoca_tenant t = fx_tenant(f->s, "idle"), got;
+  int64_t pid = fx_int(f->s, "SELECT pg_backend_pid()");
+  PGconn *c = fx_pg_conn(f);
+  char sql[128];
+  snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld, 10000)",
+           (long long)pid);
+  PQclear(PQexec(c, sql)); /* waits until the backend is gone */
+  PQfinish(c);
+  assert_int_equal(byoca_store_tenant_get(f->s, t.id, &got, &err), 0);
+  assert_string_equal(got.name, "idle");
+  assert_true(fx_int(f->s, "SELECT pg_backend_pid()") != pid);
 }
 
 /* A store left at version 3 (no profile_required, no issued_profile)
@@ -718,6 +739,66 @@ static void test_events(void **state) {
   byoca_events_free(NULL, 0);
 }
 
+/* A twin: a second connection to the same store, with the same node
+ * name and master key (it unseals what the first sealed), used from
+ * another thread while the first goes on (byocad's store lane). */
+struct twin_run {
+  struct byoca_store *s;
+  int64_t tenant;
+  int ok;
+};
+
+static void *twin_thread(void *arg) {
+  struct twin_run *r = arg;
+  struct byoca_tenant t;
+  r->ok = 1;
+  for (int i = 0; i < 20; i++)
+    if (byoca_store_tenant_get(r->s, r->tenant, &t, NULL) != 0 ||
+        t.id != r->tenant)
+      r->ok = 0;
+  return NULL;
+}
+
+static void test_open_twin(void **state) {
+  struct fx *f = *state;
+  struct byoca_store *twin = NULL;
+  struct byoca_err err = {0};
+  assert_int_equal(byoca_store_set_node(f->s, "twin-node", NULL), 0);
+  struct byoca_tenant t = fx_tenant(f->s, "twin");
+  assert_int_equal(byoca_store_open_twin(f->s, &twin, &err), 0);
+  assert_string_equal(byoca_store_node(twin), "twin-node");
+  assert_string_equal(byoca_store_backend(twin), byoca_store_backend(f->s));
+  struct twin_run r = {twin, t.id, 0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, twin_thread, &r), 0);
+  for (int i = 0; i < 5; i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "other%d", i);
+    (void)fx_tenant(f->s, name);
+  }
+  assert_int_equal(pthread_join(th, NULL), 0);
+  assert_true(r.ok);
+  /* what the first connection wrote, the twin reads and unseals */
+  struct byoca_tenant *ts = NULL;
+  size_t n = 0;
+  assert_int_equal(byoca_store_tenant_list(twin, &ts, &n, NULL), 0);
+  assert_int_equal(n, 6);
+  free(ts);
+  unsigned char key[16] = "0123456789abcdef";
+  struct byoca_secret hmac = {key, sizeof(key)}, out = {0};
+  char kid[256];
+  assert_int_equal(
+      byoca_store_eab_put(f->s, t.id, "twin.test", "kid-t", &hmac, NULL), 0);
+  assert_int_equal(byoca_store_eab_get(twin, t.id, "twin.test", kid,
+                                       sizeof(kid), &out, NULL),
+                   0);
+  assert_string_equal(kid, "kid-t");
+  assert_int_equal(out.len, sizeof(key));
+  assert_memory_equal(out.data, key, sizeof(key));
+  byoca_secret_free(&out);
+  byoca_store_close(twin);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void) {
@@ -728,6 +809,7 @@ int main(void) {
       T(test_migration_from_v1),
       T(test_concurrent_first_open),
       T(test_pg_reconnect),
+      T(test_pg_reconnect_idle),
       T(test_migration_from_v3),
       T(test_migration_from_v4),
       T(test_migration_from_v5),
@@ -738,6 +820,7 @@ int main(void) {
       T(test_tokens),
       T(test_ca_backoff),
       T(test_events),
+      T(test_open_twin),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

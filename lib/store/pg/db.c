@@ -1,5 +1,6 @@
 /* The PostgreSQL backend: connecting, parameterised statements,
  * transactions, error mapping (SQLSTATE), and its ops table. */
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,10 +50,28 @@ int pq_oom(struct byoca_err *err, const char *what) {
                        "out of memory while %s", what);
 }
 
+/* 1 when the server closed an idle connection (a restart, a fail-over,
+ * pg_terminate_backend): it said so, or hung up, while we sent nothing.
+ * Looked at before a statement, so that a connection idle since then
+ * (byocad's periodic work has its own) does not fail the next call. */
+static int closed_while_idle(struct byoca_store *s) {
+  struct pollfd p = {.fd = PQsocket(s->pg), .events = POLLIN};
+  if (p.fd < 0)
+    return 1;
+  if (poll(&p, 1, 0) <= 0)
+    return 0;
+  if ((p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0 ||
+      !PQconsumeInput(s->pg))
+    return 1;
+  return PQstatus(s->pg) == CONNECTION_BAD;
+}
+
 /* A lost connection is re-established between transactions (a server
  * restart, a fail-over); inside one the transaction is lost anyway. */
 static void reconnect_if_lost(struct byoca_store *s) {
-  if (PQstatus(s->pg) == CONNECTION_BAD && !s->pg_in_txn)
+  if (s->pg_in_txn)
+    return;
+  if (PQstatus(s->pg) == CONNECTION_BAD || closed_while_idle(s))
     PQreset(s->pg);
 }
 

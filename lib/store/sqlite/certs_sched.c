@@ -8,7 +8,7 @@
 /* Appends the ids a query returns (up to max) to ids. */
 static int collect(struct byoca_store *s, sqlite3_stmt *st, int64_t *ids,
                    size_t max, size_t *n, struct byoca_err *err) {
-  int rc;
+  int rc = SQLITE_DONE;
   if (st == NULL)
     return BYOCA_E_IO;
   while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -54,8 +54,16 @@ int sqlite_cert_claim_due(struct byoca_store *s, int64_t now,
   *n = 0;
   if (max == 0)
     return 0;
-  int rc = db_begin(s, err);
-  if (rc != 0)
+  /* an idle tick reads, and leaves the write lock to others */
+  int rc = db_any(s, err,
+                  "SELECT 1 WHERE EXISTS (SELECT 1 FROM certificates"
+                  " WHERE state = 3 AND lease_until < ?)"
+                  " OR EXISTS (SELECT 1 FROM certificates WHERE"
+                  " next_check <= ? AND state != 3 AND lease_until < ?)",
+                  "iii", now, now, now);
+  if (rc <= 0)
+    return rc;
+  if ((rc = db_begin(s, err)) != 0)
     return rc;
   if ((rc = claim(s, now, lease_until, max, ids, n, err)) != 0) {
     db_rollback(s);
@@ -139,8 +147,14 @@ int sqlite_cert_ari_claim(struct byoca_store *s, int64_t now, int64_t until,
   *n = 0;
   if (max == 0)
     return 0;
-  int rc = db_begin(s, err);
-  if (rc != 0)
+  int rc = db_any(s, err,
+                  "SELECT 1 FROM certificates WHERE ari_next > 0"
+                  " AND ari_next <= ? AND state = 1 AND lease_until < ?"
+                  " LIMIT 1",
+                  "ii", now, now);
+  if (rc <= 0)
+    return rc;
+  if ((rc = db_begin(s, err)) != 0)
     return rc;
   rc = collect(s,
                db_prep(s, err,

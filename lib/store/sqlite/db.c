@@ -74,6 +74,21 @@ int db_run(struct byoca_store *s, sqlite3_stmt *st, struct byoca_err *err) {
   return code;
 }
 
+int db_any(struct byoca_store *s, struct byoca_err *err, const char *sql,
+           const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  sqlite3_stmt *st = prep_v(s, err, sql, fmt, ap);
+  va_end(ap);
+  if (st == NULL)
+    return err != NULL && err->code != 0 ? err->code : BYOCA_E_IO;
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc == SQLITE_ROW)
+    return 1;
+  return rc == SQLITE_DONE ? 0 : db_fail(s, err, "looking for due work");
+}
+
 int db_exec(struct byoca_store *s, struct byoca_err *err, const char *sql,
             const char *fmt, ...) {
   va_list ap;

@@ -94,7 +94,14 @@ int sqlite_outbox_claim(struct byoca_store *s, int64_t now_ms,
   *n = 0;
   if (max == 0)
     return 0;
-  int rc = db_begin(s, err);
+  /* an idle tick reads, and leaves the write lock to others */
+  int rc = db_any(s, err,
+                  "SELECT 1 FROM outbox WHERE next_try_ms <= ?"
+                  " AND lease_until < ? LIMIT 1",
+                  "ii", now_ms, now_ms / 1000);
+  if (rc <= 0)
+    return rc;
+  rc = db_begin(s, err);
   if (rc == 0 && (rc = claim(s, now_ms, lease_until, max, out, n, err)) != 0)
     db_rollback(s);
   else if (rc == 0)

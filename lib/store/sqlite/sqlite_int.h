@@ -21,6 +21,10 @@ sqlite3_stmt *db_prep(struct byoca_store *s, struct byoca_err *err,
                       const char *sql, const char *fmt, ...);
 /* Steps a prepared statement to completion and finalizes it. */
 int db_run(struct byoca_store *s, sqlite3_stmt *st, struct byoca_err *err);
+/* 1 if sql selects a row, 0 if none, a BYOCA_E_* code (< 0) on failure:
+ * a read, for a claim to look before it takes the write lock. */
+int db_any(struct byoca_store *s, struct byoca_err *err, const char *sql,
+           const char *fmt, ...);
 /* db_prep + db_run. */
 int db_exec(struct byoca_store *s, struct byoca_err *err, const char *sql,
             const char *fmt, ...);

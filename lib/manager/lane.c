@@ -1,0 +1,149 @@
+/* The store lane: the manager's periodic store work (claiming due
+ * lineages, renewal-window polls and notifications, heartbeat and lease
+ * renewal, purging expired tokens) runs on the loop's lane thread (never
+ * behind the pool's key generations), over a second connection to the
+ * store, so that a slow or locked PostgreSQL never stalls the loop: the
+ * http-01 and tls-alpn-01 responders, the API and the jobs keep being
+ * served on the first connection meanwhile.
+ *
+ * One operation runs at a time, in the order queued; an operation is one
+ * malloc'd block (struct mgr_lane_op first); what its work allocates is
+ * freed by its done, or by its drop when the manager is gone.
+ * The lane's connection is used only by the thread running the current
+ * operation; the loop hands it over through byoca_loop_offload_lane, whose
+ * queue is locked, so nothing is shared without a lock. Work functions
+ * touch only their operation and the connection, never the manager.
+ *
+ * On SQLite there is no second connection: operations run on the loop, at
+ * once, on the manager's store (a local file is not worth a thread, and
+ * two SQLite connections would contend for the write lock).
+ *
+ * When the manager is freed while an operation runs, the lane is orphaned:
+ * its last done callback frees it without calling back into the manager.
+ * byocad keeps the loop running until byoca_manager_store_in_flight() is 0
+ * (run.c), so the callback always runs. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mgr_int.h"
+
+struct mgr_lane {
+  struct byoca_manager *m; /* NULL once the manager is gone */
+  struct byoca_loop *loop;
+  struct byoca_store *store; /* the lane's own connection; NULL = inline */
+  struct mgr_lane_op *head, *tail; /* waiting */
+  struct mgr_lane_op *cur;         /* on a worker */
+};
+
+static atomic_size_t running; /* operations on a worker, every lane */
+
+size_t byoca_manager_store_in_flight(void) {
+  return atomic_load(&running);
+}
+
+int mgr_lane_open(struct byoca_manager *m, struct byoca_err *err) {
+  struct mgr_lane *l = calloc(1, sizeof(*l));
+  if (l == NULL)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                         "out of memory");
+  l->m = m;
+  l->loop = m->loop;
+  if (strcmp(byoca_store_backend(m->store), "postgresql") == 0) {
+    int rc = byoca_store_open_twin(m->store, &l->store, err);
+    if (rc != 0) {
+      byoca_err_activity(err, "opening the manager's second store connection");
+      free(l);
+      return rc;
+    }
+  }
+  m->lane = l;
+  return 0;
+}
+
+static void op_drop(struct mgr_lane_op *op) {
+  if (op->drop != NULL)
+    op->drop(op);
+  free(op);
+}
+
+static void lane_free(struct mgr_lane *l) {
+  struct mgr_lane_op *op;
+  while ((op = l->head) != NULL) {
+    l->head = op->next;
+    op_drop(op);
+  }
+  byoca_store_close(l->store);
+  free(l);
+}
+
+static void lane_next(struct mgr_lane *l);
+
+static void lane_work(void *arg) {
+  struct mgr_lane *l = arg;
+  l->cur->work(l->store, l->cur);
+}
+
+static void lane_done(void *arg) {
+  struct mgr_lane *l = arg;
+  struct mgr_lane_op *op = l->cur;
+  l->cur = NULL;
+  atomic_fetch_sub(&running, 1);
+  if (l->m == NULL) { /* orphaned */
+    op_drop(op);
+    lane_free(l);
+    return;
+  }
+  op->done(l->m, op);
+  free(op);
+  lane_next(l);
+}
+
+/* Starts the next waiting operation on a worker. */
+static void lane_next(struct mgr_lane *l) {
+  while (l->cur == NULL && l->head != NULL) {
+    struct mgr_lane_op *op = l->head;
+    l->head = op->next;
+    if (l->head == NULL)
+      l->tail = NULL;
+    l->cur = op;
+    atomic_fetch_add(&running, 1);
+    if (byoca_loop_offload_lane(l->loop, lane_work, lane_done, l) == 0)
+      return;
+    /* no worker: on the loop after all */
+    atomic_fetch_sub(&running, 1);
+    l->cur = NULL;
+    op->work(l->store, op);
+    op->done(l->m, op);
+    free(op);
+  }
+}
+
+void mgr_lane_run(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct mgr_lane *l = m->lane;
+  if (l == NULL || l->store == NULL) { /* SQLite, or not started */
+    op->work(m->store, op);
+    op->done(m, op);
+    free(op);
+    return;
+  }
+  op->next = NULL;
+  if (l->tail != NULL)
+    l->tail->next = op;
+  else
+    l->head = op;
+  l->tail = op;
+  lane_next(l);
+}
+
+void mgr_lane_close(struct byoca_manager *m) {
+  struct mgr_lane *l = m->lane;
+  m->lane = NULL;
+  if (l == NULL)
+    return;
+  if (l->cur != NULL) {
+    l->m = NULL; /* lane_done frees it */
+    return;
+  }
+  lane_free(l);
+}
