@@ -198,8 +198,20 @@ static int open_db(struct byoca_store *s, const char *path,
   int rc = sqlite3_open_v2(
       path, &s->db,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc == SQLITE_OK)
+  /* Several processes opening a new store at once: the switch to WAL
+   * needs the file to itself, and a switch that cannot happen now leaves
+   * the old mode without an error (SQLite's journal_mode pragma), or
+   * fails busy. Tried again for up to 5 s before it counts as the file
+   * system's answer. */
+  for (int tries = 0; rc == SQLITE_OK; tries++) {
     rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
+    int busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ||
+               (rc == SQLITE_OK && !is_wal(s->db));
+    if (!busy || tries >= 50)
+      break;
+    rc = SQLITE_OK;
+    sqlite3_sleep(100);
+  }
   umask(old);
   if (rc != SQLITE_OK) {
     byoca_err_set(err, BYOCA_E_IO, BYOCA_CLASS_INPUT,
