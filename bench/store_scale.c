@@ -37,8 +37,8 @@ int main(int argc, char **argv) {
   double t2 = now_ms(), first = 0;
   do {
     double c0 = now_ms();
-    if (byoca_store_cert_claim_due(s, byoca_now(), byoca_now() + 600, 1000,
-                                   ids, &n, &err) != 0)
+    if (byoca_store_cert_claim_due(s, byoca_now(), byoca_now() + 600, 1000, ids,
+                                   &n, &err) != 0)
       return 1;
     if (claimed == 0)
       first = now_ms() - c0;

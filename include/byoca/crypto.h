@@ -156,10 +156,12 @@ int byoca_cert_validity(const struct byoca_cert *c, int64_t *not_before,
 /* SANs as strings: DNS names as-is, IPs in canonical text form (inet_ntop),
  * in certificate order; other name types are skipped. *out is an array of n
  * strings, free with byoca_strv_free (NULL and 0 without SANs). */
-int byoca_cert_sans(const struct byoca_cert *c, char ***out, size_t *n) BYOCA_WUR;
+int byoca_cert_sans(const struct byoca_cert *c, char ***out,
+                    size_t *n) BYOCA_WUR;
 void byoca_strv_free(char **v, size_t n);
 /* 1 if the certificate's public key equals k's public key. */
-int byoca_cert_matches_key(const struct byoca_cert *c, const struct byoca_key *k);
+int byoca_cert_matches_key(const struct byoca_cert *c,
+                           const struct byoca_key *k);
 /* 1 if issuer issued c: c's issuer name (and AKI, when both have key
  * identifiers) matches issuer, and c's signature verifies with issuer's
  * public key. */

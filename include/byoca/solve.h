@@ -41,8 +41,8 @@ struct byoca_solver_ops {
   int (*setup)(void *ctx, const struct byoca_challenge *ch, byoca_solve_cb cb,
                void *arg, struct byoca_err *err);
   /* Removes what setup added; same contract. */
-  int (*cleanup)(void *ctx, const struct byoca_challenge *ch,
-                 byoca_solve_cb cb, void *arg, struct byoca_err *err);
+  int (*cleanup)(void *ctx, const struct byoca_challenge *ch, byoca_solve_cb cb,
+                 void *arg, struct byoca_err *err);
   /* Optional (NULL where the solver cannot tell): until cleanup of ch,
    * seen(arg) is called each time the CA fetches what setup provisioned
    * for ch, so the client polls once validation is under way instead of
@@ -109,10 +109,11 @@ typedef int (*byoca_alpn_source_cb)(void *arg, const char *sni, char *out,
  * 8738 reverse names map back to IP identifiers), and kept up to 30 s for
  * the same key authorization. It sets nothing up itself (supports no
  * challenge type): whoever writes what source reads does. */
-struct byoca_solver *
-byoca_solver_tls_alpn_source(struct byoca_loop *loop, const char *addr,
-                             int port, byoca_alpn_source_cb source, void *arg,
-                             struct byoca_err *err);
+struct byoca_solver *byoca_solver_tls_alpn_source(struct byoca_loop *loop,
+                                                  const char *addr, int port,
+                                                  byoca_alpn_source_cb source,
+                                                  void *arg,
+                                                  struct byoca_err *err);
 
 /* The TLS server name a tls-alpn-01 validator sends for an identifier:
  * the name lowercased for "dns", the RFC 8738 reverse name for "ip". 0, or

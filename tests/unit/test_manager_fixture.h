@@ -63,8 +63,8 @@ static inline void mfx_rm(const char *path) {
     char sub[1024];
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
-    if ((size_t)snprintf(sub, sizeof(sub), "%.500s/%.255s", path,
-                         e->d_name) >= sizeof(sub))
+    if ((size_t)snprintf(sub, sizeof(sub), "%.500s/%.255s", path, e->d_name) >=
+        sizeof(sub))
       continue;
     if (e->d_type == DT_DIR)
       mfx_rm(sub);
