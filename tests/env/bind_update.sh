@@ -101,3 +101,9 @@ bind_acme_txt() {
   dig +noall +answer +time=2 +tries=2 -p "$PORT_BIND" @127.0.0.1 \
     bind.test AXFR | awk '$4 == "TXT" && $1 ~ /_acme-challenge/'
 }
+# bind_clean WHEN: fails unless bind.test. holds no _acme-challenge record
+bind_clean() {
+  local left
+  left=$(bind_acme_txt) || fail "$1: cannot transfer bind.test."
+  [ -z "$left" ] || fail "$1: records left in bind.test.: $left"
+}

@@ -566,6 +566,39 @@ cert_gone() {
   [ "$API_STATUS" = 404 ]
 }
 
+# api_cert_add TOKEN NAME...: POSTs a lineage pinned to Pebble
+# ($ENV_DIRECTORY); echoes its id
+api_cert_add() {
+  local t=$1 names="" n
+  shift
+  for n in "$@"; do names+=",\"$n\""; done
+  api_expect 201 POST /v1/certificates \
+    "{\"identifiers\":[${names#,}],\"ca\":\"$ENV_DIRECTORY\"}" "$t"
+  json_get "$API_BODY" 'd["id"]'
+}
+# api_cert_forget TOKEN ID: deletes a lineage that keeps failing (no more
+# retries that would add its record again) and waits until it is gone
+api_cert_forget() {
+  local i
+  api_expect 202 DELETE "/v1/certificates/$2" "" "$1"
+  for ((i = 0; i < 150; i++)); do
+    api GET "/v1/certificates/$2" "" "$1" >/dev/null
+    [ "$API_STATUS" = 404 ] && return 0
+    sleep 0.2
+  done
+  fail "certificate $2 not deleted: $API_BODY"
+}
+# api_cert_outcome TOKEN ID TEXT: waits until last_outcome contains TEXT
+api_cert_outcome() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    api GET "/v1/certificates/$2" "" "$1" >/dev/null
+    case "$(json_get "$API_BODY" 'd["last_outcome"]')" in *"$3"*) return 0 ;; esac
+    sleep 0.2
+  done
+  fail "certificate $2: no outcome with '$3': $API_BODY"
+}
+
 # metrics_check PYTHON: GET /metrics, parsed (every line must parse), then
 # PYTHON runs with S = [(name, labels, value)], series(name, **labels) and
 # v(name, **labels): the value of the one matching series, None if absent.

@@ -48,42 +48,6 @@ knot_clean() {
   done
   [ -z "$left" ] || fail "$1: TXT records left in upd.test.:$left"
 }
-bind_clean() {
-  local left
-  left=$(bind_acme_txt) || fail "$1: cannot transfer bind.test."
-  [ -z "$left" ] || fail "$1: records left in bind.test.: $left"
-}
-# add_cert TOKEN NAME...: POSTs a lineage pinned to Pebble; echoes its id
-add_cert() {
-  local t=$1 names="" n
-  shift
-  for n in "$@"; do names+=",\"$n\""; done
-  api_expect 201 POST /v1/certificates \
-    "{\"identifiers\":[${names#,}],\"ca\":\"$ENV_DIRECTORY\"}" "$t"
-  json_get "$API_BODY" 'd["id"]'
-}
-# forget TOKEN ID: deletes a lineage that keeps failing (no more retries
-# that would add its record again) and waits until it is gone
-forget() {
-  local i
-  api_expect 202 DELETE "/v1/certificates/$2" "" "$1"
-  for ((i = 0; i < 150; i++)); do
-    api GET "/v1/certificates/$2" "" "$1" >/dev/null
-    [ "$API_STATUS" = 404 ] && return 0
-    sleep 0.2
-  done
-  fail "certificate $2 not deleted: $API_BODY"
-}
-# wait_outcome TOKEN ID TEXT: waits until last_outcome contains TEXT
-wait_outcome() {
-  local i
-  for ((i = 0; i < 300; i++)); do
-    api GET "/v1/certificates/$2" "" "$1" >/dev/null
-    case "$(json_get "$API_BODY" 'd["last_outcome"]')" in *"$3"*) return 0 ;; esac
-    sleep 0.2
-  done
-  fail "certificate $2: no outcome with '$3': $API_BODY"
-}
 # leaf_sans TOKEN ID: the SANs of the lineage's current leaf, sorted
 leaf_sans() {
   api GET "/v1/certificates/$2/chain" "" "$1" | openssl x509 -noout -ext subjectAltName |
@@ -98,7 +62,7 @@ conf_zones
 env_start_byocad "${ZONES[@]}"
 env_tenant dnsd >/dev/null
 T=$ENV_DIR/dnsd.token
-ID=$(add_cert "$T" '*.upd.test')
+ID=$(api_cert_add "$T" '*.upd.test')
 CERT=$(wait_cert_state "$T" "$ID" issued 90) || {
   api GET "/v1/certificates/$ID" "" "$T" >/dev/null
   fail "*.upd.test not issued: $API_BODY"
@@ -115,9 +79,9 @@ pass "wildcard certificate via RFC 2136 (Knot) through the API, record removed"
 
 # ---- bind.test. goes to BIND with its own key; Pebble (asking Knot)
 #      cannot validate it: the order fails and the record is removed
-ID2=$(add_cert "$T" '*.s.bind.test')
-wait_outcome "$T" "$ID2" "s.bind.test"
-forget "$T" "$ID2"
+ID2=$(api_cert_add "$T" '*.s.bind.test')
+api_cert_outcome "$T" "$ID2" "s.bind.test"
+api_cert_forget "$T" "$ID2"
 grep -q "adding an RR at '_acme-challenge.s.bind.test' TXT" \
   "$ENV_DIR/bind-upd.log" || fail "BIND did not get the bind.test. record"
 grep -q "deleting an RR at _acme-challenge.s.bind.test TXT" \
@@ -130,19 +94,19 @@ pass "each zone's records go to its own server and key; removed after failure"
 
 # ---- the longest zone wins: s.upd.test. (BIND, which does not hold it)
 #      over upd.test. (Knot)
-ID6=$(add_cert "$T" '*.x.s.upd.test')
-wait_outcome "$T" "$ID6" "127.0.0.1:$PORT_BIND"
-wait_outcome "$T" "$ID6" "zone s.upd.test."
-forget "$T" "$ID6"
+ID6=$(api_cert_add "$T" '*.x.s.upd.test')
+api_cert_outcome "$T" "$ID6" "127.0.0.1:$PORT_BIND"
+api_cert_outcome "$T" "$ID6" "zone s.upd.test."
+api_cert_forget "$T" "$ID6"
 grep -q "x.s.upd.test" "$ENV_DIR/knot-upd/knot.log" &&
   fail "a name of s.upd.test. went to Knot"
 knot_clean "after *.x.s.upd.test"
 pass "the longest configured zone holding a name wins"
 
 # ---- a name in no zone and no dns_hook: the reason names it
-ID3=$(add_cert "$T" '*.nozone.test')
-wait_outcome "$T" "$ID3" "no [rfc2136] zone holds nozone.test"
-forget "$T" "$ID3"
+ID3=$(api_cert_add "$T" '*.nozone.test')
+api_cert_outcome "$T" "$ID3" "no [rfc2136] zone holds nozone.test"
+api_cert_forget "$T" "$ID3"
 pass "a name in no configured zone fails naming it"
 
 # ---- reload: a world-readable secret is refused, the running zones stay
@@ -170,7 +134,7 @@ for ((i = 0; i < 50; i++)); do
 done
 [ "$(grep -c "configuration reloaded" "$BYOCAD_LOG")" -gt "$nrel" ] ||
   fail "the second reload was not applied"
-ID4=$(add_cert "$T" '*.w.upd.test')
+ID4=$(api_cert_add "$T" '*.w.upd.test')
 CERT=$(wait_cert_state "$T" "$ID4" issued 90) || {
   api GET "/v1/certificates/$ID4" "" "$T" >/dev/null
   fail "*.w.upd.test not issued after the reload: $API_BODY"
@@ -178,9 +142,9 @@ CERT=$(wait_cert_state "$T" "$ID4" issued 90) || {
 knot_clean "after the reload"
 # the name in bind.test. now goes to Knot (no zone there): fails, nothing
 # is left in either zone
-ID5=$(add_cert "$T" '*.t.bind.test')
-wait_outcome "$T" "$ID5" "serves no zone holding _acme-challenge.t.bind.test."
-forget "$T" "$ID5"
+ID5=$(api_cert_add "$T" '*.t.bind.test')
+api_cert_outcome "$T" "$ID5" "serves no zone holding _acme-challenge.t.bind.test."
+api_cert_forget "$T" "$ID5"
 bind_clean "after the reload"
 pass "SIGHUP applies a new [rfc2136] list; a zone-less section finds zones by SOA"
 
@@ -236,7 +200,7 @@ printf 'server 127.0.0.1 %s\nzone upd.test\nupdate add upd.test. 60 NS ns2.upd.t
 conf_zones
 env_start_byocad "${ZONES[@]/propagation_timeout = 20/propagation_timeout = 120}" \
   "[byocad]" "drain_timeout = 1"
-ID7=$(add_cert "$T" '*.lag.upd.test')
+ID7=$(api_cert_add "$T" '*.lag.upd.test')
 for ((i = 0; i < 150; i++)); do
   grep -q "added _acme-challenge.lag.upd.test. TXT to zone upd.test.*waiting for its 2 name servers" \
     "$BYOCAD_LOG" && break

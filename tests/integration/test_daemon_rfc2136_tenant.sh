@@ -22,38 +22,6 @@ mkdir -p "$W"
 SECRET=$(cat "$ENV_BIND_SECRET_FILE")
 WRONG=$(cat "$ENV_BIND_WRONG_FILE")
 
-bind_clean() {
-  local left
-  left=$(bind_acme_txt) || fail "$1: cannot transfer bind.test."
-  [ -z "$left" ] || fail "$1: records left in bind.test.: $left"
-}
-add_cert() {
-  local t=$1 names="" n
-  shift
-  for n in "$@"; do names+=",\"$n\""; done
-  api_expect 201 POST /v1/certificates \
-    "{\"identifiers\":[${names#,}],\"ca\":\"$ENV_DIRECTORY\"}" "$t"
-  json_get "$API_BODY" 'd["id"]'
-}
-forget() {
-  local i
-  api_expect 202 DELETE "/v1/certificates/$2" "" "$1"
-  for ((i = 0; i < 150; i++)); do
-    api GET "/v1/certificates/$2" "" "$1" >/dev/null
-    [ "$API_STATUS" = 404 ] && return 0
-    sleep 0.2
-  done
-  fail "certificate $2 not deleted: $API_BODY"
-}
-wait_outcome() {
-  local i
-  for ((i = 0; i < 300; i++)); do
-    api GET "/v1/certificates/$2" "" "$1" >/dev/null
-    case "$(json_get "$API_BODY" 'd["last_outcome"]')" in *"$3"*) return 0 ;; esac
-    sleep 0.2
-  done
-  fail "certificate $2: no outcome with '$3': $API_BODY"
-}
 # entry SECRET [ALG]: the PUT body for BIND's key
 entry() {
   printf '{"server":"127.0.0.1","port":%s,"key_name":"%s","algorithm":"%s","secret":"%s"}' \
@@ -104,7 +72,7 @@ api_expect 403 GET "/v1/rfc2136?tenant=$TA_ID" "" "$TB"
 pass "GET shows the entry without its secret, to its tenant only"
 
 # ---- a wildcard through the tenant's entry
-ID=$(add_cert "$TA" '*.bind.test')
+ID=$(api_cert_add "$TA" '*.bind.test')
 wait_cert_state "$TA" "$ID" issued 90 >/dev/null || {
   api GET "/v1/certificates/$ID" "" "$TA" >/dev/null
   fail "*.bind.test not issued: $API_BODY"
@@ -118,19 +86,19 @@ bind_clean "after *.bind.test"
 pass "wildcard certificate through the tenant's RFC 2136 entry (BIND, hmac-sha512)"
 
 # ---- the other tenant's names are not validated through it
-IDB=$(add_cert "$TB" '*.b.bind.test')
-wait_outcome "$TB" "$IDB" "no configured solver"
-forget "$TB" "$IDB"
+IDB=$(api_cert_add "$TB" '*.b.bind.test')
+api_cert_outcome "$TB" "$IDB" "no configured solver"
+api_cert_forget "$TB" "$IDB"
 grep -q "b.bind.test" "$ENV_DIR/bind-upd.log" && fail "tenant tb's name reached BIND"
 pass "another tenant cannot use the entry"
 
 # ---- a wrong secret: a clear error on the lineage, the zone left clean
 api_expect 204 PUT /v1/rfc2136/bind.test "$(entry "$WRONG")" "$TA"
-ID2=$(add_cert "$TA" '*.w.bind.test')
-wait_outcome "$TA" "$ID2" "BADSIG"
+ID2=$(api_cert_add "$TA" '*.w.bind.test')
+api_cert_outcome "$TA" "$ID2" "BADSIG"
 api GET "/v1/certificates/$ID2" "" "$TA" >/dev/null
 expect_in "$API_BODY" "127.0.0.1:$PORT_BIND"
-forget "$TA" "$ID2"
+api_cert_forget "$TA" "$ID2"
 bind_clean "after the wrong secret"
 pass "a wrong secret fails the lineage naming the server and TSIG error"
 
@@ -151,7 +119,7 @@ expect_rc 2 env BYOCA_TOKEN_FILE="$TA" "$BYOCA" daemon rfc2136 set '*' \
 api_expect 200 GET /v1/rfc2136 "" "$TA"
 json_check "$API_BODY" 'assert [i["zone"] for i in d["items"]] == ["*"]' ||
   fail "GET after set *: $API_BODY"
-ID3=$(add_cert "$TA" '*.any.bind.test')
+ID3=$(api_cert_add "$TA" '*.any.bind.test')
 wait_cert_state "$TA" "$ID3" issued 90 >/dev/null || {
   api GET "/v1/certificates/$ID3" "" "$TA" >/dev/null
   fail "*.any.bind.test not issued: $API_BODY"
