@@ -392,10 +392,13 @@ static void authz_take(struct authz *z, const struct acme_authz_obj *az,
                        const struct acme_resp *resp) {
   struct byoca_order *o = z->o;
   const char *st = az->status;
-  if (strcmp(st, ACME_ST_VALID) == 0)
+  if (strcmp(st, ACME_ST_VALID) == 0) {
+    if (!z->responded && z->solver == NULL)
+      order_progress(o, "%s%s is already authorized (no challenge needed)",
+                     z->wildcard ? "*." : "", z->ident);
     authz_valid(z);
-  else if (strcmp(st, ACME_ST_PENDING) == 0 && z->refused &&
-           chall_pending(z, az))
+  } else if (strcmp(st, ACME_ST_PENDING) == 0 && z->refused &&
+             chall_pending(z, az))
     order_failf(o, BYOCA_E_ACME, BYOCA_CLASS_CA,
                 "the server refused the answer to the %s challenge for %s"
                 " although the challenge is pending: %s",

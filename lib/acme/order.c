@@ -351,6 +351,9 @@ static void order_take(struct byoca_order *o, const struct acme_order_obj *ob,
     for (size_t i = 0; i < o->nauthz && !o->failed; i++)
       authz_start(&o->authz[i]);
   } else if (!o->finalized && strcmp(st, ACME_ST_READY) == 0) {
+    if (o->authz == NULL)
+      order_progress(o, "every name is already authorized (no challenge"
+                        " needed)");
     order_finalize(o);
   } else if (strcmp(st, ACME_ST_READY) == 0 ||
              strcmp(st, ACME_ST_PROCESSING) == 0 ||

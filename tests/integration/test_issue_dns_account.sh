@@ -176,8 +176,8 @@ pass "nothing fits: each offered type named with why"
 #    keeping it for renewal
 expect_rc 0 bx -d o.dnsacct.test --hook "$HOOK" --challenge-order dns-01,dns-account-01 -v
 expect_in "$ERR" "validating o.dnsacct.test (dns-01)" "--challenge-order"
-expect_rc 0 bd renew o.dnsacct.test --force --state-dir "$STATE" -v
-expect_in "$ERR" "validating o.dnsacct.test (dns-01)" "renewal keeps the order"
+expect_validated "validating o.dnsacct.test (dns-01)" \
+  bd renew o.dnsacct.test --force --state-dir "$STATE" -v
 printf '[defaults]\nchallenge_order = dns-01\n' >"$ENV_DIR/order.conf"
 expect_rc 0 bx -d c.dnsacct.test --hook "$HOOK" --config "$ENV_DIR/order.conf" -v
 expect_in "$ERR" "validating c.dnsacct.test (dns-01)" "challenge_order in byoca.conf"

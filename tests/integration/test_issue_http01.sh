@@ -78,3 +78,17 @@ expect_rc 1 bp issue -d http01.byoca.test -d www.http01.byoca.test \
 expect_in "$ERR" "deploy hook failed" "failing deploy hook"
 check_live http01.byoca.test
 pass "deploy hook"
+
+# a CA that reuses a valid authorization: no challenge, and byoca says why
+env_stop pebble
+env_start_pebble PEBBLE_AUTHZREUSE=100
+STATE=$ENV_DIR/state-reuse
+expect_rc 0 bp issue -d reuse.byoca.test --agree-tos \
+  --http-addr 127.0.0.1 --http-port "$PORT_HTTP01" -v
+expect_in "$ERR" "validating reuse.byoca.test (http-01)" "first order"
+expect_rc 0 bp issue -d reuse.byoca.test --agree-tos \
+  --http-addr 127.0.0.1 --http-port "$PORT_HTTP01" --force -v
+expect_in "$ERR" "every name is already authorized" "reused authorization"
+case "$ERR" in *validating*) fail "validated a reused authorization" ;; esac
+check_live reuse.byoca.test
+pass "a reused authorization is named and needs no challenge"

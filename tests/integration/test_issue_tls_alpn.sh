@@ -37,9 +37,9 @@ pass "issued through tls-alpn-01 (preferred over http-01)"
 
 # 2. renewal reuses the stored --tls-alpn (no solver option given)
 serial1=$(cert_serial "$STATE/live/alpn.byoca.test/cert.pem")
-expect_rc 0 "$BYOCA" renew --force --ca-bundle "$ENV_CA_BUNDLE" \
-  --state-dir "$STATE" --resolver "127.0.0.1@$PORT_DNS"
-expect_in "$ERR" "(tls-alpn-01)" "renewal challenge"
+expect_validated "(tls-alpn-01)" "$BYOCA" renew --force -v \
+  --ca-bundle "$ENV_CA_BUNDLE" --state-dir "$STATE" \
+  --resolver "127.0.0.1@$PORT_DNS"
 [ "$(cert_serial "$STATE/live/alpn.byoca.test/cert.pem")" != "$serial1" ] ||
   fail "renew --force did not renew"
 check_live alpn.byoca.test
