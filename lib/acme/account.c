@@ -9,12 +9,21 @@
 void byoca_acme_set_account(struct byoca_acme *a, struct byoca_key *key,
                             const char *kid) {
   a->key = key;
+  free(a->thumbprint);
+  a->thumbprint = NULL;
   free(a->kid);
   a->kid = kid != NULL ? strdup(kid) : NULL;
 }
 
 struct byoca_key *acme_account_key(const struct byoca_acme *a) {
   return a->key;
+}
+
+const char *acme_account_thumbprint(struct byoca_acme *a) {
+  if (a->thumbprint == NULL && a->key != NULL &&
+      byoca_jwk_thumbprint(a->key, &a->thumbprint) != 0)
+    a->thumbprint = NULL;
+  return a->thumbprint;
 }
 
 const char *byoca_acme_account_url(const struct byoca_acme *a) {
@@ -62,8 +71,11 @@ static void acct_done(void *arg, const struct acme_resp *resp,
       free(c->a->kid);
       c->a->kid = byoca_url_resolve(c->a->dir_url, resp->location);
     }
-    if (c->new_key != NULL)
+    if (c->new_key != NULL) {
       c->a->key = c->new_key;
+      free(c->a->thumbprint);
+      c->a->thumbprint = NULL;
+    }
     if (resp->json != NULL) {
       free(c->a->account_json);
       c->a->account_json = acme_json_dump(resp->json);

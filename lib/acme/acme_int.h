@@ -28,6 +28,7 @@ struct byoca_acme {
   char *nonces[ACME_NONCE_POOL];
   size_t nnonces;
   struct byoca_key *key; /* account key, borrowed */
+  char *thumbprint;      /* key's JWK thumbprint, made on first use */
   char *kid;             /* account URL */
   char *account_json;
   struct acme_req *inflight; /* list, for cancellation on free */
@@ -81,6 +82,10 @@ const char *acme_dir_url(const struct byoca_acme *a, const char *resource);
 
 /* The account key in use (borrowed), or NULL. */
 struct byoca_key *acme_account_key(const struct byoca_acme *a);
+/* The account key's JWK thumbprint (RFC 7638), computed once per key and
+ * kept in a (every key authorization of a batch repeats it); NULL without
+ * a key or on failure. */
+const char *acme_account_thumbprint(struct byoca_acme *a);
 
 /* Nonce pool. */
 void acme_nonce_put(struct byoca_acme *a, const char *nonce);

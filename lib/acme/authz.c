@@ -421,8 +421,8 @@ void authz_start(struct authz *z) {
   struct byoca_order *o = z->o;
   if (o->thumbprint == NULL) {
     /* the account key signs; its thumbprint is in every key authorization */
-    struct byoca_key *k = acme_account_key(o->a);
-    if (k == NULL || byoca_jwk_thumbprint(k, &o->thumbprint) != 0) {
+    const char *t = acme_account_thumbprint(o->a);
+    if (t == NULL || (o->thumbprint = strdup(t)) == NULL) {
       order_failf(o, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
                   "cannot compute the account key thumbprint");
       return;

@@ -57,6 +57,7 @@ void byoca_acme_free(struct byoca_acme *a) {
   free(a->profiles);
   byoca_profiles_free(a->plist, a->nplist);
   free(a->kid);
+  free(a->thumbprint);
   free(a->account_json);
   free(a);
 }

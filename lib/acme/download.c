@@ -44,9 +44,16 @@ static int chain_pems(const struct byoca_chain *ch,
     free(pem);
   }
   r->chain_pem = byoca_buf_steal(&chain);
-  r->fullchain_pem = r->chain_pem != NULL
-                         ? byoca_asprintf("%s%s", r->cert_pem, r->chain_pem)
-                         : NULL;
+  if (r->chain_pem == NULL)
+    return -1;
+  struct byoca_buf full;
+  byoca_buf_init(&full, 0);
+  if (byoca_buf_appends(&full, r->cert_pem) != 0 ||
+      byoca_buf_appends(&full, r->chain_pem) != 0) {
+    byoca_buf_free(&full);
+    return -1;
+  }
+  r->fullchain_pem = byoca_buf_steal(&full);
   return r->fullchain_pem != NULL ? 0 : -1;
 }
 

@@ -8,6 +8,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 
 #include "crypto_int.h"
 
@@ -79,12 +80,59 @@ static void issuer_keep(const char *p, size_t len, X509 *x) {
   free(oldpem);
 }
 
+/* The leaf is parsed in a library context without algorithms (only the
+ * "null" provider): OpenSSL 3.0 decodes the public key of every
+ * certificate it parses, setting up a decoder chain over every provider's
+ * decoders and key managers for it (15% of a certificate's client
+ * instructions in a batch), and finds none here. The certificate is
+ * otherwise the same X509 (its own library context stays the default one:
+ * verification, extensions and encoding work as usual); what needs its key
+ * decodes it then (x509.c, cert_key), and a certificate that matches our
+ * key needs none. Kept until exit, never freed. */
+static OSSL_LIB_CTX *bare_ctx;
+static pthread_once_t bare_once = PTHREAD_ONCE_INIT;
+
+static void bare_init(void) {
+  OSSL_LIB_CTX *c = OSSL_LIB_CTX_new();
+  if (c != NULL && OSSL_PROVIDER_load(c, "null") == NULL) {
+    OSSL_LIB_CTX_free(c);
+    c = NULL;
+  }
+  bare_ctx = c;
+}
+
+/* The certificate of the PEM block [p, p + len), parsed without its key,
+ * or NULL (then the ordinary parse runs and says why). */
+static X509 *parse_keyless(const char *p, size_t len) {
+  char *name = NULL, *header = NULL;
+  unsigned char *der = NULL;
+  long n = 0;
+  X509 *x = NULL;
+  pthread_once(&bare_once, bare_init);
+  ERR_set_mark(); /* a failure here leaves nothing: the ordinary parse says */
+  BIO *bio = bare_ctx != NULL ? BIO_new_mem_buf(p, (int)len) : NULL;
+  if (bio != NULL && PEM_read_bio(bio, &name, &header, &der, &n) == 1 &&
+      strcmp(name, PEM_STRING_X509) == 0 && header[0] == '\0') {
+    const unsigned char *q = der;
+    x = (X509 *)ASN1_item_d2i_ex(NULL, &q, n, ASN1_ITEM_rptr(X509), bare_ctx,
+                                 NULL);
+  }
+  BIO_free(bio);
+  OPENSSL_free(name);
+  OPENSSL_free(header);
+  OPENSSL_free(der);
+  ERR_pop_to_mark();
+  return x;
+}
+
 /* Parses the block [p, end) which starts with BEGIN and ends with END;
- * idx > 0 (an issuer) may come from the cache. */
+ * idx > 0 (an issuer) may come from the cache, idx 0 (the leaf) is parsed
+ * without its key. */
 static int parse_block(const char *p, const char *end, size_t idx,
                        struct byoca_cert **out, struct byoca_err *err) {
   struct byoca_cert *c;
-  X509 *x = idx > 0 ? issuer_cached(p, (size_t)(end - p)) : NULL;
+  X509 *x = idx > 0 ? issuer_cached(p, (size_t)(end - p))
+                    : parse_keyless(p, (size_t)(end - p));
   char what[80];
 
   if (x == NULL) {

@@ -41,8 +41,16 @@ struct byoca_key {
   EVP_PKEY *pub; /* public half only, owned */
 };
 
+/* Writes the PKCS#8 PEM of a P-256 or P-384 key (type) to bio without
+ * OpenSSL's encoders, byte for byte what PEM_write_bio_PrivateKey writes
+ * (ec_pkcs8.c). Returns 1 if written, 0 if the key is not one it covers
+ * (nothing written: use PEM_write_bio_PrivateKey), -1 on failure. */
+int crypto_ec_pkcs8_pem(EVP_PKEY *pkey, enum byoca_keytype type, BIO *bio);
+
 struct byoca_cert {
-  X509 *x; /* owned */
+  X509 *x;       /* owned */
+  EVP_PKEY *key; /* owned: x's key when x was parsed without it (a chain's
+                    leaf, chain.c), decoded on first use; else NULL */
 };
 
 /* A tls-alpn-01 validation certificate (tls_alpn_cert.c): both owned. The

@@ -40,7 +40,9 @@ int jws_signing_input(const char *protected_json, const char *payload,
   *p64 = *pl64 = NULL;
   if ((rc = b64(protected_json, strlen(protected_json), p64)) != 0 ||
       (rc = b64(payload, strlen(payload), pl64)) != 0 ||
-      (rc = byoca_buf_appendf(in, "%s.%s", *p64, *pl64)) != 0) {
+      (rc = byoca_buf_appends(in, *p64)) != 0 ||
+      (rc = byoca_buf_append(in, ".", 1)) != 0 ||
+      (rc = byoca_buf_appends(in, *pl64)) != 0) {
     free(*p64);
     free(*pl64);
     *p64 = *pl64 = NULL;
@@ -55,12 +57,20 @@ int jws_flattened(const char *p64, const char *pl64, const unsigned char *sig,
   int rc;
 
   byoca_buf_init(&b, 0);
-  if ((rc = b64(sig, siglen, &s64)) == 0 &&
-      (rc = byoca_buf_appendf(&b,
-                              "{\"protected\":\"%s\",\"payload\":\"%s\","
-                              "\"signature\":\"%s\"}",
-                              p64, pl64, s64)) == 0 &&
-      (*out = byoca_buf_steal(&b)) == NULL)
+  /* pieces, not a format: printf's sizing pass is slow on long strings */
+  const char *part[] = {"{\"protected\":\"",
+                        p64,
+                        "\",\"payload\":\"",
+                        pl64,
+                        "\",\"signature\":\"",
+                        NULL,
+                        "\"}"};
+  if ((rc = b64(sig, siglen, &s64)) == 0) {
+    part[5] = s64;
+    for (size_t i = 0; rc == 0 && i < sizeof(part) / sizeof(*part); i++)
+      rc = byoca_buf_appends(&b, part[i]);
+  }
+  if (rc == 0 && (*out = byoca_buf_steal(&b)) == NULL)
     rc = BYOCA_E_NOMEM;
   byoca_buf_free(&b);
   free(s64);

@@ -180,7 +180,10 @@ static int default_export_pem(void *ctx, struct byoca_buf *out,
 
   if (bio == NULL)
     return crypto_nomem(err);
-  if (PEM_write_bio_PrivateKey(bio, s->pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
+  int fast = crypto_ec_pkcs8_pem(s->pkey, s->type, bio);
+  if (fast < 0 ||
+      (fast == 0 && PEM_write_bio_PrivateKey(bio, s->pkey, NULL, NULL, 0, NULL,
+                                             NULL) != 1) ||
       (n = BIO_get_mem_data(bio, &data)) <= 0) {
     rc = crypto_fail(err, BYOCA_E_CRYPTO, BYOCA_CLASS_INTERNAL,
                      "cannot encode private key");

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -66,6 +67,7 @@ int byoca_cert_parse(const void *data, size_t len, struct byoca_cert **out,
 void byoca_cert_free(struct byoca_cert *c) {
   if (c == NULL)
     return;
+  EVP_PKEY_free(c->key);
   X509_free(c->x);
   free(c);
 }
@@ -162,20 +164,90 @@ void byoca_strv_free(char **v, size_t n) {
   free(v);
 }
 
+/* c's public key: the one OpenSSL decoded with the certificate, or, for a
+ * certificate parsed without it (chain.c), decoded now from its
+ * SubjectPublicKeyInfo and kept in c. NULL if it cannot be decoded. */
+static EVP_PKEY *cert_key(const struct byoca_cert *c) {
+  EVP_PKEY *k = X509_get0_pubkey(c->x);
+  if (k != NULL)
+    return k;
+  ERR_clear_error();
+  if (c->key == NULL) {
+    unsigned char *der = NULL;
+    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(c->x), &der);
+    const unsigned char *p = der;
+    /* c is const for its readers; the decoded key is a cache of its DER */
+    if (n > 0)
+      ((struct byoca_cert *)c)->key = d2i_PUBKEY(NULL, &p, n);
+    OPENSSL_free(der);
+  }
+  return c->key;
+}
+
+/* 1 if the certificate's SubjectPublicKeyInfo holds exactly k's public key
+ * (P-256, P-384, Ed25519: same algorithm and curve, same encoded point),
+ * compared without decoding the certificate's key; 0 if that does not
+ * tell (RSA, another encoding of the point), and the keys are compared. */
+static int spki_is_key(const struct byoca_cert *c, const struct byoca_key *k) {
+  ASN1_OBJECT *alg = NULL;
+  const unsigned char *pk = NULL;
+  int pklen = 0, ptype = 0, nid, curve = NID_undef;
+  const void *pval = NULL;
+  X509_ALGOR *a = NULL;
+  unsigned char want[160];
+  size_t wantlen = 0;
+  if (X509_PUBKEY_get0_param(&alg, &pk, &pklen, &a,
+                             X509_get_X509_PUBKEY(c->x)) != 1 ||
+      pk == NULL)
+    return 0;
+  nid = OBJ_obj2nid(alg);
+  if (k->type == BYOCA_KEY_EC256 || k->type == BYOCA_KEY_EC384) {
+    X509_ALGOR_get0(NULL, &ptype, &pval, a);
+    if (nid != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT)
+      return 0;
+    curve = OBJ_obj2nid(pval);
+    if (curve !=
+        (k->type == BYOCA_KEY_EC256 ? NID_X9_62_prime256v1 : NID_secp384r1))
+      return 0;
+  } else if (k->type != BYOCA_KEY_ED25519 || nid != NID_ED25519) {
+    return 0;
+  }
+  if (EVP_PKEY_get_octet_string_param(key_pub(k),
+                                      OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, want,
+                                      sizeof(want), &wantlen) != 1) {
+    ERR_clear_error();
+    return 0;
+  }
+  return wantlen == (size_t)pklen && memcmp(want, pk, wantlen) == 0;
+}
+
 int byoca_cert_matches_key(const struct byoca_cert *c,
                            const struct byoca_key *k) {
-  const EVP_PKEY *cert_key = X509_get0_pubkey(c->x);
-  int eq = cert_key != NULL && EVP_PKEY_eq(cert_key, key_pub(k)) == 1;
+  if (spki_is_key(c, k))
+    return 1;
+  const EVP_PKEY *ck = cert_key(c);
+  int eq = ck != NULL && EVP_PKEY_eq(ck, key_pub(k)) == 1;
   ERR_clear_error();
   return eq;
 }
 
 int byoca_cert_issued_by(const struct byoca_cert *c,
                          const struct byoca_cert *issuer) {
-  /* names and key identifiers first, then the signature itself */
-  EVP_PKEY *k = X509_get0_pubkey(issuer->x);
-  int yes = X509_check_issued(issuer->x, c->x) == X509_V_OK && k != NULL &&
+  /* names and key identifiers first, then the signature itself; an issuer
+   * parsed without its key (a leaf, never an issuer in a chain) is parsed
+   * again in full, as X509_check_issued reads the key from the X509 */
+  X509 *ix = issuer->x, *full = NULL;
+  if (X509_get0_pubkey(ix) == NULL) {
+    unsigned char *der = NULL;
+    int n = i2d_X509(ix, &der);
+    const unsigned char *p = der;
+    ix = full = n > 0 ? d2i_X509(NULL, &p, n) : NULL;
+    OPENSSL_free(der);
+  }
+  EVP_PKEY *k = ix != NULL ? X509_get0_pubkey(ix) : NULL;
+  int yes = k != NULL && X509_check_issued(ix, c->x) == X509_V_OK &&
             X509_verify(c->x, k) == 1;
+  X509_free(full);
   ERR_clear_error();
   return yes;
 }

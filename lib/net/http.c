@@ -21,6 +21,7 @@ struct http_sock {
   struct http_sock *prev, *next;
   struct event *ev;
   curl_socket_t fd;
+  short what; /* the events ev waits for */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -97,10 +98,13 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp,
       h->socks->prev = s;
     h->socks = s;
     curl_multi_assign(h->multi, fd, s);
+  } else if (s->what == ev) {
+    return 0; /* already waiting for these: no epoll_ctl */
   } else {
     event_del(s->ev);
     event_assign(s->ev, h->base, fd, ev, on_sock_event, s);
   }
+  s->what = ev;
   return event_add(s->ev, NULL) == 0 ? 0 : -1;
 }
 
@@ -144,9 +148,26 @@ static int set_defaults(struct byoca_http *h, const struct byoca_http_opts *o) {
   return 0;
 }
 
+CURL *net_http_easy_get(struct byoca_http *h) {
+  return h->nspare > 0 ? h->spare[--h->nspare] : curl_easy_init();
+}
+
+void net_http_easy_put(struct byoca_http *h, CURL *e) {
+  if (e == NULL)
+    return;
+  if (h->nspare < NET_HTTP_SPARE && !h->dead) {
+    curl_easy_reset(e);
+    h->spare[h->nspare++] = e;
+  } else {
+    curl_easy_cleanup(e);
+  }
+}
+
 static void destroy(struct byoca_http *h) {
   if (h->multi != NULL)
     curl_multi_cleanup(h->multi);
+  while (h->nspare > 0)
+    curl_easy_cleanup(h->spare[--h->nspare]);
   while (h->socks != NULL)
     sock_free(h->socks);
   if (h->timer != NULL)

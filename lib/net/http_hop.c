@@ -41,8 +41,7 @@ void net_http_hop_reset(struct http_xfer *x) {
   if (x->in_multi)
     curl_multi_remove_handle(x->h->multi, x->easy);
   x->in_multi = 0;
-  if (x->easy != NULL)
-    curl_easy_cleanup(x->easy);
+  net_http_easy_put(x->h, x->easy);
   x->easy = NULL;
   curl_slist_free_all(x->slist);
   curl_slist_free_all(x->pins);
@@ -282,7 +281,7 @@ static int hop_connect(struct http_xfer *x) {
   int64_t left = time_left(x);
   if (left <= 0)
     return hop_err(x, BYOCA_E_TIMEOUT, "timed out fetching %.200s", x->url);
-  if ((x->easy = curl_easy_init()) == NULL)
+  if ((x->easy = net_http_easy_get(x->h)) == NULL)
     return hop_err(x, BYOCA_E_NOMEM, "out of memory");
   if (set_common(x, x->easy, left) != 0 || set_method(x, x->easy) != 0 ||
       set_headers(x, x->easy) != 0)

@@ -64,8 +64,20 @@ int byoca_buf_appendf(struct byoca_buf *b, const char *fmt, ...) {
   va_list ap, ap2;
   va_start(ap, fmt);
   va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  /* Into the room left, when the result fits: one pass (see
+   * byoca_asprintf); the room is within the cap (reserve keeps cap at most
+   * max + 1). */
+  size_t room = b->data != NULL ? b->cap - b->len : 0;
+  int n = room > 0 ? vsnprintf(b->data + b->len, room, fmt, ap)
+                   : vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
+  if (n >= 0 && (size_t)n < room) {
+    b->len += (size_t)n;
+    va_end(ap2);
+    return 0;
+  }
+  if (b->data != NULL)
+    b->data[b->len] = '\0'; /* what did not fit is not ours */
   int rc = n < 0 ? BYOCA_E_INVAL : reserve(b, (size_t)n);
   if (rc == 0) {
     if (vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2) == n)

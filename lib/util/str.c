@@ -21,18 +21,26 @@ char *byoca_strdup(const char *s) {
 }
 
 char *byoca_asprintf(const char *fmt, ...) {
+  /* Formatted once into a stack buffer, which holds most results: glibc's
+   * size-only pass (vsnprintf(NULL, 0)) flushes a small scratch buffer
+   * every few bytes and costs more than formatting twice. */
+  char small[512];
   va_list ap, ap2;
   va_start(ap, fmt);
   va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vsnprintf(small, sizeof(small), fmt, ap);
   va_end(ap);
   char *s = NULL;
-  if (n >= 0 && (s = malloc((size_t)n + 1)) != NULL &&
-      vsnprintf(s, (size_t)n + 1, fmt, ap2) != n) {
-    free(s);
-    s = NULL;
+  if (n >= 0 && (s = malloc((size_t)n + 1)) != NULL) {
+    if ((size_t)n < sizeof(small)) {
+      memcpy(s, small, (size_t)n + 1);
+    } else if (vsnprintf(s, (size_t)n + 1, fmt, ap2) != n) {
+      free(s);
+      s = NULL;
+    }
   }
   va_end(ap2);
+  explicit_bzero(small, sizeof(small)); /* it may have held a secret */
   return s;
 }
 

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -199,6 +200,70 @@ static void test_private_pem_cap(void **state) {
   byoca_key_free(k);
 }
 
+/* What crypto_ec_pkcs8_pem wrote for pkey (NULL: it declined). */
+static char *fast_pem(EVP_PKEY *pkey, enum byoca_keytype t) {
+  BIO *bio = BIO_new(BIO_s_mem());
+  char *data = NULL, *s = NULL;
+  int rc = crypto_ec_pkcs8_pem(pkey, t, bio);
+  assert_true(rc >= 0);
+  long n = BIO_get_mem_data(bio, &data);
+  if (rc == 1)
+    s = strndup(data, (size_t)n);
+  else
+    assert_int_equal(n, 0); /* declined: nothing written */
+  BIO_free(bio);
+  return s;
+}
+
+/* The PKCS#8 PEM of P-256 and P-384 keys built without OpenSSL's encoder
+ * is byte for byte OpenSSL's, for many keys (a scalar with leading zero
+ * bytes among them); keys encoded otherwise (no public key, compressed
+ * point, explicit parameters) are left to OpenSSL or match it too. */
+static void test_ec_pkcs8_matches_openssl(void **state) {
+  (void)state;
+  const struct {
+    const char *curve;
+    enum byoca_keytype t;
+  } c[] = {{"P-256", BYOCA_KEY_EC256}, {"P-384", BYOCA_KEY_EC384}};
+  for (size_t i = 0; i < 2; i++)
+    for (int round = 0; round < 300; round++) {
+      EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", c[i].curve);
+      assert_non_null(pkey);
+      char *want = openssl_pem(pkey, 0, 0), *got = fast_pem(pkey, c[i].t);
+      assert_non_null(got);
+      assert_string_equal(got, want);
+      free(got);
+      free(want);
+      if (round < 3) {
+        /* another curve's type: declined or the same bytes, never wrong */
+        got = fast_pem(pkey, c[1 - i].t);
+        assert_null(got);
+        assert_null(fast_pem(pkey, BYOCA_KEY_ED25519));
+        const char *set[][2] = {
+            {OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+             OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED},
+            {OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_EXPLICIT}};
+        EVP_PKEY *k2 = EVP_PKEY_dup(pkey);
+        if (round == 0)
+          assert_int_equal(
+              EVP_PKEY_set_int_param(k2, OSSL_PKEY_PARAM_EC_INCLUDE_PUBLIC, 0),
+              1);
+        else
+          assert_int_equal(EVP_PKEY_set_utf8_string_param(k2, set[round - 1][0],
+                                                          set[round - 1][1]),
+                           1);
+        want = openssl_pem(k2, 0, 0);
+        got = fast_pem(k2, c[i].t);
+        if (got != NULL)
+          assert_string_equal(got, want);
+        free(got);
+        free(want);
+        EVP_PKEY_free(k2);
+      }
+      EVP_PKEY_free(pkey);
+    }
+}
+
 static void test_load_file(void **state) {
   (void)state;
   char path[] = "/tmp/byoca-test-key-XXXXXX";
@@ -259,6 +324,7 @@ int main(void) {
       cmocka_unit_test(test_bad_pem),
       cmocka_unit_test(test_public_forms),
       cmocka_unit_test(test_private_pem_cap),
+      cmocka_unit_test(test_ec_pkcs8_matches_openssl),
       cmocka_unit_test(test_load_file),
       cmocka_unit_test(test_keytype_names),
   };

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -509,6 +511,72 @@ static void test_chain_issuer_shared(void **state) {
   free(other);
 }
 
+/* A chain's leaf is parsed without decoding its public key (chain.c); it
+ * still matches our key (compared by its SubjectPublicKeyInfo, or decoded
+ * when that does not tell: RSA, a compressed point), verifies against its
+ * issuer, serves as an issuer itself, and encodes as it came. */
+static void test_chain_leaf_keyless(void **state) {
+  (void)state;
+  struct byoca_chain ch = {0};
+  struct byoca_key *other = NULL, *other384 = NULL, *rsa = NULL;
+  char *pem = byoca_asprintf("%s%s", leaf_pem, root_pem), *out = NULL;
+  assert_int_equal(byoca_chain_parse(pem, strlen(pem), 4, &ch, NULL), 0);
+  assert_null(X509_get0_pubkey(ch.certs[0]->x)); /* not decoded */
+  ERR_clear_error();
+  assert_non_null(X509_get0_pubkey(ch.certs[1]->x));
+  assert_int_equal(byoca_cert_matches_key(ch.certs[0], leaf_key), 1);
+  assert_null(ch.certs[0]->key); /* the SPKI told: nothing decoded */
+  assert_int_equal(byoca_key_generate(BYOCA_KEY_EC256, &other, NULL), 0);
+  assert_int_equal(byoca_key_generate(BYOCA_KEY_EC384, &other384, NULL), 0);
+  assert_int_equal(byoca_cert_matches_key(ch.certs[0], other), 0);
+  assert_int_equal(byoca_cert_matches_key(ch.certs[0], other384), 0);
+  assert_int_equal(byoca_cert_issued_by(ch.certs[0], ch.certs[1]), 1);
+  assert_int_equal(byoca_cert_issued_by(ch.certs[1], ch.certs[0]), 0);
+  assert_int_equal(byoca_cert_issued_by(ch.certs[0], ch.certs[0]), 0);
+  assert_int_equal(byoca_cert_pem(ch.certs[0], &out), 0);
+  assert_string_equal(out, leaf_pem);
+  assert_int_equal(ERR_peek_error(), 0);
+  free(out);
+  byoca_chain_free(&ch);
+  free(pem);
+
+  /* a self-signed certificate alone: the leaf is its own issuer */
+  assert_int_equal(byoca_chain_parse(root_pem, strlen(root_pem), 4, &ch, NULL),
+                   0);
+  assert_int_equal(byoca_cert_issued_by(ch.certs[0], ch.certs[0]), 1);
+  byoca_chain_free(&ch);
+
+  /* keys the SPKI comparison does not settle are decoded and compared */
+  EVP_PKEY *compressed = EVP_PKEY_dup(key_pub(leaf_key));
+  assert_int_equal(EVP_PKEY_set_utf8_string_param(
+                       compressed, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                       OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED),
+                   1);
+  assert_int_equal(byoca_key_generate(BYOCA_KEY_RSA2048, &rsa, NULL), 0);
+  EVP_PKEY *subject[] = {compressed, key_pub(rsa)};
+  struct byoca_key *owner[] = {leaf_key, rsa};
+  for (size_t i = 0; i < 2; i++) {
+    struct certspec spec = {"example.org", "Test Root", subject[i], root_key,
+                            "03",          1,           1};
+    X509 *x = make_cert(&spec);
+    char *leaf = to_pem(x);
+    pem = byoca_asprintf("%s%s", leaf, root_pem);
+    assert_int_equal(byoca_chain_parse(pem, strlen(pem), 4, &ch, NULL), 0);
+    assert_int_equal(byoca_cert_matches_key(ch.certs[0], owner[i]), 1);
+    assert_non_null(ch.certs[0]->key);
+    assert_int_equal(byoca_cert_matches_key(ch.certs[0], other), 0);
+    assert_int_equal(byoca_cert_issued_by(ch.certs[0], ch.certs[1]), 1);
+    byoca_chain_free(&ch);
+    free(pem);
+    free(leaf);
+    X509_free(x);
+  }
+  EVP_PKEY_free(compressed);
+  byoca_key_free(rsa);
+  byoca_key_free(other);
+  byoca_key_free(other384);
+}
+
 static void test_chain_refused(void **state) {
   (void)state;
   struct byoca_chain ch = {0};
@@ -558,6 +626,7 @@ int main(void) {
       cmocka_unit_test(test_cert_forms),
       cmocka_unit_test(test_chain_parse),
       cmocka_unit_test(test_chain_issuer_shared),
+      cmocka_unit_test(test_chain_leaf_keyless),
       cmocka_unit_test(test_chain_refused),
       cmocka_unit_test(test_cert_issued_by),
   };

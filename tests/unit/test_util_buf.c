@@ -25,6 +25,25 @@ static void test_append(void **state) {
   assert_int_equal(byoca_buf_append(&b, "\0z", 2), 0); /* binary-safe */
   assert_int_equal(b.len, 11);
   assert_memory_equal(b.data, "abcd-42-x\0z", 12);
+  /* formatted into the room left (cap 64 here), exactly filling it, and
+   * longer than the room: the buffer grows and nothing is lost */
+  assert_int_equal(b.cap, 64);
+  assert_int_equal(byoca_buf_appendf(&b, "%.*d", 52, 0), 0); /* 63 bytes */
+  assert_int_equal(b.len, 63);
+  assert_int_equal(byoca_buf_appendf(&b, "%s", "q"), 0); /* needs 65 */
+  assert_int_equal(b.len, 64);
+  assert_int_equal(byoca_buf_appendf(&b, "%0300d", 1), 0);
+  assert_int_equal(b.len, 364);
+  assert_memory_equal(b.data, "abcd-42-x\0z", 11);
+  assert_int_equal(b.data[62], '0');
+  assert_int_equal(b.data[63], 'q');
+  assert_int_equal(b.data[363], '1');
+  assert_int_equal(b.data[364], '\0');
+  byoca_buf_reset(&b);
+  assert_int_equal(byoca_buf_appendf(&b, "ab"), 0);
+  assert_int_equal(byoca_buf_appends(&b, "cd"), 0);
+  assert_int_equal(byoca_buf_appendf(&b, "-%d-%s", 42, "x"), 0);
+  assert_int_equal(byoca_buf_append(&b, "\0z", 2), 0);
   byoca_buf_reset(&b);
   assert_int_equal(b.len, 0);
   assert_string_equal(b.data, "");

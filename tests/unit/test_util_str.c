@@ -169,6 +169,19 @@ static void test_small_helpers(void **state) {
   d = byoca_asprintf("%s", "");
   assert_string_equal(d, "");
   free(d);
+  /* around the stack buffer's size (512) and far beyond it */
+  const size_t lens[] = {510, 511, 512, 513, 5000};
+  for (size_t i = 0; i < sizeof(lens) / sizeof(*lens); i++) {
+    char *want = malloc(lens[i] + 1);
+    memset(want, 'a' + (int)i, lens[i]);
+    want[lens[i]] = '\0';
+    d = byoca_asprintf("%s|%d", want + 2, 7); /* 2 shorter, 2 added */
+    assert_int_equal(strlen(d), lens[i]);
+    assert_memory_equal(d, want, lens[i] - 2);
+    assert_string_equal(d + lens[i] - 2, "|7");
+    free(d);
+    free(want);
+  }
   assert_int_equal(byoca_strlcpy(buf, "hello world", sizeof(buf)), 11);
   assert_string_equal(buf, "hello");
   assert_int_equal(byoca_strlcpy(buf, "hi", sizeof(buf)), 2);
