@@ -80,10 +80,16 @@ def header(r):
            f"- machine: {m['cpus']} CPUs, {m['cpu']}, Linux {m['kernel']}",
            "- versions: " + ", ".join(f"{k} {v[k]}" for k in sorted(v))]
     if r.get("elapsed_s"):
-        out.append(f"- `make bench` took {r['elapsed_s'] / 60:.1f} minutes"
+        out.append(f"- the complete `make bench` of {r['date']} took"
+                   f" {r['elapsed_s'] / 60:.1f} minutes"
                    " (scenarios: " + ", ".join(
                        f"{k} {t:.0f} s" for k, t in r.get(
                            "scenario_s", {}).items()) + ")")
+    if r.get("updated"):
+        out.append("- re-measured later with `BENCH_UPDATE=1 bench/run.sh"
+                   " SCENARIO...` (each scenario measures its peers and"
+                   " Pebble within itself): " + ", ".join(
+                       f"{k} on {d}" for k, d in sorted(r["updated"].items())))
     out.append("- sizes: " + "; ".join(sizes(r)))
     if r.get("note"):
         out.append(f"- note: {r['note']}")

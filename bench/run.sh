@@ -21,7 +21,9 @@
 # daemon_check.py pebble-proxy, as in the daemon tests), BENCH_DISCOVER (10000),
 # BENCH_DISCOVER_REPEAT (3), BENCH_TIMEOUT (600 s for any one command).
 # Results: bench/results/latest.json and bench/RESULTS.md (regenerated).
-# BENCH_OUT_DIR and BENCH_RESULTS put them elsewhere. Figures are
+# BENCH_OUT_DIR and BENCH_RESULTS put them elsewhere. BENCH_UPDATE=1 with
+# scenarios named re-measures only those and keeps the others' figures
+# from latest.json (RESULTS.md dates each re-measured scenario). Figures are
 # reported, never asserted.
 #
 # BENCH_SMOKE=1 (`make bench-smoke`, part of `make check`): every scenario
