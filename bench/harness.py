@@ -985,7 +985,9 @@ def main():
         with open(ENV["BENCH_OUT"]) as f:
             old = json.load(f)
         old.setdefault("updated", {})
-        old["versions"], old["note"] = res["versions"], res["note"]
+        old["versions"] = res["versions"]
+        old["note"] = "; ".join(n for n in (old.get("note"), res["note"])
+                                if n)
         res = old
     t_all = time.monotonic()
     res.setdefault("scenario_s", {})
