@@ -198,6 +198,28 @@ size_t byoca_manager_in_flight(const struct byoca_manager *m);
  * (PostgreSQL): after byoca_manager_free the loop must run until this is
  * 0, or their connections and memory are not freed. */
 size_t byoca_manager_store_in_flight(void);
+/* The key authorization of an http-01 token (or a tls-alpn-01 row:
+ * BYOCA_ALPN_TOKEN_PREFIX and the validation name) that one of this
+ * manager's orders set up, from memory: 0, BYOCA_E_NOTFOUND (not one of
+ * this node's, or expired; the store may know it), BYOCA_E_INVAL when it
+ * does not fit outlen. Never waits for the store. */
+int byoca_manager_challenge_get(struct byoca_manager *m, const char *token,
+                                char *out, size_t outlen);
+/* 1 when the manager's store work runs on threads of its own
+ * (PostgreSQL, once started), so that byoca_manager_challenge_lookup
+ * queues; 0 when the store is read on the loop (SQLite). */
+int byoca_manager_store_async(const struct byoca_manager *m);
+/* What byoca_manager_challenge_lookup found: rc 0 and the key
+ * authorization (borrowed for the call), BYOCA_E_NOTFOUND, or another
+ * error (logged; BYOCA_E_CANCELLED when the manager was freed first). */
+typedef void (*byoca_challenge_cb)(void *arg, int rc, const char *key_authz);
+/* Looks token up in the store (any node's answers) on a thread of the
+ * manager's, never on the loop, and calls cb on the loop with the
+ * result, exactly once: 0 when queued. BYOCA_E_INVAL when the store is
+ * read on the loop anyway (SQLite) or the manager has not started: the
+ * caller reads it itself then. */
+int byoca_manager_challenge_lookup(struct byoca_manager *m, const char *token,
+                                   byoca_challenge_cb cb, void *arg) BYOCA_WUR;
 /* A node sharing the store counts as alive while its last heartbeat is
  * younger than this many seconds (three heartbeat periods). */
 int64_t byoca_manager_node_alive_s(const struct byoca_manager *m);

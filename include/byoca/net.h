@@ -67,11 +67,15 @@ void byoca_signal_free(struct byoca_signal *s);
  * For CPU-heavy work (RSA key generation). */
 int byoca_loop_offload(struct byoca_loop *loop, byoca_work_cb work,
                        byoca_done_cb done, void *arg) BYOCA_WUR;
-/* The same on the loop's lane: one thread of its own, one job at a time
- * in the order given, never waiting behind the pool's (long) jobs. For
- * blocking I/O that must not be delayed (byocad's store work). */
-int byoca_loop_offload_lane(struct byoca_loop *loop, byoca_work_cb work,
-                            byoca_done_cb done, void *arg) BYOCA_WUR;
+/* The loop's lanes, 0 .. BYOCA_LOOP_LANES - 1. */
+#define BYOCA_LOOP_LANES 2
+/* The same on one of the loop's lanes: a thread of its own, one job at a
+ * time in the order given, never waiting behind the pool's (long) jobs
+ * nor another lane's. For blocking I/O that must not be delayed (byocad's
+ * store work: 0 its periodic work, 1 its jobs'). */
+int byoca_loop_offload_lane(struct byoca_loop *loop, int lane,
+                            byoca_work_cb work, byoca_done_cb done,
+                            void *arg) BYOCA_WUR;
 
 /* ---- child processes (hooks) ---- */
 
@@ -318,6 +322,14 @@ const char *byoca_httpd_body(const struct byoca_httpd_req *r, size_t *len);
 /* 1 when the request came over a unix socket. */
 int byoca_httpd_is_local(const struct byoca_httpd_req *r);
 
+/* Keeps r open after the handler returns, for an answer that needs what
+ * the loop must not wait for (a store round trip on another thread): the
+ * handler returns without answering and answers later, on the loop, with
+ * byoca_httpd_respond on the request returned (exactly once; it frees
+ * it). The request's path, query and body move to it; if the client goes
+ * away first, byoca_httpd_respond only frees it. NULL when out of memory
+ * (r is then as before, to be answered now). */
+struct byoca_httpd_req *byoca_httpd_defer(struct byoca_httpd_req *r);
 /* Answers: status, Content-Type (NULL = none), body (may be NULL/0) and
  * extra headers as NULL-terminated "Name: value" strings (may be NULL).
  * Always adds Cache-Control: no-store and X-Content-Type-Options: nosniff.

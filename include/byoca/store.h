@@ -74,6 +74,11 @@ int byoca_store_set_node(struct byoca_store *s, const char *node,
                          struct byoca_err *err) BYOCA_WUR;
 /* The node name (borrowed from s). */
 const char *byoca_store_node(struct byoca_store *s);
+/* Names this connection in the server's session list (PostgreSQL's
+ * application_name, kept across reconnections), e.g. "byocad:node1:main";
+ * 1 to 63 bytes; SQLite has no such list and ignores it. */
+int byoca_store_set_app_name(struct byoca_store *s, const char *name,
+                             struct byoca_err *err) BYOCA_WUR;
 
 /* Copies every row of from into to, which must be empty (just created):
  * ids, sealed values and wrapped data keys byte for byte, so nothing is

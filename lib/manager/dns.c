@@ -205,15 +205,13 @@ static int add_row(struct mgr_dns *d, struct byoca_manager *m,
   return rc;
 }
 
-int mgr_dns_tenant(struct byoca_manager *m, int64_t tenant_id,
-                   struct mgr_dns **out, struct byoca_err *err) {
-  struct byoca_rfc2136_row *rows = NULL;
-  struct byoca_secret *secrets = NULL;
-  size_t n = 0;
+int mgr_dns_tenant_build(struct byoca_manager *m,
+                         struct byoca_rfc2136_row *rows,
+                         struct byoca_secret *secrets, size_t n,
+                         struct mgr_dns **out, struct byoca_err *err) {
+  int rc = 0;
   *out = NULL;
-  int rc =
-      byoca_store_rfc2136_list(m->store, tenant_id, &rows, &secrets, &n, err);
-  if (rc != 0 || n == 0)
+  if (n == 0)
     goto out;
   struct mgr_dns *d = calloc(1, sizeof(*d));
   if (d == NULL || (d->v = calloc(n, sizeof(*d->v))) == NULL) {

@@ -206,15 +206,15 @@ static void on_deadline(void *arg) {
                "the attempt took too long and was stopped", 0);
 }
 
-/* Loads the lineage; 0 and the job is ready to run. */
-static int job_load(struct mgr_job *j) {
-  struct byoca_err e = {0};
+/* The lineage as loaded (rc and e from the store); 0 and the job is
+ * ready to run, 1 when its identifiers cannot be read, -1 when it cannot
+ * run. */
+static int job_loaded(struct mgr_job *j, int rc, const struct byoca_err *e) {
   enum byoca_keytype kt = BYOCA_KEY_EC256;
-  if (byoca_store_cert_get(j->m->store, 0, j->cert_id, 0, &j->row, &e) != 0) {
-    if (e.code != BYOCA_E_NOTFOUND)
+  if (rc != 0) {
+    if (e->code != BYOCA_E_NOTFOUND)
       byoca_log(BYOCA_LOG_WARN, "cert %lld: cannot load it: %s",
-                (long long)j->cert_id, e.msg);
-    byoca_err_clear(&e);
+                (long long)j->cert_id, e->msg);
     return -1;
   }
   j->tenant_id = j->row.tenant_id;
@@ -244,11 +244,42 @@ static struct mgr_job *job_new(struct byoca_manager *m, int64_t cert_id) {
   return j;
 }
 
+/* Loading the lineage and what its start needs (the tenant's RFC 2136
+ * zones, an order in flight), on the jobs' store lane. */
+struct load_op {
+  struct mgr_lane_op op;
+  struct mgr_job *j;
+  int64_t cert_id;
+  int rc;
+  struct byoca_err e;
+  struct byoca_cert_row row;
+  int dns_rc;
+  struct byoca_err dns_e;
+  struct byoca_rfc2136_row *zones;
+  struct byoca_secret *secrets;
+  size_t nzones;
+  int ord_rc;
+  struct byoca_err ord_e;
+  struct byoca_order_row ord;
+  struct byoca_secret ord_key;
+};
+
 /* The tenant's own RFC 2136 zones into j->tdns; a stored entry that
  * cannot be used fails the job naming it. */
-static int tenant_dns(struct mgr_job *j) {
+static int tenant_dns(struct mgr_job *j, struct load_op *c) {
   struct byoca_err e = {0};
-  if (mgr_dns_tenant(j->m, j->tenant_id, &j->tdns, &e) == 0)
+  int rc = c->dns_rc;
+  if (rc == 0) {
+    rc = mgr_dns_tenant_build(j->m, c->zones, c->secrets, c->nzones, &j->tdns,
+                              &e);
+    c->zones = NULL;
+    c->secrets = NULL;
+    c->nzones = 0;
+  } else {
+    e = c->dns_e;
+    memset(&c->dns_e, 0, sizeof(c->dns_e));
+  }
+  if (rc == 0)
     return 0;
   char line[600];
   byoca_err_format(&e, line, sizeof(line));
@@ -259,15 +290,8 @@ static int tenant_dns(struct mgr_job *j) {
   return -1;
 }
 
-void mgr_job_start(struct byoca_manager *m, int64_t cert_id) {
-  /* claimed again (its lease ran out): this attempt's outcome counts */
-  mgr_idset_del(&m->unrecorded, cert_id);
-  struct mgr_job *j = job_new(m, cert_id);
-  if (j == NULL) {
-    byoca_log(BYOCA_LOG_ERROR, "cert %lld: out of memory", (long long)cert_id);
-    return; /* its lease runs out; it is claimed again */
-  }
-  int rc = job_load(j);
+static void job_begin(struct mgr_job *j, int rc, struct load_op *c) {
+  struct byoca_manager *m = j->m;
   if (rc < 0) {
     mgr_job_end(j);
     return;
@@ -279,9 +303,75 @@ void mgr_job_start(struct byoca_manager *m, int64_t cert_id) {
     mgr_delete_run(j);
   } else if (rc > 0) {
     mgr_job_fail(j, BYOCA_CLASS_INTERNAL, "its identifiers cannot be read", 0);
-  } else if (tenant_dns(j) != 0) {
+  } else if (tenant_dns(j, c) != 0) {
     return; /* failed */
-  } else if (!mgr_resume_try(j)) {
+  } else if (!mgr_resume_with(j, c->ord_rc, &c->ord, &c->ord_key, &c->ord_e)) {
     mgr_choose_start(j);
   }
+}
+
+static void load_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct load_op *c = (struct load_op *)op;
+  c->rc = byoca_store_cert_get(s, 0, c->cert_id, 0, &c->row, &c->e);
+  if (c->rc != 0 || c->row.state == BYOCA_CERT_DELETING)
+    return;
+  c->dns_rc = byoca_store_rfc2136_list(s, c->row.tenant_id, &c->zones,
+                                       &c->secrets, &c->nzones, &c->dns_e);
+  c->ord_rc =
+      byoca_store_order_get(s, c->cert_id, &c->ord, &c->ord_key, &c->ord_e);
+}
+
+/* Frees what the load read and the job did not take. */
+static void load_clear(struct load_op *c) {
+  for (size_t i = 0; c->secrets != NULL && i < c->nzones; i++)
+    byoca_secret_free(&c->secrets[i]);
+  free(c->secrets);
+  free(c->zones);
+  byoca_secret_free(&c->ord_key);
+  byoca_err_clear(&c->e);
+  byoca_err_clear(&c->dns_e);
+  byoca_err_clear(&c->ord_e);
+}
+
+static void load_drop(struct mgr_lane_op *op) {
+  struct load_op *c = (struct load_op *)op;
+  if (c->rc == 0)
+    byoca_cert_row_clear(&c->row);
+  load_clear(c);
+  mgr_job_op_done(c->j); /* ended meanwhile: the last one frees it */
+}
+
+static void load_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct load_op *c = (struct load_op *)op;
+  struct mgr_job *j = c->j;
+  (void)m;
+  if (j->ended) { /* stopped while it loaded (a drain, a deletion) */
+    load_drop(op);
+    return;
+  }
+  j->pending--;
+  if (c->rc == 0)
+    j->row = c->row; /* the job owns what the row points to now */
+  job_begin(j, job_loaded(j, c->rc, &c->e), c);
+  load_clear(c);
+}
+
+void mgr_job_start(struct byoca_manager *m, int64_t cert_id) {
+  /* claimed again (its lease ran out): this attempt's outcome counts */
+  mgr_idset_del(&m->unrecorded, cert_id);
+  struct mgr_job *j = job_new(m, cert_id);
+  struct load_op *c = j != NULL ? calloc(1, sizeof(*c)) : NULL;
+  if (c == NULL) {
+    byoca_log(BYOCA_LOG_ERROR, "cert %lld: out of memory", (long long)cert_id);
+    if (j != NULL)
+      mgr_job_end(j);
+    return; /* its lease runs out; it is claimed again */
+  }
+  c->op.work = load_work;
+  c->op.done = load_done;
+  c->op.drop = load_drop;
+  c->j = j;
+  c->cert_id = cert_id;
+  j->pending++; /* the load: the job's memory waits for it */
+  mgr_lane_run_job(m, &c->op);
 }

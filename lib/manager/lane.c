@@ -1,10 +1,13 @@
-/* The store lane: the manager's periodic store work (claiming due
+/* The store lanes: the manager's periodic store work (claiming due
  * lineages, renewal-window polls and notifications, heartbeat and lease
- * renewal, purging expired tokens) runs on the loop's lane thread (never
- * behind the pool's key generations), over a second connection to the
- * store, so that a slow or locked PostgreSQL never stalls the loop: the
- * http-01 and tls-alpn-01 responders, the API and the jobs keep being
- * served on the first connection meanwhile.
+ * renewal, purging expired tokens) runs on the loop's lane 0 thread
+ * (never behind the pool's key generations), over a second connection to
+ * the store; the jobs' store work that has moved off the loop (challenge
+ * rows and lineage loads so far: docs/internals/store.md) on lane 1,
+ * over a third, so that it never waits behind a claim of thousands of
+ * rows. A slow, locked or stopped PostgreSQL never stalls the loop with
+ * them: the http-01 and tls-alpn-01 responders, the API and the jobs keep
+ * being served on the first connection meanwhile.
  *
  * One operation runs at a time, in the order queued; an operation is one
  * malloc'd block (struct mgr_lane_op first); what its work allocates is
@@ -17,6 +20,8 @@
  * On SQLite there is no second connection: operations run on the loop, at
  * once, on the manager's store (a local file is not worth a thread, and
  * two SQLite connections would contend for the write lock).
+ *
+ * Each lane is one FIFO; a lane never waits for the other.
  *
  * When the manager is freed while an operation runs, the lane is orphaned:
  * its last done callback frees it without calling back into the manager.
@@ -31,6 +36,7 @@
 struct mgr_lane {
   struct byoca_manager *m; /* NULL once the manager is gone */
   struct byoca_loop *loop;
+  int idx;                   /* the loop's lane it runs on */
   struct byoca_store *store; /* the lane's own connection; NULL = inline */
   struct mgr_lane_op *head, *tail; /* waiting */
   struct mgr_lane_op *cur;         /* on a worker */
@@ -42,23 +48,38 @@ size_t byoca_manager_store_in_flight(void) {
   return atomic_load(&running);
 }
 
-int mgr_lane_open(struct byoca_manager *m, struct byoca_err *err) {
+static int lane_open(struct byoca_manager *m, int idx, const char *role,
+                     struct mgr_lane **out, struct byoca_err *err) {
   struct mgr_lane *l = calloc(1, sizeof(*l));
   if (l == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
                          "out of memory");
   l->m = m;
   l->loop = m->loop;
+  l->idx = idx;
   if (strcmp(byoca_store_backend(m->store), "postgresql") == 0) {
     int rc = byoca_store_open_twin(m->store, &l->store, err);
     if (rc != 0) {
-      byoca_err_activity(err, "opening the manager's second store connection");
+      byoca_err_activity(err, "opening the manager's %s store connection",
+                         role);
       free(l);
       return rc;
     }
+    mgr_store_name(l->store, role);
   }
-  m->lane = l;
+  *out = l;
   return 0;
+}
+
+static void lane_free(struct mgr_lane *l);
+
+int mgr_lane_open(struct byoca_manager *m, struct byoca_err *err) {
+  int rc = lane_open(m, 0, "lane", &m->lane, err);
+  if (rc == 0 && (rc = lane_open(m, 1, "job", &m->jlane, err)) != 0) {
+    lane_free(m->lane);
+    m->lane = NULL;
+  }
+  return rc;
 }
 
 static void op_drop(struct mgr_lane_op *op) {
@@ -108,7 +129,7 @@ static void lane_next(struct mgr_lane *l) {
       l->tail = NULL;
     l->cur = op;
     atomic_fetch_add(&running, 1);
-    if (byoca_loop_offload_lane(l->loop, lane_work, lane_done, l) == 0)
+    if (byoca_loop_offload_lane(l->loop, l->idx, lane_work, lane_done, l) == 0)
       return;
     /* no worker: on the loop after all */
     atomic_fetch_sub(&running, 1);
@@ -119,8 +140,8 @@ static void lane_next(struct mgr_lane *l) {
   }
 }
 
-void mgr_lane_run(struct byoca_manager *m, struct mgr_lane_op *op) {
-  struct mgr_lane *l = m->lane;
+static void lane_run(struct byoca_manager *m, struct mgr_lane *l,
+                     struct mgr_lane_op *op) {
   if (l == NULL || l->store == NULL) { /* SQLite, or not started */
     op->work(m->store, op);
     op->done(m, op);
@@ -136,9 +157,19 @@ void mgr_lane_run(struct byoca_manager *m, struct mgr_lane_op *op) {
   lane_next(l);
 }
 
-void mgr_lane_close(struct byoca_manager *m) {
-  struct mgr_lane *l = m->lane;
-  m->lane = NULL;
+void mgr_lane_run(struct byoca_manager *m, struct mgr_lane_op *op) {
+  lane_run(m, m->lane, op);
+}
+
+void mgr_lane_run_job(struct byoca_manager *m, struct mgr_lane_op *op) {
+  lane_run(m, m->jlane, op);
+}
+
+int mgr_lane_job_async(const struct byoca_manager *m) {
+  return m->jlane != NULL && m->jlane->store != NULL;
+}
+
+static void lane_close(struct mgr_lane *l) {
   if (l == NULL)
     return;
   if (l->cur != NULL) {
@@ -146,4 +177,10 @@ void mgr_lane_close(struct byoca_manager *m) {
     return;
   }
   lane_free(l);
+}
+
+void mgr_lane_close(struct byoca_manager *m) {
+  lane_close(m->lane);
+  lane_close(m->jlane);
+  m->lane = m->jlane = NULL;
 }

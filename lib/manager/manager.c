@@ -32,7 +32,14 @@ int byoca_manager_new(const struct byoca_manager_opts *opts,
   m->store = opts->store;
   m->http = opts->http;
   m->resolver = opts->resolver;
+  if ((m->answers = mgr_answers_new()) == NULL) {
+    mgr_cfg_free(&m->cfg);
+    free(m);
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                         "out of memory");
+  }
   if ((rc = mgr_dns_build(m, opts, &m->dns, err)) != 0) {
+    mgr_answers_unref(m->answers);
     mgr_cfg_free(&m->cfg);
     free(m);
     return rc;
@@ -304,8 +311,11 @@ void byoca_manager_free(struct byoca_manager *m) {
   if (m->beat_timer != NULL)
     byoca_timer_cancel(m->beat_timer);
   m->draining = 1;
-  mgr_lane_close(m);  /* an operation still running ends on its own */
-  mgr_jobs_detach(m); /* orders cancelled; their store rows stay */
+  /* orders cancelled (their store rows stay) before the lane closes:
+   * a challenge's store write dropped with the lane then only ends its
+   * cancelled order */
+  mgr_jobs_detach(m);
+  mgr_lane_close(m); /* an operation still running ends on its own */
   mgr_ari_free_all(m);
   mgr_notify_free_all(m);
   mgr_slots_free(m);
@@ -316,5 +326,6 @@ void byoca_manager_free(struct byoca_manager *m) {
   mgr_metrics_free(&m->metrics);
   mgr_cfg_free(&m->cfg);
   mgr_dns_close(m->dns); /* RFC 2136 waits end: byoca_rfc2136_in_flight */
+  mgr_answers_unref(m->answers);
   free(m);
 }

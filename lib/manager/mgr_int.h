@@ -249,13 +249,36 @@ struct byoca_manager {
   struct mgr_ari_batch *ari_batches; /* renewalInfo polls under way */
   size_t ari_inflight;               /* lineages they poll */
   struct mgr_lane *lane;             /* periodic store work (lane.c) */
+  struct mgr_lane *jlane;            /* the jobs' store work (lane.c) */
   int claiming;                      /* a claim is on the lane */
   int claim_again;                   /* claim once more after it */
   int beating;                       /* a heartbeat is on the lane */
   int purging;                       /* a token purge is on the lane */
   int ari_claiming;                  /* an ARI claim is on the lane */
   int pump_again;                    /* pump the outbox once more */
+  struct mgr_answers *answers;       /* this node's challenges (answers.c) */
 };
+
+/* ---- this node's challenge answers (answers.c) ---- */
+
+/* The longest challenge token (an http-01 token or a tls-alpn-01 row's
+ * name) and key authorization looked up. */
+#define MGR_TOKEN_MAX 300
+#define MGR_KEYAUTHZ_MAX 1024
+
+struct mgr_answers;
+/* An empty set, one reference; NULL when out of memory. */
+struct mgr_answers *mgr_answers_new(void);
+/* Another reference to a (NULL: none). */
+struct mgr_answers *mgr_answers_ref(struct mgr_answers *a);
+/* Drops a reference; the last frees the set. */
+void mgr_answers_unref(struct mgr_answers *a);
+/* Answers token with key_authz for lineage cert_id until expires
+ * (replacing what it answered before); 0 or BYOCA_E_NOMEM. */
+int mgr_answers_put(struct mgr_answers *a, const char *token,
+                    const char *key_authz, int64_t cert_id, int64_t expires);
+/* Stops answering token if lineage cert_id set it up. */
+void mgr_answers_del(struct mgr_answers *a, const char *token, int64_t cert_id);
 
 /* ---- the store lane (lane.c) ---- */
 
@@ -271,11 +294,20 @@ struct mgr_lane_op {
    * (NULL: nothing) */
   void (*drop)(struct mgr_lane_op *op);
 };
-/* Opens the lane (a second connection on PostgreSQL). */
+/* Names the store connection s "byocad:<node>:<role>" for the server's
+ * session list (PostgreSQL's application_name); logs a failure. */
+void mgr_store_name(struct byoca_store *s, const char *role);
+/* Opens the lanes (a second and a third connection on PostgreSQL). */
 int mgr_lane_open(struct byoca_manager *m, struct byoca_err *err);
-/* Queues op (taken over); on SQLite it runs at once, done included. */
+/* Queues op (taken over) on the periodic work's lane; on SQLite it runs
+ * at once, done included. */
 void mgr_lane_run(struct byoca_manager *m, struct mgr_lane_op *op);
-/* Closes the lane; an operation still running finishes on its own. */
+/* The same on the jobs' lane. */
+void mgr_lane_run_job(struct byoca_manager *m, struct mgr_lane_op *op);
+/* 1 when the jobs' lane runs its operations on a thread (PostgreSQL),
+ * 0 when they run at once on the loop (SQLite, or not started). */
+int mgr_lane_job_async(const struct byoca_manager *m);
+/* Closes the lanes; an operation still running finishes on its own. */
 void mgr_lane_close(struct byoca_manager *m);
 
 /* config.c: trusts the operator's URLs (overrides, default CAs, webhook). */
@@ -459,8 +491,11 @@ void mgr_ca_outcome(struct mgr_job *j, int ok, const char *error);
 /* persist.c */
 int mgr_persist_cb(void *arg, const char *order_url,
                    const struct byoca_key *key);
-/* 1 if an in-flight order was found and its resumption started. */
-int mgr_resume_try(struct mgr_job *j);
+/* 1 if an in-flight order was found and its resumption started, from
+ * what order_get read (rc, *o, *key and *e; *key and *e are taken over
+ * and left empty). */
+int mgr_resume_with(struct mgr_job *j, int rc, struct byoca_order_row *o,
+                    struct byoca_secret *key, struct byoca_err *e);
 /* The order request of j (names, key type, solvers, persist). */
 void mgr_order_req(struct mgr_job *j, struct byoca_order_req *req);
 
@@ -478,10 +513,13 @@ void mgr_dns_close(struct mgr_dns *d);
 /* The solver of the longest zone holding name, else the zone-less entry,
  * else NULL. Borrowed from d. */
 struct byoca_solver *mgr_dns_pick(const struct mgr_dns *d, const char *name);
-/* The tenant's own RFC 2136 zones (store), each with its solver; *out
- * NULL when it has none. */
-int mgr_dns_tenant(struct byoca_manager *m, int64_t tenant_id,
-                   struct mgr_dns **out, struct byoca_err *err);
+/* The tenant's own RFC 2136 zones, each with its solver, from the rows
+ * and secrets rfc2136_list read (taken over and freed); *out NULL when it
+ * has none. */
+int mgr_dns_tenant_build(struct byoca_manager *m,
+                         struct byoca_rfc2136_row *rows,
+                         struct byoca_secret *secrets, size_t n,
+                         struct mgr_dns **out, struct byoca_err *err);
 /* 1 if dns-01 can be answered (a hook or an rfc2136 zone of the
  * provider's, or of j's tenant when j is not NULL). */
 int mgr_dns01_ready(const struct byoca_manager *m, const struct mgr_job *j);

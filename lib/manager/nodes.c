@@ -6,6 +6,7 @@
  * lease keeps its lineage while this node lives. A node that dies stops
  * renewing: its leases run out and another node claims the lineages and
  * resumes their orders from the store (persist.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,11 +108,24 @@ void mgr_node_beat(struct byoca_manager *m) {
   mgr_lane_run(m, &b->op);
 }
 
+void mgr_store_name(struct byoca_store *s, const char *role) {
+  char app[64];
+  struct byoca_err e = {0};
+  /* PostgreSQL keeps 63 bytes of it: the node name is cut first */
+  snprintf(app, sizeof(app), "byocad:%.48s:%s", byoca_store_node(s), role);
+  if (byoca_store_set_app_name(s, app, &e) != 0)
+    byoca_log(BYOCA_LOG_WARN, "cannot name the store connection %s: %s", app,
+              e.msg);
+  byoca_err_clear(&e);
+}
+
 int mgr_node_start(struct byoca_manager *m, struct byoca_err *err) {
   char name[64];
   /* a name of up to 63 bytes: a longer host name is cut */
   byoca_strlcpy(name, m->cfg.node_id, sizeof(name));
   int rc = byoca_store_set_node(m->store, name, err);
+  if (rc == 0)
+    mgr_store_name(m->store, "main");
   /* leases of this name belong to a previous process of this node, which
    * is gone; other nodes' leases run out by themselves */
   if (rc == 0)

@@ -181,13 +181,16 @@ static int resume_prepare(struct mgr_job *j, const struct byoca_order_row *o,
   return 0;
 }
 
-int mgr_resume_try(struct mgr_job *j) {
-  struct byoca_order_row o;
-  struct byoca_secret key = {0};
-  struct byoca_err e = {0};
-  memset(&o, 0, sizeof(o));
-  int rc = byoca_store_order_get(j->m->store, j->cert_id, &o, &key, &e);
+int mgr_resume_with(struct mgr_job *j, int rc, struct byoca_order_row *op,
+                    struct byoca_secret *keyp, struct byoca_err *ep) {
+  struct byoca_order_row o = *op;
+  struct byoca_secret key = *keyp;
+  struct byoca_err e = *ep;
+  keyp->data = NULL;
+  keyp->len = 0;
+  memset(ep, 0, sizeof(*ep));
   if (rc == BYOCA_E_NOTFOUND) {
+    byoca_secret_free(&key);
     byoca_err_clear(&e);
     return 0;
   }

@@ -1,7 +1,9 @@
 /* The manager's challenge solvers. http-01 goes into the store's challenge
  * table, from which any byocad node's HTTP listener answers; tls-alpn-01
  * too, as a row keyed by its validation server name, from which any
- * node's tls-alpn responder builds the certificate; dns-01 and
+ * node's tls-alpn responder builds the certificate. The rows are written
+ * on the jobs' store lane (lane.c), and this node answers its own from
+ * memory too (answers.c). dns-01 and
  * dns-account-01 go by RFC 2136 to the server of the tenant's longest
  * zone holding the name (its own entries, set through the API), else of
  * the provider's longest configured zone (dns.c), else to the operator's
@@ -19,7 +21,8 @@
 
 struct mgr_solver {
   struct byoca_solver pub;
-  struct byoca_store *store; /* http-01 */
+  struct byoca_manager *m;     /* http-01, tls-alpn-01: for the lane */
+  struct mgr_answers *answers; /* this node's answers (answers.c) */
   int64_t cert_id;
   int dns;                    /* answers dns-01 and dns-account-01 */
   int alpn;                   /* answers tls-alpn-01 (store rows) */
@@ -41,6 +44,7 @@ static void maybe_destroy(struct mgr_solver *s) {
   if (!s->retired || s->busy > 0)
     return;
   byoca_solver_free(s->inner);
+  mgr_answers_unref(s->answers);
   mgr_dns_unref(s->tzones);
   mgr_dns_unref(s->zones);
   free(s);
@@ -115,6 +119,116 @@ static int alpn_token(const struct byoca_challenge *ch, char *out,
                                 outlen - p);
 }
 
+/* A challenge row written or deleted on the store lane (PostgreSQL: on
+ * its thread, so that a slow store never stalls the loop; SQLite: at
+ * once), the solver's callback called from the loop afterwards. */
+struct chal_op {
+  struct mgr_lane_op op;
+  struct mgr_solver *s;
+  int del; /* 0: put, 1: delete */
+  byoca_solve_cb cb;
+  void *arg;
+  int64_t cert_id, expires; /* copied: the work sees only the op */
+  char *token, *key_authz, *ident;
+  int rc;
+  struct byoca_err err;
+};
+
+static void chal_work(struct byoca_store *st, struct mgr_lane_op *op) {
+  struct chal_op *c = (struct chal_op *)op;
+  if (c->del)
+    c->rc = byoca_store_challenge_delete(st, c->token, c->cert_id, &c->err);
+  else
+    c->rc = byoca_store_challenge_put(st, c->token, c->key_authz, c->cert_id,
+                                      c->expires, &c->err);
+}
+
+/* Calls back (err, or NULL), then lets go of what the operation held. */
+static void chal_end(struct chal_op *c, const struct byoca_err *err) {
+  struct mgr_solver *s = c->s;
+  c->cb(c->arg, err); /* may call into s again (cleanup after setup) */
+  free(c->token);
+  free(c->key_authz);
+  free(c->ident);
+  byoca_err_clear(&c->err);
+  s->busy--;
+  maybe_destroy(s);
+}
+
+static void chal_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct chal_op *c = (struct chal_op *)op;
+  struct mgr_solver *s = c->s;
+  (void)m;
+  if (c->del) {
+    if (c->rc != 0 && c->rc != BYOCA_E_NOTFOUND)
+      byoca_log(BYOCA_LOG_WARN, "cert %lld: cannot delete an %s token: %s",
+                (long long)s->cert_id, s->alpn ? "tls-alpn-01" : "http-01",
+                c->err.msg);
+    chal_end(c, NULL);
+    return;
+  }
+  if (c->rc == 0 && s->alpn &&
+      mgr_answers_put(s->answers, c->token, c->key_authz, s->cert_id,
+                      c->expires) != 0)
+    c->rc = byoca_err_set(&c->err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                          "out of memory");
+  if (c->rc != 0 && !s->alpn)
+    mgr_answers_del(s->answers, c->token, s->cert_id);
+  if (c->rc != 0 && s->alpn)
+    byoca_err_activity(&c->err, "answering tls-alpn-01 for %.255s", c->ident);
+  chal_end(c, c->rc != 0 ? &c->err : NULL);
+}
+
+/* The manager was freed first: its orders were cancelled, so the
+ * callback only ends them. */
+static void chal_drop(struct mgr_lane_op *op) {
+  struct chal_op *c = (struct chal_op *)op;
+  if (c->del) {
+    chal_end(c, NULL);
+    return;
+  }
+  if (!c->s->alpn)
+    mgr_answers_del(c->s->answers, c->token, c->s->cert_id);
+  byoca_err_set(&c->err, BYOCA_E_CANCELLED, BYOCA_CLASS_INTERNAL,
+                "byocad is shutting down");
+  chal_end(c, &c->err);
+}
+
+/* Queues the store write of a challenge row (del: its deletion). */
+static int chal_queue(struct mgr_solver *s, int del, const char *token,
+                      const struct byoca_challenge *ch, byoca_solve_cb cb,
+                      void *arg, struct byoca_err *err) {
+  struct chal_op *c = calloc(1, sizeof(*c));
+  if (c != NULL) {
+    c->token = strdup(token);
+    c->key_authz = del ? NULL : strdup(ch->key_authz);
+    c->ident = strdup(ch->identifier != NULL ? ch->identifier : "");
+  }
+  if (c == NULL || c->token == NULL || c->ident == NULL ||
+      (!del && c->key_authz == NULL)) {
+    if (c != NULL) {
+      free(c->token);
+      free(c->key_authz);
+      free(c->ident);
+      free(c);
+    }
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                         "out of memory");
+  }
+  c->op.work = chal_work;
+  c->op.done = chal_done;
+  c->op.drop = chal_drop;
+  c->s = s;
+  c->del = del;
+  c->cb = cb;
+  c->arg = arg;
+  c->cert_id = s->cert_id;
+  c->expires = byoca_now() + MGR_CHALLENGE_TTL_S;
+  s->busy++;
+  mgr_lane_run_job(s->m, &c->op);
+  return 0;
+}
+
 static int alpn_setup(struct mgr_solver *s, const struct byoca_challenge *ch,
                       byoca_solve_cb cb, void *arg, struct byoca_err *err) {
   char token[TOKEN_MAX + 16];
@@ -125,15 +239,9 @@ static int alpn_setup(struct mgr_solver *s, const struct byoca_challenge *ch,
                          ch->ident_type ? ch->ident_type : "an unknown",
                          ch->identifier ? ch->identifier : "");
   /* another lineage's answer for the name is never replaced: the CA
-   * validating it would see the wrong key authorization */
-  int rc = byoca_store_challenge_put(s->store, token, ch->key_authz, s->cert_id,
-                                     byoca_now() + MGR_CHALLENGE_TTL_S, err);
-  if (rc != 0) {
-    byoca_err_activity(err, "answering tls-alpn-01 for %.255s", ch->identifier);
-    return rc;
-  }
-  cb(arg, NULL);
-  return 0;
+   * validating it would see the wrong key authorization; so the store
+   * decides first, and this node answers from memory once it agreed */
+  return chal_queue(s, 0, token, ch, cb, arg, err);
 }
 
 static int w_setup(void *ctx, const struct byoca_challenge *ch,
@@ -146,33 +254,36 @@ static int w_setup(void *ctx, const struct byoca_challenge *ch,
   if (!token_ok(ch->token) || ch->key_authz == NULL)
     return byoca_err_set(err, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                          "invalid http-01 token for %s", ch->identifier);
-  int rc =
-      byoca_store_challenge_put(s->store, ch->token, ch->key_authz, s->cert_id,
-                                byoca_now() + MGR_CHALLENGE_TTL_S, err);
+  /* the CA's tokens are random: this node answers at once, from memory,
+   * and every node once the store has the row */
+  if (mgr_answers_put(s->answers, ch->token, ch->key_authz, s->cert_id,
+                      byoca_now() + MGR_CHALLENGE_TTL_S) != 0)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                         "out of memory");
+  /* the token is public (the CA fetches it by URL) */
+  byoca_log(BYOCA_LOG_DEBUG, "cert %lld: http-01 token %.64s set up",
+            (long long)s->cert_id, ch->token);
+  int rc = chal_queue(s, 0, ch->token, ch, cb, arg, err);
   if (rc != 0)
-    return rc;
-  cb(arg, NULL);
-  return 0;
+    mgr_answers_del(s->answers, ch->token, s->cert_id);
+  return rc;
 }
 
 static int w_cleanup(void *ctx, const struct byoca_challenge *ch,
                      byoca_solve_cb cb, void *arg, struct byoca_err *err) {
   struct mgr_solver *s = ctx;
-  struct byoca_err e = {0};
   char alpn[TOKEN_MAX + 16];
   if (s->dns)
     return inner_run(s, 1, ch, cb, arg, err);
   const char *token = !s->alpn                                  ? ch->token
                       : alpn_token(ch, alpn, sizeof(alpn)) == 0 ? alpn
                                                                 : NULL;
+  if (token != NULL)
+    mgr_answers_del(s->answers, token, s->cert_id);
   if (!s->keep && token != NULL && (s->alpn || token_ok(token)) &&
-      byoca_store_challenge_delete(s->store, token, s->cert_id, &e) != 0 &&
-      e.code != BYOCA_E_NOTFOUND)
-    byoca_log(BYOCA_LOG_WARN, "cert %lld: cannot delete an %s token: %s",
-              (long long)s->cert_id, s->alpn ? "tls-alpn-01" : "http-01",
-              e.msg);
-  byoca_err_clear(&e);
-  cb(arg, NULL);
+      chal_queue(s, 1, token, ch, cb, arg, NULL) == 0)
+    return 0;
+  cb(arg, NULL); /* kept for the next start, or not ours: nothing to do */
   return 0;
 }
 
@@ -200,7 +311,8 @@ static struct mgr_solver *solver_new(const char *name) {
 struct mgr_solver *mgr_solver_http(struct byoca_manager *m, int64_t cert_id) {
   struct mgr_solver *s = solver_new("byocad http-01");
   if (s != NULL) {
-    s->store = m->store;
+    s->m = m;
+    s->answers = mgr_answers_ref(m->answers);
     s->cert_id = cert_id;
   }
   return s;
@@ -209,7 +321,8 @@ struct mgr_solver *mgr_solver_http(struct byoca_manager *m, int64_t cert_id) {
 struct mgr_solver *mgr_solver_alpn(struct byoca_manager *m, int64_t cert_id) {
   struct mgr_solver *s = solver_new("byocad tls-alpn-01");
   if (s != NULL) {
-    s->store = m->store;
+    s->m = m;
+    s->answers = mgr_answers_ref(m->answers);
     s->cert_id = cert_id;
     s->alpn = 1;
   }

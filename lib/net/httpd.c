@@ -34,6 +34,7 @@ struct byoca_httpd_req {
   size_t body_len;
   int local;
   int responded;
+  int deferred; /* a heap copy made by byoca_httpd_defer */
 };
 
 static void apply_opts(struct byoca_httpd *h,
@@ -155,19 +156,10 @@ static void add_headers(struct byoca_httpd_req *r, int status,
                 "HTTP handler gave a malformed header line; dropped");
 }
 
-/* Sends the answer; see net.h. A second call for one request is logged and
- * ignored. */
-void byoca_httpd_respond(struct byoca_httpd_req *r, int status,
-                         const char *content_type, const void *body, size_t len,
-                         const char *const *headers) {
-  if (r == NULL)
-    return;
-  if (r->responded) {
-    byoca_log(BYOCA_LOG_ERROR, "HTTP handler answered %s %s twice", r->method,
-              r->path ? r->path : "?");
-    return;
-  }
-  r->responded = 1;
+/* Sends the answer on r->ev. */
+static void send_reply(struct byoca_httpd_req *r, int status,
+                       const char *content_type, const void *body, size_t len,
+                       const char *const *headers) {
   if (status < 100 || status > 599) {
     byoca_log(BYOCA_LOG_ERROR, "HTTP handler answered status %d", status);
     status = 500;
@@ -190,6 +182,74 @@ void byoca_httpd_respond(struct byoca_httpd_req *r, int status,
   }
   evhttp_send_reply(r->ev, status, NULL, buf);
   evbuffer_free(buf);
+}
+
+/* What a request holds besides evhttp's part. */
+static void req_release(struct byoca_httpd_req *r) {
+  evhttp_clear_headers(&r->query);
+  free(r->path);
+  r->path = NULL;
+  /* bodies may carry keys (import, EAB): wipe ours */
+  if (r->body != NULL)
+    explicit_bzero(r->body, r->body_len);
+  free(r->body);
+  r->body = NULL;
+}
+
+/* Sends the answer; see net.h. A second call for one request is logged and
+ * ignored. */
+void byoca_httpd_respond(struct byoca_httpd_req *r, int status,
+                         const char *content_type, const void *body, size_t len,
+                         const char *const *headers) {
+  if (r == NULL)
+    return;
+  if (r->responded) {
+    byoca_log(BYOCA_LOG_ERROR, "HTTP handler answered %s %s twice", r->method,
+              r->path ? r->path : "?");
+    return;
+  }
+  r->responded = 1;
+  if (!r->deferred) {
+    send_reply(r, status, content_type, body, len, headers);
+    return;
+  }
+  if (r->ev != NULL) { /* the client is still there */
+    evhttp_connection_set_closecb(evhttp_request_get_connection(r->ev), NULL,
+                                  NULL);
+    send_reply(r, status, content_type, body, len, headers);
+  }
+  req_release(r);
+  free(r);
+}
+
+/* The connection of a deferred request closed: evhttp frees the request. */
+static void on_deferred_gone(struct evhttp_connection *evcon, void *arg) {
+  struct byoca_httpd_req *d = arg;
+  (void)evcon;
+  d->ev = NULL;
+}
+
+struct byoca_httpd_req *byoca_httpd_defer(struct byoca_httpd_req *r) {
+  struct evhttp_connection *evcon = r != NULL && !r->responded && !r->deferred
+                                        ? evhttp_request_get_connection(r->ev)
+                                        : NULL;
+  struct byoca_httpd_req *d = evcon != NULL ? malloc(sizeof(*d)) : NULL;
+  if (d == NULL)
+    return NULL;
+  *d = *r;
+  d->deferred = 1;
+  TAILQ_INIT(&d->query); /* the parameters move over */
+  struct evkeyval *kv;
+  while ((kv = TAILQ_FIRST(&r->query)) != NULL) {
+    TAILQ_REMOVE(&r->query, kv, next);
+    TAILQ_INSERT_TAIL(&d->query, kv, next);
+  }
+  r->path = NULL;
+  r->body = NULL;
+  r->body_len = 0;
+  r->responded = 1; /* by d, later */
+  evhttp_connection_set_closecb(evcon, on_deferred_gone, d);
+  return d;
 }
 
 /* The server's own answers (RFC 7807, as the API's). */
@@ -322,12 +382,8 @@ static void on_request(struct evhttp_request *ev, void *arg) {
                       "the request was not answered");
     }
   }
-  evhttp_clear_headers(&r.query);
-  free(r.path);
-  /* bodies may carry keys (import, EAB): wipe ours and evhttp's copy */
-  if (r.body != NULL)
-    explicit_bzero(r.body, r.body_len);
-  free(r.body);
+  req_release(&r);
+  /* and evhttp's copy of the body */
   struct evbuffer *in = evhttp_request_get_input_buffer(ev);
   if (in != NULL)
     wipe_evbuffer(in);

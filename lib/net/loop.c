@@ -32,10 +32,10 @@ struct byoca_loop {
   pthread_t th[LOOP_WORKERS];
   int nth;
   int stop;
-  struct jobq todo;  /* waiting for a worker */
-  struct jobq lane;  /* waiting for the lane thread */
-  pthread_t lane_th; /* runs the lane's jobs, one at a time */
-  int lane_on;
+  struct jobq todo;                    /* waiting for a worker */
+  struct jobq lane[BYOCA_LOOP_LANES];  /* waiting for each lane's thread */
+  pthread_t lane_th[BYOCA_LOOP_LANES]; /* runs a lane's jobs, one at a time */
+  int lane_on[BYOCA_LOOP_LANES];
   struct jobq done;   /* finished, waiting for the loop */
   size_t inflight;    /* submitted and not yet delivered */
   int pipefd[2];      /* workers write a byte when a job is done */
@@ -128,9 +128,11 @@ static void stop_workers(struct byoca_loop *l) {
   for (int i = 0; i < l->nth; i++)
     pthread_join(l->th[i], NULL);
   l->nth = 0;
-  if (l->lane_on)
-    pthread_join(l->lane_th, NULL);
-  l->lane_on = 0;
+  for (int i = 0; i < BYOCA_LOOP_LANES; i++) {
+    if (l->lane_on[i])
+      pthread_join(l->lane_th[i], NULL);
+    l->lane_on[i] = 0;
+  }
 }
 
 void byoca_loop_free(struct byoca_loop *loop) {
@@ -140,7 +142,8 @@ void byoca_loop_free(struct byoca_loop *loop) {
      callback runs after this point. */
   stop_workers(loop);
   jobq_drop(&loop->todo);
-  jobq_drop(&loop->lane);
+  for (int i = 0; i < BYOCA_LOOP_LANES; i++)
+    jobq_drop(&loop->lane[i]);
   jobq_drop(&loop->done);
   if (loop->wake != NULL)
     event_free(loop->wake);
@@ -259,9 +262,16 @@ static void *worker_main(void *arg) {
   return worker_run(l, &l->todo);
 }
 
+/* A lane's thread; arg (malloc'd, freed here) names the loop and the lane. */
+struct lane_arg {
+  struct byoca_loop *l;
+  int i;
+};
+
 static void *lane_main(void *arg) {
-  struct byoca_loop *l = arg;
-  return worker_run(l, &l->lane);
+  struct lane_arg a = *(struct lane_arg *)arg;
+  free(arg);
+  return worker_run(a.l, &a.l->lane[a.i]);
 }
 
 static void drain_pipe(int fd) {
@@ -364,19 +374,26 @@ int byoca_loop_offload(struct byoca_loop *loop, byoca_work_cb work,
   return submit(loop, &loop->todo, work, done, arg);
 }
 
-int byoca_loop_offload_lane(struct byoca_loop *loop, byoca_work_cb work,
-                            byoca_done_cb done, void *arg) {
-  if (loop == NULL || work == NULL)
+int byoca_loop_offload_lane(struct byoca_loop *loop, int lane,
+                            byoca_work_cb work, byoca_done_cb done, void *arg) {
+  if (loop == NULL || work == NULL || lane < 0 || lane >= BYOCA_LOOP_LANES)
     return BYOCA_E_INVAL;
   if (loop->nth == 0) {
     int rc = pool_start(loop);
     if (rc != 0)
       return rc;
   }
-  if (!loop->lane_on) {
-    if (pthread_create(&loop->lane_th, NULL, lane_main, loop) != 0)
+  if (!loop->lane_on[lane]) {
+    struct lane_arg *a = malloc(sizeof(*a));
+    if (a == NULL)
+      return BYOCA_E_NOMEM;
+    a->l = loop;
+    a->i = lane;
+    if (pthread_create(&loop->lane_th[lane], NULL, lane_main, a) != 0) {
+      free(a);
       return BYOCA_E_INTERNAL;
-    loop->lane_on = 1;
+    }
+    loop->lane_on[lane] = 1;
   }
-  return submit(loop, &loop->lane, work, done, arg);
+  return submit(loop, &loop->lane[lane], work, done, arg);
 }

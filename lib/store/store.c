@@ -91,6 +91,16 @@ const char *byoca_store_node(struct byoca_store *s) {
   return s->node;
 }
 
+int byoca_store_set_app_name(struct byoca_store *s, const char *name,
+                             struct byoca_err *err) {
+  size_t n = name != NULL ? strlen(name) : 0;
+  if (n == 0 || n >= sizeof(s->app_name))
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "connection name: 1 to %d bytes", STORE_NODE_LEN - 1);
+  memcpy(s->app_name, name, n + 1);
+  return s->ops->set_app_name != NULL ? s->ops->set_app_name(s, err) : 0;
+}
+
 int store_schema_latest(void) {
   return STORE_SCHEMA_VERSION;
 }

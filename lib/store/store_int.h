@@ -24,7 +24,8 @@ struct byoca_store {
   const struct store_ops *ops;
   unsigned char master[BYOCA_MASTER_KEY_LEN];
   int version;
-  char node[STORE_NODE_LEN]; /* written into claimed_by by claims */
+  char node[STORE_NODE_LEN];     /* written into claimed_by by claims */
+  char app_name[STORE_NODE_LEN]; /* the connection's name, "" = libpq's */
   char *url; /* as opened, for byoca_store_open_twin (may hold a password) */
   /* SQLite backend */
   struct sqlite3 *db;

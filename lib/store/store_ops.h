@@ -269,6 +269,9 @@ struct store_ops {
   int (*open)(struct byoca_store *s, const char *url, struct byoca_err *err);
   /* Releases what open made; called once, also after a failed open. */
   void (*close)(struct byoca_store *s);
+  /* Names the connection for the server's session list (s->app_name);
+   * NULL when the backend has none. */
+  int (*set_app_name)(struct byoca_store *s, struct byoca_err *err);
   /* The tenant's data key as stored (wrapped by the master key), malloc'd;
    * BYOCA_E_NOTFOUND when the tenant has none. */
   int (*data_key)(struct byoca_store *s, int64_t tenant,

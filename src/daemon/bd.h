@@ -63,17 +63,23 @@ struct bd_call {
   struct bd *d;
   struct byoca_httpd_req *req;
   const char *method; /* HEAD is routed as GET */
+  const char *verb;   /* as sent (HEAD stays HEAD), for the access log */
   const char *path;
   const char *param[BD_MAX_PARAMS]; /* the route's {..} segments */
   int is_operator;                  /* caller holds the operator token */
   int64_t tenant; /* tenant acted on; 0 none (operator-wide) */
   int status;     /* what was answered, for the access log */
+  int api;        /* on the API listener (else http_listen) */
+  int64_t start_ms;
+  int deferred; /* answered later (byoca_httpd_defer): logged then */
 };
 
 typedef void (*bd_handler)(struct bd_call *c);
 
 /* ---- answers (server.c, problem.c) ---- */
 
+/* The access-log line of an answered call. */
+void bd_log_request(const struct bd_call *c);
 /* Answers raw bytes; every answer goes through here (access log). */
 void bd_reply(struct bd_call *c, int status, const char *content_type,
               const void *body, size_t len, const char *const *headers);

@@ -235,22 +235,23 @@ static void dispatch(struct bd_call *c, const struct table *t, int api) {
     r->fn(c);
 }
 
-static void log_request(const struct bd_call *c, int api, int64_t start_ms) {
+void bd_log_request(const struct bd_call *c) {
   char who[32];
   if (c->tenant > 0)
     snprintf(who, sizeof(who), "%lld", (long long)c->tenant);
   else
     byoca_strlcpy(who, c->is_operator ? "operator" : "-", sizeof(who));
-  byoca_log(api ? BYOCA_LOG_INFO : BYOCA_LOG_DEBUG,
-            "%s: %s %.200s %d tenant=%s %lldms", api ? "api" : "http",
-            byoca_httpd_method(c->req), c->path, c->status, who,
-            (long long)(byoca_now_ms() - start_ms));
+  byoca_log(c->api ? BYOCA_LOG_INFO : BYOCA_LOG_DEBUG,
+            "%s: %s %.200s %d tenant=%s %lldms", c->api ? "api" : "http",
+            c->verb, c->path, c->status, who,
+            (long long)(byoca_now_ms() - c->start_ms));
 }
 
 static void handle(struct bd *d, struct byoca_httpd_req *req, int api) {
-  int64_t start = byoca_now_ms();
-  struct bd_call c = {.d = d, .req = req};
+  struct bd_call c = {
+      .d = d, .req = req, .api = api, .start_ms = byoca_now_ms()};
   const char *m = byoca_httpd_method(req);
+  c.verb = m;
   c.method = strcmp(m, "HEAD") == 0 ? "GET" : m;
   c.path = byoca_httpd_path(req);
   struct table t[2] = {
@@ -258,7 +259,8 @@ static void handle(struct bd *d, struct byoca_httpd_req *req, int api) {
       {api ? api_routes : NULL,
        api ? sizeof(api_routes) / sizeof(*api_routes) : 0}};
   dispatch(&c, t, api);
-  log_request(&c, api, start);
+  if (!c.deferred)
+    bd_log_request(&c);
 }
 
 static void on_api(void *arg, struct byoca_httpd_req *req) {
@@ -329,8 +331,9 @@ static int listen_all(struct byoca_httpd *h, const struct bd_list *l,
   return 0;
 }
 
-/* The responder's source: the key authorization the store holds for the
- * validation server name (written by any node's manager). */
+/* The responder's source: the key authorization for the validation
+ * server name, this node's from memory, else what the store holds
+ * (written by any node's manager). */
 static int alpn_source(void *arg, const char *sni, char *out, size_t outlen) {
   struct bd *d = arg;
   char token[300];
@@ -338,8 +341,10 @@ static int alpn_source(void *arg, const char *sni, char *out, size_t outlen) {
   int n = snprintf(token, sizeof(token), BYOCA_ALPN_TOKEN_PREFIX "%s", sni);
   if (n < 0 || (size_t)n >= sizeof(token))
     return BYOCA_E_INVAL;
-  int rc =
-      byoca_store_challenge_get(d->store, token, byoca_now(), out, outlen, &e);
+  int rc = byoca_manager_challenge_get(d->mgr, token, out, outlen);
+  if (rc != 0) /* not this node's */
+    rc = byoca_store_challenge_get(d->store, token, byoca_now(), out, outlen,
+                                   &e);
   if (rc != 0 && rc != BYOCA_E_NOTFOUND)
     byoca_log(BYOCA_LOG_WARN, "tls-alpn-01: reading the challenge for %s: %s",
               sni, e.msg);

@@ -2,8 +2,8 @@
  * a client thread talks to it with byoca_http_local (and raw sockets where
  * the exact bytes matter), then wakes the loop through a pipe. Covers the
  * request accessors, the server's own 400/413/500 answers, the headers of
- * every answer, unix sockets (mode, is_local, replace, unlink) and the
- * connection cap. */
+ * every answer, unix sockets (mode, is_local, replace, unlink), the
+ * connection cap and deferred answers. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -36,6 +36,8 @@ struct fixture {
   int timed_out;
   int handler_calls;
   int held; /* a client socket left open past the client's end */
+  struct byoca_httpd_req *later[8]; /* deferred, answered by a timer */
+  int nlater;
   void (*client)(struct fixture *);
   char failures[4096]; /* written by the client thread only */
 };
@@ -131,12 +133,34 @@ static void respond_echo(struct byoca_httpd_req *r) {
   byoca_httpd_respond(r, 200, "text/plain", out, (size_t)n, NULL);
 }
 
+/* Answers the oldest deferred request, as a store lookup's callback
+ * would. */
+static void answer_later(void *arg) {
+  struct fixture *fx = arg;
+  if (fx->nlater == 0)
+    return;
+  struct byoca_httpd_req *d = fx->later[0];
+  memmove(fx->later, fx->later + 1, --fx->nlater * sizeof(*fx->later));
+  respond_echo(d); /* path, query and body moved over; frees d */
+}
+
 static void handler(void *arg, struct byoca_httpd_req *r) {
   struct fixture *fx = arg;
   const char *p = byoca_httpd_path(r);
   fx->handler_calls++;
   if (strcmp(p, "/forget") == 0)
     return;
+  if (strncmp(p, "/later", 6) == 0) {
+    struct byoca_httpd_req *d = fx->nlater < 8 ? byoca_httpd_defer(r) : NULL;
+    if (d == NULL ||
+        byoca_timer_add(fx->loop, strcmp(p, "/later/gone") == 0 ? 300 : 20,
+                        answer_later, fx) == NULL) {
+      byoca_httpd_respond(d != NULL ? d : r, 500, NULL, NULL, 0, NULL);
+      return;
+    }
+    fx->later[fx->nlater++] = d;
+    return;
+  }
   if (strcmp(p, "/twice") == 0) {
     byoca_httpd_respond(r, 200, "text/plain", "one", 3, NULL);
     byoca_httpd_respond(r, 201, "text/plain", "two", 3, NULL);
@@ -590,6 +614,40 @@ static void test_idle_timeout(void **state) {
   free(fx);
 }
 
+/* A deferred answer: the handler returns, a timer answers later with
+ * what the request held; a client gone before its answer costs nothing
+ * (the answer is dropped, the request freed). */
+static void client_later(struct fixture *fx) {
+  struct byoca_local_resp r;
+  static char out[4096];
+  CHECK(fx, call(fx, "POST", "/later/a?x=1", "t", "{\"b\":2}", &r) == 200);
+  CHECK(fx, body_has(&r, "method=POST\npath=/later/a\nx=1\n"));
+  CHECK(fx, body_has(&r, "auth=Bearer t\n"));
+  CHECK(fx, body_has(&r, "len=7\nnul=1\nbody={\"b\":2}\n"));
+  byoca_local_resp_free(&r);
+  int a = tcp_connect(fx->port);
+  static const char req[] = "GET /later/gone HTTP/1.1\r\nHost: x\r\n\r\n";
+  CHECK(fx, a >= 0 && write(a, req, sizeof(req) - 1) == sizeof(req) - 1);
+  usleep(50000); /* read by the server, waiting for its answer */
+  if (a >= 0)
+    close(a);
+  usleep(400000); /* its answer came, for no one */
+  raw(fx->port, "GET /later/b HTTP/1.0\r\n\r\n", out, sizeof(out));
+  CHECK(fx, strncmp(out, "HTTP/1.0 200 ", 13) == 0);
+  CHECK(fx, strstr(out, "path=/later/b\n") != NULL);
+}
+
+static void test_deferred(void **state) {
+  (void)state;
+  struct fixture *fx = calloc(1, sizeof(*fx));
+  start(fx, NULL, "127.0.0.1:0");
+  run_client(fx, client_later);
+  assert_int_equal(fx->handler_calls, 3);
+  assert_int_equal(fx->nlater, 0);
+  stop(fx);
+  free(fx);
+}
+
 /* Freeing a server with connections still open closes them, leak-free. */
 static void client_hold(struct fixture *fx) {
   struct byoca_local_resp r;
@@ -619,6 +677,7 @@ int main(void) {
       cmocka_unit_test(test_max_connections),
       cmocka_unit_test(test_idle_timeout),
       cmocka_unit_test(test_free_with_open_connections),
+      cmocka_unit_test(test_deferred),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

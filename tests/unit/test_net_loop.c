@@ -225,13 +225,39 @@ static void test_offload_lane(void **state) {
     assert_int_equal(
         byoca_loop_offload(loop, blocked_work, count_done, &pool_done), 0);
   usleep(20000); /* both workers are blocked now */
-  assert_int_equal(byoca_loop_offload_lane(loop, lane_work, job_done, &lj), 0);
+  assert_int_equal(byoca_loop_offload_lane(loop, 0, lane_work, job_done, &lj),
+                   0);
   assert_int_equal(byoca_loop_run(loop), 1);
   assert_int_equal(lj.done, 1);
   assert_int_equal(pool_done, 4);
   assert_false(pthread_equal(lj.worker, pthread_self()));
   /* released by the lane's job, not by their own limit */
   assert_int_equal(atomic_load(&released), 4);
+  byoca_loop_free(loop);
+}
+
+/* Neither does one lane wait behind another: lane 0's job blocks until
+ * lane 1's has run. */
+static void test_offload_lanes(void **state) {
+  (void)state;
+  struct byoca_loop *loop = byoca_loop_new();
+  int blocked_done = 0;
+  struct job lj = {.loop_thread = pthread_self()};
+  atomic_store(&lane_ran, 0);
+  atomic_store(&released, 0);
+  assert_int_equal(
+      byoca_loop_offload_lane(loop, 0, blocked_work, count_done, &blocked_done),
+      0);
+  usleep(20000); /* lane 0 is blocked now */
+  assert_int_equal(byoca_loop_offload_lane(loop, 1, lane_work, job_done, &lj),
+                   0);
+  assert_int_equal(byoca_loop_run(loop), 1);
+  assert_int_equal(lj.done, 1);
+  assert_int_equal(blocked_done, 1);
+  assert_int_equal(atomic_load(&released), 1);
+  assert_int_equal(
+      byoca_loop_offload_lane(loop, BYOCA_LOOP_LANES, lane_work, job_done, &lj),
+      BYOCA_E_INVAL);
   byoca_loop_free(loop);
 }
 
@@ -258,6 +284,7 @@ int main(void) {
       cmocka_unit_test(test_watch),
       cmocka_unit_test(test_offload),
       cmocka_unit_test(test_offload_lane),
+      cmocka_unit_test(test_offload_lanes),
       cmocka_unit_test(test_offload_free_pending),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,13 +66,30 @@ static int closed_while_idle(struct byoca_store *s) {
   return PQstatus(s->pg) == CONNECTION_BAD;
 }
 
+static int pg_set_app_name(struct byoca_store *s, struct byoca_err *err);
+
 /* A lost connection is re-established between transactions (a server
  * restart, a fail-over); inside one the transaction is lost anyway. */
 static void reconnect_if_lost(struct byoca_store *s) {
   if (s->pg_in_txn)
     return;
-  if (PQstatus(s->pg) == CONNECTION_BAD || closed_while_idle(s))
-    PQreset(s->pg);
+  if (PQstatus(s->pg) != CONNECTION_BAD && !closed_while_idle(s))
+    return;
+  PQreset(s->pg);
+  if (s->app_name[0] != '\0' && PQstatus(s->pg) == CONNECTION_OK)
+    (void)pg_set_app_name(s, NULL); /* a new session has libpq's name */
+}
+
+static int pg_set_app_name(struct byoca_store *s, struct byoca_err *err) {
+  const char *v[1] = {s->app_name};
+  PGresult *r =
+      PQexecParams(s->pg, "SELECT set_config('application_name', $1, false)", 1,
+                   NULL, v, NULL, NULL, 0);
+  int rc = 0;
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    rc = pq_fail(s, err, "naming the connection", r);
+  PQclear(r);
+  return rc;
 }
 
 static PGresult *query_v(struct byoca_store *s, struct byoca_err *err,
@@ -288,6 +305,7 @@ static int pg_data_key(struct byoca_store *s, int64_t tenant,
 const struct store_ops store_pg_ops = {.name = "postgresql",
                                        .open = pg_open,
                                        .close = pg_close,
+                                       .set_app_name = pg_set_app_name,
                                        .data_key = pg_data_key,
                                        .begin = pq_raw_begin,
                                        .commit = pq_commit,

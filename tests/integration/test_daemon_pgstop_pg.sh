@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# A PostgreSQL that does not answer at all does not stall byocad's event
+# loop while an order is in flight (issue 9). byocad names its store
+# connections (application_name "byocad:node1:main", ":lane" and ":job"); the
+# test finds their server processes and stops them (SIGSTOP), so every
+# statement on them waits for as long as they are stopped.
+#
+# The order is caught in flight: a psql session holds an EXCLUSIVE lock
+# on challenge_tokens, so the job's http-01 row cannot be written and the
+# job waits for it with its token set up (the CA is not told yet). While
+# byocad's server processes are stopped, /healthz and that http-01 token
+# (this node's own, answered from memory) must be answered, also while a
+# request for another node's token (only the store has it) waits for the
+# store; then the processes go on, the lock goes, the other node's token
+# is answered, and the certificate is issued, once.
+# With the row written on the loop's own connection nothing would be
+# answered: the loop would wait for PostgreSQL with the job.
+source "$(dirname "$0")/common.sh"
+source "$BYOCA_SRC/tests/env/daemon.sh"
+source "$BYOCA_SRC/tests/env/nodes.sh"
+env_init daemon_pgstop_pg
+env_gen_tls
+env_start_challtestsrv
+env_start_pebble
+nodes_init
+NODE_HTTP_1=$PORT_HTTP01
+node_start 1 "tick_ms = 200" "log_level = debug"
+node_use 1
+sql() {
+  "$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
+    -d byocad -c "$1"
+}
+byocad_pids() {
+  sql "SELECT pid FROM pg_stat_activity
+       WHERE application_name LIKE 'byocad:node1:%' ORDER BY pid"
+}
+[ "$(byocad_pids | wc -l)" = 3 ] ||
+  fail "byocad's connections are not named: $(sql "SELECT application_name
+    FROM pg_stat_activity WHERE datname = 'byocad'" | tr '\n' ' ')"
+
+# another node's http-01 answer: only the store has it
+OTHER=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+sql "INSERT INTO challenge_tokens (token, key_authz, cert_id, expires)
+     VALUES ('$OTHER', '$OTHER.other-node', 0,
+             extract(epoch FROM now())::bigint + 600)"
+
+# the lock that keeps the job's http-01 row from being written
+PGAPPNAME=byoca_lock "$(env_pg_bindir)/psql" -X -q -h "$PG_HOST" \
+  -p "$PORT_PG" -U byoca -d byocad -c "BEGIN;
+   LOCK TABLE challenge_tokens IN EXCLUSIVE MODE;
+   SELECT pg_sleep(300); COMMIT;" >"$ENV_DIR/lock.log" 2>&1 &
+LOCKER=$!
+STOPPED=()
+resume() {
+  [ ${#STOPPED[@]} -eq 0 ] || kill -CONT "${STOPPED[@]}" 2>/dev/null || true
+  STOPPED=()
+}
+unlock() {
+  sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+       WHERE application_name = 'byoca_lock'" >/dev/null || true
+  wait "$LOCKER" 2>/dev/null || true
+}
+env_atexit unlock
+env_atexit resume # runs first: a stopped process holds no one up at exit
+locked() {
+  [ "$(sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a
+            USING (pid) WHERE a.application_name = 'byoca_lock'
+            AND l.mode = 'ExclusiveLock' AND l.granted")" -ge 1 ]
+}
+wait_for 10 locked || fail "the lock on challenge_tokens was not taken"
+
+env_tenant stop >/dev/null
+T=$ENV_DIR/stop.token
+api_expect 201 POST /v1/certificates '{"identifiers":["s1.pgstop.test"]}' "$T"
+ID=$(json_get "$API_BODY" 'd["id"]')
+token_set_up() {
+  TOKEN=$(sed -n "s/.*cert $ID: http-01 token \([A-Za-z0-9_-]*\) set up.*/\1/p" \
+    "$(node_log 1)" | tail -n 1)
+  [ -n "$TOKEN" ]
+}
+wait_for 30 token_set_up || fail "no http-01 token was set up"
+row_waits() {
+  [ "$(sql "SELECT count(*) FROM pg_stat_activity
+            WHERE application_name LIKE 'byocad:node1:%'
+            AND wait_event_type = 'Lock'")" -ge 1 ]
+}
+wait_for 10 row_waits || fail "byocad's http-01 row does not wait for the lock"
+
+# PostgreSQL stops answering byocad
+mapfile -t STOPPED < <(byocad_pids)
+[ ${#STOPPED[@]} -eq 3 ] || fail "byocad's server processes: ${STOPPED[*]}"
+kill -STOP "${STOPPED[@]}" || fail "cannot stop byocad's server processes"
+# another node's token waits for the store, the loop does not wait for it
+"${ENV_CURL[@]}" --max-time 60 -o "$ENV_DIR/other.body" \
+  "http://127.0.0.1:$NODE_HTTP_1/.well-known/acme-challenge/$OTHER" \
+  >/dev/null 2>&1 &
+OTHER_CURL=$!
+sleep 0.5 # asked before the questions below
+body=$("${ENV_CURL[@]}" --max-time 10 \
+  "http://127.0.0.1:$NODE_HTTP_1/.well-known/acme-challenge/$TOKEN") ||
+  body="(no answer: curl $?)"
+code=$("${ENV_CURL[@]}" --max-time 10 -o /dev/null -w '%{http_code}' \
+  --unix-socket "$BYOCAD_SOCK" http://localhost/healthz) || code="no answer"
+state=$(ps -o state= -p "${STOPPED[0]}" | tr -d ' ')
+resume
+[ "$state" = T ] || fail "byocad's server process was not stopped: '$state'"
+case "$body" in
+"$TOKEN".*) ;;
+*) fail "http-01 not answered while PostgreSQL was stopped: $body" ;;
+esac
+[ "$code" = 200 ] || fail "/healthz while PostgreSQL was stopped: $code"
+api_expect 200 GET "/v1/certificates/$ID" "" "$T"
+[ "$(json_get "$API_BODY" 'd["state"]')" != issued ] ||
+  fail "issued while the lock was held"
+
+# the lock goes: the order goes on and the certificate is issued once;
+# the other node's token (read after the job's row, on the same lane) is
+# answered
+unlock
+wait "$OTHER_CURL" || fail "another node's token: no answer (curl $?)"
+[ "$(cat "$ENV_DIR/other.body")" = "$OTHER.other-node" ] ||
+  fail "another node's token: $(cat "$ENV_DIR/other.body")"
+wait_cert_state "$T" "$ID" issued 60 >/dev/null || fail "not issued"
+api_events "$T" >"$ENV_DIR/events.json" || fail "events"
+n=$(json_get "$(cat "$ENV_DIR/events.json")" \
+  'len([e for e in d if e["type"] == "certificate.issued"])')
+[ "$n" = 1 ] || fail "issued $n times"
+node_stop 1
+nodes_logs_clean || fail "sanitizer report"
+pass "http-01 and /healthz answered while byocad's PostgreSQL processes were stopped mid-order; another node's token answered after; issued once"
