@@ -16,6 +16,8 @@
 #   node_stop I                     SIGTERM; fails unless it exits 0
 #   node_log I                      the path of node I's log
 #   nodes_logs_clean                fails on sanitizer reports in any log
+#   nodes_sql SQL                   runs SQL on the nodes' database (psql
+#                                   -At: unaligned rows, fields split by |)
 
 nodes_init() {
   # shellcheck source=pg.sh
@@ -29,6 +31,11 @@ nodes_init() {
   "$BYOCAD" init -c "$ENV_DIR/node1/byocad.conf" \
     --token-file "$BYOCAD_OPERATOR" >"$ENV_DIR/byocad-init.log" 2>&1 ||
     { env__die "byocad init failed: $(cat "$ENV_DIR/byocad-init.log")" || return 1; }
+}
+
+nodes_sql() {
+  "$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
+    -d byocad -c "$1"
 }
 
 # node__conf I [LINE...]

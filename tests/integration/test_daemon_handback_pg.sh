@@ -23,30 +23,26 @@ node_use 1
 env_tenant hb >/dev/null
 "${CHECK[@]}" add-certs "$BYOCAD_SOCK" "$ENV_DIR/hb.token" 'h%03d.handback.test' \
   1 "$N" 4 >"$ENV_DIR/ids.json" || fail "adding $N certificates"
-sql() {
-  "$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
-    -d byocad -c "$1"
-}
-ordered() { sql "SELECT count(*) FROM orders WHERE order_url != ''"; }
+ordered() { nodes_sql "SELECT count(*) FROM orders WHERE order_url != ''"; }
 for ((i = 0; i < 150; i++)); do
   [ "$(ordered)" = "$N" ] && break
   sleep 0.2
 done
 [ "$(ordered)" = "$N" ] || fail "node 1 did not place $N orders in 30 s"
-held=$(sql "SELECT count(*) FROM certificates WHERE claimed_by = 'node1'
+held=$(nodes_sql "SELECT count(*) FROM certificates WHERE claimed_by = 'node1'
             AND lease_until > extract(epoch FROM now())")
 [ "$held" -ge 1 ] || fail "node 1 holds no lease before it stops"
 node_stop 1
 grep -q "drain timeout" "$(node_log 1)" ||
   fail "every order finished within the drain timeout; nothing was cut off"
-left=$(sql "SELECT count(*) FROM certificates WHERE claimed_by = 'node1'
+left=$(nodes_sql "SELECT count(*) FROM certificates WHERE claimed_by = 'node1'
             OR (lease_until > extract(epoch FROM now()) AND state != 1)")
 [ "$left" = 0 ] || fail "$left leases of node 1 outlived it"
 grep -q "leases of node node1 handed back" "$(node_log 1)" ||
   fail "node 1 did not say it handed its leases back"
 
 node_start 2 "${CONF[@]}"
-issued() { sql "SELECT count(*) FROM certificates WHERE state = 1"; }
+issued() { nodes_sql "SELECT count(*) FROM certificates WHERE state = 1"; }
 for ((i = 0; i < 250; i++)); do
   [ "$(issued)" = "$N" ] && break
   sleep 0.2

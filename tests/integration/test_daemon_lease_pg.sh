@@ -25,15 +25,11 @@ env_tenant lease >/dev/null
 T=$ENV_DIR/lease.token
 "${CHECK[@]}" add-certs "$BYOCAD_SOCK" "$T" 'l%03d.lease.test' 1 "$N" 4 \
   >"$ENV_DIR/ids.json" || fail "adding $N certificates"
-sql() {
-  "$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
-    -d byocad -c "$1"
-}
 for ((i = 0; i < 450; i++)); do
-  [ "$(sql "SELECT count(*) FROM certificates WHERE state = 1")" = "$N" ] && break
+  [ "$(nodes_sql "SELECT count(*) FROM certificates WHERE state = 1")" = "$N" ] && break
   sleep 0.2
 done
-[ "$(sql "SELECT count(*) FROM certificates WHERE state = 1")" = "$N" ] ||
+[ "$(nodes_sql "SELECT count(*) FROM certificates WHERE state = 1")" = "$N" ] ||
   fail "not all $N issued in 90 s"
 sleep 1
 "${CHECK[@]}" pebble-log "$ENV_DIR/pebble.log" >"$ENV_DIR/pebble.json" ||

@@ -34,11 +34,7 @@ env__wait pebble-proxy "$ENV_LAST_PID" 10 "${ENV_CURL[@]}" -f -o /dev/null \
 CONF=("max_parallel = 40" "max_parallel_per_ca = 40" "tick_ms = 200"
   "lease = 15")
 nodes_init
-sql() {
-  "$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
-    -d byocad -c "$1"
-}
-issued() { sql "SELECT count(*) FROM certificates WHERE state = 1"; }
+issued() { nodes_sql "SELECT count(*) FROM certificates WHERE state = 1"; }
 
 # --- N lineages, made due at once: added through node 1 alone, which
 # works on one at a time meanwhile
@@ -50,7 +46,7 @@ T=$ENV_DIR/nodes.token
   >"$W/ids.json" || fail "adding $N certificates"
 node_stop 1
 before=$(issued)
-sql "UPDATE certificates SET next_check = 0 WHERE state != 1" >/dev/null
+nodes_sql "UPDATE certificates SET next_check = 0 WHERE state != 1" >/dev/null
 echo "added $N lineages ($before issued while adding); all due now"
 for i in 1 2 3; do node_start "$i" "${CONF[@]}"; done
 
@@ -70,10 +66,10 @@ wait_issued() {
 wait_issued $((N * 25 / 100)) 120 || fail "issuance too slow"
 node_kill 2
 [ -n "$NODE_RC" ] || fail "node 2 survived SIGKILL"
-sql "SELECT id FROM certificates WHERE claimed_by = 'node2'
+nodes_sql "SELECT id FROM certificates WHERE claimed_by = 'node2'
      AND lease_until >= extract(epoch FROM now())::bigint AND state != 1" \
   >"$W/node2-leased.txt"
-sql "SELECT o.cert_id FROM orders o JOIN certificates c ON c.id = o.cert_id
+nodes_sql "SELECT o.cert_id FROM orders o JOIN certificates c ON c.id = o.cert_id
      WHERE c.claimed_by = 'node2'" >"$W/node2-orders.txt"
 echo "node 2 killed at $(issued) issued, holding $(wc -l <"$W/node2-leased.txt")" \
   "leases, $(wc -l <"$W/node2-orders.txt") orders in flight"
@@ -85,7 +81,7 @@ env_pg_restart 2 || fail "PostgreSQL did not come back"
 echo "PostgreSQL restarted at $(issued) issued"
 wait_issued "$N" 180 || fail "not every lineage issued after the restart"
 sleep 1
-[ "$(sql "SELECT count(*) FROM orders")" = 0 ] || fail "order rows left over"
+[ "$(nodes_sql "SELECT count(*) FROM orders")" = 0 ] || fail "order rows left over"
 
 # --- exactly once, spread, taken over
 node_use 1

@@ -17,13 +17,9 @@ nodes_init
 NODE_HTTP_1=$PORT_SPARE_FIRST
 node_start 1 "lease = 3" "tick_ms = 200"
 node_use 1
-sql() {
-  "$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
-    -d byocad -c "$1"
-}
 TOKEN=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
 AUTHZ="$TOKEN.stall-thumbprint"
-sql "INSERT INTO challenge_tokens (token, key_authz, cert_id, expires)
+nodes_sql "INSERT INTO challenge_tokens (token, key_authz, cert_id, expires)
      VALUES ('$TOKEN', '$AUTHZ', 0, extract(epoch FROM now())::bigint + 600)"
 http01() {
   "${ENV_CURL[@]}" --max-time 20 \
@@ -38,13 +34,13 @@ PGAPPNAME=byoca_stall "$(env_pg_bindir)/psql" -X -q -h "$PG_HOST" \
    SELECT pg_sleep(300); COMMIT;" >"$ENV_DIR/stall.log" 2>&1 &
 STALL=$!
 unstall() {
-  sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+  nodes_sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
        WHERE application_name = 'byoca_stall'" >/dev/null || true
   wait "$STALL" 2>/dev/null || true
 }
 env_atexit unstall
 waiting() {
-  sql "SELECT count(*) FROM pg_stat_activity
+  nodes_sql "SELECT count(*) FROM pg_stat_activity
        WHERE wait_event_type = 'Lock' AND datname = 'byocad'
        AND application_name != 'byoca_stall'"
 }
@@ -53,7 +49,7 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.1
 done
 [ "$(waiting)" -ge 1 ] || fail "no byocad statement waits for the locks"
-BEAT=$(sql "SELECT heartbeat FROM nodes WHERE name = 'node1'")
+BEAT=$(nodes_sql "SELECT heartbeat FROM nodes WHERE name = 'node1'")
 sleep 2 # heartbeats and claims pile up behind the locks
 
 # answered while the locks are held
@@ -67,16 +63,16 @@ grep -q '^byocad_loop_lag_seconds [0-9]' <<<"$API_BODY" ||
   fail "no byocad_loop_lag_seconds in /metrics"
 kill -0 "$STALL" 2>/dev/null || fail "the stall ended early: $(cat "$ENV_DIR/stall.log")"
 [ "$(waiting)" -ge 1 ] || fail "the store stopped being stalled before the answers"
-[ "$(sql "SELECT heartbeat FROM nodes WHERE name = 'node1'")" = "$BEAT" ] ||
+[ "$(nodes_sql "SELECT heartbeat FROM nodes WHERE name = 'node1'")" = "$BEAT" ] ||
   fail "a heartbeat got through the lock"
 
 # released: the heartbeats go on
 unstall
 for ((i = 0; i < 100; i++)); do
-  [ "$(sql "SELECT heartbeat FROM nodes WHERE name = 'node1'")" != "$BEAT" ] && break
+  [ "$(nodes_sql "SELECT heartbeat FROM nodes WHERE name = 'node1'")" != "$BEAT" ] && break
   sleep 0.1
 done
-[ "$(sql "SELECT heartbeat FROM nodes WHERE name = 'node1'")" != "$BEAT" ] ||
+[ "$(nodes_sql "SELECT heartbeat FROM nodes WHERE name = 'node1'")" != "$BEAT" ] ||
   fail "no heartbeat after the stall"
 [ "$(http01)" = "$AUTHZ" ] || fail "http-01 not answered after the stall"
 node_stop 1
