@@ -40,11 +40,11 @@ static int claim(struct byoca_store *s, int64_t now, int64_t lease_until,
                  db_prep(s, err, store_sql_claim_due, "iii", now, now,
                          (int64_t)(max - *n)),
                  ids, max, n, err);
-  for (size_t i = 0; rc == 0 && i < *n; i++)
-    rc = db_exec(s, err,
-                 "UPDATE certificates SET lease_until = ?, claimed_by = ?"
-                 " WHERE id = ?",
-                 "iti", lease_until, s->node, ids[i]);
+  if (rc == 0)
+    rc = db_exec_ids(s, err,
+                     "UPDATE certificates SET lease_until = ?, claimed_by = ?"
+                     " WHERE id = ?",
+                     ids, sizeof(*ids), *n, "it", lease_until, s->node);
   return rc;
 }
 
@@ -163,9 +163,10 @@ int sqlite_cert_ari_claim(struct byoca_store *s, int64_t now, int64_t until,
                        " ORDER BY ari_next LIMIT ?",
                        "iii", now, now, (int64_t)max),
                ids, max, n, err);
-  for (size_t i = 0; rc == 0 && i < *n; i++)
-    rc = db_exec(s, err, "UPDATE certificates SET ari_next = ? WHERE id = ?",
-                 "ii", until, ids[i]);
+  if (rc == 0)
+    rc =
+        db_exec_ids(s, err, "UPDATE certificates SET ari_next = ? WHERE id = ?",
+                    ids, sizeof(*ids), *n, "i", until);
   if (rc != 0) {
     db_rollback(s);
     *n = 0;

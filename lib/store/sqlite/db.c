@@ -98,6 +98,33 @@ int db_exec(struct byoca_store *s, struct byoca_err *err, const char *sql,
   return db_run(s, st, err);
 }
 
+int db_exec_ids(struct byoca_store *s, struct byoca_err *err, const char *sql,
+                const int64_t *ids, size_t stride, size_t n, const char *fmt,
+                ...) {
+  if (n == 0)
+    return 0;
+  va_list ap;
+  va_start(ap, fmt);
+  sqlite3_stmt *st = prep_v(s, err, sql, fmt, ap);
+  va_end(ap);
+  if (st == NULL)
+    return err != NULL && err->code != 0 ? err->code : BYOCA_E_IO;
+  int last = sqlite3_bind_parameter_count(st), rc = SQLITE_DONE;
+  for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
+    int64_t id;
+    memcpy(&id, (const char *)ids + i * stride, sizeof(id));
+    rc = sqlite3_bind_int64(st, last, id);
+    if (rc == SQLITE_OK)
+      while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    sqlite3_reset(st);
+  }
+  s->last_rc = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(s->db);
+  int code = rc != SQLITE_DONE ? db_fail(s, err, "writing") : 0;
+  sqlite3_finalize(st);
+  return code;
+}
+
 int db_begin(struct byoca_store *s, struct byoca_err *err) {
   return db_exec(s, err, "BEGIN IMMEDIATE", NULL);
 }

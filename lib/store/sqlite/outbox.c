@@ -77,13 +77,13 @@ static int claim(struct byoca_store *s, int64_t now_ms, int64_t lease_until,
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE)
     return db_fail(s, err, "claiming notifications");
-  rc = 0;
-  for (size_t i = 0; rc == 0 && i < *n; i++)
-    rc = db_exec(s, err,
-                 "UPDATE outbox SET lease_until = ?, claimed_by = ?"
-                 " WHERE id = ?",
-                 "iti", lease_until, s->node, (*out)[i].id);
-  return rc;
+  if (*n == 0)
+    return 0;
+  return db_exec_ids(s, err,
+                     "UPDATE outbox SET lease_until = ?, claimed_by = ?"
+                     " WHERE id = ?",
+                     &(*out)[0].id, sizeof(**out), *n, "it", lease_until,
+                     s->node);
 }
 
 int sqlite_outbox_claim(struct byoca_store *s, int64_t now_ms,

@@ -25,6 +25,12 @@ int db_run(struct byoca_store *s, sqlite3_stmt *st, struct byoca_err *err);
  * a read, for a claim to look before it takes the write lock. */
 int db_any(struct byoca_store *s, struct byoca_err *err, const char *sql,
            const char *fmt, ...);
+/* Runs sql (prepared once) for each of the n ids at ids, stride bytes
+ * apart: the arguments of fmt bind its first parameters, the id its last.
+ * Stops at the first failure. */
+int db_exec_ids(struct byoca_store *s, struct byoca_err *err, const char *sql,
+                const int64_t *ids, size_t stride, size_t n, const char *fmt,
+                ...);
 /* db_prep + db_run. */
 int db_exec(struct byoca_store *s, struct byoca_err *err, const char *sql,
             const char *fmt, ...);
