@@ -220,6 +220,20 @@ typedef void (*byoca_challenge_cb)(void *arg, int rc, const char *key_authz);
  * caller reads it itself then. */
 int byoca_manager_challenge_lookup(struct byoca_manager *m, const char *token,
                                    byoca_challenge_cb cb, void *arg) BYOCA_WUR;
+/* Store work of byocad's requests. */
+typedef void (*byoca_store_work_fn)(struct byoca_store *s, void *arg);
+/* Its continuation on the loop: rc 0 after the work ran,
+ * BYOCA_E_CANCELLED when the manager was freed first (the work may not
+ * have run). */
+typedef void (*byoca_store_done_fn)(void *arg, int rc);
+/* Runs work(store, arg) on a store connection and thread of the
+ * manager's own for HTTP requests (PostgreSQL, once started: never on
+ * the loop, in the order queued; work touches only arg and the store it
+ * is given), then done on the loop, exactly once: 0 when queued. On
+ * SQLite (or before the start) both run now, on the manager's store.
+ * BYOCA_E_NOMEM (nothing run). */
+int byoca_manager_store_run(struct byoca_manager *m, byoca_store_work_fn work,
+                            byoca_store_done_fn done, void *arg) BYOCA_WUR;
 /* A node sharing the store counts as alive while its last heartbeat is
  * younger than this many seconds (three heartbeat periods). */
 int64_t byoca_manager_node_alive_s(const struct byoca_manager *m);
@@ -229,5 +243,18 @@ int64_t byoca_manager_node_alive_s(const struct byoca_manager *m);
  * leases). */
 int byoca_manager_metrics(struct byoca_manager *m,
                           struct byoca_buf *out) BYOCA_WUR;
+/* The same in three steps, so that the store is read off the loop: what
+ * a scrape reads from the store (begin, on the loop; NULL when out of
+ * memory), reading it on s (fetch: any thread, touches only r and s),
+ * and the text (end, on the loop; frees r). */
+struct byoca_metrics_read;
+struct byoca_metrics_read *byoca_manager_metrics_begin(struct byoca_manager *m);
+void byoca_manager_metrics_fetch(struct byoca_metrics_read *r,
+                                 struct byoca_store *s);
+int byoca_manager_metrics_end(struct byoca_manager *m,
+                              struct byoca_metrics_read *r,
+                              struct byoca_buf *out) BYOCA_WUR;
+/* Frees r without the text (NULL: nothing). */
+void byoca_manager_metrics_free(struct byoca_metrics_read *r);
 
 #endif

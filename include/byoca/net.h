@@ -68,7 +68,7 @@ void byoca_signal_free(struct byoca_signal *s);
 int byoca_loop_offload(struct byoca_loop *loop, byoca_work_cb work,
                        byoca_done_cb done, void *arg) BYOCA_WUR;
 /* The loop's lanes, 0 .. BYOCA_LOOP_LANES - 1. */
-#define BYOCA_LOOP_LANES 2
+#define BYOCA_LOOP_LANES 3
 /* The same on one of the loop's lanes: a thread of its own, one job at a
  * time in the order given, never waiting behind the pool's (long) jobs
  * nor another lane's. For blocking I/O that must not be delayed (byocad's

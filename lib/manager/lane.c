@@ -5,9 +5,10 @@
  * the store; the jobs' store work that has moved off the loop (challenge
  * rows and lineage loads so far: docs/internals/store.md) on lane 1,
  * over a third, so that it never waits behind a claim of thousands of
- * rows. A slow, locked or stopped PostgreSQL never stalls the loop with
- * them: the http-01 and tls-alpn-01 responders, the API and the jobs keep
- * being served on the first connection meanwhile.
+ * rows; byocad's HTTP requests (store_run.c) on lane 2, over a fourth,
+ * so that an API burst never delays a job. A slow, locked or stopped
+ * PostgreSQL never stalls the loop with them: the http-01 and tls-alpn-01
+ * responders, the API and the jobs keep being served meanwhile.
  *
  * One operation runs at a time, in the order queued; an operation is one
  * malloc'd block (struct mgr_lane_op first); what its work allocates is
@@ -21,7 +22,7 @@
  * once, on the manager's store (a local file is not worth a thread, and
  * two SQLite connections would contend for the write lock).
  *
- * Each lane is one FIFO; a lane never waits for the other.
+ * Each lane is one FIFO; a lane never waits for another.
  *
  * When the manager is freed while an operation runs, the lane is orphaned:
  * its last done callback frees it without calling back into the manager.
@@ -78,6 +79,11 @@ int mgr_lane_open(struct byoca_manager *m, struct byoca_err *err) {
   if (rc == 0 && (rc = lane_open(m, 1, "job", &m->jlane, err)) != 0) {
     lane_free(m->lane);
     m->lane = NULL;
+  }
+  if (rc == 0 && (rc = lane_open(m, 2, "api", &m->alane, err)) != 0) {
+    lane_free(m->jlane);
+    lane_free(m->lane);
+    m->lane = m->jlane = NULL;
   }
   return rc;
 }
@@ -165,6 +171,10 @@ void mgr_lane_run_job(struct byoca_manager *m, struct mgr_lane_op *op) {
   lane_run(m, m->jlane, op);
 }
 
+void mgr_lane_run_api(struct byoca_manager *m, struct mgr_lane_op *op) {
+  lane_run(m, m->alane, op);
+}
+
 int mgr_lane_job_async(const struct byoca_manager *m) {
   return m->jlane != NULL && m->jlane->store != NULL;
 }
@@ -182,5 +192,6 @@ static void lane_close(struct mgr_lane *l) {
 void mgr_lane_close(struct byoca_manager *m) {
   lane_close(m->lane);
   lane_close(m->jlane);
-  m->lane = m->jlane = NULL;
+  lane_close(m->alane);
+  m->lane = m->jlane = m->alane = NULL;
 }

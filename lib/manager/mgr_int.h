@@ -250,6 +250,7 @@ struct byoca_manager {
   size_t ari_inflight;               /* lineages they poll */
   struct mgr_lane *lane;             /* periodic store work (lane.c) */
   struct mgr_lane *jlane;            /* the jobs' store work (lane.c) */
+  struct mgr_lane *alane;            /* byocad's requests (store_run.c) */
   int claiming;                      /* a claim is on the lane */
   int claim_again;                   /* claim once more after it */
   int beating;                       /* a heartbeat is on the lane */
@@ -297,13 +298,15 @@ struct mgr_lane_op {
 /* Names the store connection s "byocad:<node>:<role>" for the server's
  * session list (PostgreSQL's application_name); logs a failure. */
 void mgr_store_name(struct byoca_store *s, const char *role);
-/* Opens the lanes (a second and a third connection on PostgreSQL). */
+/* Opens the lanes (a second, third and fourth connection on PostgreSQL). */
 int mgr_lane_open(struct byoca_manager *m, struct byoca_err *err);
 /* Queues op (taken over) on the periodic work's lane; on SQLite it runs
  * at once, done included. */
 void mgr_lane_run(struct byoca_manager *m, struct mgr_lane_op *op);
 /* The same on the jobs' lane. */
 void mgr_lane_run_job(struct byoca_manager *m, struct mgr_lane_op *op);
+/* The same on the HTTP requests' lane. */
+void mgr_lane_run_api(struct byoca_manager *m, struct mgr_lane_op *op);
 /* 1 when the jobs' lane runs its operations on a thread (PostgreSQL),
  * 0 when they run at once on the loop (SQLite, or not started). */
 int mgr_lane_job_async(const struct byoca_manager *m);

@@ -17,7 +17,7 @@ static int load_cert(struct bd_call *c, int with_pem,
   if (bd_param_id(c, 0, &id) != 0)
     return -1;
   struct byoca_err e = {0};
-  int rc = byoca_store_cert_get(c->d->store, c->tenant, id, with_pem, row, &e);
+  int rc = byoca_store_cert_get(c->store, c->tenant, id, with_pem, row, &e);
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "certificate %lld not found", (long long)id);
   else if (rc != 0)
@@ -33,7 +33,7 @@ static void answer_cert(struct bd_call *c, int status, int64_t id,
   struct byoca_cert_row row;
   struct byoca_err e = {0};
   memset(&row, 0, sizeof(row));
-  int rc = byoca_store_cert_get(c->d->store, c->tenant, id, 0, &row, &e);
+  int rc = byoca_store_cert_get(c->store, c->tenant, id, 0, &row, &e);
   if (rc != 0 && fallback == NULL) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
@@ -127,8 +127,8 @@ void api_certs_list(struct bd_call *c) {
   struct byoca_cert_row *rows = NULL;
   size_t n = 0;
   struct byoca_err e = {0};
-  if (byoca_store_cert_list(c->d->store, c->tenant, after, limit, &rows, &n,
-                            &e) != 0) {
+  if (byoca_store_cert_list(c->store, c->tenant, after, limit, &rows, &n, &e) !=
+      0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;

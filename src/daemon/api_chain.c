@@ -39,7 +39,7 @@ static int audit_export(struct bd_call *c, const struct byoca_cert_row *row) {
 static void send_with_key(struct bd_call *c, const struct byoca_cert_row *row) {
   struct byoca_secret key = {0};
   struct byoca_err e = {0};
-  if (byoca_store_cert_key(c->d->store, c->tenant, row->id, &key, &e) != 0) {
+  if (byoca_store_cert_key(c->store, c->tenant, row->id, &key, &e) != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;
@@ -75,7 +75,7 @@ void api_certs_chain(struct bd_call *c) {
   struct byoca_cert_row row;
   struct byoca_err e = {0};
   memset(&row, 0, sizeof(row));
-  int rc = byoca_store_cert_get(c->d->store, c->tenant, id, 1, &row, &e);
+  int rc = byoca_store_cert_get(c->store, c->tenant, id, 1, &row, &e);
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "certificate %lld not found", (long long)id);
   else if (rc != 0)

@@ -79,7 +79,7 @@ void api_eab_put(struct bd_call *c) {
   struct byoca_secret mac = {0};
   struct byoca_err e = {0};
   if (kid_ok(c, kid) && mac_key(c, hk, &mac) == 0) {
-    if (byoca_store_eab_put(c->d->store, c->tenant, issuer, kid, &mac, &e) != 0)
+    if (byoca_store_eab_put(c->store, c->tenant, issuer, kid, &mac, &e) != 0)
       bd_problem_err(c, &e);
     else {
       bd_event(c, c->tenant, 0, "eab.set",
@@ -97,8 +97,7 @@ void api_eab_list(struct bd_call *c) {
   char **issuers = NULL, **kids = NULL;
   size_t n = 0;
   struct byoca_err e = {0};
-  if (byoca_store_eab_list(c->d->store, c->tenant, &issuers, &kids, &n, &e) !=
-      0) {
+  if (byoca_store_eab_list(c->store, c->tenant, &issuers, &kids, &n, &e) != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;
@@ -122,7 +121,7 @@ void api_eab_delete(struct bd_call *c) {
   if (issuer_param(c, issuer, sizeof(issuer)) != 0)
     return;
   struct byoca_err e = {0};
-  int rc = byoca_store_eab_delete(c->d->store, c->tenant, issuer, &e);
+  int rc = byoca_store_eab_delete(c->store, c->tenant, issuer, &e);
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "no EAB credentials for %s", issuer);
   else if (rc != 0)

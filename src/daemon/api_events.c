@@ -10,7 +10,7 @@ int bd_event(struct bd_call *c, int64_t tenant, int64_t cert, const char *type,
   char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
   json_decref(detail);
   struct byoca_err e = {0};
-  int rc = byoca_store_event_add(c->d->store, tenant, cert, type, text,
+  int rc = byoca_store_event_add(c->store, tenant, cert, type, text,
                                  byoca_now(), &e);
   if (rc != 0) {
     byoca_log(BYOCA_LOG_ERROR, "cannot record event %s: %s", type, e.msg);
@@ -30,8 +30,7 @@ void api_events_list(struct bd_call *c) {
   struct byoca_event *ev = NULL;
   size_t n = 0;
   struct byoca_err e = {0};
-  if (byoca_store_event_list(c->d->store, scope, after, limit, &ev, &n, &e) !=
-      0) {
+  if (byoca_store_event_list(c->store, scope, after, limit, &ev, &n, &e) != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;
@@ -48,7 +47,7 @@ void api_cas_list(struct bd_call *c) {
   struct byoca_ca_health *h = NULL;
   size_t n = 0;
   struct byoca_err e = {0};
-  if (byoca_store_ca_list(c->d->store, &h, &n, &e) != 0) {
+  if (byoca_store_ca_list(c->store, &h, &n, &e) != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;

@@ -97,7 +97,7 @@ static void put_entry(struct bd_call *c, const struct byoca_rfc2136_row *row,
   struct byoca_err e = {0};
   if (byoca_rfc2136_row_solver(c->d->loop, NULL, row, secret, &sv, &e) != 0) {
     bd_problem(c, 400, "%s", e.msg);
-  } else if (byoca_store_rfc2136_put(c->d->store, c->tenant, row, secret, &e) !=
+  } else if (byoca_store_rfc2136_put(c->store, c->tenant, row, secret, &e) !=
              0) {
     bd_problem_err(c, &e);
   } else {
@@ -147,8 +147,7 @@ void api_rfc2136_list(struct bd_call *c) {
   struct byoca_rfc2136_row *rows = NULL;
   size_t n = 0;
   struct byoca_err e = {0};
-  if (byoca_store_rfc2136_list(c->d->store, c->tenant, &rows, NULL, &n, &e) !=
-      0) {
+  if (byoca_store_rfc2136_list(c->store, c->tenant, &rows, NULL, &n, &e) != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;
@@ -174,7 +173,7 @@ void api_rfc2136_delete(struct bd_call *c) {
   if (zone_param(c, zone, sizeof(zone)) != 0)
     return;
   struct byoca_err e = {0};
-  int rc = byoca_store_rfc2136_delete(c->d->store, c->tenant, zone, &e);
+  int rc = byoca_store_rfc2136_delete(c->store, c->tenant, zone, &e);
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "no RFC 2136 server for zone %s", zone[0] ? zone : "*");
   else if (rc != 0)

@@ -15,7 +15,7 @@ static int load_tenant(struct bd_call *c, struct byoca_tenant *t) {
   if (bd_param_id(c, 0, &id) != 0)
     return -1;
   struct byoca_err e = {0};
-  int rc = byoca_store_tenant_get(c->d->store, id, t, &e);
+  int rc = byoca_store_tenant_get(c->store, id, t, &e);
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "tenant %lld not found", (long long)id);
   else if (rc != 0)
@@ -31,11 +31,11 @@ static int first_token(struct bd_call *c, const struct byoca_tenant *t,
   struct byoca_err e = {0};
   int64_t tid = 0;
   int rc =
-      byoca_store_token_mint(c->d->store, t->id, "initial", tok, len, &tid, &e);
+      byoca_store_token_mint(c->store, t->id, "initial", tok, len, &tid, &e);
   if (rc != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
-    if (byoca_store_tenant_destroy(c->d->store, t->id, &e) != 0)
+    if (byoca_store_tenant_destroy(c->store, t->id, &e) != 0)
       byoca_err_clear(&e);
     return -1;
   }
@@ -57,7 +57,7 @@ void api_tenants_create(struct bd_call *c) {
   char tok[TOKEN_BUF];
   const char *name = json_string_value(json_object_get(b, "name"));
   int64_t tid = 0;
-  int rc = byoca_store_tenant_create(c->d->store, name, &t, &e);
+  int rc = byoca_store_tenant_create(c->store, name, &t, &e);
   json_decref(b);
   if (rc != 0) {
     bd_problem_err(c, &e);
@@ -87,7 +87,7 @@ void api_tenants_list(struct bd_call *c) {
   struct byoca_tenant *ts = NULL;
   size_t n = 0;
   struct byoca_err e = {0};
-  if (byoca_store_tenant_list(c->d->store, &ts, &n, &e) != 0) {
+  if (byoca_store_tenant_list(c->store, &ts, &n, &e) != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;
@@ -131,8 +131,8 @@ void api_tenants_profile(struct bd_call *c) {
                "profile: not a profile name (1-63 of A-Z a-z 0-9 . _ -)");
   else if (p == NULL && req)
     bd_problem(c, 400, "profile_required: needs a profile");
-  else if (byoca_store_tenant_set_profile(c->d->store, t.id, p, req, &e) != 0 ||
-           byoca_store_tenant_get(c->d->store, t.id, &t, &e) != 0)
+  else if (byoca_store_tenant_set_profile(c->store, t.id, p, req, &e) != 0 ||
+           byoca_store_tenant_get(c->store, t.id, &t, &e) != 0)
     bd_problem_err(c, &e);
   else {
     bd_event(c, t.id, 0, "tenant.profile_set",

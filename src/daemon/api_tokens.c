@@ -30,7 +30,7 @@ static int active_tenant(struct bd_call *c, int64_t *id) {
   struct byoca_err e = {0};
   if (bd_param_id(c, 0, id) != 0)
     return -1;
-  int rc = byoca_store_tenant_get(c->d->store, *id, &t, &e);
+  int rc = byoca_store_tenant_get(c->store, *id, &t, &e);
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "tenant %lld not found", (long long)*id);
   else if (rc != 0)
@@ -53,7 +53,7 @@ static void mint(struct bd_call *c, int64_t tenant) {
   int64_t tid = 0;
   struct byoca_err e = {0};
   if (check_label(c, label) != 0 ||
-      byoca_store_token_mint(c->d->store, tenant, label, tok, sizeof(tok), &tid,
+      byoca_store_token_mint(c->store, tenant, label, tok, sizeof(tok), &tid,
                              &e) != 0) {
     if (e.code != 0)
       bd_problem_err(c, &e);
@@ -84,7 +84,7 @@ static void list(struct bd_call *c, int64_t tenant) {
   struct byoca_token_info *t = NULL;
   size_t n = 0;
   struct byoca_err e = {0};
-  if (byoca_store_token_list(c->d->store, tenant, &t, &n, &e) != 0) {
+  if (byoca_store_token_list(c->store, tenant, &t, &n, &e) != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;
@@ -105,7 +105,7 @@ void api_tokens_list(struct bd_call *c) {
   struct byoca_err e = {0};
   if (bd_param_id(c, 0, &tenant) != 0)
     return;
-  int rc = byoca_store_tenant_get(c->d->store, tenant, &t, &e);
+  int rc = byoca_store_tenant_get(c->store, tenant, &t, &e);
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "tenant %lld not found", (long long)tenant);
   else if (rc != 0)
@@ -128,12 +128,12 @@ void api_optokens_delete(struct bd_call *c) {
   if (bd_param_id(c, 0, &tid) != 0)
     return;
   struct byoca_err e = {0};
-  int rc = byoca_store_operator_tokens(c->d->store, &n, &e);
+  int rc = byoca_store_operator_tokens(c->store, &n, &e);
   if (rc == 0 && n <= 1) {
     /* only if tid is that one: else it is not an operator token (404) */
     struct byoca_token_info *t = NULL;
     size_t nt = 0;
-    rc = byoca_store_token_list(c->d->store, 0, &t, &nt, &e);
+    rc = byoca_store_token_list(c->store, 0, &t, &nt, &e);
     int last = rc == 0 && nt == 1 && t[0].id == tid;
     free(t);
     if (last) {
@@ -145,7 +145,7 @@ void api_optokens_delete(struct bd_call *c) {
     }
   }
   if (rc == 0)
-    rc = byoca_store_token_revoke(c->d->store, 0, tid, &e);
+    rc = byoca_store_token_revoke(c->store, 0, tid, &e);
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "no operator token %lld", (long long)tid);
   else if (rc != 0)
@@ -165,7 +165,7 @@ void api_tokens_delete(struct bd_call *c) {
   if (bd_param_id(c, 0, &tenant) != 0 || bd_param_id(c, 1, &tid) != 0)
     return;
   struct byoca_err e = {0};
-  int rc = byoca_store_token_revoke(c->d->store, tenant, tid, &e);
+  int rc = byoca_store_token_revoke(c->store, tenant, tid, &e);
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "token %lld of tenant %lld not found", (long long)tid,
                (long long)tenant);

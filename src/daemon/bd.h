@@ -72,6 +72,20 @@ struct bd_call {
   int api;        /* on the API listener (else http_listen) */
   int64_t start_ms;
   int deferred; /* answered later (byoca_httpd_defer): logged then */
+  /* the store connection the handler uses: byocad's on the loop, a store
+     lane's on a lane (server.c) */
+  struct byoca_store *store;
+  const char *auth;  /* the Authorization header, NULL if none */
+  const char *ctype; /* the Content-Type header, NULL if none */
+  /* set while the call runs on a store lane: the answer is kept here and
+     sent from the loop afterwards (server.c) */
+  struct bd_later *later;
+  void *ctx; /* a handler's own state across its steps (prep, then) */
+  void (*ctx_free)(void *ctx);
+  /* set by a handler instead of answering: runs on the loop once the
+     handler's store work is done, and answers */
+  void (*then)(struct bd_call *c);
+  int64_t node_alive_s; /* the manager's, for GET /v1/nodes (its prep) */
 };
 
 typedef void (*bd_handler)(struct bd_call *c);
@@ -165,6 +179,11 @@ void api_rfc2136_delete(struct bd_call *c);
 void api_events_list(struct bd_call *c);
 void api_cas_list(struct bd_call *c);
 void api_nodes_list(struct bd_call *c);
+/* On the loop before api_nodes_list: what it needs of the manager. */
+void api_nodes_prep(struct bd_call *c);
+/* GET /metrics (metrics.c): prep on the loop, then the store read (on a
+ * store lane on PostgreSQL), then the text on the loop. */
+void metrics_prep(struct bd_call *c);
 void wk_challenge(struct bd_call *c);
 void wk_acme_keys(struct bd_call *c);
 void wk_healthz(struct bd_call *c);

@@ -8,9 +8,8 @@ json_t *bd_body(struct bd_call *c, const struct bd_field *fields, size_t n,
   const char *body = byoca_httpd_body(c->req, &len);
   char why[512];
   int status = 400;
-  json_t *o =
-      bd_body_parse(byoca_httpd_header(c->req, "Content-Type"), body, len,
-                    fields, n, allow_empty, &status, why, sizeof(why));
+  json_t *o = bd_body_parse(c->ctype, body, len, fields, n, allow_empty,
+                            &status, why, sizeof(why));
   if (o == NULL)
     bd_problem(c, status, "%s", why);
   return o;

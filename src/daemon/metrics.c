@@ -1,13 +1,31 @@
 /* GET /metrics (operator token): the manager's Prometheus text
- * exposition, plus whether this daemon is draining. */
+ * exposition, plus whether this daemon is draining. What it needs from
+ * the store is read in the handler (on a store lane on PostgreSQL:
+ * server.c), the text made on the loop afterwards. */
 #include "bd.h"
 
 #define METRICS_MAX (32 * 1024 * 1024)
 
-void metrics_get(struct bd_call *c) {
+static void metrics_ctx_free(void *ctx) {
+  byoca_manager_metrics_free(ctx);
+}
+
+void metrics_prep(struct bd_call *c) {
+  c->ctx = byoca_manager_metrics_begin(c->d->mgr);
+  if (c->ctx == NULL) {
+    bd_problem(c, 500, "out of memory");
+    return;
+  }
+  c->ctx_free = metrics_ctx_free;
+}
+
+/* On the loop: the text. */
+static void metrics_send(struct bd_call *c) {
   struct byoca_buf out;
   byoca_buf_init(&out, METRICS_MAX);
-  int rc = byoca_manager_metrics(c->d->mgr, &out);
+  int rc = byoca_manager_metrics_end(c->d->mgr, c->ctx, &out);
+  c->ctx = NULL; /* freed */
+  c->ctx_free = NULL;
   if (rc == 0)
     rc = byoca_buf_appendf(&out,
                            "# HELP byocad_draining 1 while byocad shuts"
@@ -27,4 +45,10 @@ void metrics_get(struct bd_call *c) {
     bd_reply(c, 200, "text/plain; version=0.0.4", out.data, out.len, NULL);
   }
   byoca_buf_free(&out);
+}
+
+/* The store's part, on c->store (a store lane's thread on PostgreSQL). */
+void metrics_get(struct bd_call *c) {
+  byoca_manager_metrics_fetch(c->ctx, c->store);
+  c->then = metrics_send;
 }

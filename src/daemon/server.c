@@ -1,7 +1,15 @@
 /* The listeners and the front door of every request: the routing table
  * (method + path pattern -> handler and who may call it), bearer-token
  * authentication and scope, the drain switch, and one access-log line per
- * request. Handlers only see requests they may answer. */
+ * request. Handlers only see requests they may answer.
+ *
+ * On PostgreSQL a route marked LANE (its handler uses only the call and
+ * its store) runs with its authentication on the manager's store lane
+ * for requests (byoca_manager_store_run), the answer deferred: the
+ * handler's answer is kept (struct bd_later) and sent from the loop, so
+ * the loop never waits for the store. The other routes still read the
+ * store on the loop. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -11,6 +19,10 @@
 
 #define PARAM_MAX 256
 #define TOKEN_MAX 128
+#define LATER_HEADERS 8
+
+/* Whether a route's handler may run on a store lane. */
+enum { LOOP = 0, LANE = 1 };
 
 struct route {
   const char *method;
@@ -18,43 +30,51 @@ struct route {
                           path: parameters */
   enum bd_scope scope;
   bd_handler fn;
+  int lane;        /* LANE: the handler touches only the call and c->store */
+  bd_handler prep; /* NULL, or run on the loop first (sets c->ctx) */
 };
 
 static const struct route public_routes[] = {
-    {"GET", "/.well-known/acme-challenge/*", BD_PUBLIC, wk_challenge},
-    {"GET", "/.well-known/acme-keys", BD_PUBLIC, wk_acme_keys},
-    {"GET", "/healthz", BD_PUBLIC, wk_healthz},
+    {"GET", "/.well-known/acme-challenge/*", BD_PUBLIC, wk_challenge, LOOP,
+     NULL},
+    {"GET", "/.well-known/acme-keys", BD_PUBLIC, wk_acme_keys, LANE, NULL},
+    {"GET", "/healthz", BD_PUBLIC, wk_healthz, LOOP, NULL},
 };
 
 static const struct route api_routes[] = {
-    {"POST", "/v1/tenants", BD_OPERATOR, api_tenants_create},
-    {"GET", "/v1/tenants", BD_OPERATOR, api_tenants_list},
-    {"GET", "/v1/tenants/*", BD_OPERATOR, api_tenants_get},
-    {"DELETE", "/v1/tenants/*", BD_OPERATOR, api_tenants_delete},
-    {"PUT", "/v1/tenants/*/profile", BD_OPERATOR, api_tenants_profile},
-    {"POST", "/v1/tenants/*/tokens", BD_OPERATOR, api_tokens_create},
-    {"GET", "/v1/tenants/*/tokens", BD_OPERATOR, api_tokens_list},
-    {"DELETE", "/v1/tenants/*/tokens/*", BD_OPERATOR, api_tokens_delete},
-    {"POST", "/v1/tokens", BD_OPERATOR, api_optokens_create},
-    {"GET", "/v1/tokens", BD_OPERATOR, api_optokens_list},
-    {"DELETE", "/v1/tokens/*", BD_OPERATOR, api_optokens_delete},
-    {"GET", "/v1/cas", BD_OPERATOR, api_cas_list},
-    {"GET", "/v1/nodes", BD_OPERATOR, api_nodes_list},
-    {"GET", "/metrics", BD_OPERATOR, metrics_get},
-    {"GET", "/v1/events", BD_ANY, api_events_list},
-    {"POST", "/v1/certificates", BD_TENANT, api_certs_add},
-    {"POST", "/v1/certificates/import", BD_TENANT, api_certs_import},
-    {"GET", "/v1/certificates", BD_TENANT, api_certs_list},
-    {"GET", "/v1/certificates/*", BD_TENANT, api_certs_get},
-    {"DELETE", "/v1/certificates/*", BD_TENANT, api_certs_delete},
-    {"POST", "/v1/certificates/*/renew", BD_TENANT, api_certs_renew},
-    {"GET", "/v1/certificates/*/chain", BD_TENANT, api_certs_chain},
-    {"PUT", "/v1/eab/+", BD_TENANT, api_eab_put},
-    {"GET", "/v1/eab", BD_TENANT, api_eab_list},
-    {"DELETE", "/v1/eab/+", BD_TENANT, api_eab_delete},
-    {"PUT", "/v1/rfc2136/*", BD_TENANT, api_rfc2136_put},
-    {"GET", "/v1/rfc2136", BD_TENANT, api_rfc2136_list},
-    {"DELETE", "/v1/rfc2136/*", BD_TENANT, api_rfc2136_delete},
+    {"POST", "/v1/tenants", BD_OPERATOR, api_tenants_create, LANE, NULL},
+    {"GET", "/v1/tenants", BD_OPERATOR, api_tenants_list, LANE, NULL},
+    {"GET", "/v1/tenants/*", BD_OPERATOR, api_tenants_get, LANE, NULL},
+    {"DELETE", "/v1/tenants/*", BD_OPERATOR, api_tenants_delete, LOOP, NULL},
+    {"PUT", "/v1/tenants/*/profile", BD_OPERATOR, api_tenants_profile, LANE,
+     NULL},
+    {"POST", "/v1/tenants/*/tokens", BD_OPERATOR, api_tokens_create, LANE,
+     NULL},
+    {"GET", "/v1/tenants/*/tokens", BD_OPERATOR, api_tokens_list, LANE, NULL},
+    {"DELETE", "/v1/tenants/*/tokens/*", BD_OPERATOR, api_tokens_delete, LANE,
+     NULL},
+    {"POST", "/v1/tokens", BD_OPERATOR, api_optokens_create, LANE, NULL},
+    {"GET", "/v1/tokens", BD_OPERATOR, api_optokens_list, LANE, NULL},
+    {"DELETE", "/v1/tokens/*", BD_OPERATOR, api_optokens_delete, LANE, NULL},
+    {"GET", "/v1/cas", BD_OPERATOR, api_cas_list, LANE, NULL},
+    {"GET", "/v1/nodes", BD_OPERATOR, api_nodes_list, LANE, api_nodes_prep},
+    {"GET", "/metrics", BD_OPERATOR, metrics_get, LANE, metrics_prep},
+    {"GET", "/v1/events", BD_ANY, api_events_list, LANE, NULL},
+    {"POST", "/v1/certificates", BD_TENANT, api_certs_add, LOOP, NULL},
+    {"POST", "/v1/certificates/import", BD_TENANT, api_certs_import, LOOP,
+     NULL},
+    {"GET", "/v1/certificates", BD_TENANT, api_certs_list, LANE, NULL},
+    {"GET", "/v1/certificates/*", BD_TENANT, api_certs_get, LANE, NULL},
+    {"DELETE", "/v1/certificates/*", BD_TENANT, api_certs_delete, LOOP, NULL},
+    {"POST", "/v1/certificates/*/renew", BD_TENANT, api_certs_renew, LOOP,
+     NULL},
+    {"GET", "/v1/certificates/*/chain", BD_TENANT, api_certs_chain, LANE, NULL},
+    {"PUT", "/v1/eab/+", BD_TENANT, api_eab_put, LANE, NULL},
+    {"GET", "/v1/eab", BD_TENANT, api_eab_list, LANE, NULL},
+    {"DELETE", "/v1/eab/+", BD_TENANT, api_eab_delete, LANE, NULL},
+    {"PUT", "/v1/rfc2136/*", BD_TENANT, api_rfc2136_put, LOOP, NULL},
+    {"GET", "/v1/rfc2136", BD_TENANT, api_rfc2136_list, LANE, NULL},
+    {"DELETE", "/v1/rfc2136/*", BD_TENANT, api_rfc2136_delete, LANE, NULL},
 };
 
 struct table {
@@ -114,7 +134,7 @@ static const struct route *find(const struct table *t, struct bd_call *c,
 /* The bearer token's tenant into *out (0 = operator); answers 401/500
  * and returns -1 on failure. */
 static int authenticate(struct bd_call *c, int64_t *out) {
-  const char *h = byoca_httpd_header(c->req, "Authorization");
+  const char *h = c->auth;
   if (h == NULL) {
     bd_problem(c, 401, "a bearer token is required");
     return -1;
@@ -133,7 +153,7 @@ static int authenticate(struct bd_call *c, int64_t *out) {
   memcpy(tok, t, n);
   tok[n] = '\0';
   struct byoca_err e = {0};
-  int rc = byoca_store_token_check(c->d->store, tok, out, &e);
+  int rc = byoca_store_token_check(c->store, tok, out, &e);
   explicit_bzero(tok, sizeof(tok));
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 401, "unknown or revoked token");
@@ -172,7 +192,7 @@ static int operator_tenant(struct bd_call *c, enum bd_scope scope) {
   }
   struct byoca_tenant t;
   struct byoca_err e = {0};
-  int rc = byoca_store_tenant_get(c->d->store, id, &t, &e);
+  int rc = byoca_store_tenant_get(c->store, id, &t, &e);
   if (rc == BYOCA_E_NOTFOUND)
     bd_problem(c, 404, "tenant %lld not found", (long long)id);
   else if (rc != 0)
@@ -213,6 +233,122 @@ static int mutating(const char *method) {
   return strcmp(method, "GET") != 0;
 }
 
+/* A call running on a store lane and the answer it gave. */
+struct bd_later {
+  struct bd_call c;
+  struct params p;
+  const struct route *r;
+  char *auth; /* copies of the headers: the request's are the loop's */
+  char *ctype;
+  char *path;   /* for the access log: the request's goes with its answer */
+  int answered; /* what bd_reply was given: */
+  int oom;
+  int status;
+  char *type;
+  char *body;
+  size_t len;
+  char *hdr[LATER_HEADERS + 1];
+};
+
+static void later_free(struct bd_later *l) {
+  if (l->c.ctx_free != NULL)
+    l->c.ctx_free(l->c.ctx);
+  if (l->auth != NULL)
+    explicit_bzero(l->auth, strlen(l->auth));
+  free(l->auth);
+  free(l->ctype);
+  free(l->path);
+  free(l->type);
+  if (l->body != NULL) /* it may hold a new token */
+    explicit_bzero(l->body, l->len);
+  free(l->body);
+  for (size_t i = 0; l->hdr[i] != NULL; i++)
+    free(l->hdr[i]);
+  free(l);
+}
+
+/* Keeps the handler's answer (on the lane's thread). */
+static void later_keep(struct bd_later *l, int status, const char *type,
+                       const void *body, size_t len,
+                       const char *const *headers) {
+  if (l->answered) {
+    byoca_log(BYOCA_LOG_ERROR, "api: a handler answered twice; ignored");
+    return;
+  }
+  l->answered = 1;
+  l->status = status;
+  if (type != NULL && (l->type = strdup(type)) == NULL)
+    l->oom = 1;
+  if (body != NULL && len > 0) {
+    if ((l->body = malloc(len)) == NULL)
+      l->oom = 1;
+    else
+      memcpy(l->body, body, len);
+    l->len = len;
+  }
+  for (size_t i = 0, n = 0; headers != NULL && headers[i] != NULL; i++) {
+    if (n == LATER_HEADERS || (l->hdr[n++] = strdup(headers[i])) == NULL)
+      l->oom = 1;
+  }
+}
+
+/* On the lane's thread: authentication and the handler, on the lane's
+ * store connection. */
+static void later_work(struct byoca_store *s, void *arg) {
+  struct bd_later *l = arg;
+  l->c.store = s;
+  if (authorize(&l->c, l->r->scope) == 0)
+    l->r->fn(&l->c);
+}
+
+/* On the loop: sends what the handler answered. */
+static void later_done(void *arg, int rc) {
+  struct bd_later *l = arg;
+  struct bd_call *c = &l->c;
+  c->later = NULL; /* answers go out now */
+  if (rc != 0)
+    bd_problem(c, 503, "the store cannot be read now");
+  else if (!l->answered && c->then != NULL)
+    c->then(c); /* the handler's step on the loop */
+  else if (!l->answered || l->oom)
+    bd_problem(c, 500, "out of memory");
+  else
+    byoca_httpd_respond(c->req, l->status, l->type, l->body, l->len,
+                        (const char *const *)l->hdr);
+  bd_log_request(c);
+  later_free(l);
+}
+
+/* Runs the call on the manager's store lane for requests, the answer
+ * deferred: 0 when it will be answered from the loop later. */
+static int on_lane(struct bd_call *c, const struct route *r,
+                   const struct params *p) {
+  struct bd_later *l = calloc(1, sizeof(*l));
+  if (l == NULL)
+    return -1;
+  l->c = *c;
+  l->p = *p;
+  l->r = r;
+  for (size_t i = 0; i < BD_MAX_PARAMS; i++)
+    l->c.param[i] = l->p.v[i];
+  if ((c->auth != NULL && (l->auth = strdup(c->auth)) == NULL) ||
+      (c->ctype != NULL && (l->ctype = strdup(c->ctype)) == NULL) ||
+      (l->path = strdup(c->path)) == NULL ||
+      (l->c.req = byoca_httpd_defer(c->req)) == NULL) {
+    l->c.ctx_free = NULL; /* still the caller's */
+    later_free(l);
+    return -1;
+  }
+  l->c.auth = l->auth;
+  l->c.ctype = l->ctype;
+  l->c.path = l->path;
+  l->c.later = l;
+  c->deferred = 1;
+  if (byoca_manager_store_run(c->d->mgr, later_work, later_done, l) != 0)
+    later_done(l, BYOCA_E_NOMEM); /* answered now: 503 */
+  return 0;
+}
+
 static void dispatch(struct bd_call *c, const struct table *t, int api) {
   struct params p;
   char allow[64];
@@ -231,8 +367,18 @@ static void dispatch(struct bd_call *c, const struct table *t, int api) {
     bd_problem(c, 503, "byocad is shutting down");
     return;
   }
+  if (r->prep != NULL) {
+    r->prep(c);
+    if (c->status != 0) /* answered */
+      return;
+  }
+  if (r->lane == LANE && c->d->mgr != NULL &&
+      byoca_manager_store_async(c->d->mgr) && on_lane(c, r, &p) == 0)
+    return; /* answered from the loop once the lane ran it */
   if (authorize(c, r->scope) == 0)
     r->fn(c);
+  if (c->then != NULL && c->status == 0)
+    c->then(c);
 }
 
 void bd_log_request(const struct bd_call *c) {
@@ -254,13 +400,19 @@ static void handle(struct bd *d, struct byoca_httpd_req *req, int api) {
   c.verb = m;
   c.method = strcmp(m, "HEAD") == 0 ? "GET" : m;
   c.path = byoca_httpd_path(req);
+  c.store = d->store;
+  c.auth = byoca_httpd_header(req, "Authorization");
+  c.ctype = byoca_httpd_header(req, "Content-Type");
   struct table t[2] = {
       {public_routes, sizeof(public_routes) / sizeof(*public_routes)},
       {api ? api_routes : NULL,
        api ? sizeof(api_routes) / sizeof(*api_routes) : 0}};
   dispatch(&c, t, api);
-  if (!c.deferred)
+  if (!c.deferred) {
     bd_log_request(&c);
+    if (c.ctx_free != NULL)
+      c.ctx_free(c.ctx);
+  }
 }
 
 static void on_api(void *arg, struct byoca_httpd_req *req) {
@@ -274,7 +426,10 @@ static void on_web(void *arg, struct byoca_httpd_req *req) {
 void bd_reply(struct bd_call *c, int status, const char *content_type,
               const void *body, size_t len, const char *const *headers) {
   c->status = status;
-  byoca_httpd_respond(c->req, status, content_type, body, len, headers);
+  if (c->later != NULL) /* on a store lane: sent from the loop */
+    later_keep(c->later, status, content_type, body, len, headers);
+  else
+    byoca_httpd_respond(c->req, status, content_type, body, len, headers);
 }
 
 static void reply_json(struct bd_call *c, int status, json_t *obj,

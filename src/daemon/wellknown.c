@@ -117,7 +117,7 @@ void wk_acme_keys(struct bd_call *c) {
   char **jwks = NULL;
   size_t n = 0;
   struct byoca_err e = {0};
-  if (byoca_store_account_jwks(c->d->store, &jwks, &n, &e) != 0) {
+  if (byoca_store_account_jwks(c->store, &jwks, &n, &e) != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;

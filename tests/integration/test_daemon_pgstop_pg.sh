@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A PostgreSQL that does not answer at all does not stall byocad's event
 # loop while an order is in flight (issue 9). byocad names its store
-# connections (application_name "byocad:node1:main", ":lane" and ":job"); the
+# connections (application_name "byocad:node1:main", ":lane", ":job" and
+# ":api"); the
 # test finds their server processes and stops them (SIGSTOP), so every
 # statement on them waits for as long as they are stopped.
 #
@@ -10,11 +11,15 @@
 # job waits for it with its token set up (the CA is not told yet). While
 # byocad's server processes are stopped, /healthz and that http-01 token
 # (this node's own, answered from memory) must be answered, also while a
-# request for another node's token (only the store has it) waits for the
-# store; then the processes go on, the lock goes, the other node's token
-# is answered, and the certificate is issued, once.
+# request for another node's token (only the store has it), an API GET
+# (its token checked by the store) and a /metrics scrape wait for the
+# store; then the processes go on, the API GET and /metrics are answered,
+# the lock goes, the other node's token is answered, and the certificate
+# is issued, once.
 # With the row written on the loop's own connection nothing would be
-# answered: the loop would wait for PostgreSQL with the job.
+# answered: the loop would wait for PostgreSQL with the job; with the API
+# or /metrics reading the store on the loop, /healthz and the token would
+# not be answered while they wait.
 source "$(dirname "$0")/common.sh"
 source "$BYOCA_SRC/tests/env/daemon.sh"
 source "$BYOCA_SRC/tests/env/nodes.sh"
@@ -34,7 +39,7 @@ byocad_pids() {
   sql "SELECT pid FROM pg_stat_activity
        WHERE application_name LIKE 'byocad:node1:%' ORDER BY pid"
 }
-[ "$(byocad_pids | wc -l)" = 3 ] ||
+[ "$(byocad_pids | wc -l)" = 4 ] ||
   fail "byocad's connections are not named: $(sql "SELECT application_name
     FROM pg_stat_activity WHERE datname = 'byocad'" | tr '\n' ' ')"
 
@@ -88,13 +93,24 @@ wait_for 10 row_waits || fail "byocad's http-01 row does not wait for the lock"
 
 # PostgreSQL stops answering byocad
 mapfile -t STOPPED < <(byocad_pids)
-[ ${#STOPPED[@]} -eq 3 ] || fail "byocad's server processes: ${STOPPED[*]}"
+[ ${#STOPPED[@]} -eq 4 ] || fail "byocad's server processes: ${STOPPED[*]}"
 kill -STOP "${STOPPED[@]}" || fail "cannot stop byocad's server processes"
 # another node's token waits for the store, the loop does not wait for it
 "${ENV_CURL[@]}" --max-time 60 -o "$ENV_DIR/other.body" \
   "http://127.0.0.1:$NODE_HTTP_1/.well-known/acme-challenge/$OTHER" \
   >/dev/null 2>&1 &
 OTHER_CURL=$!
+# an API GET and a scrape: both need the store (the token is checked there)
+env__auth_header "$T" && env__auth_header "$BYOCAD_OPERATOR" ||
+  fail "cannot write the Authorization headers"
+"${ENV_CURL[@]}" --max-time 60 -o "$ENV_DIR/get.body" -w '%{http_code}' \
+  --unix-socket "$BYOCAD_SOCK" -H "@$T.hdr" \
+  "http://localhost/v1/certificates/$ID" >"$ENV_DIR/get.code" 2>/dev/null &
+GET_CURL=$!
+"${ENV_CURL[@]}" --max-time 60 -o "$ENV_DIR/metrics.body" -w '%{http_code}' \
+  --unix-socket "$BYOCAD_SOCK" -H "@$BYOCAD_OPERATOR.hdr" \
+  http://localhost/metrics >"$ENV_DIR/metrics.code" 2>/dev/null &
+METRICS_CURL=$!
 sleep 0.5 # asked before the questions below
 body=$("${ENV_CURL[@]}" --max-time 10 \
   "http://127.0.0.1:$NODE_HTTP_1/.well-known/acme-challenge/$TOKEN") ||
@@ -109,6 +125,17 @@ case "$body" in
 *) fail "http-01 not answered while PostgreSQL was stopped: $body" ;;
 esac
 [ "$code" = 200 ] || fail "/healthz while PostgreSQL was stopped: $code"
+# the API GET and the scrape are answered once the store is back
+wait "$GET_CURL" || fail "API GET: no answer (curl $?)"
+[ "$(cat "$ENV_DIR/get.code")" = 200 ] ||
+  fail "API GET: $(cat "$ENV_DIR/get.code") $(cat "$ENV_DIR/get.body")"
+[ "$(json_get "$(cat "$ENV_DIR/get.body")" 'd["id"]')" = "$ID" ] ||
+  fail "API GET: $(cat "$ENV_DIR/get.body")"
+wait "$METRICS_CURL" || fail "/metrics: no answer (curl $?)"
+[ "$(cat "$ENV_DIR/metrics.code")" = 200 ] ||
+  fail "/metrics: $(cat "$ENV_DIR/metrics.code")"
+grep -q '^byoca_certificates{state=' "$ENV_DIR/metrics.body" ||
+  fail "/metrics: no certificate counts"
 api_expect 200 GET "/v1/certificates/$ID" "" "$T"
 [ "$(json_get "$API_BODY" 'd["state"]')" != issued ] ||
   fail "issued while the lock was held"
@@ -127,4 +154,4 @@ n=$(json_get "$(cat "$ENV_DIR/events.json")" \
 [ "$n" = 1 ] || fail "issued $n times"
 node_stop 1
 nodes_logs_clean || fail "sanitizer report"
-pass "http-01 and /healthz answered while byocad's PostgreSQL processes were stopped mid-order; another node's token answered after; issued once"
+pass "http-01 and /healthz answered while byocad's PostgreSQL processes were stopped mid-order and an API GET, /metrics and another node's token waited; those answered after; issued once"

@@ -318,6 +318,51 @@ static void test_import(void **state) {
   byoca_buf_free(&b);
 }
 
+/* byoca_manager_store_run on SQLite (or before the start): the work runs
+ * at once on the manager's store, then done with 0, before it returns;
+ * the metrics in three steps give what byoca_manager_metrics gives. */
+struct run_probe {
+  struct byoca_store *want;
+  int worked, done, rc;
+};
+
+static void probe_work(struct byoca_store *st, void *arg) {
+  struct run_probe *p = arg;
+  assert_ptr_equal(st, p->want);
+  assert_int_equal(p->done, 0);
+  p->worked++;
+}
+
+static void probe_done(void *arg, int rc) {
+  struct run_probe *p = arg;
+  assert_int_equal(p->worked, 1);
+  p->done++;
+  p->rc = rc;
+}
+
+static void test_store_run_inline(void **state) {
+  struct api_state *s = *state;
+  struct run_probe p = {.want = s->f.store, .rc = -1};
+  assert_int_equal(byoca_manager_store_run(s->m, probe_work, probe_done, &p),
+                   0);
+  assert_int_equal(p.worked, 1);
+  assert_int_equal(p.done, 1);
+  assert_int_equal(p.rc, 0);
+  assert_int_equal(byoca_manager_store_run(NULL, probe_work, probe_done, &p),
+                   BYOCA_E_INVAL);
+  assert_int_equal(p.done, 1);
+  struct byoca_metrics_read *r = byoca_manager_metrics_begin(s->m);
+  assert_non_null(r);
+  byoca_manager_metrics_fetch(r, s->f.store);
+  struct byoca_buf b;
+  byoca_buf_init(&b, 0);
+  assert_int_equal(byoca_manager_metrics_end(s->m, r, &b), 0);
+  assert_non_null(strstr(b.data, "byoca_certificates{state=\"issued\"} 0\n"));
+  assert_non_null(strstr(b.data, "byoca_nodes_alive "));
+  byoca_buf_free(&b);
+  byoca_manager_metrics_free(byoca_manager_metrics_begin(s->m)); /* unread */
+}
+
 /* The target of the live link of cert id (empty if it is no link). */
 static void live_target(struct api_state *s, int64_t id, char *out, size_t n) {
   char path[256];
@@ -398,6 +443,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_import, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deploy_layout, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_store_run_inline, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
