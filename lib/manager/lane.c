@@ -3,11 +3,11 @@
  * renewal, purging expired tokens) runs on the loop's lane 0 thread
  * (never behind the pool's key generations), over a second connection to
  * the store; the jobs' store work that has moved off the loop (challenge
- * rows and lineage loads so far: docs/internals/store.md) on lane 1,
- * over a third, so that it never waits behind a claim of thousands of
- * rows. A slow, locked or stopped PostgreSQL never stalls the loop with
- * them: the http-01 and tls-alpn-01 responders, the API and the jobs keep
- * being served on the first connection meanwhile.
+ * rows, lineage loads and outcomes so far: docs/internals/store.md) on
+ * lane 1, over a third, so that it never waits behind a claim of
+ * thousands of rows. A slow, locked or stopped PostgreSQL never stalls
+ * the loop with them: the http-01 and tls-alpn-01 responders, the API
+ * and the jobs keep being served on the first connection meanwhile.
  *
  * One operation runs at a time, in the order queued; an operation is one
  * malloc'd block (struct mgr_lane_op first); what its work allocates is
