@@ -146,7 +146,7 @@ static struct mgr_acct_reg *reg_find(struct byoca_manager *m, int64_t tenant,
 static void on_wake(void *arg) {
   struct mgr_job *j = arg;
   j->acct_wake = NULL;
-  if (j->ended)
+  if (j->ended || j->recording)
     return;
   if (j->acct_err.code != 0) { /* the registration it waited for failed */
     struct byoca_err e = j->acct_err;
@@ -222,7 +222,7 @@ static int reg_begin(struct mgr_job *j, const char *dir) {
 static void on_registered(void *arg, const struct byoca_err *err) {
   struct mgr_job *j = arg;
   struct byoca_err e = {0};
-  if (j->ended)
+  if (j->ended || j->recording)
     return; /* a deferred completion after the job was stopped */
   if (err != NULL) {
     reg_done(j, err);

@@ -157,7 +157,7 @@ static void on_account(struct mgr_job *j, const struct byoca_err *err,
 
 static void on_directory(void *arg, const struct byoca_err *err) {
   struct mgr_job *j = arg;
-  if (j->ended)
+  if (j->ended || j->recording)
     return; /* a deferred completion after the job was stopped */
   if (err != NULL) {
     mgr_attempt_failed(j, err);

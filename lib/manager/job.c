@@ -159,7 +159,7 @@ static void job_finish(struct mgr_job *j, int tell) {
 
 int mgr_job_stoppable(const struct mgr_job *j) {
   return j->kind == MGR_JOB_ISSUE && !j->ended && j->order == NULL &&
-         !j->resuming && j->acct_reg == NULL && !j->deploying;
+         !j->resuming && j->acct_reg == NULL && !j->deploying && !j->recording;
 }
 
 void mgr_job_end(struct mgr_job *j) {
@@ -244,8 +244,9 @@ static struct mgr_job *job_new(struct byoca_manager *m, int64_t cert_id) {
   return j;
 }
 
-/* Loading the lineage and what its start needs (the tenant's RFC 2136
- * zones, an order in flight), on the jobs' store lane. */
+/* Loading the lineage and what its start needs (the tenant's default
+ * profile and RFC 2136 zones, an order in flight), on the jobs' store
+ * lane. */
 struct load_op {
   struct mgr_lane_op op;
   struct mgr_job *j;
@@ -315,6 +316,16 @@ static void load_work(struct byoca_store *s, struct mgr_lane_op *op) {
   c->rc = byoca_store_cert_get(s, 0, c->cert_id, 0, &c->row, &c->e);
   if (c->rc != 0 || c->row.state == BYOCA_CERT_DELETING)
     return;
+  /* D-PROFILE: a lineage that names no profile takes its tenant's
+   * default (read at each start, so a changed default applies to
+   * renewals); kept in the job's copy of the row only */
+  struct byoca_tenant t;
+  if (c->row.profile[0] == '\0' &&
+      byoca_store_tenant_get(s, c->row.tenant_id, &t, NULL) == 0 &&
+      t.profile[0] != '\0') {
+    byoca_strlcpy(c->row.profile, t.profile, sizeof(c->row.profile));
+    c->row.profile_required = t.profile_required;
+  }
   c->dns_rc = byoca_store_rfc2136_list(s, c->row.tenant_id, &c->zones,
                                        &c->secrets, &c->nzones, &c->dns_e);
   c->ord_rc =

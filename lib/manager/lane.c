@@ -3,12 +3,13 @@
  * renewal, purging expired tokens) runs on the loop's lane 0 thread
  * (never behind the pool's key generations), over a second connection to
  * the store; the jobs' store work that has moved off the loop (challenge
- * rows and lineage loads so far: docs/internals/store.md) on lane 1,
- * over a third, so that it never waits behind a claim of thousands of
- * rows; byocad's HTTP requests (store_run.c) on lane 2, over a fourth,
- * so that an API burst never delays a job. A slow, locked or stopped
- * PostgreSQL never stalls the loop with them: the http-01 and tls-alpn-01
- * responders, the API and the jobs keep being served meanwhile.
+ * rows, lineage loads and outcomes so far: docs/internals/store.md) on
+ * lane 1, over a third, so that it never waits behind a claim of
+ * thousands of rows; byocad's HTTP requests (store_run.c) on lane 2, over
+ * a fourth, so that an API burst never delays a job. A slow, locked or
+ * stopped PostgreSQL never stalls the loop with them: the http-01 and
+ * tls-alpn-01 responders, the API and the jobs keep being served
+ * meanwhile.
  *
  * One operation runs at a time, in the order queued; an operation is one
  * malloc'd block (struct mgr_lane_op first); what its work allocates is

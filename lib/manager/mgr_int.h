@@ -419,6 +419,7 @@ struct mgr_job {
   struct byoca_key *cert_key;
   /* deploy */
   int deploying; /* the deploy hook runs */
+  int recording; /* its outcome is on the store lane (outcome.c) */
 };
 
 /* job.c */
@@ -429,7 +430,8 @@ void mgr_job_end(struct mgr_job *j);
 /* Ends without recording anything (manager freed, lineage deleted). */
 void mgr_job_abort(struct mgr_job *j);
 /* 1 if a drain may stop j at once: an issuance with no order placed, not
- * resuming one, not registering an account, not running a deploy hook. */
+ * resuming one, not registering an account, not running a deploy hook,
+ * not recording its outcome. */
 int mgr_job_stoppable(const struct mgr_job *j);
 /* At manager free: detaches every ended job from the manager. */
 void mgr_jobs_detach(struct byoca_manager *m);
@@ -483,12 +485,15 @@ void mgr_account_release(struct mgr_job *j);
 int mgr_account_load(struct mgr_job *j, const char *directory, char *url_out,
                      size_t urllen, struct byoca_err *err);
 
-/* outcome.c */
+/* outcome.c: the store writes go through the jobs' lane; the job ends
+ * (or deploys) in the continuation, so j may be gone when these return. */
+/* Stores the certificate (res taken over), then deploys it. */
 void mgr_job_issued(struct mgr_job *j, struct byoca_order_result *res);
 /* All candidates failed, or the job cannot go on: records and ends. */
 void mgr_job_fail(struct mgr_job *j, enum byoca_errclass cls,
                   const char *outcome, int64_t retry_after);
-/* Records an attempt at j->cur_issuer in CA health (+ backoff event). */
+/* Records an attempt at j->cur_issuer in CA health (+ backoff event),
+ * on the jobs' lane; j goes on at once. */
 void mgr_ca_outcome(struct mgr_job *j, int ok, const char *error);
 
 /* persist.c */

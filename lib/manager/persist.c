@@ -9,21 +9,8 @@
 
 #include "mgr_int.h"
 
-/* D-PROFILE: a lineage that names no profile takes its tenant's default
- * (read at each order, so a changed default applies to renewals); kept
- * in the job's copy of the row only. */
-static void tenant_profile(struct mgr_job *j) {
-  struct byoca_tenant t;
-  if (j->row.profile[0] != '\0' ||
-      byoca_store_tenant_get(j->m->store, j->tenant_id, &t, NULL) != 0 ||
-      t.profile[0] == '\0')
-    return;
-  byoca_strlcpy(j->row.profile, t.profile, sizeof(j->row.profile));
-  j->row.profile_required = t.profile_required;
-}
-
 void mgr_order_req(struct mgr_job *j, struct byoca_order_req *req) {
-  tenant_profile(j);
+  /* j->row.profile: the lineage's, else its tenant's default (job.c) */
   memset(req, 0, sizeof(*req));
   req->names = (const char *const *)j->names;
   req->nnames = j->nnames;
@@ -135,7 +122,7 @@ static void on_resume_dir(void *arg, const struct byoca_err *err) {
   struct mgr_job *j = arg;
   struct byoca_order_req req;
   struct byoca_err e = {0};
-  if (j->ended)
+  if (j->ended || j->recording)
     return;
   if (err != NULL) {
     resume_failed(j, err);

@@ -31,21 +31,17 @@ nodes_init
 NODE_HTTP_1=$PORT_HTTP01
 node_start 1 "tick_ms = 200" "log_level = debug"
 node_use 1
-sql() {
-  "$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
-    -d byocad -c "$1"
-}
 byocad_pids() {
-  sql "SELECT pid FROM pg_stat_activity
+  nodes_sql "SELECT pid FROM pg_stat_activity
        WHERE application_name LIKE 'byocad:node1:%' ORDER BY pid"
 }
 [ "$(byocad_pids | wc -l)" = 4 ] ||
-  fail "byocad's connections are not named: $(sql "SELECT application_name
+  fail "byocad's connections are not named: $(nodes_sql "SELECT application_name
     FROM pg_stat_activity WHERE datname = 'byocad'" | tr '\n' ' ')"
 
 # another node's http-01 answer: only the store has it
 OTHER=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
-sql "INSERT INTO challenge_tokens (token, key_authz, cert_id, expires)
+nodes_sql "INSERT INTO challenge_tokens (token, key_authz, cert_id, expires)
      VALUES ('$OTHER', '$OTHER.other-node', 0,
              extract(epoch FROM now())::bigint + 600)"
 
@@ -61,14 +57,14 @@ resume() {
   STOPPED=()
 }
 unlock() {
-  sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+  nodes_sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
        WHERE application_name = 'byoca_lock'" >/dev/null || true
   wait "$LOCKER" 2>/dev/null || true
 }
 env_atexit unlock
 env_atexit resume # runs first: a stopped process holds no one up at exit
 locked() {
-  [ "$(sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a
+  [ "$(nodes_sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a
             USING (pid) WHERE a.application_name = 'byoca_lock'
             AND l.mode = 'ExclusiveLock' AND l.granted")" -ge 1 ]
 }
@@ -85,7 +81,7 @@ token_set_up() {
 }
 wait_for 30 token_set_up || fail "no http-01 token was set up"
 row_waits() {
-  [ "$(sql "SELECT count(*) FROM pg_stat_activity
+  [ "$(nodes_sql "SELECT count(*) FROM pg_stat_activity
             WHERE application_name LIKE 'byocad:node1:%'
             AND wait_event_type = 'Lock'")" -ge 1 ]
 }

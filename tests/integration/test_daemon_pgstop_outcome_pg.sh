@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# A job's outcome is stored without stalling byocad's event loop on a
+# PostgreSQL that does not answer (issue 9): the outcome's store writes
+# (ca_record, cert_issued with its audit event; cert_failed and
+# certificate.failed on a failure) go through the jobs' store lane
+# (connection "byocad:node1:job"), and the job ends, or deploys, when
+# they are done.
+#
+# A psql session holds an EXCLUSIVE lock on the cas table (CA health):
+# reads go on, but ca_record waits for it: the issued certificate's, and
+# that of a lineage whose http-01 validation fails (its name points where
+# nothing answers; the job then fails: cert_failed). Once byocad's job
+# connection waits for that lock, byocad's server processes are
+# stopped (SIGSTOP); /healthz must still be answered. Then they go on,
+# the lock goes, the certificate is stored and audited once, and the
+# failure is recorded and audited once (it fails again at each retry).
+# With the outcome written on the loop's own connection nothing would be
+# answered: the loop would wait for the lock, then for PostgreSQL.
+source "$(dirname "$0")/common.sh"
+source "$BYOCA_SRC/tests/env/daemon.sh"
+source "$BYOCA_SRC/tests/env/nodes.sh"
+env_init daemon_pgstop_outcome_pg
+env_gen_tls
+env_start_challtestsrv
+env_start_pebble
+nodes_init
+NODE_HTTP_1=$PORT_HTTP01
+node_start 1 "tick_ms = 200" "log_level = debug"
+node_use 1
+byocad_pids() {
+  nodes_sql "SELECT pid FROM pg_stat_activity
+       WHERE application_name LIKE 'byocad:node1:%' ORDER BY pid"
+}
+# main, lane, job (and api once the API lane is open)
+[ "$(byocad_pids | wc -l)" -ge 3 ] || fail "byocad's connections are not named"
+
+# the lock that keeps the outcome's CA health from being written
+PGAPPNAME=byoca_lock "$(env_pg_bindir)/psql" -X -q -h "$PG_HOST" \
+  -p "$PORT_PG" -U byoca -d byocad -c "BEGIN;
+   LOCK TABLE cas IN EXCLUSIVE MODE;
+   SELECT pg_sleep(300); COMMIT;" >"$ENV_DIR/lock.log" 2>&1 &
+LOCKER=$!
+STOPPED=()
+resume() {
+  [ ${#STOPPED[@]} -eq 0 ] || kill -CONT "${STOPPED[@]}" 2>/dev/null || true
+  STOPPED=()
+}
+unlock() {
+  nodes_sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+       WHERE application_name = 'byoca_lock'" >/dev/null || true
+  wait "$LOCKER" 2>/dev/null || true
+}
+env_atexit unlock
+env_atexit resume # runs first: a stopped process holds no one up at exit
+locked() {
+  [ "$(nodes_sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a
+            USING (pid) WHERE a.application_name = 'byoca_lock'
+            AND l.mode = 'ExclusiveLock' AND l.granted")" -ge 1 ]
+}
+wait_for 10 locked || fail "the lock on cas was not taken"
+
+env_tenant stop >/dev/null
+T=$ENV_DIR/stop.token
+cts_add_a bad.pgstop.test 127.0.0.9
+api_expect 201 POST /v1/certificates '{"identifiers":["bad.pgstop.test"]}' "$T"
+FID=$(json_get "$API_BODY" 'd["id"]')
+api_expect 201 POST /v1/certificates '{"identifiers":["o1.pgstop.test"]}' "$T"
+ID=$(json_get "$API_BODY" 'd["id"]')
+waits_on() { # application name suffix: its statement waits for a lock
+  [ "$(nodes_sql "SELECT count(*) FROM pg_stat_activity
+            WHERE application_name = 'byocad:node1:$1'
+            AND wait_event_type = 'Lock'")" -ge 1 ]
+}
+wait_for 60 waits_on job || fail "the outcome does not wait for the lock on" \
+  "the job connection (main waits: $(waits_on main && echo yes || echo no))"
+
+# PostgreSQL stops answering byocad
+mapfile -t STOPPED < <(byocad_pids)
+[ ${#STOPPED[@]} -ge 3 ] || fail "byocad's server processes: ${STOPPED[*]}"
+kill -STOP "${STOPPED[@]}" || fail "cannot stop byocad's server processes"
+code=$("${ENV_CURL[@]}" --max-time 10 -o /dev/null -w '%{http_code}' \
+  --unix-socket "$BYOCAD_SOCK" http://localhost/healthz) || code="no answer"
+state=$(ps -o state= -p "${STOPPED[0]}" | tr -d ' ')
+resume
+[ "$state" = T ] || fail "byocad's server process was not stopped: '$state'"
+[ "$code" = 200 ] || fail "/healthz while PostgreSQL was stopped: $code"
+api_expect 200 GET "/v1/certificates/$ID" "" "$T"
+[ "$(json_get "$API_BODY" 'd["state"]')" != issued ] ||
+  fail "stored as issued while the lock was held"
+
+# the lock goes: the certificate is stored, audited once
+unlock
+wait_cert_state "$T" "$ID" issued 60 >/dev/null || fail "not issued"
+api_events "$T" >"$ENV_DIR/events.json" || fail "events"
+n=$(json_get "$(cat "$ENV_DIR/events.json")" \
+  'len([e for e in d if e["type"] == "certificate.issued"])')
+[ "$n" = 1 ] || fail "issued $n times"
+wait_for 60 failures_at_least "$FID" 1 || fail "the failure was not recorded"
+api_events "$T" >"$ENV_DIR/events.json" || fail "events"
+# it fails again at each retry: each failure audited once (1, 2, ...)
+"$BYOCA_PY" - "$ENV_DIR/events.json" "$FID" <<'PY' || fail "certificate.failed"
+import json, sys
+ev = json.load(open(sys.argv[1]))
+n = []
+for e in ev:
+    if e["type"] == "certificate.failed" and e["certificate"] == int(sys.argv[2]):
+        d = e["detail"] if isinstance(e["detail"], dict) else json.loads(e["detail"])
+        n.append(d["failures"])
+assert n and sorted(n) == list(range(1, len(n) + 1)), n
+PY
+grep -q "cert $ID tenant .*: issued by .*; next check" "$(node_log 1)" ||
+  fail "the outcome's continuation did not run"
+node_stop 1
+nodes_logs_clean || fail "sanitizer report"
+pass "jobs' outcomes waited for a locked, then stopped PostgreSQL on the job lane; /healthz answered meanwhile; issued once and failed once after"
