@@ -978,7 +978,7 @@ def main():
     now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     res = {"date": now, "machine": machine(), "versions": versions(),
            "note": ENV.get("BENCH_NOTE", "")}
-    update = ENV.get("BENCH_UPDATE") == "1"
+    update = ENV.get("BENCH_UPDATE") == "1"  # run.sh checked latest.json
     if update:
         # re-measure the scenarios named, keep the others of the last run;
         # the report dates each re-measured scenario

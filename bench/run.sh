@@ -61,6 +61,17 @@ else
   OUT_DIR=${BENCH_OUT_DIR:-$SRC/bench/results}
   RESULTS=${BENCH_RESULTS:-$SRC/bench/RESULTS.md}
 fi
+KNOWN="floor seq seqreal batch daemon discover"
+for s in "$@"; do
+  case " $KNOWN " in
+  *" $s "*) ;;
+  *) echo "bench: unknown scenario '$s' (known: $KNOWN)" >&2 && exit 2 ;;
+  esac
+done
+if [ "${BENCH_UPDATE:-}" = 1 ] && [ ! -f "$OUT_DIR/latest.json" ]; then
+  echo "bench: BENCH_UPDATE=1 keeps the other scenarios of $OUT_DIR/latest.json, which does not exist: run make bench once first" >&2
+  exit 2
+fi
 cmake --build "$BUILD" -j "$(nproc)" --target byoca byocad bench_floor bench_startup bench_store >/dev/null
 
 # shellcheck source=../tests/env/lib.sh

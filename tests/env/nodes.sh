@@ -18,6 +18,15 @@
 #   nodes_logs_clean                fails on sanitizer reports in any log
 #   nodes_sql SQL                   runs SQL on the nodes' database (psql
 #                                   -At: unaligned rows, fields split by |)
+#   nodes_lock TABLES               a psql session (byoca_lock) holds
+#                                   EXCLUSIVE locks on TABLES ("a, b") until
+#                                   nodes_unlock or exit; returns once held
+#   nodes_unlock                    ends that session
+#   node_backends I                 pids of node I's PostgreSQL server
+#                                   processes (by application_name)
+#   node_pg_stop I                  SIGSTOPs them (NODE_PG_STOPPED: the
+#                                   pids); node_pg_resume (also at exit)
+#                                   sends SIGCONT
 
 nodes_init() {
   # shellcheck source=pg.sh
@@ -36,6 +45,52 @@ nodes_init() {
 nodes_sql() {
   "$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
     -d byocad -c "$1"
+}
+
+nodes_lock() {
+  PGAPPNAME=byoca_lock "$(env_pg_bindir)/psql" -X -q -h "$PG_HOST" \
+    -p "$PORT_PG" -U byoca -d byocad -c "BEGIN;
+     LOCK TABLE $1 IN EXCLUSIVE MODE;
+     SELECT pg_sleep(300); COMMIT;" >"$ENV_DIR/lock.log" 2>&1 &
+  NODES_LOCKER=$!
+  env_atexit nodes_unlock
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ "$(nodes_sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a
+          USING (pid) WHERE a.application_name = 'byoca_lock'
+          AND l.mode = 'ExclusiveLock' AND l.granted")" -ge 1 ] && return 0
+    sleep 0.1
+  done
+  env__die "nodes_lock: the lock on $1 was not taken: $(cat "$ENV_DIR/lock.log")"
+}
+
+nodes_unlock() {
+  [ -n "${NODES_LOCKER:-}" ] || return 0
+  nodes_sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+       WHERE application_name = 'byoca_lock'" >/dev/null || true
+  wait "$NODES_LOCKER" 2>/dev/null || true
+  NODES_LOCKER=
+}
+
+node_backends() {
+  nodes_sql "SELECT pid FROM pg_stat_activity
+       WHERE application_name LIKE 'byocad:node$1:%' ORDER BY pid"
+}
+
+NODE_PG_STOPPED=()
+node_pg_stop() {
+  mapfile -t NODE_PG_STOPPED < <(node_backends "$1")
+  [ ${#NODE_PG_STOPPED[@]} -gt 0 ] ||
+    { env__die "node_pg_stop: node $1 has no named connections" || return 1; }
+  env_atexit node_pg_resume # runs before nodes_unlock: a stopped process
+  # holds no one up at exit
+  kill -STOP "${NODE_PG_STOPPED[@]}"
+}
+
+node_pg_resume() {
+  [ ${#NODE_PG_STOPPED[@]} -eq 0 ] ||
+    kill -CONT "${NODE_PG_STOPPED[@]}" 2>/dev/null || true
+  NODE_PG_STOPPED=()
 }
 
 # node__conf I [LINE...]

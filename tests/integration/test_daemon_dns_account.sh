@@ -32,15 +32,6 @@ label_of() {
 last_check() {
   dnsacct_checks | python3 -c 'import json,sys; c=json.load(sys.stdin); print(c[-1][sys.argv[1]] if c else "")' "$1"
 }
-wait_outcome() {
-  local i
-  for ((i = 0; i < 150; i++)); do
-    api GET "/v1/certificates/$2" "" "$1" >/dev/null
-    case "$(json_get "$API_BODY" 'd["last_outcome"]')" in *"$3"*) return 0 ;; esac
-    sleep 0.2
-  done
-  fail "certificate $2: no outcome with '$3': $API_BODY"
-}
 CONF=("dns_hook = $HOOK" '[ca "dnsacct.byoca.test"]' "directory = $D")
 BYOCAD_DEFAULT_CA=$D env_start_byocad "${CONF[@]}"
 env_tenant acct >/dev/null
@@ -74,7 +65,7 @@ cts_add_caa d3.dnsacct.test 0 issue "dnsacct.byoca.test; validationmethods=dns-a
 dnsacct_ctl /config '{"offer":false}'
 api_expect 201 POST /v1/certificates '{"identifiers":["d3.dnsacct.test"],"ca":"auto"}' "$T"
 ID=$(json_get "$API_BODY" 'd["id"]')
-wait_outcome "$T" "$ID" "dns-01: not allowed by CAA validationmethods"
+api_cert_outcome "$T" "$ID" "dns-01: not allowed by CAA validationmethods"
 out=$(json_get "$API_BODY" 'd["last_outcome"]')
 expect_in "$out" "tls-alpn-01: not allowed by CAA validationmethods, no configured solver" "tls-alpn reason"
 expect_in "$out" "http-01: not allowed by CAA validationmethods" "http reason"

@@ -28,21 +28,11 @@ http01() {
 [ "$(http01)" = "$AUTHZ" ] || fail "the token is not answered before the stall"
 
 # the stall: locks held until this session is cancelled
-PGAPPNAME=byoca_stall "$(env_pg_bindir)/psql" -X -q -h "$PG_HOST" \
-  -p "$PORT_PG" -U byoca -d byocad -c "BEGIN;
-   LOCK TABLE nodes, certificates, outbox IN EXCLUSIVE MODE;
-   SELECT pg_sleep(300); COMMIT;" >"$ENV_DIR/stall.log" 2>&1 &
-STALL=$!
-unstall() {
-  nodes_sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-       WHERE application_name = 'byoca_stall'" >/dev/null || true
-  wait "$STALL" 2>/dev/null || true
-}
-env_atexit unstall
+nodes_lock "nodes, certificates, outbox"
 waiting() {
   nodes_sql "SELECT count(*) FROM pg_stat_activity
        WHERE wait_event_type = 'Lock' AND datname = 'byocad'
-       AND application_name != 'byoca_stall'"
+       AND application_name != 'byoca_lock'"
 }
 for ((i = 0; i < 100; i++)); do
   [ "$(waiting)" -ge 1 ] && break
@@ -61,13 +51,13 @@ api_expect 200 GET /v1/nodes "" "$BYOCAD_OPERATOR"
 api_expect 200 GET /metrics "" "$BYOCAD_OPERATOR"
 grep -q '^byocad_loop_lag_seconds [0-9]' <<<"$API_BODY" ||
   fail "no byocad_loop_lag_seconds in /metrics"
-kill -0 "$STALL" 2>/dev/null || fail "the stall ended early: $(cat "$ENV_DIR/stall.log")"
+kill -0 "$NODES_LOCKER" 2>/dev/null || fail "the stall ended early: $(cat "$ENV_DIR/lock.log")"
 [ "$(waiting)" -ge 1 ] || fail "the store stopped being stalled before the answers"
 [ "$(nodes_sql "SELECT heartbeat FROM nodes WHERE name = 'node1'")" = "$BEAT" ] ||
   fail "a heartbeat got through the lock"
 
 # released: the heartbeats go on
-unstall
+nodes_unlock
 for ((i = 0; i < 100; i++)); do
   [ "$(nodes_sql "SELECT heartbeat FROM nodes WHERE name = 'node1'")" != "$BEAT" ] && break
   sleep 0.1

@@ -27,37 +27,11 @@ nodes_init
 NODE_HTTP_1=$PORT_HTTP01
 node_start 1 "tick_ms = 200" "log_level = debug"
 node_use 1
-byocad_pids() {
-  nodes_sql "SELECT pid FROM pg_stat_activity
-       WHERE application_name LIKE 'byocad:node1:%' ORDER BY pid"
-}
 # main, lane, job (and api once the API lane is open)
-[ "$(byocad_pids | wc -l)" -ge 3 ] || fail "byocad's connections are not named"
+[ "$(node_backends 1 | wc -l)" -ge 3 ] || fail "byocad's connections are not named"
 
 # the lock that keeps the outcome's CA health from being written
-PGAPPNAME=byoca_lock "$(env_pg_bindir)/psql" -X -q -h "$PG_HOST" \
-  -p "$PORT_PG" -U byoca -d byocad -c "BEGIN;
-   LOCK TABLE cas IN EXCLUSIVE MODE;
-   SELECT pg_sleep(300); COMMIT;" >"$ENV_DIR/lock.log" 2>&1 &
-LOCKER=$!
-STOPPED=()
-resume() {
-  [ ${#STOPPED[@]} -eq 0 ] || kill -CONT "${STOPPED[@]}" 2>/dev/null || true
-  STOPPED=()
-}
-unlock() {
-  nodes_sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-       WHERE application_name = 'byoca_lock'" >/dev/null || true
-  wait "$LOCKER" 2>/dev/null || true
-}
-env_atexit unlock
-env_atexit resume # runs first: a stopped process holds no one up at exit
-locked() {
-  [ "$(nodes_sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a
-            USING (pid) WHERE a.application_name = 'byoca_lock'
-            AND l.mode = 'ExclusiveLock' AND l.granted")" -ge 1 ]
-}
-wait_for 10 locked || fail "the lock on cas was not taken"
+nodes_lock cas
 
 env_tenant stop >/dev/null
 T=$ENV_DIR/stop.token
@@ -75,13 +49,13 @@ wait_for 60 waits_on job || fail "the outcome does not wait for the lock on" \
   "the job connection (main waits: $(waits_on main && echo yes || echo no))"
 
 # PostgreSQL stops answering byocad
-mapfile -t STOPPED < <(byocad_pids)
-[ ${#STOPPED[@]} -ge 3 ] || fail "byocad's server processes: ${STOPPED[*]}"
-kill -STOP "${STOPPED[@]}" || fail "cannot stop byocad's server processes"
+node_pg_stop 1 || fail "cannot stop byocad's server processes"
+[ ${#NODE_PG_STOPPED[@]} -ge 3 ] ||
+  fail "byocad's server processes: ${NODE_PG_STOPPED[*]}"
 code=$("${ENV_CURL[@]}" --max-time 10 -o /dev/null -w '%{http_code}' \
   --unix-socket "$BYOCAD_SOCK" http://localhost/healthz) || code="no answer"
-state=$(ps -o state= -p "${STOPPED[0]}" | tr -d ' ')
-resume
+state=$(ps -o state= -p "${NODE_PG_STOPPED[0]}" | tr -d ' ')
+node_pg_resume
 [ "$state" = T ] || fail "byocad's server process was not stopped: '$state'"
 [ "$code" = 200 ] || fail "/healthz while PostgreSQL was stopped: $code"
 api_expect 200 GET "/v1/certificates/$ID" "" "$T"
@@ -89,7 +63,7 @@ api_expect 200 GET "/v1/certificates/$ID" "" "$T"
   fail "stored as issued while the lock was held"
 
 # the lock goes: the certificate is stored, audited once
-unlock
+nodes_unlock
 wait_cert_state "$T" "$ID" issued 60 >/dev/null || fail "not issued"
 api_events "$T" >"$ENV_DIR/events.json" || fail "events"
 n=$(json_get "$(cat "$ENV_DIR/events.json")" \

@@ -31,11 +31,7 @@ nodes_init
 NODE_HTTP_1=$PORT_HTTP01
 node_start 1 "tick_ms = 200" "log_level = debug"
 node_use 1
-byocad_pids() {
-  nodes_sql "SELECT pid FROM pg_stat_activity
-       WHERE application_name LIKE 'byocad:node1:%' ORDER BY pid"
-}
-[ "$(byocad_pids | wc -l)" = 4 ] ||
+[ "$(node_backends 1 | wc -l)" = 4 ] ||
   fail "byocad's connections are not named: $(nodes_sql "SELECT application_name
     FROM pg_stat_activity WHERE datname = 'byocad'" | tr '\n' ' ')"
 
@@ -46,29 +42,7 @@ nodes_sql "INSERT INTO challenge_tokens (token, key_authz, cert_id, expires)
              extract(epoch FROM now())::bigint + 600)"
 
 # the lock that keeps the job's http-01 row from being written
-PGAPPNAME=byoca_lock "$(env_pg_bindir)/psql" -X -q -h "$PG_HOST" \
-  -p "$PORT_PG" -U byoca -d byocad -c "BEGIN;
-   LOCK TABLE challenge_tokens IN EXCLUSIVE MODE;
-   SELECT pg_sleep(300); COMMIT;" >"$ENV_DIR/lock.log" 2>&1 &
-LOCKER=$!
-STOPPED=()
-resume() {
-  [ ${#STOPPED[@]} -eq 0 ] || kill -CONT "${STOPPED[@]}" 2>/dev/null || true
-  STOPPED=()
-}
-unlock() {
-  nodes_sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-       WHERE application_name = 'byoca_lock'" >/dev/null || true
-  wait "$LOCKER" 2>/dev/null || true
-}
-env_atexit unlock
-env_atexit resume # runs first: a stopped process holds no one up at exit
-locked() {
-  [ "$(nodes_sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a
-            USING (pid) WHERE a.application_name = 'byoca_lock'
-            AND l.mode = 'ExclusiveLock' AND l.granted")" -ge 1 ]
-}
-wait_for 10 locked || fail "the lock on challenge_tokens was not taken"
+nodes_lock challenge_tokens
 
 env_tenant stop >/dev/null
 T=$ENV_DIR/stop.token
@@ -88,9 +62,9 @@ row_waits() {
 wait_for 10 row_waits || fail "byocad's http-01 row does not wait for the lock"
 
 # PostgreSQL stops answering byocad
-mapfile -t STOPPED < <(byocad_pids)
-[ ${#STOPPED[@]} -eq 4 ] || fail "byocad's server processes: ${STOPPED[*]}"
-kill -STOP "${STOPPED[@]}" || fail "cannot stop byocad's server processes"
+node_pg_stop 1 || fail "cannot stop byocad's server processes"
+[ ${#NODE_PG_STOPPED[@]} -eq 4 ] ||
+  fail "byocad's server processes: ${NODE_PG_STOPPED[*]}"
 # another node's token waits for the store, the loop does not wait for it
 "${ENV_CURL[@]}" --max-time 60 -o "$ENV_DIR/other.body" \
   "http://127.0.0.1:$NODE_HTTP_1/.well-known/acme-challenge/$OTHER" \
@@ -113,8 +87,8 @@ body=$("${ENV_CURL[@]}" --max-time 10 \
   body="(no answer: curl $?)"
 code=$("${ENV_CURL[@]}" --max-time 10 -o /dev/null -w '%{http_code}' \
   --unix-socket "$BYOCAD_SOCK" http://localhost/healthz) || code="no answer"
-state=$(ps -o state= -p "${STOPPED[0]}" | tr -d ' ')
-resume
+state=$(ps -o state= -p "${NODE_PG_STOPPED[0]}" | tr -d ' ')
+node_pg_resume
 [ "$state" = T ] || fail "byocad's server process was not stopped: '$state'"
 case "$body" in
 "$TOKEN".*) ;;
@@ -139,7 +113,7 @@ api_expect 200 GET "/v1/certificates/$ID" "" "$T"
 # the lock goes: the order goes on and the certificate is issued once;
 # the other node's token (read after the job's row, on the same lane) is
 # answered
-unlock
+nodes_unlock
 wait "$OTHER_CURL" || fail "another node's token: no answer (curl $?)"
 [ "$(cat "$ENV_DIR/other.body")" = "$OTHER.other-node" ] ||
   fail "another node's token: $(cat "$ENV_DIR/other.body")"

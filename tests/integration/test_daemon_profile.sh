@@ -27,16 +27,6 @@ print(" ".join("%s/%s" % (x["profile"] or "-", x["status"]) for x in o))' "$1"
 norders() {
   ari_requests "$A_CTL" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["orders"]))'
 }
-# wait_outcome TOKEN ID TEXT: waits until last_outcome contains TEXT
-wait_outcome() {
-  local i
-  for ((i = 0; i < 150; i++)); do
-    api GET "/v1/certificates/$2" "" "$1" >/dev/null
-    case "$(json_get "$API_BODY" 'd["last_outcome"]')" in *"$3"*) return 0 ;; esac
-    sleep 0.2
-  done
-  fail "certificate $2: no outcome with '$3': $API_BODY"
-}
 
 BYOCAD_DEFAULT_CA=$A_DIR env_start_byocad \
   '[ca "ca-p.daemon.test"]' "directory = $A_DIR" "profile = shortlived"
@@ -76,7 +66,7 @@ n=$(norders)
 api_expect 201 POST /v1/certificates \
   "{\"identifiers\":[\"p3.daemon.test\"],\"ca\":\"$A_DIR\",\"profile\":\"tlsserver\",\"profile_required\":true}" "$T"
 ID3=$(json_get "$API_BODY" 'd["id"]')
-wait_outcome "$T" "$ID3" 'required profile "tlsserver"'
+api_cert_outcome "$T" "$ID3" 'required profile "tlsserver"'
 json_check "$API_BODY" "assert d['state'] == 'failed', d
 assert '$A_DIR' in d['last_outcome'], d
 assert d['issued_profile'] is None, d" || fail "p3: $API_BODY"
@@ -131,7 +121,7 @@ n=$(norders)
 api_expect 201 POST /v1/certificates \
   "{\"identifiers\":[\"p8.daemon.test\"],\"ca\":\"$A_DIR\"}" "$T"
 ID8=$(json_get "$API_BODY" 'd["id"]')
-wait_outcome "$T" "$ID8" 'required profile "tlsserver"'
+api_cert_outcome "$T" "$ID8" 'required profile "tlsserver"'
 [ "$(norders)" = "$n" ] || fail "p8: an order was sent"
 DET=$(api_has_event "$BYOCAD_OPERATOR" tenant.profile_set None)
 json_check "$DET" "assert d == {'profile': 'tlsserver', 'profile_required': True}, d" ||

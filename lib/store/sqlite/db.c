@@ -62,16 +62,27 @@ sqlite3_stmt *db_prep(struct byoca_store *s, struct byoca_err *err,
   return st;
 }
 
-int db_run(struct byoca_store *s, sqlite3_stmt *st, struct byoca_err *err) {
-  int rc;
-  if (st == NULL)
-    return err != NULL && err->code != 0 ? err->code : BYOCA_E_IO;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-    ;
+/* What a statement that could not be prepared returns. */
+static int prep_failed(const struct byoca_err *err) {
+  return err != NULL && err->code != 0 ? err->code : BYOCA_E_IO;
+}
+
+/* Ends a write whose last step returned rc: notes it, finalizes st. */
+static int write_done(struct byoca_store *s, sqlite3_stmt *st, int rc,
+                      struct byoca_err *err) {
   s->last_rc = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(s->db);
   int code = rc != SQLITE_DONE ? db_fail(s, err, "writing") : 0;
   sqlite3_finalize(st);
   return code;
+}
+
+int db_run(struct byoca_store *s, sqlite3_stmt *st, struct byoca_err *err) {
+  int rc;
+  if (st == NULL)
+    return prep_failed(err);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    ;
+  return write_done(s, st, rc, err);
 }
 
 int db_any(struct byoca_store *s, struct byoca_err *err, const char *sql,
@@ -81,7 +92,7 @@ int db_any(struct byoca_store *s, struct byoca_err *err, const char *sql,
   sqlite3_stmt *st = prep_v(s, err, sql, fmt, ap);
   va_end(ap);
   if (st == NULL)
-    return err != NULL && err->code != 0 ? err->code : BYOCA_E_IO;
+    return prep_failed(err);
   int rc = sqlite3_step(st);
   sqlite3_finalize(st);
   if (rc == SQLITE_ROW)
@@ -108,7 +119,7 @@ int db_exec_ids(struct byoca_store *s, struct byoca_err *err, const char *sql,
   sqlite3_stmt *st = prep_v(s, err, sql, fmt, ap);
   va_end(ap);
   if (st == NULL)
-    return err != NULL && err->code != 0 ? err->code : BYOCA_E_IO;
+    return prep_failed(err);
   int last = sqlite3_bind_parameter_count(st), rc = SQLITE_DONE;
   for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
     int64_t id;
@@ -119,10 +130,7 @@ int db_exec_ids(struct byoca_store *s, struct byoca_err *err, const char *sql,
         ;
     sqlite3_reset(st);
   }
-  s->last_rc = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(s->db);
-  int code = rc != SQLITE_DONE ? db_fail(s, err, "writing") : 0;
-  sqlite3_finalize(st);
-  return code;
+  return write_done(s, st, rc, err);
 }
 
 int db_begin(struct byoca_store *s, struct byoca_err *err) {
