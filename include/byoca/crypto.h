@@ -236,9 +236,14 @@ int byoca_alpn_cert_der(const struct byoca_alpn_cert *c, unsigned char **der,
 
 /* Returns the certificate to present for the TLS server name sni (ASCII,
  * lowercased, no trailing dot), or NULL to refuse. The certificate is
- * borrowed only for the duration of the call. */
+ * borrowed only for the duration of the call. conn_arg is the handshake's
+ * (byoca_alpn_conn_new). When the answer is not known yet, the lookup sets
+ * *later and returns NULL: the handshake pauses (BYOCA_ALPN_PAUSED) and
+ * the lookup is asked again by byoca_alpn_conn_resume. */
 typedef const struct byoca_alpn_cert *(*byoca_alpn_lookup_cb)(void *arg,
-                                                              const char *sni);
+                                                              void *conn_arg,
+                                                              const char *sni,
+                                                              int *later);
 
 /* The TLS context shared by all handshakes of one responder: TLS 1.2 or
  * newer, no session tickets or resumption, no certificate of its own. */
@@ -248,14 +253,17 @@ int byoca_alpn_server_new(byoca_alpn_lookup_cb lookup, void *arg,
                           struct byoca_err *err) BYOCA_WUR;
 void byoca_alpn_server_free(struct byoca_alpn_server *s);
 
-/* One server-side handshake. */
+/* One server-side handshake; the lookup is given conn_arg for it. */
 struct byoca_alpn_conn;
-struct byoca_alpn_conn *byoca_alpn_conn_new(struct byoca_alpn_server *s);
+struct byoca_alpn_conn *byoca_alpn_conn_new(struct byoca_alpn_server *s,
+                                            void *conn_arg);
 void byoca_alpn_conn_free(struct byoca_alpn_conn *c);
 
 enum {
-  BYOCA_ALPN_MORE = 0, /* send out (if any), then feed what arrives */
-  BYOCA_ALPN_DONE = 1, /* handshake complete: send out, then close */
+  BYOCA_ALPN_MORE = 0,   /* send out (if any), then feed what arrives */
+  BYOCA_ALPN_DONE = 1,   /* handshake complete: send out, then close */
+  BYOCA_ALPN_PAUSED = 2, /* the lookup answers later: send out (if any),
+                            then byoca_alpn_conn_resume once it can */
 };
 /* Feeds len bytes received from the peer (len 0 to just step) and appends
  * the bytes to send to out. A ClientHello that does not offer "acme-tls/1",
@@ -270,5 +278,12 @@ enum {
 int byoca_alpn_conn_feed(struct byoca_alpn_conn *c, const void *in, size_t len,
                          struct byoca_buf *out, char *sni_out, size_t sni_len,
                          struct byoca_err *err) BYOCA_WUR;
+/* Runs the paused handshake again (the ClientHello's lookup is asked
+ * again, which should now answer); returns as byoca_alpn_conn_feed. While
+ * paused, byoca_alpn_conn_feed only keeps what arrives (within the cap)
+ * and returns BYOCA_ALPN_PAUSED. */
+int byoca_alpn_conn_resume(struct byoca_alpn_conn *c, struct byoca_buf *out,
+                           char *sni_out, size_t sni_len,
+                           struct byoca_err *err) BYOCA_WUR;
 
 #endif

@@ -100,9 +100,27 @@ struct byoca_solver *byoca_solver_tls_alpn(struct byoca_loop *loop,
 /* Where a tls-alpn-01 responder in source mode reads challenges: the key
  * authorization currently set up for the validation server name sni into
  * out (0), or nonzero when there is none. Called on the loop during a
- * handshake, so it should be quick. */
+ * handshake, so it must be quick (else use the async form below). */
 typedef int (*byoca_alpn_source_cb)(void *arg, const char *sni, char *out,
                                     size_t outlen);
+
+/* The async form: a source that cannot answer at once returns
+ * BYOCA_ALPN_LATER and then calls byoca_alpn_query_answer(q, ...) exactly
+ * once, on the loop (also from inside this call, or after the handshake
+ * or the whole responder is gone: q outlives them). Meanwhile the
+ * handshake is paused and the loop serves everything else. Otherwise it
+ * answers as byoca_alpn_source_cb and must not keep q. */
+struct byoca_alpn_query;
+#define BYOCA_ALPN_LATER 1
+typedef int (*byoca_alpn_source_async_cb)(void *arg, const char *sni,
+                                          struct byoca_alpn_query *q, char *out,
+                                          size_t outlen);
+/* The answer to a query a source kept: rc 0 and key_authz (copied), or
+ * nonzero for none (the handshake is refused). The source must not use q
+ * afterwards; its handshake goes on (from the loop, not from inside this
+ * call) unless it is gone. */
+void byoca_alpn_query_answer(struct byoca_alpn_query *q, int rc,
+                             const char *key_authz);
 
 /* The same responder in source mode: the certificate for a ClientHello is
  * built from what source says for its server name at that moment (RFC
@@ -114,6 +132,12 @@ struct byoca_solver *byoca_solver_tls_alpn_source(struct byoca_loop *loop,
                                                   byoca_alpn_source_cb source,
                                                   void *arg,
                                                   struct byoca_err *err);
+/* The same with an async source (byocad: another node's answer is read
+ * from the store off the loop). */
+struct byoca_solver *
+byoca_solver_tls_alpn_async(struct byoca_loop *loop, const char *addr, int port,
+                            byoca_alpn_source_async_cb source, void *arg,
+                            struct byoca_err *err);
 
 /* The TLS server name a tls-alpn-01 validator sends for an identifier:
  * the name lowercased for "dns", the RFC 8738 reverse name for "ip". 0, or

@@ -2,7 +2,9 @@
  * memory BIOs so the caller owns the socket. The ClientHello is inspected
  * before anything is chosen: without "acme-tls/1" in its ALPN list, or
  * without a server name the lookup answers, the handshake ends with a
- * fatal alert and no certificate is ever sent. */
+ * fatal alert and no certificate is ever sent. A lookup that answers
+ * later pauses the handshake in the ClientHello callback
+ * (SSL_CLIENT_HELLO_RETRY); resuming runs the callback again. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +31,11 @@ struct byoca_alpn_server {
 
 struct byoca_alpn_conn {
   struct byoca_alpn_server *s;
+  void *arg; /* the lookup's conn_arg */
   SSL *ssl;
   BIO *rbio, *wbio; /* owned by ssl */
   size_t received;
+  int paused;          /* the lookup answers later */
   const char *refused; /* why the ClientHello was refused, or NULL */
   char sni[SNI_MAX + 1];
 };
@@ -105,7 +109,13 @@ static int on_client_hello(SSL *ssl, int *al, void *arg) {
     *al = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_CLIENT_HELLO_ERROR;
   }
-  const struct byoca_alpn_cert *cert = s->lookup(s->arg, c->sni);
+  int later = 0;
+  const struct byoca_alpn_cert *cert =
+      s->lookup(s->arg, c->arg, c->sni, &later);
+  if (cert == NULL && later) {
+    c->paused = 1;
+    return SSL_CLIENT_HELLO_RETRY;
+  }
   if (cert == NULL) {
     c->refused = "no tls-alpn-01 challenge is set up for that name";
     *al = SSL_AD_UNRECOGNIZED_NAME;
@@ -163,11 +173,13 @@ void byoca_alpn_server_free(struct byoca_alpn_server *s) {
   free(s);
 }
 
-struct byoca_alpn_conn *byoca_alpn_conn_new(struct byoca_alpn_server *s) {
+struct byoca_alpn_conn *byoca_alpn_conn_new(struct byoca_alpn_server *s,
+                                            void *conn_arg) {
   struct byoca_alpn_conn *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return NULL;
   c->s = s;
+  c->arg = conn_arg;
   c->ssl = SSL_new(s->ctx);
   c->rbio = BIO_new(BIO_s_mem());
   c->wbio = BIO_new(BIO_s_mem());
@@ -217,16 +229,11 @@ static int handshake_done(struct byoca_alpn_conn *c, struct byoca_buf *out,
   return BYOCA_ALPN_DONE;
 }
 
-int byoca_alpn_conn_feed(struct byoca_alpn_conn *c, const void *in, size_t len,
-                         struct byoca_buf *out, char *sni_out, size_t sni_len,
-                         struct byoca_err *err) {
+/* Runs the handshake as far as it goes with what was received. */
+static int step(struct byoca_alpn_conn *c, struct byoca_buf *out, char *sni_out,
+                size_t sni_len, struct byoca_err *err) {
   int rc;
-  if (len > PEER_MAX - c->received)
-    return byoca_err_set(err, BYOCA_E_TOOBIG, BYOCA_CLASS_INPUT,
-                         "tls-alpn-01 peer sent more than %d bytes", PEER_MAX);
-  c->received += len;
-  if (len > 0 && BIO_write(c->rbio, in, (int)len) != (int)len)
-    return crypto_nomem(err);
+  c->paused = 0;
   int r = SSL_do_handshake(c->ssl);
   if (sni_out != NULL && sni_len > 0)
     byoca_strlcpy(sni_out, c->sni, sni_len);
@@ -239,6 +246,10 @@ int byoca_alpn_conn_feed(struct byoca_alpn_conn *c, const void *in, size_t len,
     ERR_clear_error();
     return BYOCA_ALPN_MORE;
   }
+  if (why == SSL_ERROR_WANT_CLIENT_HELLO_CB && c->paused) {
+    ERR_clear_error();
+    return BYOCA_ALPN_PAUSED;
+  }
   if (c->refused != NULL) {
     ERR_clear_error();
     return byoca_err_set(err, BYOCA_E_POLICY, BYOCA_CLASS_INPUT, "%s",
@@ -247,4 +258,27 @@ int byoca_alpn_conn_feed(struct byoca_alpn_conn *c, const void *in, size_t len,
   rc = crypto_fail(err, BYOCA_E_NET, BYOCA_CLASS_INPUT,
                    "tls-alpn-01 handshake failed");
   return rc;
+}
+
+int byoca_alpn_conn_feed(struct byoca_alpn_conn *c, const void *in, size_t len,
+                         struct byoca_buf *out, char *sni_out, size_t sni_len,
+                         struct byoca_err *err) {
+  if (len > PEER_MAX - c->received)
+    return byoca_err_set(err, BYOCA_E_TOOBIG, BYOCA_CLASS_INPUT,
+                         "tls-alpn-01 peer sent more than %d bytes", PEER_MAX);
+  c->received += len;
+  if (len > 0 && BIO_write(c->rbio, in, (int)len) != (int)len)
+    return crypto_nomem(err);
+  if (c->paused) { /* kept for when the lookup has answered */
+    if (sni_out != NULL && sni_len > 0)
+      byoca_strlcpy(sni_out, c->sni, sni_len);
+    return BYOCA_ALPN_PAUSED;
+  }
+  return step(c, out, sni_out, sni_len, err);
+}
+
+int byoca_alpn_conn_resume(struct byoca_alpn_conn *c, struct byoca_buf *out,
+                           char *sni_out, size_t sni_len,
+                           struct byoca_err *err) {
+  return step(c, out, sni_out, sni_len, err);
 }

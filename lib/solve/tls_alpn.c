@@ -8,6 +8,11 @@
  * and source mode (byocad), where the key authorization for a ClientHello's
  * server name is asked of a callback (the store) at each handshake and the
  * certificate built from it is cached briefly, keyed by what was answered.
+ * An async source may answer later (byocad reads another node's answer
+ * off the loop): the handshake pauses in its ClientHello callback, the
+ * connection keeps reading only to notice the peer leaving, and the
+ * answer (a struct byoca_alpn_query, which outlives the connection)
+ * resumes it from a zero timer on the loop.
  *
  * Bounds: at most MAX_CONNS handshakes at once (further connections are
  * closed on accept), each ended after HANDSHAKE_S seconds, reading at most
@@ -55,12 +60,26 @@ struct entry {
 };
 
 struct alpn;
+struct conn;
+
+/* One question to an async source; freed by whoever sees it last: the
+ * connection once the answer is taken, or the answer when the connection
+ * is gone. */
+struct byoca_alpn_query {
+  struct conn *c; /* waiting for the answer; NULL when gone (or not yet) */
+  int in_source;  /* the source is being asked: an answer now is kept */
+  int answered;
+  int rc;
+  char *key_authz;
+};
 
 struct conn {
   struct conn *prev, *next;
   struct alpn *a;
   int fd;
   struct event *rev, *wev, *deadline;
+  struct event *wake;             /* the async source answered: resume */
+  struct byoca_alpn_query *query; /* the paused handshake's question */
   struct byoca_alpn_conn *tls;
   struct byoca_buf out; /* to send; out.data + sent is what is left */
   size_t sent;
@@ -76,7 +95,8 @@ struct alpn {
   struct entry *entries;
   struct conn *conns;
   size_t nconns;
-  byoca_alpn_source_cb source; /* source mode: rows come from here */
+  byoca_alpn_source_cb source;        /* source mode: rows come from here */
+  byoca_alpn_source_async_cb asource; /* or from here (async) */
   void *source_arg;
   size_t ncached;
 };
@@ -205,18 +225,100 @@ static void cache_trim(struct alpn *a, int64_t now) {
   }
 }
 
+static void conn_free(struct conn *c);
+
+static void query_free(struct byoca_alpn_query *q) {
+  free(q->key_authz);
+  free(q);
+}
+
+/* The answer q holds into out (q freed): 0, or nonzero for none. */
+static int query_take(struct byoca_alpn_query *q, const char *sni, char *out,
+                      size_t outlen) {
+  int rc = q->rc;
+  if (rc == 0 && strlen(q->key_authz) >= outlen) {
+    byoca_log(BYOCA_LOG_WARN,
+              "tls-alpn-01: the key authorization for %s is too long", sni);
+    rc = BYOCA_E_TOOBIG;
+  }
+  if (rc == 0)
+    memcpy(out, q->key_authz, strlen(q->key_authz) + 1);
+  query_free(q);
+  return rc;
+}
+
+void byoca_alpn_query_answer(struct byoca_alpn_query *q, int rc,
+                             const char *key_authz) {
+  static const struct timeval now = {0, 0};
+  if (q == NULL || q->answered)
+    return;
+  q->answered = 1;
+  q->rc = rc;
+  if (rc == 0 &&
+      (key_authz == NULL || (q->key_authz = strdup(key_authz)) == NULL))
+    q->rc = BYOCA_E_NOMEM;
+  if (q->in_source) /* taken when the source returns */
+    return;
+  struct conn *c = q->c;
+  if (c == NULL) { /* the connection is gone */
+    query_free(q);
+    return;
+  }
+  /* resumed from the loop, never from inside the caller */
+  if (event_add(c->wake, &now) != 0) {
+    byoca_log(BYOCA_LOG_WARN, "tls-alpn-01: cannot resume %s, closed", c->peer);
+    conn_free(c);
+  }
+}
+
+/* What the source says for sni into out: 0, nonzero for none, or
+ * BYOCA_ALPN_LATER with *later set when an async source answers later (c
+ * keeps the query until the answer). Once a paused handshake is resumed,
+ * that answer. */
+static int ask(struct alpn *a, struct conn *c, const char *sni, char *out,
+               size_t outlen, int *later) {
+  struct byoca_alpn_query *q = c->query;
+  if (q != NULL) {
+    if (!q->answered) { /* not resumed by the answer: still waiting */
+      *later = 1;
+      return BYOCA_ALPN_LATER;
+    }
+    c->query = NULL;
+    return query_take(q, sni, out, outlen);
+  }
+  if (a->source != NULL)
+    return a->source(a->source_arg, sni, out, outlen);
+  if ((q = calloc(1, sizeof(*q))) == NULL)
+    return BYOCA_E_NOMEM;
+  q->in_source = 1;
+  int rc = a->asource(a->source_arg, sni, q, out, outlen);
+  q->in_source = 0;
+  if (rc != BYOCA_ALPN_LATER) {
+    query_free(q);
+    return rc;
+  }
+  if (q->answered) /* while being asked */
+    return query_take(q, sni, out, outlen);
+  byoca_log(BYOCA_LOG_DEBUG, "tls-alpn-01: %s waits for the answer for %s",
+            c->peer, sni);
+  q->c = c;
+  c->query = q;
+  *later = 1;
+  return BYOCA_ALPN_LATER;
+}
+
 /* Source mode: the row the source holds for sni now, its certificate built
  * (or taken from the cache when the same key authorization was built a
- * moment ago). */
-static const struct byoca_alpn_cert *lookup_source(struct alpn *a,
-                                                   const char *sni) {
+ * moment ago); NULL with *later set when the source answers later. */
+static const struct byoca_alpn_cert *
+lookup_source(struct alpn *a, struct conn *conn, const char *sni, int *later) {
   char ident[SNI_LEN], key_authz[SOURCE_AUTHZ_MAX];
   const char *type = NULL;
   struct byoca_err e = {0};
-  int64_t now = byoca_now();
   if (ident_of_sni(sni, &type, ident, sizeof(ident)) != 0 ||
-      a->source(a->source_arg, sni, key_authz, sizeof(key_authz)) != 0)
+      ask(a, conn, sni, key_authz, sizeof(key_authz), later) != 0)
     return NULL;
+  int64_t now = byoca_now();
   cache_trim(a, now);
   struct entry *c = *find(a, sni);
   if (c != NULL && strcmp(c->key_authz, key_authz) == 0)
@@ -248,10 +350,11 @@ static const struct byoca_alpn_cert *lookup_source(struct alpn *a,
 
 /* The certificate for an acme-tls/1 ClientHello naming sni: the CA is
  * validating, which the watcher is told. */
-static const struct byoca_alpn_cert *lookup(void *arg, const char *sni) {
+static const struct byoca_alpn_cert *lookup(void *arg, void *conn_arg,
+                                            const char *sni, int *later) {
   struct alpn *a = arg;
-  if (a->source != NULL)
-    return lookup_source(a, sni);
+  if (a->source != NULL || a->asource != NULL)
+    return lookup_source(a, conn_arg, sni, later);
   struct entry *e = *find(arg, sni);
   if (e != NULL && e->seen != NULL)
     e->seen(e->seen_arg);
@@ -275,6 +378,12 @@ static void conn_free(struct conn *c) {
     event_free(c->rev);
   if (c->wev)
     event_free(c->wev);
+  if (c->wake)
+    event_free(c->wake);
+  if (c->query != NULL && c->query->answered)
+    query_free(c->query); /* answered, not taken yet */
+  else if (c->query != NULL)
+    c->query->c = NULL; /* the answer frees it */
   if (c->fd >= 0)
     close(c->fd);
   byoca_alpn_conn_free(c->tls);
@@ -312,6 +421,27 @@ static int flush(struct conn *c) {
   return 0;
 }
 
+/* After a step of the handshake (r as byoca_alpn_conn_feed returns): logs
+ * how it ended, if it did, and sends what it produced. */
+static void stepped(struct conn *c, int r, const char *sni,
+                    struct byoca_err *e) {
+  if (r == BYOCA_ALPN_DONE) {
+    byoca_log(BYOCA_LOG_DEBUG, "tls-alpn-01: answered %s for %s", c->peer, sni);
+  } else if (r < 0) {
+    byoca_log(BYOCA_LOG_DEBUG, "tls-alpn-01: refused %s (server name '%s'): %s",
+              c->peer, sni, e->code != 0 ? e->msg : byoca_errcode_str(r));
+    byoca_err_clear(e);
+  }
+  if (r != BYOCA_ALPN_MORE && r != BYOCA_ALPN_PAUSED) {
+    /* the last bytes (close_notify or an alert) go out, then it closes */
+    c->closing = 1;
+    event_del(c->rev);
+  }
+  flush(c);
+}
+
+/* While paused too: what arrives is kept, and a peer that leaves frees
+ * the connection (its query then waits for the answer alone). */
 static void on_readable(evutil_socket_t fd, short what, void *arg) {
   struct conn *c = arg;
   struct byoca_err e = {0};
@@ -326,19 +456,18 @@ static void on_readable(evutil_socket_t fd, short what, void *arg) {
   }
   int r = byoca_alpn_conn_feed(c->tls, chunk, (size_t)n, &c->out, sni,
                                sizeof(sni), &e);
-  if (r == BYOCA_ALPN_DONE) {
-    byoca_log(BYOCA_LOG_DEBUG, "tls-alpn-01: answered %s for %s", c->peer, sni);
-  } else if (r < 0) {
-    byoca_log(BYOCA_LOG_DEBUG, "tls-alpn-01: refused %s (server name '%s'): %s",
-              c->peer, sni, e.code != 0 ? e.msg : byoca_errcode_str(r));
-    byoca_err_clear(&e);
-  }
-  if (r != BYOCA_ALPN_MORE) {
-    /* the last bytes (close_notify or an alert) go out, then it closes */
-    c->closing = 1;
-    event_del(c->rev);
-  }
-  flush(c);
+  stepped(c, r, sni, &e);
+}
+
+/* The async source answered: the paused handshake goes on. */
+static void on_wake(evutil_socket_t fd, short what, void *arg) {
+  struct conn *c = arg;
+  struct byoca_err e = {0};
+  char sni[SNI_LEN] = "";
+  (void)fd;
+  (void)what;
+  int r = byoca_alpn_conn_resume(c->tls, &c->out, sni, sizeof(sni), &e);
+  stepped(c, r, sni, &e);
 }
 
 static void on_writable(evutil_socket_t fd, short what, void *arg) {
@@ -402,12 +531,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
   a->nconns++;
   c->fd = fd;
   byoca_buf_init(&c->out, OUT_MAX);
-  c->tls = byoca_alpn_conn_new(a->tls);
+  c->tls = byoca_alpn_conn_new(a->tls, c);
   c->deadline = evtimer_new(a->base, on_deadline, c);
+  c->wake = evtimer_new(a->base, on_wake, c);
   c->rev = event_new(a->base, fd, EV_READ | EV_PERSIST, on_readable, c);
   c->wev = event_new(a->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
   if (c->tls == NULL || c->deadline == NULL || c->rev == NULL ||
-      c->wev == NULL || evtimer_add(c->deadline, &tv) != 0 ||
+      c->wev == NULL || c->wake == NULL || evtimer_add(c->deadline, &tv) != 0 ||
       event_add(c->rev, NULL) != 0)
     conn_free(c);
 }
@@ -417,7 +547,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 static int ta_supports(void *ctx, const char *type) {
   const struct alpn *a = ctx;
   /* in source mode challenges are set up where the source reads them */
-  return a->source == NULL && strcmp(type, "tls-alpn-01") == 0;
+  return a->source == NULL && a->asource == NULL &&
+         strcmp(type, "tls-alpn-01") == 0;
 }
 
 static int ta_setup(void *ctx, const struct byoca_challenge *ch,
@@ -542,11 +673,10 @@ static void listen_v6_any(struct alpn *a, int port) {
               port, strerror(e));
 }
 
-static struct byoca_solver *responder_new(struct byoca_loop *loop,
-                                          const char *addr, int port,
-                                          byoca_alpn_source_cb source,
-                                          void *source_arg,
-                                          struct byoca_err *err) {
+static struct byoca_solver *
+responder_new(struct byoca_loop *loop, const char *addr, int port,
+              byoca_alpn_source_cb source, byoca_alpn_source_async_cb asource,
+              void *source_arg, struct byoca_err *err) {
   struct sockaddr_storage ss;
   socklen_t len;
   const char *shown = addr ? addr : "0.0.0.0";
@@ -571,6 +701,7 @@ static struct byoca_solver *responder_new(struct byoca_loop *loop,
   }
   a->base = byoca_loop_base(loop);
   a->source = source;
+  a->asource = asource;
   a->source_arg = source_arg;
   if (byoca_alpn_server_new(lookup, a, &a->tls, err) != 0) {
     ta_free(a);
@@ -594,7 +725,7 @@ static struct byoca_solver *responder_new(struct byoca_loop *loop,
 struct byoca_solver *byoca_solver_tls_alpn(struct byoca_loop *loop,
                                            const char *addr, int port,
                                            struct byoca_err *err) {
-  return responder_new(loop, addr, port, NULL, NULL, err);
+  return responder_new(loop, addr, port, NULL, NULL, NULL, err);
 }
 
 struct byoca_solver *byoca_solver_tls_alpn_source(struct byoca_loop *loop,
@@ -607,7 +738,19 @@ struct byoca_solver *byoca_solver_tls_alpn_source(struct byoca_loop *loop,
                   "a tls-alpn-01 responder needs a source");
     return NULL;
   }
-  return responder_new(loop, addr, port, source, arg, err);
+  return responder_new(loop, addr, port, source, NULL, arg, err);
+}
+
+struct byoca_solver *
+byoca_solver_tls_alpn_async(struct byoca_loop *loop, const char *addr, int port,
+                            byoca_alpn_source_async_cb source, void *arg,
+                            struct byoca_err *err) {
+  if (source == NULL) {
+    byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INTERNAL,
+                  "a tls-alpn-01 responder needs a source");
+    return NULL;
+  }
+  return responder_new(loop, addr, port, NULL, source, arg, err);
 }
 
 int byoca_alpn_server_name(const char *ident_type, const char *identifier,

@@ -486,10 +486,17 @@ static int listen_all(struct byoca_httpd *h, const struct bd_list *l,
   return 0;
 }
 
+static void alpn_found(void *arg, int rc, const char *key_authz) {
+  byoca_alpn_query_answer(arg, rc, key_authz);
+}
+
 /* The responder's source: the key authorization for the validation
- * server name, this node's from memory, else what the store holds
- * (written by any node's manager). */
-static int alpn_source(void *arg, const char *sni, char *out, size_t outlen) {
+ * server name, this node's at once from memory, else what the store holds
+ * (written by any node's manager): on PostgreSQL read on the jobs' lane
+ * and answered later (the handshake waits, the loop does not), on SQLite
+ * at once. */
+static int alpn_source(void *arg, const char *sni, struct byoca_alpn_query *q,
+                       char *out, size_t outlen) {
   struct bd *d = arg;
   char token[300];
   struct byoca_err e = {0};
@@ -497,9 +504,12 @@ static int alpn_source(void *arg, const char *sni, char *out, size_t outlen) {
   if (n < 0 || (size_t)n >= sizeof(token))
     return BYOCA_E_INVAL;
   int rc = byoca_manager_challenge_get(d->mgr, token, out, outlen);
-  if (rc != 0) /* not this node's */
-    rc = byoca_store_challenge_get(d->store, token, byoca_now(), out, outlen,
-                                   &e);
+  if (rc == 0)
+    return 0;
+  if (byoca_manager_store_async(d->mgr) &&
+      byoca_manager_challenge_lookup(d->mgr, token, alpn_found, q) == 0)
+    return BYOCA_ALPN_LATER; /* not this node's: another's, if any */
+  rc = byoca_store_challenge_get(d->store, token, byoca_now(), out, outlen, &e);
   if (rc != 0 && rc != BYOCA_E_NOTFOUND)
     byoca_log(BYOCA_LOG_WARN, "tls-alpn-01: reading the challenge for %s: %s",
               sni, e.msg);
@@ -516,8 +526,8 @@ static int alpn_start(struct bd *d, struct byoca_err *err) {
   if (byoca_listen_spec_parse(spec, addr, sizeof(addr), &port) != 0)
     return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                          "invalid [tls-alpn] listen '%.100s'", spec);
-  d->alpn = byoca_solver_tls_alpn_source(d->loop, addr[0] != '\0' ? addr : NULL,
-                                         port, alpn_source, d, err);
+  d->alpn = byoca_solver_tls_alpn_async(d->loop, addr[0] != '\0' ? addr : NULL,
+                                        port, alpn_source, d, err);
   if (d->alpn == NULL)
     return err != NULL && err->code != 0 ? err->code : BYOCA_E_NET;
   byoca_log(BYOCA_LOG_INFO, "listening on %.100s (tls-alpn-01)", spec);

@@ -9,6 +9,11 @@
 # through it), node B builds every validation certificate from the rows
 # node A wrote, and every certificate is issued with Pebble's real
 # validation; no row is left afterwards.
+# Then node B's store stops answering (its PostgreSQL server processes
+# are SIGSTOPped): a handshake for a row only the store holds waits (read
+# on B's job lane) while B's loop does not: /healthz is answered; once the
+# store is back the handshake completes with that row's certificate. With
+# the row read on the loop's own connection, /healthz would not answer.
 source "$(dirname "$0")/common.sh"
 source "$BYOCA_SRC/tests/env/daemon.sh"
 source "$BYOCA_SRC/tests/env/nodes.sh"
@@ -55,7 +60,50 @@ b=$(grep -c "tls-alpn-01: answered" "$(node_log 2)" || true)
 left=$("$(env_pg_bindir)/psql" -X -q -At -h "$PG_HOST" -p "$PORT_PG" -U byoca \
   -d byocad -c "SELECT count(*) FROM challenge_tokens WHERE token LIKE 'alpn:%'")
 [ "$left" = 0 ] || fail "$left tls-alpn-01 rows left in the store"
+
+# another node's row, read while node B's store does not answer
+STALL=stall.alpnpg.test
+STALL_KA=stall-token.stall-thumbprint
+nodes_sql "INSERT INTO challenge_tokens (token, key_authz, cert_id, expires)
+     VALUES ('alpn:$STALL', '$STALL_KA', 0,
+             extract(epoch FROM now())::bigint + 600)" ||
+  fail "cannot write the row"
+node_use 2
+node_pg_stop 2 || fail "cannot stop node B's server processes"
+openssl s_client -connect "127.0.0.1:$B_ALPN" -servername "$STALL" \
+  -alpn acme-tls/1 </dev/null >"$ENV_DIR/stall.out" 2>&1 &
+S_CLIENT=$!
+sleep 0.5 # the handshake asked first
+code=$("${ENV_CURL[@]}" --max-time 3 -o /dev/null -w '%{http_code}' \
+  --unix-socket "$BYOCAD_SOCK" http://localhost/healthz) || code="no answer"
+waiting=0
+kill -0 "$S_CLIENT" 2>/dev/null && waiting=1
+state=$(ps -o state= -p "${NODE_PG_STOPPED[0]}" | tr -d ' ')
+node_pg_resume
+[ "$state" = T ] || fail "node B's server process was not stopped: '$state'"
+[ "$code" = 200 ] || fail "node B's /healthz while its store was stopped: $code"
+[ "$waiting" = 1 ] || fail "the handshake did not wait for the store:
+$(cat "$ENV_DIR/stall.out")"
+grep -q "waits for the answer for $STALL" "$(node_log 2)" ||
+  fail "node B did not pause the handshake"
+wait "$S_CLIENT" || true # s_client's status says nothing here
+grep -q "ALPN protocol: acme-tls/1" "$ENV_DIR/stall.out" ||
+  fail "handshake after the store came back: $(cat "$ENV_DIR/stall.out")"
+sed -n '/-BEGIN CERTIFICATE-/,/-END CERTIFICATE-/p' "$ENV_DIR/stall.out" \
+  >"$ENV_DIR/stall.pem"
+openssl x509 -in "$ENV_DIR/stall.pem" -noout -ext subjectAltName |
+  grep -q "DNS:$STALL" || fail "not the certificate for $STALL"
+# id-pe-acmeIdentifier: critical, the OCTET STRING of SHA-256(key authz)
+want=$(printf %s "$STALL_KA" | openssl dgst -sha256 -r | cut -c1-64)
+ext=$(openssl asn1parse -in "$ENV_DIR/stall.pem" |
+  grep -A2 ':1\.3\.6\.1\.5\.5\.7\.1\.31$\|:id-pe-acmeIdentifier$') || ext=
+got=$(sed -n 's/.*\[HEX DUMP\]://p' <<<"$ext" | tr 'A-F' 'a-f')
+grep -q "BOOLEAN *:255" <<<"$ext" && [ "$got" = "0420$want" ] ||
+  fail "acmeIdentifier: $ext (expected critical, 0420$want)"
+grep -q "tls-alpn-01: answered .* for $STALL" "$(node_log 2)" ||
+  fail "node B did not log the answer"
+
 node_stop 1
 node_stop 2
 nodes_logs_clean || fail "sanitizer report"
-pass "$K orders of node A (no responder) validated by node B's tls-alpn-01 responder ($b handshakes)"
+pass "$K orders of node A (no responder) validated by node B's tls-alpn-01 responder ($b handshakes); a handshake waited for B's stopped store, /healthz did not"

@@ -144,11 +144,20 @@ struct table {
   const char *sni;
   struct byoca_alpn_cert *cert;
   int asked;
+  int later; /* answer "later" this many times first */
+  void *conn_arg;
 };
 
-static const struct byoca_alpn_cert *lookup(void *arg, const char *sni) {
+static const struct byoca_alpn_cert *lookup(void *arg, void *conn_arg,
+                                            const char *sni, int *later) {
   struct table *t = arg;
   t->asked++;
+  t->conn_arg = conn_arg;
+  if (t->later > 0) {
+    t->later--;
+    *later = 1;
+    return NULL;
+  }
   return strcmp(sni, t->sni) == 0 ? t->cert : NULL;
 }
 
@@ -156,6 +165,7 @@ struct run {
   int server_rc; /* last byoca_alpn_conn_feed result */
   struct byoca_err err;
   char sni[256];
+  int paused;       /* BYOCA_ALPN_PAUSED seen (then resumed) */
   int client_done;  /* SSL_do_handshake returned 1 */
   X509 *peer;       /* the certificate the client saw, or NULL */
   char alpn[32];    /* what the client negotiated */
@@ -180,7 +190,7 @@ static void handshake(struct byoca_alpn_server *srv, const unsigned char *alpn,
     SSL_set_tlsext_host_name(cl, sni);
   if (alpn)
     assert_int_equal(SSL_set_alpn_protos(cl, alpn, (unsigned)alpnlen), 0);
-  struct byoca_alpn_conn *sc = byoca_alpn_conn_new(srv);
+  struct byoca_alpn_conn *sc = byoca_alpn_conn_new(srv, r);
   assert_non_null(sc);
   r->server_rc = BYOCA_ALPN_MORE;
   for (int round = 0; round < 20; round++) {
@@ -198,6 +208,15 @@ static void handshake(struct byoca_alpn_server *srv, const unsigned char *alpn,
     r->server_rc = byoca_alpn_conn_feed(sc, p, n > 0 ? (size_t)n : 0, &out,
                                         r->sni, sizeof(r->sni), &r->err);
     (void)BIO_reset(cwr);
+    while (r->server_rc == BYOCA_ALPN_PAUSED) {
+      /* nothing goes out yet, and what arrives meanwhile is only kept */
+      assert_int_equal(out.len, 0);
+      r->paused++;
+      assert_int_equal(byoca_alpn_conn_feed(sc, "", 0, &out, NULL, 0, &r->err),
+                       BYOCA_ALPN_PAUSED);
+      r->server_rc =
+          byoca_alpn_conn_resume(sc, &out, r->sni, sizeof(r->sni), &r->err);
+    }
     if (out.len > 0)
       assert_int_equal(BIO_write(crd, out.data, (int)out.len), (int)out.len);
     byoca_buf_free(&out);
@@ -295,6 +314,42 @@ static void test_handshake_refused(void **state) {
   byoca_alpn_cert_free(t.cert);
 }
 
+/* A lookup that answers later pauses the handshake before anything is
+ * sent; resumed, the ClientHello is looked up again and answered (or
+ * refused) as at once. */
+static void test_handshake_paused(void **state) {
+  (void)state;
+  struct table t = {.sni = "alpn.example.org"};
+  struct byoca_alpn_server *srv = NULL;
+  struct byoca_err err = {0};
+  struct run r;
+  assert_int_equal(byoca_alpn_cert_new("dns", t.sni, KA, &t.cert, &err), 0);
+  assert_int_equal(byoca_alpn_server_new(lookup, &t, &srv, &err), 0);
+  t.later = 2;
+  handshake(srv, acme_tls, sizeof(acme_tls) - 1, t.sni, 0, &r);
+  assert_int_equal(r.paused, 2);
+  assert_int_equal(t.asked, 3); /* feeding while paused asks nothing */
+  assert_ptr_equal(t.conn_arg, &r);
+  assert_int_equal(r.server_rc, BYOCA_ALPN_DONE);
+  assert_true(r.client_done);
+  assert_string_equal(r.alpn, "acme-tls/1");
+  assert_non_null(r.peer);
+  check_acme_identifier(r.peer, KA);
+  X509_free(r.peer);
+  /* answered "none" after the pause: refused, no certificate */
+  t.later = 1;
+  t.asked = 0;
+  handshake(srv, acme_tls, sizeof(acme_tls) - 1, "other.example.org", 0, &r);
+  assert_int_equal(r.paused, 1);
+  assert_int_equal(t.asked, 2);
+  assert_int_equal(r.server_rc, BYOCA_E_POLICY);
+  assert_true(r.client_alert);
+  assert_null(r.peer);
+  byoca_err_clear(&r.err);
+  byoca_alpn_server_free(srv);
+  byoca_alpn_cert_free(t.cert);
+}
+
 static void test_feed_garbage(void **state) {
   (void)state;
   struct table t = {.sni = "x.example"};
@@ -304,7 +359,7 @@ static void test_feed_garbage(void **state) {
   assert_int_equal(byoca_alpn_server_new(lookup, &t, &srv, &err), 0);
   byoca_buf_init(&out, 0);
   /* not TLS at all */
-  struct byoca_alpn_conn *c = byoca_alpn_conn_new(srv);
+  struct byoca_alpn_conn *c = byoca_alpn_conn_new(srv, NULL);
   const char *http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   assert_int_equal(
       byoca_alpn_conn_feed(c, http, strlen(http), &out, NULL, 0, &err),
@@ -312,14 +367,14 @@ static void test_feed_garbage(void **state) {
   byoca_err_clear(&err);
   byoca_alpn_conn_free(c);
   /* more than 64 KiB from one peer, in one piece or in several */
-  c = byoca_alpn_conn_new(srv);
+  c = byoca_alpn_conn_new(srv, NULL);
   static unsigned char big[70000];
   assert_int_equal(
       byoca_alpn_conn_feed(c, big, sizeof(big), &out, NULL, 0, &err),
       BYOCA_E_TOOBIG);
   byoca_err_clear(&err);
   byoca_alpn_conn_free(c);
-  c = byoca_alpn_conn_new(srv);
+  c = byoca_alpn_conn_new(srv, NULL);
   memset(big, 0, sizeof(big));
   big[0] = 0x16;
   big[1] = 3;
@@ -343,6 +398,7 @@ int main(void) {
       cmocka_unit_test(test_cert_refused),
       cmocka_unit_test(test_handshake_answers),
       cmocka_unit_test(test_handshake_refused),
+      cmocka_unit_test(test_handshake_paused),
       cmocka_unit_test(test_feed_garbage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

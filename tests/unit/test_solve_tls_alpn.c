@@ -1,7 +1,8 @@
 /* The tls-alpn-01 responder on a real loop and socket: the server names it
  * answers (RFC 8737, RFC 8738), a real OpenSSL client on a thread (so the
  * loop keeps serving), refusals, the cap on open handshakes and their
- * deadline. */
+ * deadline, and a source that answers later (the handshake waits, the
+ * loop does not; a client or responder gone first). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -91,8 +92,12 @@ struct client {
   int port;
   const char *sni;
   const char *alpn; /* one protocol, or NULL */
+  int timeout_s;    /* the client gives up after (default 10 s) */
   int wake[2];      /* the thread writes a byte to wake[1] when done */
   struct byoca_loop *loop;
+  struct byoca_watch *w;
+  pthread_t t;
+  int done; /* the thread woke the loop */
   /* results */
   int ok; /* the handshake completed */
   X509 *peer;
@@ -104,7 +109,7 @@ static void *client_run(void *arg) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
   SSL *ssl = SSL_new(ctx);
   int fd = tcp_connect(c->port);
-  struct timeval tv = {10, 0};
+  struct timeval tv = {c->timeout_s > 0 ? c->timeout_s : 10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   SSL_set_fd(ssl, fd);
   if (c->sni)
@@ -132,28 +137,42 @@ static void *client_run(void *arg) {
 
 static void on_wake(int fd, void *arg) {
   struct client *c = arg;
-  (void)fd;
+  char b;
+  (void)!read(fd, &b, 1);
+  c->done = 1;
   byoca_loop_break(c->loop);
+}
+
+/* Starts one client handshake on its thread (timeout_s 0: 10 s). */
+static void client_start(struct byoca_loop *loop, int port, const char *sni,
+                         const char *alpn, int timeout_s, struct client *c) {
+  memset(c, 0, sizeof(*c));
+  c->port = port;
+  c->sni = sni;
+  c->alpn = alpn;
+  c->timeout_s = timeout_s;
+  c->loop = loop;
+  assert_int_equal(pipe(c->wake), 0);
+  c->w = byoca_watch_read(loop, c->wake[0], on_wake, c);
+  assert_non_null(c->w);
+  assert_int_equal(pthread_create(&c->t, NULL, client_run, c), 0);
+}
+
+/* Serves until the client's thread is done. */
+static void client_wait(struct client *c) {
+  while (!c->done)
+    byoca_loop_run(c->loop);
+  assert_int_equal(pthread_join(c->t, NULL), 0);
+  byoca_watch_free(c->w);
+  close(c->wake[0]);
+  close(c->wake[1]);
 }
 
 /* Runs one client handshake while the loop serves. */
 static void client(struct byoca_loop *loop, int port, const char *sni,
                    const char *alpn, struct client *c) {
-  pthread_t t;
-  memset(c, 0, sizeof(*c));
-  c->port = port;
-  c->sni = sni;
-  c->alpn = alpn;
-  c->loop = loop;
-  assert_int_equal(pipe(c->wake), 0);
-  struct byoca_watch *w = byoca_watch_read(loop, c->wake[0], on_wake, c);
-  assert_non_null(w);
-  assert_int_equal(pthread_create(&t, NULL, client_run, c), 0);
-  byoca_loop_run(loop);
-  assert_int_equal(pthread_join(t, NULL), 0);
-  byoca_watch_free(w);
-  close(c->wake[0]);
-  close(c->wake[1]);
+  client_start(loop, port, sni, alpn, 0, c);
+  client_wait(c);
 }
 
 static int has_acme_identifier(X509 *x) {
@@ -436,6 +455,167 @@ static void test_source(void **state) {
   byoca_loop_free(loop);
 }
 
+/* ---- an async source ---- */
+
+/* "now.example" is answered at once, "inside.example" from inside the
+ * call (after saying later), "later.example" (KA) and "none.example"
+ * (nothing) later: from a timer after delay_ms, or, with hold, when the
+ * test answers the kept query. */
+struct asource {
+  struct byoca_loop *loop;
+  int delay_ms;
+  int hold;
+  struct byoca_alpn_query *held[4];
+  size_t nheld;
+  int calls;
+};
+
+struct pending {
+  struct byoca_alpn_query *q;
+  int found;
+};
+
+static void answer_later(void *arg) {
+  struct pending *p = arg;
+  byoca_alpn_query_answer(p->q, p->found ? 0 : BYOCA_E_NOTFOUND,
+                          p->found ? KA : NULL);
+  free(p);
+}
+
+static int from_async(void *arg, const char *sni, struct byoca_alpn_query *q,
+                      char *out, size_t outlen) {
+  struct asource *src = arg;
+  src->calls++;
+  if (strcmp(sni, "now.example") == 0) {
+    snprintf(out, outlen, "%s", KA);
+    return 0;
+  }
+  if (strcmp(sni, "inside.example") == 0) {
+    byoca_alpn_query_answer(q, 0, KA);
+    return BYOCA_ALPN_LATER;
+  }
+  if (strcmp(sni, "later.example") != 0 && strcmp(sni, "none.example") != 0)
+    return BYOCA_E_NOTFOUND;
+  if (src->hold) {
+    assert_true(src->nheld < 4);
+    src->held[src->nheld++] = q;
+    return BYOCA_ALPN_LATER;
+  }
+  struct pending *p = calloc(1, sizeof(*p));
+  assert_non_null(p);
+  p->q = q;
+  p->found = strcmp(sni, "later.example") == 0;
+  assert_non_null(byoca_timer_add(src->loop, src->delay_ms, answer_later, p));
+  return BYOCA_ALPN_LATER;
+}
+
+struct tick {
+  struct byoca_loop *loop;
+  int fired;
+};
+
+static void on_tick(void *arg) {
+  struct tick *t = arg;
+  t->fired = 1;
+  byoca_loop_break(t->loop);
+}
+
+/* Serves for ms. */
+static void serve_for(struct byoca_loop *loop, int ms) {
+  struct tick t = {loop, 0};
+  assert_non_null(byoca_timer_add(loop, ms, on_tick, &t));
+  while (!t.fired)
+    byoca_loop_run(loop);
+}
+
+/* Serves until the source holds n queries (or 5 s pass: a failure). */
+static void serve_until_held(struct asource *src, size_t n) {
+  for (int i = 0; i < 500 && src->nheld < n; i++)
+    serve_for(src->loop, 10);
+  assert_int_equal(src->nheld, n);
+}
+
+static void check_later_cert(const struct client *c) {
+  assert_true(c->ok);
+  assert_string_equal(c->proto, "acme-tls/1");
+  assert_non_null(c->peer);
+  assert_true(has_acme_identifier(c->peer));
+  assert_int_equal(X509_check_host(c->peer, "later.example", 0, 0, NULL), 1);
+}
+
+static void test_source_async(void **state) {
+  (void)state;
+  struct byoca_loop *loop = byoca_loop_new();
+  struct byoca_err err = {0};
+  struct client a, b;
+  struct asource src = {.loop = loop, .delay_ms = 200};
+  int port = free_port();
+  assert_null(
+      byoca_solver_tls_alpn_async(loop, "127.0.0.1", port, NULL, NULL, &err));
+  byoca_err_clear(&err);
+  struct byoca_solver *s = byoca_solver_tls_alpn_async(loop, "127.0.0.1", port,
+                                                       from_async, &src, &err);
+  assert_non_null(s);
+  assert_false(byoca_solver_supports(s, "tls-alpn-01"));
+
+  /* answered later from a timer: the right certificate */
+  client(loop, port, "later.example", "acme-tls/1", &a);
+  check_later_cert(&a);
+  X509_free(a.peer);
+  /* at once, and from inside the call */
+  client(loop, port, "now.example", "acme-tls/1", &a);
+  assert_true(a.ok);
+  assert_int_equal(X509_check_host(a.peer, "now.example", 0, 0, NULL), 1);
+  X509_free(a.peer);
+  client(loop, port, "inside.example", "acme-tls/1", &a);
+  assert_true(a.ok);
+  assert_int_equal(X509_check_host(a.peer, "inside.example", 0, 0, NULL), 1);
+  X509_free(a.peer);
+  /* nothing, later: refused without a certificate */
+  client(loop, port, "none.example", "acme-tls/1", &a);
+  assert_false(a.ok);
+  assert_null(a.peer);
+  /* not acme-tls/1: refused before the source is asked */
+  int calls = src.calls;
+  client(loop, port, "later.example", "h2", &a);
+  assert_false(a.ok);
+  assert_int_equal(src.calls, calls);
+
+  /* while one handshake waits for its answer, others are served */
+  src.hold = 1;
+  client_start(loop, port, "later.example", "acme-tls/1", 0, &a);
+  serve_until_held(&src, 1);
+  client(loop, port, "now.example", "acme-tls/1", &b);
+  assert_true(b.ok);
+  X509_free(b.peer);
+  assert_false(a.done);
+  byoca_alpn_query_answer(src.held[0], 0, KA);
+  client_wait(&a);
+  check_later_cert(&a);
+  X509_free(a.peer);
+
+  /* a client that gives up while its answer is pending: the connection
+   * goes, the late answer only frees the query */
+  client_start(loop, port, "later.example", "acme-tls/1", 1, &a);
+  serve_until_held(&src, 2);
+  client_wait(&a);
+  assert_false(a.ok);
+  serve_for(loop, 100); /* the responder sees the peer leave */
+  byoca_alpn_query_answer(src.held[1], 0, KA);
+  serve_for(loop, 50);
+
+  /* the responder freed while an answer is pending: the same */
+  client_start(loop, port, "later.example", "acme-tls/1", 0, &a);
+  serve_until_held(&src, 3);
+  byoca_solver_free(s);
+  client_wait(&a);
+  assert_false(a.ok);
+  assert_null(a.peer);
+  byoca_alpn_query_answer(src.held[2], BYOCA_E_CANCELLED, NULL);
+  byoca_alpn_query_answer(NULL, 0, KA); /* harmless */
+  byoca_loop_free(loop);
+}
+
 static void test_listen_errors(void **state) {
   (void)state;
   struct byoca_loop *loop = byoca_loop_new();
@@ -463,9 +643,9 @@ static void test_listen_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sni),           cmocka_unit_test(test_serve),
-      cmocka_unit_test(test_bounds),        cmocka_unit_test(test_source),
-      cmocka_unit_test(test_listen_errors),
+      cmocka_unit_test(test_sni),          cmocka_unit_test(test_serve),
+      cmocka_unit_test(test_bounds),       cmocka_unit_test(test_source),
+      cmocka_unit_test(test_source_async), cmocka_unit_test(test_listen_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
