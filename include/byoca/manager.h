@@ -217,7 +217,8 @@ typedef void (*byoca_challenge_cb)(void *arg, int rc, const char *key_authz);
  * manager's, never on the loop, and calls cb on the loop with the
  * result, exactly once: 0 when queued. BYOCA_E_INVAL when the store is
  * read on the loop anyway (SQLite) or the manager has not started: the
- * caller reads it itself then. */
+ * caller reads it itself then. BYOCA_E_TOOBIG when 128 reads already
+ * wait for the store (the caller refuses: the validator retries). */
 int byoca_manager_challenge_lookup(struct byoca_manager *m, const char *token,
                                    byoca_challenge_cb cb, void *arg) BYOCA_WUR;
 /* Store work of byocad's requests. */

@@ -143,7 +143,7 @@ static void lookup_work(struct byoca_store *s, struct mgr_lane_op *op) {
 
 static void lookup_done(struct byoca_manager *m, struct mgr_lane_op *op) {
   struct lookup_op *c = (struct lookup_op *)op;
-  (void)m;
+  m->lookups--;
   if (c->rc != 0 && c->rc != BYOCA_E_NOTFOUND)
     byoca_log(BYOCA_LOG_WARN, "reading the challenge %.64s: %s", c->token,
               c->e.msg);
@@ -162,6 +162,13 @@ int byoca_manager_challenge_lookup(struct byoca_manager *m, const char *token,
   size_t n = token != NULL ? strlen(token) : 0;
   if (m == NULL || !mgr_lane_job_async(m) || n == 0 || n > MGR_TOKEN_MAX)
     return BYOCA_E_INVAL;
+  if (m->lookups >= MGR_LOOKUPS_MAX) {
+    byoca_log(BYOCA_LOG_WARN,
+              "refusing to read the challenge %.64s: %d reads of other"
+              " nodes' challenges already wait for the store",
+              token, MGR_LOOKUPS_MAX);
+    return BYOCA_E_TOOBIG;
+  }
   struct lookup_op *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return BYOCA_E_NOMEM;
@@ -171,6 +178,7 @@ int byoca_manager_challenge_lookup(struct byoca_manager *m, const char *token,
   c->cb = cb;
   c->arg = arg;
   memcpy(c->token, token, n + 1);
+  m->lookups++;
   mgr_lane_run_job(m, &c->op);
   return 0;
 }

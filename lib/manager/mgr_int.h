@@ -258,6 +258,7 @@ struct byoca_manager {
   int ari_claiming;                  /* an ARI claim is on the lane */
   int pump_again;                    /* pump the outbox once more */
   struct mgr_answers *answers;       /* this node's challenges (answers.c) */
+  size_t lookups; /* other nodes' answers being read (answers.c) */
 };
 
 /* ---- this node's challenge answers (answers.c) ---- */
@@ -266,6 +267,10 @@ struct byoca_manager {
  * name) and key authorization looked up. */
 #define MGR_TOKEN_MAX 300
 #define MGR_KEYAUTHZ_MAX 1024
+/* Other nodes' challenge answers read at once at most: a validator (or
+ * anyone) opening connections faster than the store answers is refused
+ * beyond it instead of queueing reads ahead of the jobs' store work. */
+#define MGR_LOOKUPS_MAX 128
 
 struct mgr_answers;
 /* An empty set, one reference; NULL when out of memory. */

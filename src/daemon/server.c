@@ -506,9 +506,10 @@ static int alpn_source(void *arg, const char *sni, struct byoca_alpn_query *q,
   int rc = byoca_manager_challenge_get(d->mgr, token, out, outlen);
   if (rc == 0)
     return 0;
-  if (byoca_manager_store_async(d->mgr) &&
-      byoca_manager_challenge_lookup(d->mgr, token, alpn_found, q) == 0)
-    return BYOCA_ALPN_LATER; /* not this node's: another's, if any */
+  if (byoca_manager_store_async(d->mgr)) /* another node's, if any */
+    return byoca_manager_challenge_lookup(d->mgr, token, alpn_found, q) == 0
+               ? BYOCA_ALPN_LATER
+               : BYOCA_E_TOOBIG; /* refused, never read on the loop */
   rc = byoca_store_challenge_get(d->store, token, byoca_now(), out, outlen, &e);
   if (rc != 0 && rc != BYOCA_E_NOTFOUND)
     byoca_log(BYOCA_LOG_WARN, "tls-alpn-01: reading the challenge for %s: %s",

@@ -81,6 +81,23 @@ GET_CURL=$!
   --unix-socket "$BYOCAD_SOCK" -H "@$BYOCAD_OPERATOR.hdr" \
   http://localhost/metrics >"$ENV_DIR/metrics.code" 2>/dev/null &
 METRICS_CURL=$!
+# at most 128 reads of other nodes' answers wait for the store
+# (MGR_LOOKUPS_MAX): beyond that a request is refused at once (503, the
+# validator retries) instead of queueing reads ahead of the jobs' work
+FILL=()
+for _ in $(seq 127); do
+  "${ENV_CURL[@]}" --max-time 60 -o /dev/null \
+    "http://127.0.0.1:$NODE_HTTP_1/.well-known/acme-challenge/$OTHER" \
+    >/dev/null 2>&1 &
+  FILL+=($!)
+done
+over_refused() {
+  [ "$("${ENV_CURL[@]}" --max-time 2 -o /dev/null -w '%{http_code}' \
+    "http://127.0.0.1:$NODE_HTTP_1/.well-known/acme-challenge/$OTHER" \
+    2>/dev/null)" = 503 ]
+}
+wait_for 30 over_refused ||
+  fail "reads of another node's token beyond 128 were not refused"
 sleep 0.5 # asked before the questions below
 body=$("${ENV_CURL[@]}" --max-time 10 \
   "http://127.0.0.1:$NODE_HTTP_1/.well-known/acme-challenge/$TOKEN") ||
@@ -115,6 +132,9 @@ api_expect 200 GET "/v1/certificates/$ID" "" "$T"
 # answered
 nodes_unlock
 wait "$OTHER_CURL" || fail "another node's token: no answer (curl $?)"
+for p in "${FILL[@]}"; do wait "$p" || true; done
+grep -q "refusing to read the challenge $OTHER: 128 reads" "$(node_log 1)" ||
+  fail "no log line for the refused read"
 [ "$(cat "$ENV_DIR/other.body")" = "$OTHER.other-node" ] ||
   fail "another node's token: $(cat "$ENV_DIR/other.body")"
 wait_cert_state "$T" "$ID" issued 60 >/dev/null || fail "not issued"
@@ -124,4 +144,4 @@ n=$(json_get "$(cat "$ENV_DIR/events.json")" \
 [ "$n" = 1 ] || fail "issued $n times"
 node_stop 1
 nodes_logs_clean || fail "sanitizer report"
-pass "http-01 and /healthz answered while byocad's PostgreSQL processes were stopped mid-order and an API GET, /metrics and another node's token waited; those answered after; issued once"
+pass "http-01 and /healthz answered while byocad's PostgreSQL processes were stopped mid-order and an API GET, /metrics and another node's token waited (128 at most, more refused at once); those answered after; issued once"
