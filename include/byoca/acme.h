@@ -208,6 +208,33 @@ int byoca_dns_account_label(const char *account_url,
 
 /* ---- orders (RFC 8555 §7.4) ---- */
 
+struct byoca_order;
+
+/* The persist hook in callback form (struct byoca_order_req
+ * persist_start): called at the same two points as persist (order_url
+ * known with key NULL; just before finalize with the certificate key),
+ * order_url and key borrowed for the call only. Returning 0, the hook
+ * promises one call of byoca_order_persist_done(o, rc) (from within the
+ * hook, or later from the loop); the order goes on only then: with the
+ * new-order response it kept, or with the finalize request it kept.
+ * Returning non-zero, it must not call byoca_order_persist_done: the order
+ * fails at once, as for rc != 0. The order may be cancelled while it
+ * waits (byoca_order_cancel: its callback is then never called); the
+ * order's memory lives until byoca_order_persist_done, so o stays valid
+ * for it and the call after a cancel only frees it. */
+typedef int (*byoca_order_persist_cb)(void *arg, struct byoca_order *o,
+                                      const char *order_url,
+                                      const struct byoca_key *key);
+/* Ends the wait persist_start began: rc 0, the order URL (and key) are
+ * durable and the order goes on; otherwise the order fails with
+ * BYOCA_E_IO, class retryable ("could not record the order of ...
+ * durably; not finalizing it"), nothing finalized. Called exactly once
+ * per persist_start that returned 0, from the loop (o may be freed by
+ * it: after a cancel, or when the order ends inside it); a call on a
+ * live order that waits for nothing is ignored. The order's callback may
+ * run inside this call. */
+void byoca_order_persist_done(struct byoca_order *o, int rc);
+
 struct byoca_order_req {
   const char *const *names; /* DNS names (may be "*.x") and IP literals */
   size_t nnames;
@@ -243,7 +270,11 @@ struct byoca_order_req {
    * be made durable; a non-zero return fails the order before anything
    * is finalized. NULL = none. */
   int (*persist)(void *arg, const char *order_url, const struct byoca_key *key);
-  void *persist_arg;
+  /* The same hook in callback form, for a caller that must not wait for
+   * its store on the loop (byocad on PostgreSQL); when set, persist is
+   * not called. See byoca_order_persist_cb. */
+  byoca_order_persist_cb persist_start;
+  void *persist_arg; /* what persist or persist_start gets */
 };
 
 /* What an issuance produced; owned by the receiver of the callback, freed
@@ -268,8 +299,6 @@ void byoca_order_result_free(struct byoca_order_result *r);
 typedef void (*byoca_order_cb)(void *arg, struct byoca_order_result *res,
                                const struct byoca_err *err);
 
-struct byoca_order;
-
 /* Runs the whole flow for names: newOrder, authorizations, challenges
  * chosen by byoca_challenge_choose with req->challenges,
  * polling (D-POLL), a fresh key, CSR, finalize, download (with the
@@ -293,7 +322,8 @@ struct byoca_order *byoca_order_resume(struct byoca_acme *a,
                                        struct byoca_key *key, byoca_order_cb cb,
                                        void *arg, struct byoca_err *err);
 /* Stops an order in flight; its callback is not called. Provisioned
- * challenges are cleaned up in the background. */
+ * challenges are cleaned up in the background. An order waiting for
+ * persist_start's completion is freed by byoca_order_persist_done. */
 void byoca_order_cancel(struct byoca_order *o);
 
 /* ---- revocation (RFC 8555 §7.6) ---- */

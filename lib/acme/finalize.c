@@ -103,8 +103,7 @@ void order_refresh(struct byoca_order *o) {
   order_post(o, o->url, NULL, NULL, on_order_poll, o);
 }
 
-void order_poll(struct byoca_order *o, const struct acme_resp *resp) {
-  const char *ra = byoca_http_header(resp->http, ACME_H_RETRY_AFTER);
+void order_poll(struct byoca_order *o, const char *ra) {
   int64_t ms = byoca_poll_delay_ms(ra, o->attempt++, byoca_now());
   char what[300];
   snprintf(what, sizeof(what), "the order for %s", o->names[0]);
@@ -171,11 +170,10 @@ void order_finalize(struct byoca_order *o) {
     byoca_err_clear(&e);
     return;
   }
-  if (order_persist(o, o->key) != 0) {
-    free(payload);
-    return;
-  }
+  order_persist(o, o->key, NULL, NULL, payload);
+}
+
+void order_finalize_send(struct byoca_order *o, const char *payload) {
   order_progress(o, "finalizing");
   order_post(o, o->finalize_url, payload, NULL, on_finalized, o);
-  free(payload);
 }

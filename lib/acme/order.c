@@ -37,6 +37,9 @@ static void order_free(struct byoca_order *o) {
   free(o->cert_url);
   free(o->echoed_profile);
   free(o->default_pem);
+  json_decref(o->persist_json);
+  free(o->persist_ra);
+  free(o->persist_payload);
   byoca_key_free(o->key);
   byoca_err_clear(&o->err);
   byoca_err_clear(&o->key_err);
@@ -193,13 +196,79 @@ int order_post(struct byoca_order *o, const char *url, const char *payload,
   return 0;
 }
 
-int order_persist(struct byoca_order *o, const struct byoca_key *key) {
-  if (o->persist == NULL || o->persist(o->persist_arg, o->url, key) == 0)
-    return 0;
+static void persist_failed(struct byoca_order *o) {
   order_failf(o, BYOCA_E_IO, BYOCA_CLASS_RETRYABLE,
               "could not record the order of %s durably; not finalizing it",
               o->names[0]);
-  return -1;
+}
+
+/* Goes on with what order_persist kept. */
+static void persist_go_on(struct byoca_order *o) {
+  json_t *json = o->persist_json;
+  char *ra = o->persist_ra, *payload = o->persist_payload;
+  o->persist_json = NULL;
+  o->persist_ra = o->persist_payload = NULL;
+  if (json != NULL)
+    order_handle_json(o, json, ra);
+  else
+    order_finalize_send(o, payload);
+  json_decref(json);
+  free(ra);
+  free(payload);
+}
+
+/* The wait for persist_start is over (the operation it held ends). */
+static void persist_finish(struct byoca_order *o, int rc) {
+  if (op_end(o))
+    return; /* cancelled or failed meanwhile: what was kept goes with o */
+  if (rc != 0)
+    persist_failed(o);
+  else
+    persist_go_on(o);
+}
+
+void byoca_order_persist_done(struct byoca_order *o, int rc) {
+  if (o == NULL || !o->persist_wait)
+    return;
+  o->persist_wait = 0;
+  if (o->persist_in_hook) { /* goes on once the hook returned */
+    o->persist_inline = 1;
+    o->persist_rc = rc;
+    return;
+  }
+  persist_finish(o, rc);
+}
+
+void order_persist(struct byoca_order *o, const struct byoca_key *key,
+                   json_t *json, const char *ra, char *payload) {
+  /* kept in o until it goes on (freed with o if it never does) */
+  o->persist_json = json_incref(json);
+  o->persist_payload = payload;
+  if (ra != NULL && (o->persist_ra = strdup(ra)) == NULL) {
+    order_failf(o, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    return;
+  }
+  if (o->persist_start == NULL) {
+    if (o->persist != NULL && o->persist(o->persist_arg, o->url, key) != 0)
+      persist_failed(o);
+    else
+      persist_go_on(o);
+    return;
+  }
+  op_begin(o); /* the wait: o outlives a cancel until the completion */
+  o->persist_wait = 1;
+  o->persist_in_hook = 1;
+  int rc = o->persist_start(o->persist_arg, o, o->url, key);
+  o->persist_in_hook = 0;
+  if (rc != 0 && o->persist_wait) { /* refused: no completion comes */
+    o->persist_wait = 0;
+    o->persist_inline = 1;
+    o->persist_rc = rc;
+  }
+  if (o->persist_inline) {
+    o->persist_inline = 0;
+    persist_finish(o, o->persist_rc);
+  }
 }
 
 int order_wait_over(struct byoca_order *o, int64_t delay_ms, const char *what) {
@@ -309,7 +378,7 @@ static int check_echoed_profile(struct byoca_order *o, const char *prof) {
 
 /* Acts on a parsed order object (order_handle). */
 static void order_take(struct byoca_order *o, const struct acme_order_obj *ob,
-                       const struct acme_resp *resp) {
+                       const char *ra) {
   const char *st = ob->status, *fin = ob->finalize, *exp = ob->expires;
   struct byoca_err e = {0};
   if (check_identifiers(o, ob) != 0) {
@@ -359,7 +428,7 @@ static void order_take(struct byoca_order *o, const struct acme_order_obj *ob,
              strcmp(st, ACME_ST_PROCESSING) == 0 ||
              strcmp(st, ACME_ST_VALID) == 0 ||
              strcmp(st, ACME_ST_PENDING) == 0) {
-    order_poll(o, resp);
+    order_poll(o, ra);
   } else {
     order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                 "the order has an unknown status \"%.40s\"", st);
@@ -367,16 +436,22 @@ static void order_take(struct byoca_order *o, const struct acme_order_obj *ob,
 }
 
 void order_handle(struct byoca_order *o, const struct acme_resp *resp) {
+  order_handle_json(o, resp->json,
+                    byoca_http_header(resp->http, ACME_H_RETRY_AFTER));
+}
+
+void order_handle_json(struct byoca_order *o, const json_t *json,
+                       const char *ra) {
   struct acme_order_obj ob;
   struct byoca_err e = {0};
-  if (acme_parse_order(resp->json, &ob, &e) != 0) {
+  if (acme_parse_order(json, &ob, &e) != 0) {
     byoca_err_clear(&e);
     order_failf(o, BYOCA_E_PROTO, BYOCA_CLASS_CA,
                 "the server's order does not match the request"
                 " (identifiers, status or finalize missing or wrong)");
     return;
   }
-  order_take(o, &ob, resp);
+  order_take(o, &ob, ra);
   acme_order_obj_free(&ob);
 }
 
@@ -464,9 +539,8 @@ static void on_new_order(void *arg, const struct acme_resp *resp,
     byoca_err_clear(&e);
     return;
   }
-  if (order_persist(o, NULL) != 0)
-    return;
-  order_handle(o, resp);
+  order_persist(o, NULL, resp->json,
+                byoca_http_header(resp->http, ACME_H_RETRY_AFTER), NULL);
 }
 
 static void start_done(void *arg) {
@@ -554,11 +628,13 @@ static int copy_request(struct byoca_order *o, const struct byoca_order_req *r,
   o->max_wait_ms = r->max_wait_ms > 0 ? r->max_wait_ms : ACME_ORDER_MAX_WAIT_MS;
   o->wait_until_ms = byoca_now_ms() + o->max_wait_ms;
   o->persist = r->persist;
+  o->persist_start = r->persist_start;
   o->persist_arg = r->persist_arg;
   o->solvers = calloc(r->nsolvers + 1, sizeof(*o->solvers));
   if (o->solvers == NULL)
     return BYOCA_E_NOMEM;
-  memcpy(o->solvers, r->solvers, r->nsolvers * sizeof(*o->solvers));
+  if (r->nsolvers > 0) /* none: an order whose names are all authorized */
+    memcpy(o->solvers, r->solvers, r->nsolvers * sizeof(*o->solvers));
   o->nsolvers = r->nsolvers;
   copy_policy(o, &r->challenges);
   return 0;

@@ -60,7 +60,16 @@ struct byoca_order {
   char *label;
   char *thumbprint;
   int (*persist)(void *arg, const char *order_url, const struct byoca_key *key);
+  byoca_order_persist_cb persist_start;
   void *persist_arg;
+  /* persist_start under way (one operation pending): how to go on */
+  int persist_wait;    /* byoca_order_persist_done not called yet */
+  int persist_in_hook; /* persist_start is running */
+  int persist_inline;  /* ... and completed meanwhile, with persist_rc */
+  int persist_rc;
+  json_t *persist_json;  /* the new-order response to handle, or NULL */
+  char *persist_ra;      /* its Retry-After, or NULL */
+  char *persist_payload; /* the finalize request to send, or NULL */
   /* server state */
   char *url;
   char *finalize_url;
@@ -110,6 +119,10 @@ int order_post(struct byoca_order *o, const char *url, const char *payload,
                const char *accept, acme_resp_cb cb, void *arg);
 /* Handles an order object from the server: checks it and moves on. */
 void order_handle(struct byoca_order *o, const struct acme_resp *resp);
+/* The same for an order object json (borrowed) answered with the
+ * Retry-After ra (NULL: none). */
+void order_handle_json(struct byoca_order *o, const json_t *json,
+                       const char *ra);
 /* Downloads the certificate (download.c). */
 void order_download(struct byoca_order *o);
 /* Fails with a formatted error. */
@@ -122,16 +135,24 @@ void authz_cancel_timer(struct authz *z);
 void authz_cleanup(struct authz *z);
 /* finalize.c: starts generating the certificate key */
 void order_keygen_start(struct byoca_order *o);
-/* finalize.c: polls the order again after Retry-After or D-POLL */
-void order_poll(struct byoca_order *o, const struct acme_resp *resp);
+/* finalize.c: polls the order again after Retry-After ra (NULL: none)
+ * or D-POLL */
+void order_poll(struct byoca_order *o, const char *ra);
 /* 1 (with the order failed, naming what was still waiting) when waiting
  * delay_ms more would pass the order's overall wait limit or its
  * expiry; 0 when the poll may be scheduled. */
 int order_wait_over(struct byoca_order *o, int64_t delay_ms, const char *what);
 /* finalize.c: fetches the order now (POST-as-GET) and handles it */
 void order_refresh(struct byoca_order *o);
+/* finalize.c: sends the finalize request payload */
+void order_finalize_send(struct byoca_order *o, const char *payload);
 /* order.c: hands the order URL and key (NULL before finalize) to the
- * caller's persist hook; 0, or fails the order and returns -1 */
-int order_persist(struct byoca_order *o, const struct byoca_key *key);
+ * caller's persist hook, then goes on: handles json (the new-order
+ * response, borrowed, answered with Retry-After ra) or sends payload
+ * (the finalize request, taken over). With the hook in callback form the
+ * order waits (one operation pending) until byoca_order_persist_done;
+ * a hook that fails fails the order. */
+void order_persist(struct byoca_order *o, const struct byoca_key *key,
+                   json_t *json, const char *ra, char *payload);
 
 #endif

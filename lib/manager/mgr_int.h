@@ -502,7 +502,11 @@ void mgr_job_fail(struct mgr_job *j, enum byoca_errclass cls,
 void mgr_ca_outcome(struct mgr_job *j, int ok, const char *error);
 
 /* persist.c */
-int mgr_persist_cb(void *arg, const char *order_url,
+/* The engine's persist hook in callback form (byoca_order_persist_cb,
+ * arg the job): the order row is written on the jobs' lane and the order
+ * goes on (or fails, logged "cannot make the order durable") from its
+ * continuation; the job's memory waits for it. */
+int mgr_persist_cb(void *arg, struct byoca_order *o, const char *order_url,
                    const struct byoca_key *key);
 /* 1 if an in-flight order was found and its resumption started, from
  * what order_get read (rc, *o, *key and *e; *key and *e are taken over

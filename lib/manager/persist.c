@@ -3,7 +3,13 @@
  * a job that finds such a row for its lineage (a process died mid-order)
  * resumes that order with the stored key instead of ordering again. An
  * order that cannot be resumed is deleted, its key with it, and the
- * lineage orders afresh. */
+ * lineage orders afresh.
+ *
+ * Both store writes run on the jobs' store lane (lane.c): the order row
+ * while the engine waits (its persist hook in callback form), the
+ * deletion of a stale one before the job chooses afresh. The job's
+ * memory waits for them (`pending`); a job stopped meanwhile only lets
+ * its cancelled order go. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,56 +61,161 @@ void mgr_order_req(struct mgr_job *j, struct byoca_order_req *req) {
   }
   req->label = j->label;
   req->max_wait_ms = j->m->cfg.order_timeout_ms;
-  req->persist = mgr_persist_cb;
+  req->persist_start = mgr_persist_cb;
   req->persist_arg = j;
 }
 
-int mgr_persist_cb(void *arg, const char *order_url,
+/* The order row (with the certificate key's PEM before finalize), made
+ * on the loop and written on the jobs' lane; the order goes on from the
+ * continuation. */
+struct put_op {
+  struct mgr_lane_op op;
+  struct mgr_job *j;
+  struct byoca_order *o; /* waits for byoca_order_persist_done */
+  struct byoca_order_row row;
+  struct byoca_buf pem; /* the key, cleansed after; empty: none yet */
+  int has_key;
+  int rc;
+  struct byoca_err e;
+};
+
+static void put_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct put_op *c = (struct put_op *)op;
+  struct byoca_secret key = {(unsigned char *)c->pem.data, c->pem.len};
+  c->rc = byoca_store_order_put(s, &c->row, c->has_key ? &key : NULL, &c->e);
+}
+
+static void put_clear(struct put_op *c) {
+  byoca_buf_free_secret(&c->pem);
+  byoca_err_clear(&c->e);
+}
+
+/* The manager was freed first: the job was aborted and its order
+ * cancelled, so the completion only frees the order. */
+static void put_drop(struct mgr_lane_op *op) {
+  struct put_op *c = (struct put_op *)op;
+  struct byoca_order *o = c->o;
+  put_clear(c);
+  mgr_job_op_done(c->j);
+  byoca_order_persist_done(o, BYOCA_E_CANCELLED);
+}
+
+static void put_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct put_op *c = (struct put_op *)op;
+  struct byoca_order *o = c->o;
+  int rc = c->rc;
+  (void)m;
+  /* stopped meanwhile (its order cancelled): nothing to tell */
+  if (!mgr_job_op_done(c->j) && rc != 0)
+    mgr_job_log(c->j, BYOCA_LOG_ERROR, "cannot make the order durable: %s",
+                c->e.msg);
+  put_clear(c);
+  byoca_order_persist_done(o, rc); /* a failure fails the order */
+}
+
+int mgr_persist_cb(void *arg, struct byoca_order *o, const char *order_url,
                    const struct byoca_key *key) {
   struct mgr_job *j = arg;
-  struct byoca_order_row row;
   struct byoca_err e = {0};
-  struct byoca_buf pem;
   if (j->ended || j->m == NULL || j->acme == NULL)
     return -1;
-  memset(&row, 0, sizeof(row));
-  row.cert_id = j->cert_id;
-  byoca_strlcpy(row.directory, byoca_acme_directory_url(j->acme),
-                sizeof(row.directory));
-  if (!j->cur_by_url && j->cur_issuer != NULL)
-    byoca_strlcpy(row.issuer, j->cur_issuer, sizeof(row.issuer));
-  byoca_strlcpy(row.order_url, order_url, sizeof(row.order_url));
-  row.started = byoca_now();
-  byoca_buf_init(&pem, 0);
-  int rc = key != NULL ? byoca_key_private_pem(key, &pem, &e) : 0;
-  if (rc == 0) {
-    struct byoca_secret s = {(unsigned char *)pem.data, pem.len};
-    rc = byoca_store_order_put(j->m->store, &row, key != NULL ? &s : NULL, &e);
-  }
-  byoca_buf_free_secret(&pem);
-  if (rc != 0) {
-    mgr_job_log(j, BYOCA_LOG_ERROR, "cannot make the order durable: %s", e.msg);
-    byoca_err_clear(&e);
+  struct put_op *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    mgr_job_log(j, BYOCA_LOG_ERROR,
+                "cannot make the order durable: out of memory");
     return -1;
   }
+  c->row.cert_id = j->cert_id;
+  byoca_strlcpy(c->row.directory, byoca_acme_directory_url(j->acme),
+                sizeof(c->row.directory));
+  if (!j->cur_by_url && j->cur_issuer != NULL)
+    byoca_strlcpy(c->row.issuer, j->cur_issuer, sizeof(c->row.issuer));
+  byoca_strlcpy(c->row.order_url, order_url, sizeof(c->row.order_url));
+  c->row.started = byoca_now();
+  byoca_buf_init(&c->pem, 0);
+  c->has_key = key != NULL;
+  if (key != NULL && byoca_key_private_pem(key, &c->pem, &e) != 0) {
+    mgr_job_log(j, BYOCA_LOG_ERROR, "cannot make the order durable: %s", e.msg);
+    byoca_err_clear(&e);
+    put_clear(c);
+    free(c);
+    return -1;
+  }
+  c->op.work = put_work;
+  c->op.done = put_done;
+  c->op.drop = put_drop;
+  c->j = j;
+  c->o = o;
+  j->pending++; /* the write: the job's memory waits for it */
+  mgr_lane_run_job(j->m, &c->op);
   return 0;
 }
 
-/* Gives up on the stored order: its row and key go, a new order starts. */
-static void resume_failed(struct mgr_job *j, const struct byoca_err *err) {
-  char line[768];
-  struct byoca_err e = {0};
-  byoca_err_format(err, line, sizeof(line));
-  mgr_job_log(j, BYOCA_LOG_WARN,
-              "cannot resume the order in flight (%s); ordering afresh", line);
-  if (byoca_store_order_delete(j->m->store, j->cert_id, &e) != 0)
-    mgr_job_log(j, BYOCA_LOG_ERROR, "cannot delete the stale order: %s", e.msg);
-  byoca_err_clear(&e);
+/* Orders afresh once the stale order is gone. */
+static void order_afresh(struct mgr_job *j) {
   mgr_attempt_release(j);
   byoca_key_free(j->cert_key);
   j->cert_key = NULL;
   j->resuming = 0;
   mgr_choose_start(j);
+}
+
+/* Deleting the stale order (row and key), on the jobs' lane. */
+struct stale_op {
+  struct mgr_lane_op op;
+  struct mgr_job *j;
+  int64_t cert_id;
+  int rc;
+  struct byoca_err e;
+};
+
+static void stale_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct stale_op *c = (struct stale_op *)op;
+  c->rc = byoca_store_order_delete(s, c->cert_id, &c->e);
+}
+
+static void stale_drop(struct mgr_lane_op *op) {
+  struct stale_op *c = (struct stale_op *)op;
+  byoca_err_clear(&c->e);
+  mgr_job_op_done(c->j); /* aborted meanwhile: the last one frees it */
+}
+
+static void stale_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct stale_op *c = (struct stale_op *)op;
+  struct mgr_job *j = c->j;
+  (void)m;
+  if (mgr_job_op_done(j)) { /* stopped meanwhile */
+    byoca_err_clear(&c->e);
+    return;
+  }
+  if (c->rc != 0)
+    mgr_job_log(j, BYOCA_LOG_ERROR, "cannot delete the stale order: %s",
+                c->e.msg);
+  byoca_err_clear(&c->e);
+  if (!j->recording) /* else its deadline failed it meanwhile */
+    order_afresh(j);
+}
+
+/* Gives up on the stored order: its row and key go, a new order starts. */
+static void resume_failed(struct mgr_job *j, const struct byoca_err *err) {
+  char line[768];
+  byoca_err_format(err, line, sizeof(line));
+  mgr_job_log(j, BYOCA_LOG_WARN,
+              "cannot resume the order in flight (%s); ordering afresh", line);
+  struct stale_op *c = calloc(1, sizeof(*c));
+  if (c == NULL) { /* the new order's row replaces it */
+    mgr_job_log(j, BYOCA_LOG_ERROR,
+                "cannot delete the stale order: out of memory");
+    order_afresh(j);
+    return;
+  }
+  c->op.work = stale_work;
+  c->op.done = stale_done;
+  c->op.drop = stale_drop;
+  c->j = j;
+  c->cert_id = j->cert_id;
+  j->pending++; /* the deletion: the job's memory waits for it */
+  mgr_lane_run_job(j->m, &c->op);
 }
 
 static void on_resumed(void *arg, struct byoca_order_result *res,
