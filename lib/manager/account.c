@@ -3,13 +3,36 @@
  * termsOfServiceAgreed (D-TOS, audited with the terms URL) and External
  * Account Binding from the tenant's credentials, else the provider's
  * ([ca] eab_kid/eab_hmac_file). A CA that requires EAB we do not have is
- * skipped (D-EAB). */
+ * skipped (D-EAB).
+ *
+ * The store's part runs on the jobs' store lane (docs/internals/store.md):
+ * reading the account (and, when a registration may follow, the EAB
+ * credentials) in one operation, storing a new one with its ca.tos_agreed
+ * event in another; the job goes on in their continuations on the loop.
+ * The store seals and opens the key (as before); the key is parsed or
+ * made, and its PEM written, on the loop; every plaintext PEM or MAC key
+ * an operation carries is cleansed when it is done. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mgr_int.h"
 
 #define EAB_FILE_MAX 4096
+
+/* The stored account's key (pem, cleansed here) into j, its URL into
+ * url_out. */
+static int account_take(struct mgr_job *j, const struct byoca_account_row *row,
+                        struct byoca_secret *pem, char *url_out, size_t urllen,
+                        struct byoca_err *err) {
+  byoca_key_free(j->acct_key);
+  j->acct_key = NULL;
+  int rc =
+      byoca_key_load_pem((const char *)pem->data, pem->len, &j->acct_key, err);
+  byoca_secret_free(pem);
+  if (rc == 0)
+    byoca_strlcpy(url_out, row->url, urllen);
+  return rc;
+}
 
 int mgr_account_load(struct mgr_job *j, const char *directory, char *url_out,
                      size_t urllen, struct byoca_err *err) {
@@ -18,15 +41,11 @@ int mgr_account_load(struct mgr_job *j, const char *directory, char *url_out,
   memset(&row, 0, sizeof(row));
   int rc = byoca_store_account_get(j->m->store, j->tenant_id, directory, &row,
                                    &pem, err);
-  if (rc != 0)
+  if (rc != 0) {
+    byoca_secret_free(&pem);
     return rc;
-  byoca_key_free(j->acct_key);
-  j->acct_key = NULL;
-  rc = byoca_key_load_pem((const char *)pem.data, pem.len, &j->acct_key, err);
-  byoca_secret_free(&pem);
-  if (rc == 0)
-    byoca_strlcpy(url_out, row.url, urllen);
-  return rc;
+  }
+  return account_take(j, &row, &pem, url_out, urllen, err);
 }
 
 /* 1 if every byte is of the base64 or base64url alphabet. */
@@ -90,47 +109,133 @@ static int eab_provider(struct mgr_job *j) {
   return eab_take(j, &raw);
 }
 
-/* EAB for (tenant, CA): the tenant's own first, then the provider's. */
-static int eab_load(struct mgr_job *j) {
-  char kid[256] = "";
+/* EAB for (tenant, CA): the tenant's own (rc, kid and raw as the lane
+ * read them; raw taken over), then the provider's. */
+static int eab_load(struct mgr_job *j, int rc, const char *kid,
+                    struct byoca_secret *raw) {
   byoca_secret_free(&j->eab);
   free(j->eab_kid);
   j->eab_kid = NULL;
-  struct byoca_secret raw = {0};
-  struct byoca_err e = {0};
-  if (byoca_store_eab_get(j->m->store, j->tenant_id, j->cur_issuer, kid,
-                          sizeof(kid), &raw, &e) == 0 &&
-      raw.data != NULL && kid[0] != '\0') {
+  if (rc == 0 && raw->data != NULL && kid[0] != '\0') {
     if ((j->eab_kid = strdup(kid)) == NULL) {
-      byoca_secret_free(&raw);
+      byoca_secret_free(raw);
       return 0;
     }
-    return eab_take(j, &raw);
+    return eab_take(j, raw);
   }
-  byoca_secret_free(&raw);
-  byoca_err_clear(&e);
+  byoca_secret_free(raw);
   return eab_provider(j);
 }
 
-static int save_account(struct mgr_job *j, struct byoca_err *err) {
+/* A new account stored, with its ca.tos_agreed event, on the lane. */
+struct save_op {
+  struct mgr_lane_op op;
+  struct mgr_job *j;
   struct byoca_account_row row;
-  struct byoca_buf pem;
-  memset(&row, 0, sizeof(row));
-  row.tenant_id = j->tenant_id;
-  byoca_strlcpy(row.directory, byoca_acme_directory_url(j->acme),
-                sizeof(row.directory));
-  if (!j->cur_by_url)
-    byoca_strlcpy(row.issuer, j->cur_issuer, sizeof(row.issuer));
-  byoca_strlcpy(row.url, byoca_acme_account_url(j->acme), sizeof(row.url));
-  row.created = byoca_now();
-  byoca_buf_init(&pem, 0);
-  int rc = byoca_key_private_pem(j->acct_key, &pem, err);
-  if (rc == 0) {
-    struct byoca_secret s = {(unsigned char *)pem.data, pem.len};
-    rc = byoca_store_account_put(j->m->store, &row, &s, err);
+  struct byoca_buf pem; /* the new key, PEM: cleansed when done */
+  int tos_event;        /* D-TOS: a ca.tos_agreed event */
+  char *tos;            /* its detail (NULL when out of memory) */
+  int64_t tenant_id, cert_id, now_ms;
+  int rc; /* already failed (the PEM) when not 0 before the work */
+  struct byoca_err e;
+  int ev_rc;
+  struct byoca_err ev_e;
+};
+
+static void save_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct save_op *c = (struct save_op *)op;
+  if (c->tos_event) /* D-TOS: recorded in the audit log */
+    c->ev_rc =
+        byoca_store_event_notify(s, c->tenant_id, c->cert_id, "ca.tos_agreed",
+                                 c->tos, c->now_ms, NULL, NULL, &c->ev_e);
+  if (c->rc != 0)
+    return;
+  struct byoca_secret k = {(unsigned char *)c->pem.data, c->pem.len};
+  c->rc = byoca_store_account_put(s, &c->row, &k, &c->e);
+}
+
+static void save_clear(struct save_op *c) {
+  byoca_buf_free_secret(&c->pem);
+  free(c->tos);
+  byoca_err_clear(&c->e);
+  byoca_err_clear(&c->ev_e);
+}
+
+static void save_drop(struct mgr_lane_op *op) {
+  struct save_op *c = (struct save_op *)op;
+  save_clear(c);
+  mgr_job_op_done(c->j); /* ended meanwhile: the last one frees it */
+}
+
+static void reg_done(struct mgr_job *j, const struct byoca_err *err);
+
+/* The new account stored (or not): the jobs waiting for it read the
+ * store, and j goes on. */
+static void save_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct save_op *c = (struct save_op *)op;
+  struct mgr_job *j = c->j;
+  (void)m;
+  /* stopped meanwhile: its registration entry went with its attempt */
+  if (mgr_job_op_done(j) || j->recording) {
+    save_clear(c);
+    return;
   }
-  byoca_buf_free_secret(&pem);
-  return rc;
+  if (c->tos_event && c->ev_rc != 0)
+    byoca_log(BYOCA_LOG_WARN, "cannot record the event ca.tos_agreed: %s",
+              c->ev_e.msg);
+  reg_done(j, c->rc != 0 ? &c->e : NULL); /* the waiting jobs read the store */
+  if (c->rc != 0) {
+    byoca_err_activity(&c->e, "storing the new account at %.200s",
+                       j->cur_issuer);
+    j->acct_cb(j, &c->e, 0);
+  } else {
+    j->acct_cb(j, NULL, 0);
+  }
+  save_clear(c);
+}
+
+/* Queues the store write of the account just registered at j->acme (the
+ * key's PEM made here, on the loop) and, with tos, its ca.tos_agreed
+ * event; save_done goes on. */
+static void save_account(struct mgr_job *j, const char *tos) {
+  struct save_op *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    struct byoca_err e = {0};
+    byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    reg_done(j, &e);
+    byoca_err_activity(&e, "storing the new account at %.200s", j->cur_issuer);
+    j->acct_cb(j, &e, 0);
+    byoca_err_clear(&e);
+    return;
+  }
+  c->row.tenant_id = j->tenant_id;
+  byoca_strlcpy(c->row.directory, byoca_acme_directory_url(j->acme),
+                sizeof(c->row.directory));
+  if (!j->cur_by_url)
+    byoca_strlcpy(c->row.issuer, j->cur_issuer, sizeof(c->row.issuer));
+  byoca_strlcpy(c->row.url, byoca_acme_account_url(j->acme),
+                sizeof(c->row.url));
+  c->row.created = byoca_now();
+  byoca_buf_init(&c->pem, 0);
+  c->rc = byoca_key_private_pem(j->acct_key, &c->pem, &c->e);
+  if (tos != NULL) {
+    json_t *d =
+        json_pack("{s:s,s:s,s:s,s:s}", "issuer", j->cur_issuer, "directory",
+                  byoca_acme_directory_url(j->acme), "terms_of_service", tos,
+                  "account", byoca_acme_account_url(j->acme));
+    c->tos_event = 1;
+    c->tos = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+    json_decref(d);
+  }
+  c->tenant_id = j->tenant_id;
+  c->cert_id = j->cert_id;
+  c->now_ms = byoca_now_ms();
+  c->j = j;
+  c->op.work = save_work;
+  c->op.done = save_done;
+  c->op.drop = save_drop;
+  j->pending++; /* the job's memory waits for the write */
+  mgr_lane_run_job(j->m, &c->op);
 }
 
 /* ---- one registration at a time per (tenant, directory) ---- */
@@ -221,7 +326,6 @@ static int reg_begin(struct mgr_job *j, const char *dir) {
 
 static void on_registered(void *arg, const struct byoca_err *err) {
   struct mgr_job *j = arg;
-  struct byoca_err e = {0};
   if (j->ended || j->recording)
     return; /* a deferred completion after the job was stopped */
   if (err != NULL) {
@@ -229,31 +333,18 @@ static void on_registered(void *arg, const struct byoca_err *err) {
     j->acct_cb(j, err, 0);
     return;
   }
-  const char *tos = byoca_acme_terms_of_service(j->acme);
   mgr_job_log(j, BYOCA_LOG_INFO, "registered account %s at %s",
               byoca_acme_account_url(j->acme), j->cur_issuer);
-  if (tos != NULL) /* D-TOS: recorded in the audit log */
-    mgr_event(j->m, j->tenant_id, j->cert_id, "ca.tos_agreed",
-              json_pack("{s:s,s:s,s:s,s:s}", "issuer", j->cur_issuer,
-                        "directory", byoca_acme_directory_url(j->acme),
-                        "terms_of_service", tos, "account",
-                        byoca_acme_account_url(j->acme)),
-              0);
-  int rc = save_account(j, &e);
-  reg_done(j, rc != 0 ? &e : NULL); /* the waiting jobs read the store */
-  if (rc != 0) {
-    byoca_err_activity(&e, "storing the new account at %.200s", j->cur_issuer);
-    j->acct_cb(j, &e, 0);
-    byoca_err_clear(&e);
-    return;
-  }
-  j->acct_cb(j, NULL, 0);
+  save_account(j, byoca_acme_terms_of_service(j->acme));
 }
 
-static void register_new(struct mgr_job *j) {
+/* A new account at j->acme, with the EAB credentials the lane read (or
+ * the provider's). */
+static void register_new(struct mgr_job *j, int eab_rc, const char *kid,
+                         struct byoca_secret *hmac) {
   struct byoca_err e = {0};
   const char *email = j->m->cfg.contact_email;
-  int have_eab = eab_load(j);
+  int have_eab = eab_load(j, eab_rc, kid, hmac);
   if (mgr_eab_skip(byoca_acme_eab_required(j->acme), 0, have_eab)) {
     j->acct_cb(j, NULL, 1);
     return;
@@ -288,36 +379,132 @@ static void register_new(struct mgr_job *j) {
   }
 }
 
+/* 1 if another job of j's tenant registers at dir: j waits for it
+ * (reg_done wakes it). */
+static int reg_wait(struct mgr_job *j, const char *dir) {
+  if (reg_find(j->m, j->tenant_id, dir) == NULL)
+    return 0;
+  j->acct_waiting = 1;
+  mgr_job_log(j, BYOCA_LOG_DEBUG,
+              "waiting for the tenant's account at %s being registered",
+              j->cur_issuer);
+  return 1;
+}
+
+/* The stored account at (tenant, directory), read on the lane, and the
+ * tenant's EAB credentials for the CA when a registration may follow. */
+struct get_op {
+  struct mgr_lane_op op;
+  struct mgr_job *j;
+  int64_t tenant_id;
+  char *directory, *issuer;
+  char *stale; /* the account URL the CA does not know; may be NULL */
+  int rc;
+  struct byoca_err e;
+  struct byoca_account_row row;
+  struct byoca_secret pem; /* the account key: cleansed when done */
+  int eab_rc;
+  char kid[256];
+  struct byoca_secret hmac; /* the EAB MAC key: cleansed when done */
+};
+
+/* 1 if the stored account is the one to use. */
+static int get_usable(const struct get_op *c) {
+  return c->rc == 0 && c->row.url[0] != '\0' &&
+         (c->stale == NULL || strcmp(c->row.url, c->stale) != 0);
+}
+
+static void get_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct get_op *c = (struct get_op *)op;
+  c->rc = byoca_store_account_get(s, c->tenant_id, c->directory, &c->row,
+                                  &c->pem, &c->e);
+  if (get_usable(c) || (c->rc != 0 && c->rc != BYOCA_E_NOTFOUND))
+    return;
+  struct byoca_err e = {0}; /* none stored: the provider's are tried */
+  c->eab_rc = byoca_store_eab_get(s, c->tenant_id, c->issuer, c->kid,
+                                  sizeof(c->kid), &c->hmac, &e);
+  byoca_err_clear(&e);
+}
+
+static void get_clear(struct get_op *c) {
+  free(c->directory);
+  free(c->issuer);
+  free(c->stale);
+  byoca_err_clear(&c->e);
+  byoca_secret_free(&c->pem);
+  byoca_secret_free(&c->hmac);
+}
+
+static void get_drop(struct mgr_lane_op *op) {
+  struct get_op *c = (struct get_op *)op;
+  get_clear(c);
+  mgr_job_op_done(c->j); /* ended meanwhile: the last one frees it */
+}
+
+/* The stored account if it can be used; otherwise a new registration,
+ * or a wait for the one another job of this tenant began meanwhile. */
+static void get_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct get_op *c = (struct get_op *)op;
+  struct mgr_job *j = c->j;
+  char url[1024] = "";
+  (void)m;
+  if (mgr_job_op_done(j) || j->recording) { /* stopped meanwhile */
+    get_clear(c);
+    return;
+  }
+  int usable = get_usable(c);
+  int rc = c->rc;
+  if (rc == 0) /* the key parsed on the loop, as it always was */
+    rc = account_take(j, &c->row, &c->pem, url, sizeof(url), &c->e);
+  if (rc == 0 && usable) {
+    byoca_acme_set_account(j->acme, j->acct_key, url);
+    get_clear(c);
+    j->acct_cb(j, NULL, 0);
+    return;
+  }
+  if (rc != 0 && rc != BYOCA_E_NOTFOUND) {
+    byoca_err_activity(&c->e, "loading the account at %.200s", j->cur_issuer);
+    j->acct_cb(j, &c->e, 0);
+    get_clear(c);
+    return;
+  }
+  if (!reg_wait(j, c->directory))
+    register_new(j, c->eab_rc, c->kid, &c->hmac);
+  get_clear(c);
+}
+
 /* The stored account unless it is the one the CA said it does not know
  * (acct_stale); otherwise a new registration, or a wait for the one
  * another job of this tenant is making at this CA. */
 void mgr_account_ensure(struct mgr_job *j, mgr_account_cb cb) {
-  struct byoca_err e = {0};
-  char url[1024] = "";
   const char *dir = byoca_acme_directory_url(j->acme);
   j->acct_cb = cb;
-  if (reg_find(j->m, j->tenant_id, dir) != NULL) {
-    j->acct_waiting = 1; /* reg_done wakes it */
-    mgr_job_log(j, BYOCA_LOG_DEBUG,
-                "waiting for the tenant's account at %s being registered",
-                j->cur_issuer);
+  if (reg_wait(j, dir))
     return;
+  struct get_op *c = calloc(1, sizeof(*c));
+  if (c != NULL) {
+    c->directory = strdup(dir);
+    c->issuer = strdup(j->cur_issuer);
+    c->stale = j->acct_stale != NULL ? strdup(j->acct_stale) : NULL;
   }
-  int rc = mgr_account_load(j, dir, url, sizeof(url), &e);
-  if (rc == 0 && url[0] != '\0' &&
-      (j->acct_stale == NULL || strcmp(url, j->acct_stale) != 0)) {
-    byoca_acme_set_account(j->acme, j->acct_key, url);
-    cb(j, NULL, 0);
-    return;
-  }
-  if (rc != 0 && rc != BYOCA_E_NOTFOUND) {
-    byoca_err_activity(&e, "loading the account at %.200s", j->cur_issuer);
+  if (c == NULL || c->directory == NULL || c->issuer == NULL ||
+      (j->acct_stale != NULL && c->stale == NULL)) {
+    struct byoca_err e = {0};
+    if (c != NULL)
+      get_clear(c);
+    free(c);
+    byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
     cb(j, &e, 0);
     byoca_err_clear(&e);
     return;
   }
-  byoca_err_clear(&e);
-  register_new(j);
+  c->tenant_id = j->tenant_id;
+  c->j = j;
+  c->op.work = get_work;
+  c->op.done = get_done;
+  c->op.drop = get_drop;
+  j->pending++; /* the job's memory waits for the read */
+  mgr_lane_run_job(j->m, &c->op);
 }
 
 void mgr_account_register(struct mgr_job *j, mgr_account_cb cb) {

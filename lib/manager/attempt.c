@@ -169,10 +169,11 @@ static void on_directory(void *arg, const struct byoca_err *err) {
   mgr_account_ensure(j, on_account);
 }
 
-void mgr_attempt_go(struct mgr_job *j) {
+/* The attempt once the store said whether another lineage validates one
+ * of the names by tls-alpn-01 (taken): solvers, directory, account. */
+static void attempt_solvers(struct mgr_job *j, const char *taken) {
   struct byoca_err e = {0};
-  j->waiting_slot = 0;
-  if (mgr_solvers_make(j, &e) != 0) {
+  if (mgr_solvers_build(j, taken, &e) != 0) {
     mgr_attempt_failed(j, &e);
     byoca_err_clear(&e);
     return;
@@ -192,6 +193,11 @@ void mgr_attempt_go(struct mgr_job *j) {
     mgr_attempt_failed(j, &e);
     byoca_err_clear(&e);
   }
+}
+
+void mgr_attempt_go(struct mgr_job *j) {
+  j->waiting_slot = 0;
+  mgr_alpn_check(j, attempt_solvers);
 }
 
 static void on_order(void *arg, struct byoca_order_result *res,

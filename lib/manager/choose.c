@@ -3,7 +3,10 @@
  * every identifier in parallel, then lib/caa discovery with our challenge
  * methods and the tenant's accounts for accounturi, seeded by the lineage
  * id for D-RANDOM); D-DEFAULT when nothing restricts, D-DNS-ERR fails
- * closed. CAs in backoff are dropped with the reason kept. */
+ * closed. CAs in backoff are dropped with the reason kept. The tenant's
+ * accounts and the candidates' health are read on the jobs' store lane
+ * (docs/internals/store.md); the choice goes on in the continuations on
+ * the loop, the job's memory waiting for them (j->pending). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,23 +27,51 @@ static int add_ca(struct mgr_job *j, const char *ca, unsigned methods) {
                        methods);
 }
 
-/* Drops CAs in backoff; tries the rest or fails. */
-static void choose_finish(struct mgr_job *j) {
-  struct byoca_manager *m = j->m;
-  struct byoca_ca_health *h = calloc(j->cands.n + 1, sizeof(*h));
-  size_t before = j->cands.n;
-  if (h == NULL) {
-    mgr_job_fail(j, BYOCA_CLASS_INTERNAL, "out of memory", 0);
-    return;
-  }
-  for (size_t i = 0; i < j->cands.n; i++) {
+/* The candidates' CA health rows (backoff, D-BACKOFF), read on the jobs'
+ * store lane; the choice goes on in its continuation on the loop. */
+struct health_op {
+  struct mgr_lane_op op;
+  struct mgr_job *j;
+  char **issuers; /* copied: the work sees only the op */
+  size_t n;
+  struct byoca_ca_health *h; /* h[i] of issuers[i]; unknown: zeros */
+};
+
+static void health_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct health_op *c = (struct health_op *)op;
+  for (size_t i = 0; i < c->n; i++) {
     struct byoca_err e = {0};
-    if (byoca_store_ca_get(m->store, j->cands.v[i].issuer, &h[i], &e) != 0)
-      memset(&h[i], 0, sizeof(h[i])); /* unknown health: try it */
+    if (byoca_store_ca_get(s, c->issuers[i], &c->h[i], &e) != 0)
+      memset(&c->h[i], 0, sizeof(c->h[i])); /* unknown health: try it */
     byoca_err_clear(&e);
   }
-  mgr_cands_filter(&j->cands, h, byoca_now(), &j->why);
-  free(h);
+}
+
+static void health_clear(struct health_op *c) {
+  for (size_t i = 0; c->issuers != NULL && i < c->n; i++)
+    free(c->issuers[i]);
+  free(c->issuers);
+  free(c->h);
+}
+
+static void health_drop(struct mgr_lane_op *op) {
+  struct health_op *c = (struct health_op *)op;
+  health_clear(c);
+  mgr_job_op_done(c->j); /* ended meanwhile: the last one frees it */
+}
+
+/* Drops CAs in backoff; tries the rest or fails. */
+static void health_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct health_op *c = (struct health_op *)op;
+  struct mgr_job *j = c->j;
+  (void)m;
+  if (mgr_job_op_done(j) || j->recording) { /* stopped meanwhile */
+    health_clear(c);
+    return;
+  }
+  size_t before = j->cands.n;
+  mgr_cands_filter(&j->cands, c->h, byoca_now(), &j->why);
+  health_clear(c);
   if (j->cands.n == 0) {
     char *line = byoca_asprintf("no CA may issue now: %s", mgr_why(&j->why));
     mgr_job_fail(j, before > 0 ? BYOCA_CLASS_RETRYABLE : BYOCA_CLASS_INPUT,
@@ -49,6 +80,29 @@ static void choose_finish(struct mgr_job *j) {
     return;
   }
   mgr_attempt_first(j);
+}
+
+/* Reads the candidates' health on the lane; health_done goes on. */
+static void choose_finish(struct mgr_job *j) {
+  struct health_op *c = calloc(1, sizeof(*c));
+  int ok = c != NULL &&
+           (c->issuers = calloc(j->cands.n + 1, sizeof(*c->issuers))) != NULL &&
+           (c->h = calloc(j->cands.n + 1, sizeof(*c->h))) != NULL;
+  for (size_t i = 0; ok && i < j->cands.n; i++, c->n++)
+    ok = (c->issuers[i] = strdup(j->cands.v[i].issuer)) != NULL;
+  if (!ok) {
+    if (c != NULL)
+      health_clear(c);
+    free(c);
+    mgr_job_fail(j, BYOCA_CLASS_INTERNAL, "out of memory", 0);
+    return;
+  }
+  c->op.work = health_work;
+  c->op.done = health_done;
+  c->op.drop = health_drop;
+  c->j = j;
+  j->pending++; /* the job's memory waits for the read */
+  mgr_lane_run_job(j->m, &c->op);
 }
 
 /* Why no CA may issue, in the domain owner's terms. */
@@ -128,21 +182,49 @@ static void discovered(struct mgr_job *j) {
 static const char *const method_names[] = {"http-01", "dns-01",
                                            "dns-account-01"};
 
-/* Runs discovery with the tenant's accounts (D-ACCT-UNKNOWN). */
-static void discover(struct mgr_job *j) {
-  struct byoca_manager *m = j->m;
-  struct byoca_account_row *rows = NULL;
-  struct byoca_caa_account *accts = NULL;
-  size_t nrows = 0, na = 0;
+/* The tenant's accounts (D-ACCT-UNKNOWN: CAA accounturi), read on the
+ * jobs' store lane once the CAA lookups are answered; discovery runs in
+ * the continuation on the loop. */
+struct accts_op {
+  struct mgr_lane_op op;
+  struct mgr_job *j;
+  int64_t tenant_id;
+  struct byoca_account_row *rows; /* no keys */
+  size_t n;
+};
+
+static void accts_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct accts_op *c = (struct accts_op *)op;
   struct byoca_err e = {0};
-  if (byoca_store_account_list(m->store, j->tenant_id, &rows, &nrows, &e) != 0)
-    nrows = 0;
+  if (byoca_store_account_list(s, c->tenant_id, &c->rows, &c->n, &e) != 0) {
+    c->rows = NULL; /* none known: accounturi restricts as for a stranger */
+    c->n = 0;
+  }
   byoca_err_clear(&e);
-  accts = calloc(nrows + 1, sizeof(*accts));
-  for (size_t i = 0; accts != NULL && i < nrows; i++)
-    if (rows[i].issuer[0] != '\0' && rows[i].url[0] != '\0') {
-      accts[na].issuer = rows[i].issuer;
-      accts[na++].url = rows[i].url;
+}
+
+static void accts_drop(struct mgr_lane_op *op) {
+  struct accts_op *c = (struct accts_op *)op;
+  free(c->rows);
+  mgr_job_op_done(c->j); /* ended meanwhile: the last one frees it */
+}
+
+/* Runs discovery with the tenant's accounts. */
+static void accts_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct accts_op *c = (struct accts_op *)op;
+  struct mgr_job *j = c->j;
+  struct byoca_caa_account *accts = NULL;
+  size_t na = 0;
+  struct byoca_err e = {0};
+  if (mgr_job_op_done(j) || j->recording) { /* stopped meanwhile */
+    free(c->rows);
+    return;
+  }
+  accts = calloc(c->n + 1, sizeof(*accts));
+  for (size_t i = 0; accts != NULL && i < c->n; i++)
+    if (c->rows[i].issuer[0] != '\0' && c->rows[i].url[0] != '\0') {
+      accts[na].issuer = c->rows[i].issuer;
+      accts[na++].url = c->rows[i].url;
     }
   struct byoca_caa_policy policy = {
       .methods = method_names,
@@ -155,7 +237,7 @@ static void discover(struct mgr_job *j) {
                               (const struct byoca_caa_rrset *const *)j->rrsets,
                               j->nnames, &policy, &j->disc, &e);
   free(accts);
-  free(rows);
+  free(c->rows);
   if (rc != 0) {
     char line[600];
     byoca_err_format(&e, line, sizeof(line));
@@ -165,6 +247,22 @@ static void discover(struct mgr_job *j) {
   }
   j->have_disc = 1;
   discovered(j);
+}
+
+/* Every CAA answer is in: the tenant's accounts next, on the lane. */
+static void discover(struct mgr_job *j) {
+  struct accts_op *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    mgr_job_fail(j, BYOCA_CLASS_INTERNAL, "out of memory", 0);
+    return;
+  }
+  c->op.work = accts_work;
+  c->op.done = accts_done;
+  c->op.drop = accts_drop;
+  c->j = j;
+  c->tenant_id = j->tenant_id;
+  j->pending++; /* the job's memory waits for the read */
+  mgr_lane_run_job(j->m, &c->op);
 }
 
 static void on_rrset(void *arg, struct byoca_caa_rrset *rrset,

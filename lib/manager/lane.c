@@ -3,7 +3,8 @@
  * renewal, purging expired tokens) runs on the loop's lane 0 thread
  * (never behind the pool's key generations), over a second connection to
  * the store; the jobs' store work that has moved off the loop (challenge
- * rows, lineage loads and outcomes so far: docs/internals/store.md) on
+ * rows, lineage loads, CA choices, accounts and outcomes so far:
+ * docs/internals/store.md) on
  * lane 1, over a third, so that it never waits behind a claim of
  * thousands of rows; byocad's HTTP requests (store_run.c) on lane 2, over
  * a fourth, so that an API burst never delays a job. A slow, locked or

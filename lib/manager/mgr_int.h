@@ -364,7 +364,8 @@ struct mgr_job {
   struct mgr_job *prev, *next;
   enum mgr_job_kind kind;
   int ended;   /* job_end/abort ran; the struct waits for pending ops */
-  int pending; /* uncancellable operations in flight (lookups, procs) */
+  int pending; /* uncancellable operations in flight (lookups, procs,
+                  store lane operations) */
   int64_t cert_id;
   int64_t tenant_id;
   struct byoca_cert_row row;
@@ -475,7 +476,9 @@ void mgr_slot_release(struct mgr_job *j);
 void mgr_slots_wake(struct byoca_manager *m);
 void mgr_slots_free(struct byoca_manager *m);
 
-/* account.c: the tenant's account at j->acme; cb(j, err, skip). */
+/* account.c: the tenant's account at j->acme; cb(j, err, skip) on the
+ * loop once the jobs' store lane read (and, for a new account, stored)
+ * it (at once on SQLite); not called when j was stopped meanwhile. */
 typedef void (*mgr_account_cb)(struct mgr_job *j, const struct byoca_err *err,
                                int skip);
 void mgr_account_ensure(struct mgr_job *j, mgr_account_cb cb);
@@ -485,8 +488,9 @@ void mgr_account_register(struct mgr_job *j, mgr_account_cb cb);
 /* Ends j's part in account registration (its own, or waiting for
  * another job's); the waiters of a registration it made look again. */
 void mgr_account_release(struct mgr_job *j);
-/* Loads the tenant's stored account at directory into j (key + url);
- * BYOCA_E_NOTFOUND when none. */
+/* Loads the tenant's stored account at directory into j (key + url) on
+ * the loop's own connection (revocation and resumption); BYOCA_E_NOTFOUND
+ * when none. */
 int mgr_account_load(struct mgr_job *j, const char *directory, char *url_out,
                      size_t urllen, struct byoca_err *err);
 
@@ -546,8 +550,20 @@ int mgr_alpn_ready(const struct byoca_manager *m);
 
 /* solver.c */
 /* The solvers of the current attempt: every configured one (the order's
- * challenge rule weighs CAA and preference). */
+ * challenge rule weighs CAA and preference); tls-alpn-01 not when taken
+ * (a name another lineage validates by it) is not NULL. */
+int mgr_solvers_build(struct mgr_job *j, const char *taken,
+                      struct byoca_err *err);
+/* mgr_solvers_build after asking the store, on the loop's own connection,
+ * whether another lineage validates one of j's names by tls-alpn-01 (the
+ * resumption of an order in flight, persist.c). */
 int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err);
+typedef void (*mgr_taken_cb)(struct mgr_job *j, const char *taken);
+/* Asks on the jobs' store lane which of j's names (if any) another
+ * lineage validates by tls-alpn-01 now; cb(j, that name or NULL) on the
+ * loop (at once when tls-alpn-01 cannot be answered, or on SQLite); not
+ * called when j was stopped meanwhile. */
+void mgr_alpn_check(struct mgr_job *j, mgr_taken_cb cb);
 struct mgr_solver *mgr_solver_http(struct byoca_manager *m, int64_t cert_id);
 /* tls-alpn-01 as store rows (BYOCA_ALPN_TOKEN_PREFIX) for any node's
  * responder. */

@@ -376,16 +376,24 @@ static const char *ident_type(const char *name) {
              : "dns";
 }
 
+/* The tls-alpn-01 row of j's i-th name into token; 0, or -1 when the
+ * name has none (a wildcard, or no validation server name). */
+static int name_token(const struct mgr_job *j, size_t i, char *token,
+                      size_t len) {
+  struct byoca_challenge ch = {.identifier = j->names[i],
+                               .ident_type = ident_type(j->names[i])};
+  if (strncmp(j->names[i], "*.", 2) == 0 || alpn_token(&ch, token, len) != 0)
+    return -1;
+  return 0;
+}
+
 /* The first of j's names whose tls-alpn-01 row another lineage holds
- * (its validation under way), or NULL. */
+ * (its validation under way), or NULL; on the loop's connection. */
 static const char *alpn_taken(struct mgr_job *j) {
   for (size_t i = 0; i < j->nnames; i++) {
     char token[TOKEN_MAX + 16];
-    struct byoca_challenge ch = {.identifier = j->names[i],
-                                 .ident_type = ident_type(j->names[i])};
     int64_t owner = 0;
-    if (strncmp(j->names[i], "*.", 2) == 0 ||
-        alpn_token(&ch, token, sizeof(token)) != 0)
+    if (name_token(j, i, token, sizeof(token)) != 0)
       continue;
     if (byoca_store_challenge_owner(j->m->store, token, byoca_now(), &owner,
                                     NULL) == 0 &&
@@ -395,7 +403,88 @@ static const char *alpn_taken(struct mgr_job *j) {
   return NULL;
 }
 
-int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
+/* Who holds the tls-alpn-01 rows of a job's names, asked on the jobs'
+ * store lane. */
+struct owner_op {
+  struct mgr_lane_op op;
+  struct mgr_job *j;
+  mgr_taken_cb cb;
+  int64_t cert_id, now;
+  char **tokens; /* tokens[i] of j->names[i]; NULL: none */
+  size_t n;
+  size_t taken; /* the first name another lineage holds; n: none */
+};
+
+static void owner_work(struct byoca_store *st, struct mgr_lane_op *op) {
+  struct owner_op *c = (struct owner_op *)op;
+  for (c->taken = 0; c->taken < c->n; c->taken++) {
+    int64_t owner = 0;
+    if (c->tokens[c->taken] != NULL &&
+        byoca_store_challenge_owner(st, c->tokens[c->taken], c->now, &owner,
+                                    NULL) == 0 &&
+        owner != c->cert_id)
+      return;
+  }
+}
+
+static void owner_clear(struct owner_op *c) {
+  for (size_t i = 0; c->tokens != NULL && i < c->n; i++)
+    free(c->tokens[i]);
+  free(c->tokens);
+}
+
+static void owner_drop(struct mgr_lane_op *op) {
+  struct owner_op *c = (struct owner_op *)op;
+  owner_clear(c);
+  mgr_job_op_done(c->j); /* ended meanwhile: the last one frees it */
+}
+
+static void owner_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct owner_op *c = (struct owner_op *)op;
+  struct mgr_job *j = c->j;
+  (void)m;
+  owner_clear(c);
+  if (mgr_job_op_done(j) || j->recording) /* stopped meanwhile */
+    return;
+  c->cb(j, c->taken < c->n ? j->names[c->taken] : NULL);
+}
+
+void mgr_alpn_check(struct mgr_job *j, mgr_taken_cb cb) {
+  if (!mgr_alpn_ready(j->m)) {
+    cb(j, NULL);
+    return;
+  }
+  struct owner_op *c = calloc(1, sizeof(*c));
+  int ok = c != NULL &&
+           (c->tokens = calloc(j->nnames + 1, sizeof(*c->tokens))) != NULL;
+  for (size_t i = 0; ok && i < j->nnames; i++, c->n++) {
+    char token[TOKEN_MAX + 16];
+    if (name_token(j, i, token, sizeof(token)) == 0)
+      ok = (c->tokens[i] = strdup(token)) != NULL;
+  }
+  if (!ok) { /* not asked: the order's challenge rule still decides */
+    if (c != NULL)
+      owner_clear(c);
+    free(c);
+    mgr_job_log(j, BYOCA_LOG_WARN,
+                "cannot ask who validates its names by tls-alpn-01: out of"
+                " memory");
+    cb(j, NULL);
+    return;
+  }
+  c->op.work = owner_work;
+  c->op.done = owner_done;
+  c->op.drop = owner_drop;
+  c->j = j;
+  c->cb = cb;
+  c->cert_id = j->cert_id;
+  c->now = byoca_now();
+  j->pending++; /* the job's memory waits for the answer */
+  mgr_lane_run_job(j->m, &c->op);
+}
+
+int mgr_solvers_build(struct mgr_job *j, const char *taken,
+                      struct byoca_err *err) {
   struct byoca_manager *m = j->m;
   /* every configured solver: the order's challenge rule weighs CAA
    * (mgr_order_req), so a refusal can name each reason */
@@ -404,7 +493,6 @@ int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
                          "out of memory");
   j->solver_ptrs[j->nsolvers] = mgr_solver_pub(j->solvers[j->nsolvers]);
   j->nsolvers++;
-  const char *taken = mgr_alpn_ready(m) ? alpn_taken(j) : NULL;
   if (taken != NULL) /* the rule picks the next eligible type, or waits */
     mgr_job_log(j, BYOCA_LOG_INFO,
                 "not using tls-alpn-01 this time: another certificate is"
@@ -424,4 +512,8 @@ int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
     j->nsolvers++;
   }
   return 0;
+}
+
+int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
+  return mgr_solvers_build(j, mgr_alpn_ready(j->m) ? alpn_taken(j) : NULL, err);
 }

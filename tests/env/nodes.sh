@@ -18,9 +18,11 @@
 #   nodes_logs_clean                fails on sanitizer reports in any log
 #   nodes_sql SQL                   runs SQL on the nodes' database (psql
 #                                   -At: unaligned rows, fields split by |)
-#   nodes_lock TABLES               a psql session (byoca_lock) holds
-#                                   EXCLUSIVE locks on TABLES ("a, b") until
-#                                   nodes_unlock or exit; returns once held
+#   nodes_lock TABLES [MODE]        a psql session (byoca_lock) holds
+#                                   MODE (EXCLUSIVE: reads go on; ACCESS
+#                                   EXCLUSIVE: they wait too) locks on
+#                                   TABLES ("a, b") until nodes_unlock or
+#                                   exit; returns once held
 #   nodes_unlock                    ends that session
 #   node_backends I                 pids of node I's PostgreSQL server
 #                                   processes (by application_name)
@@ -50,7 +52,7 @@ nodes_sql() {
 nodes_lock() {
   PGAPPNAME=byoca_lock "$(env_pg_bindir)/psql" -X -q -h "$PG_HOST" \
     -p "$PORT_PG" -U byoca -d byocad -c "BEGIN;
-     LOCK TABLE $1 IN EXCLUSIVE MODE;
+     LOCK TABLE $1 IN ${2:-EXCLUSIVE} MODE;
      SELECT pg_sleep(300); COMMIT;" >"$ENV_DIR/lock.log" 2>&1 &
   NODES_LOCKER=$!
   env_atexit nodes_unlock
@@ -58,7 +60,9 @@ nodes_lock() {
   for ((i = 0; i < 100; i++)); do
     [ "$(nodes_sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a
           USING (pid) WHERE a.application_name = 'byoca_lock'
-          AND l.mode = 'ExclusiveLock' AND l.granted")" -ge 1 ] && return 0
+          AND l.locktype = 'relation' AND l.granted
+          AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock')")" -ge 1 ] &&
+      return 0
     sleep 0.1
   done
   env__die "nodes_lock: the lock on $1 was not taken: $(cat "$ENV_DIR/lock.log")"
