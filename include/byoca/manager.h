@@ -71,6 +71,11 @@ int byoca_rfc2136_row_solver(struct byoca_loop *loop,
                              const struct byoca_secret *secret,
                              struct byoca_solver **out,
                              struct byoca_err *err) BYOCA_WUR;
+/* The same checks without making the solver: needs no loop (any thread),
+ * so the daemon checks an entry where it stores it. */
+int byoca_rfc2136_row_check(const struct byoca_rfc2136_row *row,
+                            const struct byoca_secret *secret,
+                            struct byoca_err *err) BYOCA_WUR;
 
 /* tls-alpn-01 challenges are rows of the store's challenge table keyed
  * by this prefix and the validation server name (byoca_alpn_server_name),
@@ -191,6 +196,56 @@ int byoca_manager_delete(struct byoca_manager *m, int64_t tenant_id,
  * key and rows (crypto-shredding). Returns at once. */
 int byoca_manager_delete_tenant(struct byoca_manager *m, int64_t tenant_id,
                                 struct byoca_err *err) BYOCA_WUR;
+
+/* The same in two steps, so that the store is written off the loop
+ * (byocad: byoca_manager_store_run). Each *_store function is the
+ * request's store part: it checks, changes the store s and audits
+ * exactly as the function above does, touches nothing but its arguments
+ * and s (any thread), and reads no manager state. The manager's part
+ * follows on the loop, only after the store part succeeded. */
+
+/* byoca_manager_add_req's store part; the manager's: byoca_manager_kick. */
+int byoca_manager_add_store(struct byoca_store *s, int64_t tenant_id,
+                            const struct byoca_manager_cert_req *req,
+                            int64_t *id_out, struct byoca_err *err) BYOCA_WUR;
+/* byoca_manager_renew's store part; the manager's: byoca_manager_kick. */
+int byoca_manager_renew_store(struct byoca_store *s, int64_t tenant_id,
+                              int64_t cert_id, struct byoca_err *err) BYOCA_WUR;
+/* byoca_manager_delete's store part: the lineage marked deleting (kept
+ * as it is when it already was). */
+int byoca_manager_delete_store(struct byoca_store *s, int64_t tenant_id,
+                               int64_t cert_id, int revoke,
+                               struct byoca_err *err) BYOCA_WUR;
+/* Its manager's part: a job running for the lineage stops and the
+ * deletion starts at once; without one the next claim starts it. */
+void byoca_manager_delete_start(struct byoca_manager *m, int64_t cert_id);
+/* byoca_manager_delete_tenant's store part: the tenant and every
+ * lineage of it marked deleting. */
+int byoca_manager_delete_tenant_store(struct byoca_store *s, int64_t tenant_id,
+                                      struct byoca_err *err) BYOCA_WUR;
+/* Its manager's part: the tenant's running jobs stop and their deletions
+ * start at once; the tenant is destroyed once its lineages are gone. */
+void byoca_manager_delete_tenant_start(struct byoca_manager *m,
+                                       int64_t tenant_id);
+/* A certificate imported into the store, waiting to be deployed: holds
+ * the private key in memory (wiped when freed). */
+struct byoca_imported;
+/* byoca_manager_import's store part (stored with its audit event); *out
+ * (written only on success) for byoca_manager_imported_deploy. key_pem
+ * is only read. */
+int byoca_manager_import_store(struct byoca_store *s, int64_t tenant_id,
+                               const char *chain_pem,
+                               const struct byoca_secret *key_pem,
+                               const char *ca, struct byoca_imported **out,
+                               struct byoca_err *err) BYOCA_WUR;
+/* The new lineage's id. */
+int64_t byoca_manager_imported_id(const struct byoca_imported *im);
+/* Its manager's part: writes the live files (deploy_dir; a failure is
+ * logged: byocad's start writes them again) and frees im. */
+void byoca_manager_imported_deploy(struct byoca_manager *m,
+                                   struct byoca_imported *im);
+/* Frees im without deploying (NULL: nothing); the key is wiped. */
+void byoca_manager_imported_free(struct byoca_imported *im);
 
 /* Orders in flight now. */
 size_t byoca_manager_in_flight(const struct byoca_manager *m);

@@ -205,6 +205,12 @@ struct byoca_rfc2136_opts {
 struct byoca_solver *byoca_solver_rfc2136(struct byoca_loop *loop,
                                           const struct byoca_rfc2136_opts *o,
                                           struct byoca_err *err);
+/* Checks o as byoca_solver_rfc2136 does (server, key name, algorithm,
+ * zone, secret, limits), without making a solver: needs no loop, any
+ * thread. 0, or an INPUT-class error naming what was wrong, never the
+ * secret. */
+int byoca_rfc2136_check(const struct byoca_rfc2136_opts *o,
+                        struct byoca_err *err) BYOCA_WUR;
 /* RFC 2136 setups and cleanups still in flight, of every solver. Once its
  * solver is freed, an operation stops waiting for propagation at its next
  * check, deletes the record it added and finishes (its callback runs with

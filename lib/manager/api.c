@@ -1,8 +1,10 @@
 /* What the REST API asks of the manager: adding, renewing and deleting
- * lineages and deleting tenants (importing: import.c). Input is checked here
- * (err names what was wrong, class input), the store is changed at once, the
- * change is audited, and the scheduler is kicked so work starts on the next
- * loop turn; nothing here waits for the network. */
+ * lineages and deleting tenants (importing: import.c). Each request has a
+ * store part (*_store: input checked, err naming what was wrong, class
+ * input; the store changed and the change audited, on the store it is
+ * given and nothing else, so byocad runs it off the loop) and a manager
+ * part on the loop (the scheduler kicked so work starts on the next loop
+ * turn, running jobs stopped); nothing here waits for the network. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,10 +170,10 @@ static int check_profile(const char *p, char *out, size_t outlen,
   return 0;
 }
 
-int mgr_tenant_active(struct byoca_manager *m, int64_t tenant_id,
+int mgr_tenant_active(struct byoca_store *s, int64_t tenant_id,
                       struct byoca_err *err) {
   struct byoca_tenant t;
-  int rc = byoca_store_tenant_get(m->store, tenant_id, &t, err);
+  int rc = byoca_store_tenant_get(s, tenant_id, &t, err);
   if (rc != 0)
     return rc;
   if (t.deleting)
@@ -213,13 +215,22 @@ int byoca_manager_add(struct byoca_manager *m, int64_t tenant_id,
 int byoca_manager_add_req(struct byoca_manager *m, int64_t tenant_id,
                           const struct byoca_manager_cert_req *req,
                           int64_t *id_out, struct byoca_err *err) {
+  int rc = byoca_manager_add_store(m->store, tenant_id, req, id_out, err);
+  if (rc == 0)
+    mgr_kick(m);
+  return rc;
+}
+
+int byoca_manager_add_store(struct byoca_store *s, int64_t tenant_id,
+                            const struct byoca_manager_cert_req *req,
+                            int64_t *id_out, struct byoca_err *err) {
   struct byoca_cert_row row;
   int64_t id = 0;
   const char *const *names = req->names;
   size_t nnames = req->nnames;
   const char *key_type = req->key_type, *ca = req->ca, *profile = req->profile;
   memset(&row, 0, sizeof(row));
-  int rc = mgr_tenant_active(m, tenant_id, err);
+  int rc = mgr_tenant_active(s, tenant_id, err);
   if (rc == 0 && req->profile_required && (profile == NULL || *profile == '\0'))
     rc = byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
                        "profile_required: needs a profile");
@@ -238,8 +249,7 @@ int byoca_manager_add_req(struct byoca_manager *m, int64_t tenant_id,
     json_t *d = mgr_added_detail(&row);
     mgr_event_prepare(&ev, tenant_id, 0, "certificate.added", d);
     json_decref(d);
-    rc = byoca_store_cert_add(m->store, tenant_id, &row, byoca_now(), &ev, &id,
-                              err);
+    rc = byoca_store_cert_add(s, tenant_id, &row, byoca_now(), &ev, &id, err);
     mgr_event_done(&ev);
   }
   if (rc == 0) {
@@ -247,7 +257,6 @@ int byoca_manager_add_req(struct byoca_manager *m, int64_t tenant_id,
               (long long)id, (long long)tenant_id, row.ca);
     if (id_out != NULL)
       *id_out = id;
-    mgr_kick(m);
   }
   free(row.identifiers_json);
   return rc;
@@ -257,31 +266,42 @@ int byoca_manager_add_req(struct byoca_manager *m, int64_t tenant_id,
 
 int byoca_manager_renew(struct byoca_manager *m, int64_t tenant_id,
                         int64_t cert_id, struct byoca_err *err) {
+  int rc = byoca_manager_renew_store(m->store, tenant_id, cert_id, err);
+  if (rc == 0)
+    mgr_kick(m);
+  return rc;
+}
+
+int byoca_manager_renew_store(struct byoca_store *s, int64_t tenant_id,
+                              int64_t cert_id, struct byoca_err *err) {
   struct byoca_cert_row row;
+  struct byoca_err e = {0};
   memset(&row, 0, sizeof(row));
-  int rc = byoca_store_cert_get(m->store, tenant_id, cert_id, 0, &row, err);
+  int rc = byoca_store_cert_get(s, tenant_id, cert_id, 0, &row, err);
   if (rc == 0 && row.state == BYOCA_CERT_DELETING)
     rc = byoca_err_set(err, BYOCA_E_CONFLICT, BYOCA_CLASS_INPUT,
                        "certificate %lld is being deleted", (long long)cert_id);
   byoca_cert_row_clear(&row);
   if (rc == 0)
-    rc = byoca_store_cert_schedule(m->store, tenant_id, cert_id, byoca_now(),
-                                   "forced", err);
+    rc = byoca_store_cert_schedule(s, tenant_id, cert_id, byoca_now(), "forced",
+                                   err);
   if (rc != 0)
     return rc;
   byoca_log(BYOCA_LOG_INFO, "cert %lld tenant %lld: renewal forced",
             (long long)cert_id, (long long)tenant_id);
-  mgr_event(m, tenant_id, cert_id, "certificate.renew_forced", NULL, 0);
-  mgr_kick(m);
+  if (byoca_store_event_notify(s, tenant_id, cert_id,
+                               "certificate.renew_forced", NULL, byoca_now_ms(),
+                               NULL, NULL, &e) != 0) {
+    byoca_log(BYOCA_LOG_WARN,
+              "cannot record the event certificate.renew_forced: %s", e.msg);
+    byoca_err_clear(&e);
+  }
   return 0;
 }
 
 /* ---- delete ---- */
 
-/* Hands a lineage to deletion: a job running for it stops, and its
- * deletion starts at once (it holds the claim); otherwise the next tick
- * claims it. */
-static void delete_now(struct byoca_manager *m, int64_t cert_id) {
+void byoca_manager_delete_start(struct byoca_manager *m, int64_t cert_id) {
   struct mgr_job *j = mgr_job_find(m, cert_id);
   if (j != NULL && j->kind == MGR_JOB_DELETE)
     return;
@@ -295,35 +315,52 @@ static void delete_now(struct byoca_manager *m, int64_t cert_id) {
   mgr_kick(m);
 }
 
-int byoca_manager_delete(struct byoca_manager *m, int64_t tenant_id,
-                         int64_t cert_id, int revoke, struct byoca_err *err) {
+int byoca_manager_delete_store(struct byoca_store *s, int64_t tenant_id,
+                               int64_t cert_id, int revoke,
+                               struct byoca_err *err) {
   struct byoca_cert_row row;
   memset(&row, 0, sizeof(row));
-  int rc = byoca_store_cert_get(m->store, tenant_id, cert_id, 0, &row, err);
+  int rc = byoca_store_cert_get(s, tenant_id, cert_id, 0, &row, err);
   int was = rc == 0 && row.state == BYOCA_CERT_DELETING;
   byoca_cert_row_clear(&row);
   if (rc == 0 && !was)
-    rc = byoca_store_cert_set_deleting(m->store, tenant_id, cert_id, revoke,
-                                       err);
+    rc = byoca_store_cert_set_deleting(s, tenant_id, cert_id, revoke, err);
   if (rc != 0)
     return rc;
   byoca_log(BYOCA_LOG_INFO, "cert %lld tenant %lld: deletion requested%s",
             (long long)cert_id, (long long)tenant_id,
             revoke ? "" : " (without revocation)");
-  delete_now(m, cert_id);
   return 0;
 }
 
-int byoca_manager_delete_tenant(struct byoca_manager *m, int64_t tenant_id,
-                                struct byoca_err *err) {
+int byoca_manager_delete(struct byoca_manager *m, int64_t tenant_id,
+                         int64_t cert_id, int revoke, struct byoca_err *err) {
+  int rc =
+      byoca_manager_delete_store(m->store, tenant_id, cert_id, revoke, err);
+  if (rc == 0)
+    byoca_manager_delete_start(m, cert_id);
+  return rc;
+}
+
+int byoca_manager_delete_tenant_store(struct byoca_store *s, int64_t tenant_id,
+                                      struct byoca_err *err) {
   struct byoca_tenant t;
-  int rc = byoca_store_tenant_get(m->store, tenant_id, &t, err);
+  int rc = byoca_store_tenant_get(s, tenant_id, &t, err);
   if (rc == 0 && !t.deleting)
-    rc = byoca_store_tenant_set_deleting(m->store, tenant_id, err);
+    rc = byoca_store_tenant_set_deleting(s, tenant_id, err);
   if (rc != 0)
     return rc;
   byoca_log(BYOCA_LOG_INFO, "tenant %lld: deletion requested",
             (long long)tenant_id);
+  /* its lineages go to deletion (the sweep marks what is left) */
+  if (mgr_tenant_mark(s, tenant_id) < 0)
+    byoca_log(BYOCA_LOG_WARN, "tenant %lld: cannot mark its certificates yet",
+              (long long)tenant_id);
+  return 0;
+}
+
+void byoca_manager_delete_tenant_start(struct byoca_manager *m,
+                                       int64_t tenant_id) {
   /* its running jobs stop; their lineages go to deletion at once */
   int64_t *stopped = calloc(m->njobs + 1, sizeof(*stopped));
   size_t nstopped = 0;
@@ -335,13 +372,17 @@ int byoca_manager_delete_tenant(struct byoca_manager *m, int64_t tenant_id,
       stopped[nstopped++] = j->cert_id;
     mgr_job_abort(j);
   }
-  if (mgr_tenant_mark(m, tenant_id) < 0)
-    byoca_log(BYOCA_LOG_WARN, "tenant %lld: cannot mark its certificates yet",
-              (long long)tenant_id);
   for (size_t i = 0; i < nstopped && m->started && !m->draining; i++)
     mgr_job_start(m, stopped[i]);
   free(stopped);
   m->tenant_sweep = 1;
   mgr_kick(m);
-  return 0;
+}
+
+int byoca_manager_delete_tenant(struct byoca_manager *m, int64_t tenant_id,
+                                struct byoca_err *err) {
+  int rc = byoca_manager_delete_tenant_store(m->store, tenant_id, err);
+  if (rc == 0)
+    byoca_manager_delete_tenant_start(m, tenant_id);
+  return rc;
 }

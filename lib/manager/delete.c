@@ -200,21 +200,20 @@ void mgr_delete_run(struct mgr_job *j) {
 
 /* ---- tenants ---- */
 
-int64_t mgr_tenant_mark(struct byoca_manager *m, int64_t tenant) {
+int64_t mgr_tenant_mark(struct byoca_store *s, int64_t tenant) {
   int64_t after = 0, total = 0;
   for (;;) {
     struct byoca_cert_row *rows = NULL;
     size_t n = 0;
     struct byoca_err e = {0};
-    if (byoca_store_cert_list(m->store, tenant, after, LIST_PAGE, &rows, &n,
-                              &e) != 0) {
+    if (byoca_store_cert_list(s, tenant, after, LIST_PAGE, &rows, &n, &e) !=
+        0) {
       byoca_err_clear(&e);
       return -1;
     }
     for (size_t i = 0; i < n; i++) {
       if (rows[i].state != BYOCA_CERT_DELETING &&
-          byoca_store_cert_set_deleting(m->store, tenant, rows[i].id, 1, &e) !=
-              0)
+          byoca_store_cert_set_deleting(s, tenant, rows[i].id, 1, &e) != 0)
         byoca_err_clear(&e);
       after = rows[i].id;
     }
@@ -252,7 +251,7 @@ void mgr_tenant_sweep(struct byoca_manager *m) {
   for (size_t i = 0; i < n; i++) {
     if (!ts[i].deleting)
       continue;
-    int64_t left = mgr_tenant_mark(m, ts[i].id);
+    int64_t left = mgr_tenant_mark(m->store, ts[i].id);
     if (left == 0)
       tenant_finish(m, &ts[i]);
   }

@@ -158,32 +158,51 @@ int mgr_dns_build(struct byoca_manager *m, const struct byoca_manager_opts *o,
   return 0;
 }
 
+/* The solver options of a tenant's row; server is their server's text. */
+static int row_opts(const struct byoca_rfc2136_row *row,
+                    const struct byoca_secret *secret, char *server, size_t len,
+                    struct byoca_rfc2136_opts *o, struct byoca_err *err) {
+  int v6 = strchr(row->server, ':') != NULL;
+  if (row->port < 1 || row->port > 65535)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
+                         "port %d: expected 1-65535", row->port);
+  snprintf(server, len, "%s%s%s:%d", v6 ? "[" : "", row->server, v6 ? "]" : "",
+           row->port);
+  memset(o, 0, sizeof(*o));
+  o->server = server;
+  o->tsig_name = row->key_name;
+  o->tsig_alg = row->algorithm[0] != '\0' ? row->algorithm : NULL;
+  o->secret = secret;
+  o->zone = row->zone[0] != '\0' ? row->zone : NULL;
+  return 0;
+}
+
 int byoca_rfc2136_row_solver(struct byoca_loop *loop,
                              struct byoca_resolver *resolver,
                              const struct byoca_rfc2136_row *row,
                              const struct byoca_secret *secret,
                              struct byoca_solver **out, struct byoca_err *err) {
   char server[96];
-  int v6 = strchr(row->server, ':') != NULL;
+  struct byoca_rfc2136_opts o;
   *out = NULL;
-  if (row->port < 1 || row->port > 65535)
-    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INPUT,
-                         "port %d: expected 1-65535", row->port);
-  snprintf(server, sizeof(server), "%s%s%s:%d", v6 ? "[" : "", row->server,
-           v6 ? "]" : "", row->port);
-  struct byoca_rfc2136_opts o = {
-      .server = server,
-      .tsig_name = row->key_name,
-      .tsig_alg = row->algorithm[0] != '\0' ? row->algorithm : NULL,
-      .secret = secret,
-      .zone = row->zone[0] != '\0' ? row->zone : NULL,
-      .resolver = resolver,
-  };
+  int rc = row_opts(row, secret, server, sizeof(server), &o, err);
+  if (rc != 0)
+    return rc;
+  o.resolver = resolver;
   struct byoca_solver *sv = byoca_solver_rfc2136(loop, &o, err);
   if (sv == NULL)
     return err != NULL && err->code != 0 ? err->code : BYOCA_E_INTERNAL;
   *out = sv;
   return 0;
+}
+
+int byoca_rfc2136_row_check(const struct byoca_rfc2136_row *row,
+                            const struct byoca_secret *secret,
+                            struct byoca_err *err) {
+  char server[96];
+  struct byoca_rfc2136_opts o;
+  int rc = row_opts(row, secret, server, sizeof(server), &o, err);
+  return rc != 0 ? rc : byoca_rfc2136_check(&o, err);
 }
 
 /* Adds the tenant's entry to d (its zone checked and unique in the

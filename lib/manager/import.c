@@ -2,8 +2,11 @@
  * chain (leaf first) must parse, the key must match the leaf, the leaf
  * must not have expired; its SANs become the lineage's identifiers. The
  * chain and key are stored as a current certificate (state issued, next
- * check by the lifetime rule), deployed like an issuance, and audited;
- * renewal later goes through ACME with the lineage's ca. */
+ * check by the lifetime rule) with their audit event, then deployed like
+ * an issuance; renewal later goes through ACME with the lineage's ca. The
+ * store part (byoca_manager_import_store) touches only its arguments and
+ * the store it is given; the deployment follows on the loop, from the
+ * PEMs it kept (the key wiped when they are freed). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +14,9 @@
 
 #define CHAIN_MAX_CERTS 10
 
-struct imported {
+struct byoca_imported {
+  int64_t tenant_id;
+  int64_t id;
   struct byoca_chain chain;
   int have_chain;
   struct byoca_key *key;
@@ -22,7 +27,7 @@ struct imported {
   int64_t not_before, not_after;
 };
 
-static void imported_free(struct imported *im) {
+static void imported_clear(struct byoca_imported *im) {
   if (im->have_chain)
     byoca_chain_free(&im->chain);
   byoca_key_free(im->key);
@@ -43,7 +48,7 @@ static int input_err(struct byoca_err *err, const char *what) {
 }
 
 /* Leaf, chain and fullchain as clean PEM. */
-static int import_pems(struct imported *im, struct byoca_err *err) {
+static int import_pems(struct byoca_imported *im, struct byoca_err *err) {
   for (size_t i = 0; i < im->chain.n; i++) {
     char *pem = NULL;
     if (byoca_cert_pem(im->chain.certs[i], &pem) != 0)
@@ -60,7 +65,7 @@ static int import_pems(struct imported *im, struct byoca_err *err) {
   return 0;
 }
 
-static int import_check(struct imported *im, const char *chain_pem,
+static int import_check(struct byoca_imported *im, const char *chain_pem,
                         const struct byoca_secret *key_pem,
                         struct byoca_err *err) {
   if (chain_pem == NULL ||
@@ -90,14 +95,16 @@ static int import_check(struct imported *im, const char *chain_pem,
   return import_pems(im, err);
 }
 
-static int import_store(struct byoca_manager *m, int64_t tenant_id,
-                        struct imported *im, struct byoca_cert_row *row,
-                        int64_t *id, struct byoca_err *err) {
-  int rc = byoca_store_cert_add(m->store, tenant_id, row, byoca_now(), NULL, id,
-                                err);
+/* The lineage, then its certificate with the audit event (no half
+ * import: the lineage goes again when the certificate cannot be stored). */
+static int import_save(struct byoca_store *s, struct byoca_imported *im,
+                       struct byoca_cert_row *row, struct byoca_err *err) {
+  int rc = byoca_store_cert_add(s, im->tenant_id, row, byoca_now(), NULL,
+                                &im->id, err);
   if (rc != 0)
     return rc;
   struct byoca_cert_row r;
+  char na[32];
   memset(&r, 0, sizeof(r));
   byoca_strlcpy(r.serial, im->serial, sizeof(r.serial));
   r.not_before = im->not_before;
@@ -106,75 +113,109 @@ static int import_store(struct byoca_manager *m, int64_t tenant_id,
                                     mgr_random());
   byoca_strlcpy(r.next_source, "lifetime", sizeof(r.next_source));
   byoca_strlcpy(r.last_outcome, "imported", sizeof(r.last_outcome));
-  struct byoca_secret s = {(unsigned char *)im->key_pem.data, im->key_pem.len};
-  rc = byoca_store_cert_issued(m->store, *id, &r, im->full.data, &s, NULL, err);
-  if (rc != 0) {
-    struct byoca_err e = {0};
-    (void)!byoca_store_cert_destroy(m->store, *id, NULL,
-                                    &e); /* no half import */
-    byoca_err_clear(&e);
-  }
-  return rc;
-}
-
-static void imported_audit(struct byoca_manager *m, int64_t tenant_id,
-                           int64_t id, const struct imported *im,
-                           const struct byoca_cert_row *row) {
-  char na[32];
-  struct byoca_err e = {0};
-  struct byoca_secret s = {(unsigned char *)im->key_pem.data, im->key_pem.len};
-  if (mgr_deploy_files(m, tenant_id, id, im->full.data, &s, im->leaf.data,
-                       im->rest.data, &e) != 0) {
-    byoca_log(BYOCA_LOG_ERROR,
-              "cert %lld tenant %lld: cannot write the live"
-              " files: %s",
-              (long long)id, (long long)tenant_id, e.msg);
-    byoca_err_clear(&e);
-  }
   byoca_time_format_rfc3339(im->not_after, na, sizeof(na));
   json_t *d = mgr_added_detail(row);
   if (d != NULL) {
     json_object_set_new(d, "serial", json_string(im->serial));
     json_object_set_new(d, "not_after", json_string(na));
   }
+  struct byoca_event ev;
+  mgr_event_prepare(&ev, im->tenant_id, im->id, "certificate.imported", d);
+  json_decref(d);
+  struct byoca_secret k = {(unsigned char *)im->key_pem.data, im->key_pem.len};
+  rc = byoca_store_cert_issued(s, im->id, &r, im->full.data, &k, &ev, err);
+  mgr_event_done(&ev);
+  if (rc != 0) {
+    struct byoca_err e = {0};
+    (void)!byoca_store_cert_destroy(s, im->id, NULL, &e);
+    byoca_err_clear(&e);
+    return rc;
+  }
   byoca_log(BYOCA_LOG_INFO, "cert %lld tenant %lld: imported serial %s",
-            (long long)id, (long long)tenant_id, im->serial);
-  mgr_event(m, tenant_id, id, "certificate.imported", d, 0);
+            (long long)im->id, (long long)im->tenant_id, im->serial);
+  return 0;
+}
+
+int byoca_manager_import_store(struct byoca_store *s, int64_t tenant_id,
+                               const char *chain_pem,
+                               const struct byoca_secret *key_pem,
+                               const char *ca, struct byoca_imported **out,
+                               struct byoca_err *err) {
+  struct byoca_cert_row row;
+  struct byoca_imported *im = calloc(1, sizeof(*im));
+  memset(&row, 0, sizeof(row));
+  if (im == NULL)
+    return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL,
+                         "out of memory");
+  im->tenant_id = tenant_id;
+  byoca_buf_init(&im->full, 0);
+  byoca_buf_init(&im->leaf, 0);
+  byoca_buf_init(&im->rest, 0);
+  byoca_buf_init(&im->key_pem, 0);
+  int rc = mgr_tenant_active(s, tenant_id, err);
+  if (rc == 0)
+    rc = mgr_check_ca(ca, row.ca, sizeof(row.ca), err);
+  if (rc == 0)
+    rc = import_check(im, chain_pem, key_pem, err);
+  if (rc == 0 && (row.identifiers_json = mgr_names_json(
+                      (const char *const *)im->sans, im->nsans, err)) == NULL)
+    rc = BYOCA_E_INVAL;
+  if (rc == 0) {
+    byoca_strlcpy(row.key_type, mgr_keytype_api_name(byoca_key_type(im->key)),
+                  sizeof(row.key_type));
+    rc = import_save(s, im, &row, err);
+  }
+  free(row.identifiers_json);
+  if (rc != 0) {
+    byoca_manager_imported_free(im);
+    return rc;
+  }
+  /* only the PEMs wait for the deployment */
+  byoca_key_free(im->key);
+  im->key = NULL;
+  byoca_chain_free(&im->chain);
+  im->have_chain = 0;
+  *out = im;
+  return 0;
+}
+
+int64_t byoca_manager_imported_id(const struct byoca_imported *im) {
+  return im->id;
+}
+
+void byoca_manager_imported_free(struct byoca_imported *im) {
+  if (im == NULL)
+    return;
+  imported_clear(im);
+  free(im);
+}
+
+void byoca_manager_imported_deploy(struct byoca_manager *m,
+                                   struct byoca_imported *im) {
+  struct byoca_err e = {0};
+  struct byoca_secret k = {(unsigned char *)im->key_pem.data, im->key_pem.len};
+  if (mgr_deploy_files(m, im->tenant_id, im->id, im->full.data, &k,
+                       im->leaf.data, im->rest.data, &e) != 0) {
+    byoca_log(BYOCA_LOG_ERROR,
+              "cert %lld tenant %lld: cannot write the live files: %s",
+              (long long)im->id, (long long)im->tenant_id, e.msg);
+    byoca_err_clear(&e);
+  }
+  byoca_manager_imported_free(im);
+  mgr_kick(m);
 }
 
 int byoca_manager_import(struct byoca_manager *m, int64_t tenant_id,
                          const char *chain_pem,
                          const struct byoca_secret *key_pem, const char *ca,
                          int64_t *id_out, struct byoca_err *err) {
-  struct imported im;
-  struct byoca_cert_row row;
-  int64_t id = 0;
-  memset(&im, 0, sizeof(im));
-  memset(&row, 0, sizeof(row));
-  byoca_buf_init(&im.full, 0);
-  byoca_buf_init(&im.leaf, 0);
-  byoca_buf_init(&im.rest, 0);
-  byoca_buf_init(&im.key_pem, 0);
-  int rc = mgr_tenant_active(m, tenant_id, err);
-  if (rc == 0)
-    rc = mgr_check_ca(ca, row.ca, sizeof(row.ca), err);
-  if (rc == 0)
-    rc = import_check(&im, chain_pem, key_pem, err);
-  if (rc == 0 && (row.identifiers_json = mgr_names_json(
-                      (const char *const *)im.sans, im.nsans, err)) == NULL)
-    rc = BYOCA_E_INVAL;
-  if (rc == 0) {
-    byoca_strlcpy(row.key_type, mgr_keytype_api_name(byoca_key_type(im.key)),
-                  sizeof(row.key_type));
-    rc = import_store(m, tenant_id, &im, &row, &id, err);
-  }
-  if (rc == 0) {
-    imported_audit(m, tenant_id, id, &im, &row);
-    if (id_out != NULL)
-      *id_out = id;
-    mgr_kick(m);
-  }
-  free(row.identifiers_json);
-  imported_free(&im);
-  return rc;
+  struct byoca_imported *im = NULL;
+  int rc = byoca_manager_import_store(m->store, tenant_id, chain_pem, key_pem,
+                                      ca, &im, err);
+  if (rc != 0)
+    return rc;
+  if (id_out != NULL)
+    *id_out = im->id;
+  byoca_manager_imported_deploy(m, im);
+  return 0;
 }

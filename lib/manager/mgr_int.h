@@ -597,9 +597,9 @@ int mgr_deploy_files(struct byoca_manager *m, int64_t tenant_id,
 
 /* delete.c */
 void mgr_delete_run(struct mgr_job *j);
-/* Marks the tenant's remaining lineages deleting; returns how many it has
- * (-1 on a store error). */
-int64_t mgr_tenant_mark(struct byoca_manager *m, int64_t tenant_id);
+/* Marks the tenant's remaining lineages deleting on s (any thread);
+ * returns how many it has (-1 on a store error). */
+int64_t mgr_tenant_mark(struct byoca_store *s, int64_t tenant_id);
 /* Finishes tenants in deletion whose certificates are all gone. */
 void mgr_tenant_sweep(struct byoca_manager *m);
 
@@ -659,8 +659,8 @@ const char *mgr_keytype_api_name(enum byoca_keytype t);
 /* "auto", an issuer-domain-name (lowercased) or an https directory URL. */
 int mgr_check_ca(const char *ca, char *out, size_t outlen,
                  struct byoca_err *err);
-/* 0 if the tenant exists and is not being deleted. */
-int mgr_tenant_active(struct byoca_manager *m, int64_t tenant_id,
+/* 0 if the tenant exists on s and is not being deleted. */
+int mgr_tenant_active(struct byoca_store *s, int64_t tenant_id,
                       struct byoca_err *err);
 /* The detail of certificate.added/imported. */
 json_t *mgr_added_detail(const struct byoca_cert_row *r);

@@ -285,3 +285,19 @@ struct byoca_solver *byoca_solver_rfc2136(struct byoca_loop *loop,
   }
   return solve_new("rfc2136", &rfc2136_ops, c, err);
 }
+
+int byoca_rfc2136_check(const struct byoca_rfc2136_opts *o,
+                        struct byoca_err *err) {
+  if (o == NULL)
+    return byoca_err_set(err, BYOCA_E_INVAL, BYOCA_CLASS_INTERNAL,
+                         "rfc2136 check without options");
+  struct r2136_cfg *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return nomem(err);
+  c->refs = 1;
+  int rc = configure(c, o, err) != 0 ? BYOCA_E_INVAL : 0;
+  if (rc != 0 && err != NULL && err->code != 0)
+    rc = err->code;
+  cfg_unref(c);
+  return rc;
+}

@@ -1,7 +1,11 @@
 /* Tenant endpoints for certificate lineages: add, import, list, show,
  * delete, renew, and the chain (with the private key only on request,
  * audited). Input is checked here for shape; the manager checks meaning
- * (names, key types, CAs) and its error names what was wrong. */
+ * (names, key types, CAs) and its error names what was wrong. The
+ * handlers change only the store (the manager's *_store functions, on
+ * c->store: a store lane on PostgreSQL); what the manager then does
+ * (work started, a job stopped, files deployed) is their step on the
+ * loop (c->then). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +52,31 @@ static void answer_cert(struct bd_call *c, int status, int64_t id,
   bd_reply_json(c, status, o, location ? hdrs : NULL);
 }
 
+/* On the loop after an add or a renewal: work starts now. */
+static void then_kick(struct bd_call *c) {
+  byoca_manager_kick(c->d->mgr);
+}
+
+/* On the loop after a deletion was stored: the lineage's job stops, its
+ * deletion starts. */
+static void then_delete(struct bd_call *c) {
+  if (c->d->mgr != NULL)
+    byoca_manager_delete_start(c->d->mgr, c->then_id);
+}
+
+static void imported_free(void *ctx) {
+  byoca_manager_imported_free(ctx);
+}
+
+/* On the loop after an import was stored: its live files. */
+static void then_deploy(struct bd_call *c) {
+  if (c->d->mgr == NULL)
+    return; /* freed with the call */
+  byoca_manager_imported_deploy(c->d->mgr, c->ctx);
+  c->ctx = NULL;
+  c->ctx_free = NULL;
+}
+
 static const char *opt_str(json_t *b, const char *key) {
   return json_string_value(json_object_get(b, key)); /* NULL for null */
 }
@@ -84,12 +113,14 @@ void api_certs_add(struct bd_call *c) {
       .profile = opt_str(b, "profile"),
       .profile_required = json_is_true(json_object_get(b, "profile_required")),
   };
-  int rc = byoca_manager_add_req(c->d->mgr, c->tenant, &req, &id, &e);
+  int rc = byoca_manager_add_store(c->store, c->tenant, &req, &id, &e);
   json_decref(b);
-  if (rc != 0)
+  if (rc != 0) {
     bd_problem_err(c, &e);
-  else
+  } else {
+    c->then = then_kick;
     answer_cert(c, 201, id, NULL, 1);
+  }
   byoca_err_clear(&e);
 }
 
@@ -106,16 +137,21 @@ void api_certs_import(struct bd_call *c) {
   /* the key stays in jansson's string, wiped before it is freed */
   struct byoca_secret key = {(unsigned char *)json_string_value(k),
                              json_string_length(k)};
-  int64_t id = 0;
+  struct byoca_imported *im = NULL;
   struct byoca_err e = {0};
-  int rc = byoca_manager_import(c->d->mgr, c->tenant, opt_str(b, "certificate"),
-                                &key, opt_str(b, "ca"), &id, &e);
+  int rc =
+      byoca_manager_import_store(c->store, c->tenant, opt_str(b, "certificate"),
+                                 &key, opt_str(b, "ca"), &im, &e);
   explicit_bzero(key.data, key.len);
   json_decref(b);
-  if (rc != 0)
+  if (rc != 0) {
     bd_problem_err(c, &e);
-  else
-    answer_cert(c, 201, id, NULL, 1);
+  } else {
+    c->ctx = im; /* the PEMs to deploy, the key wiped when freed */
+    c->ctx_free = imported_free;
+    c->then = then_deploy;
+    answer_cert(c, 201, byoca_manager_imported_id(im), NULL, 1);
+  }
   byoca_err_clear(&e);
 }
 
@@ -158,9 +194,11 @@ void api_certs_delete(struct bd_call *c) {
   if (load_cert(c, 0, &row) != 0)
     return;
   struct byoca_err e = {0};
-  if (byoca_manager_delete(c->d->mgr, c->tenant, row.id, revoke, &e) != 0)
+  if (byoca_manager_delete_store(c->store, c->tenant, row.id, revoke, &e) != 0)
     bd_problem_err(c, &e);
   else {
+    c->then = then_delete;
+    c->then_id = row.id;
     row.state = BYOCA_CERT_DELETING;
     answer_cert(c, 202, row.id, &row, 0);
   }
@@ -178,10 +216,12 @@ void api_certs_renew(struct bd_call *c) {
     ;
   else if (row.state == BYOCA_CERT_DELETING)
     bd_problem(c, 409, "certificate %lld is being deleted", (long long)row.id);
-  else if (byoca_manager_renew(c->d->mgr, c->tenant, row.id, &e) != 0)
+  else if (byoca_manager_renew_store(c->store, c->tenant, row.id, &e) != 0)
     bd_problem_err(c, &e);
-  else
+  else {
+    c->then = then_kick;
     answer_cert(c, 202, row.id, NULL, 0);
+  }
   json_decref(b);
   byoca_err_clear(&e);
   byoca_cert_row_clear(&row);

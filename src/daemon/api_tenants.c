@@ -143,16 +143,25 @@ void api_tenants_profile(struct bd_call *c) {
   json_decref(b);
 }
 
+/* On the loop after the deletion was stored: the tenant's jobs stop,
+ * their deletions start, the sweep destroys the tenant once they end. */
+static void then_delete(struct bd_call *c) {
+  if (c->d->mgr != NULL)
+    byoca_manager_delete_tenant_start(c->d->mgr, c->then_id);
+}
+
 void api_tenants_delete(struct bd_call *c) {
   struct byoca_tenant t;
   if (load_tenant(c, &t) != 0)
     return;
   struct byoca_err e = {0};
-  if (byoca_manager_delete_tenant(c->d->mgr, t.id, &e) != 0) {
+  if (byoca_manager_delete_tenant_store(c->store, t.id, &e) != 0) {
     bd_problem_err(c, &e);
     byoca_err_clear(&e);
     return;
   }
+  c->then = then_delete;
+  c->then_id = t.id;
   t.deleting = 1;
   bd_reply_json(c, 202, bd_json_tenant(&t), NULL);
 }

@@ -82,9 +82,11 @@ struct bd_call {
   struct bd_later *later;
   void *ctx; /* a handler's own state across its steps (prep, then) */
   void (*ctx_free)(void *ctx);
-  /* set by a handler instead of answering: runs on the loop once the
-     handler's store work is done, and answers */
+  /* set by a handler: runs on the loop once the handler's store work is
+     done (what it asks of the manager), and answers when the handler did
+     not (c->status still 0) */
   void (*then)(struct bd_call *c);
+  int64_t then_id;      /* the lineage or tenant then acts on */
   int64_t node_alive_s; /* the manager's, for GET /v1/nodes (its prep) */
 };
 

@@ -3,12 +3,14 @@
  * authentication and scope, the drain switch, and one access-log line per
  * request. Handlers only see requests they may answer.
  *
- * On PostgreSQL a route marked LANE (its handler uses only the call and
- * its store) runs with its authentication on the manager's store lane
- * for requests (byoca_manager_store_run), the answer deferred: the
- * handler's answer is kept (struct bd_later) and sent from the loop, so
- * the loop never waits for the store. The other routes still read the
- * store on the loop. */
+ * On PostgreSQL every API route is marked LANE (its handler uses only
+ * the call and its store) and runs with its authentication on the
+ * manager's store lane for requests (byoca_manager_store_run), the answer
+ * deferred: the handler's answer is kept (struct bd_later) and sent from
+ * the loop, after the handler's step on the loop (c->then: what it asks
+ * of the manager), so the loop never waits for the store. Only the
+ * public /healthz and http-01 routes (LOOP) stay on the loop: the first
+ * reads no store, the second answers from memory or defers itself. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,7 +23,8 @@
 #define TOKEN_MAX 128
 #define LATER_HEADERS 8
 
-/* Whether a route's handler may run on a store lane. */
+/* Whether a route's handler may run on a store lane (LOOP: it reads no
+ * store on the loop, or defers its own store work). */
 enum { LOOP = 0, LANE = 1 };
 
 struct route {
@@ -45,7 +48,7 @@ static const struct route api_routes[] = {
     {"POST", "/v1/tenants", BD_OPERATOR, api_tenants_create, LANE, NULL},
     {"GET", "/v1/tenants", BD_OPERATOR, api_tenants_list, LANE, NULL},
     {"GET", "/v1/tenants/*", BD_OPERATOR, api_tenants_get, LANE, NULL},
-    {"DELETE", "/v1/tenants/*", BD_OPERATOR, api_tenants_delete, LOOP, NULL},
+    {"DELETE", "/v1/tenants/*", BD_OPERATOR, api_tenants_delete, LANE, NULL},
     {"PUT", "/v1/tenants/*/profile", BD_OPERATOR, api_tenants_profile, LANE,
      NULL},
     {"POST", "/v1/tenants/*/tokens", BD_OPERATOR, api_tokens_create, LANE,
@@ -60,19 +63,19 @@ static const struct route api_routes[] = {
     {"GET", "/v1/nodes", BD_OPERATOR, api_nodes_list, LANE, api_nodes_prep},
     {"GET", "/metrics", BD_OPERATOR, metrics_get, LANE, metrics_prep},
     {"GET", "/v1/events", BD_ANY, api_events_list, LANE, NULL},
-    {"POST", "/v1/certificates", BD_TENANT, api_certs_add, LOOP, NULL},
-    {"POST", "/v1/certificates/import", BD_TENANT, api_certs_import, LOOP,
+    {"POST", "/v1/certificates", BD_TENANT, api_certs_add, LANE, NULL},
+    {"POST", "/v1/certificates/import", BD_TENANT, api_certs_import, LANE,
      NULL},
     {"GET", "/v1/certificates", BD_TENANT, api_certs_list, LANE, NULL},
     {"GET", "/v1/certificates/*", BD_TENANT, api_certs_get, LANE, NULL},
-    {"DELETE", "/v1/certificates/*", BD_TENANT, api_certs_delete, LOOP, NULL},
-    {"POST", "/v1/certificates/*/renew", BD_TENANT, api_certs_renew, LOOP,
+    {"DELETE", "/v1/certificates/*", BD_TENANT, api_certs_delete, LANE, NULL},
+    {"POST", "/v1/certificates/*/renew", BD_TENANT, api_certs_renew, LANE,
      NULL},
     {"GET", "/v1/certificates/*/chain", BD_TENANT, api_certs_chain, LANE, NULL},
     {"PUT", "/v1/eab/+", BD_TENANT, api_eab_put, LANE, NULL},
     {"GET", "/v1/eab", BD_TENANT, api_eab_list, LANE, NULL},
     {"DELETE", "/v1/eab/+", BD_TENANT, api_eab_delete, LANE, NULL},
-    {"PUT", "/v1/rfc2136/*", BD_TENANT, api_rfc2136_put, LOOP, NULL},
+    {"PUT", "/v1/rfc2136/*", BD_TENANT, api_rfc2136_put, LANE, NULL},
     {"GET", "/v1/rfc2136", BD_TENANT, api_rfc2136_list, LANE, NULL},
     {"DELETE", "/v1/rfc2136/*", BD_TENANT, api_rfc2136_delete, LANE, NULL},
 };
@@ -306,15 +309,17 @@ static void later_done(void *arg, int rc) {
   struct bd_later *l = arg;
   struct bd_call *c = &l->c;
   c->later = NULL; /* answers go out now */
-  if (rc != 0)
+  if (rc != 0) {
     bd_problem(c, 503, "the store cannot be read now");
-  else if (!l->answered && c->then != NULL)
-    c->then(c); /* the handler's step on the loop */
-  else if (!l->answered || l->oom)
-    bd_problem(c, 500, "out of memory");
-  else
-    byoca_httpd_respond(c->req, l->status, l->type, l->body, l->len,
-                        (const char *const *)l->hdr);
+  } else {
+    if (c->then != NULL)
+      c->then(c); /* the handler's step on the loop; answers if it did not */
+    if (l->answered && !l->oom)
+      byoca_httpd_respond(c->req, l->status, l->type, l->body, l->len,
+                          (const char *const *)l->hdr);
+    else if (l->answered || c->status == 0)
+      bd_problem(c, 500, "out of memory");
+  }
   bd_log_request(c);
   later_free(l);
 }
@@ -377,7 +382,7 @@ static void dispatch(struct bd_call *c, const struct table *t, int api) {
     return; /* answered from the loop once the lane ran it */
   if (authorize(c, r->scope) == 0)
     r->fn(c);
-  if (c->then != NULL && c->status == 0)
+  if (c->then != NULL)
     c->then(c);
 }
 

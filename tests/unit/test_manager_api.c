@@ -2,7 +2,9 @@
  * running, no network): input checks of add (names, key type, CA,
  * profile) with errors naming the field, what add stores and audits,
  * forced renewal, tenant isolation, and import (matching key, SANs as
- * identifiers, expiry, lifetime schedule, deployed files and modes). */
+ * identifiers, expiry, lifetime schedule, deployed files and modes), and
+ * the same requests in two steps: the store part on another connection,
+ * the manager's part after. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -318,6 +320,156 @@ static void test_import(void **state) {
   byoca_buf_free(&b);
 }
 
+/* A second connection to the fixture's store, as a store lane has. */
+static struct byoca_store *second_store(struct api_state *s) {
+  struct byoca_secret master = {0};
+  struct byoca_store *st = NULL;
+  char path[128];
+  snprintf(path, sizeof(path), "%s/master.key", s->f.dir);
+  assert_int_equal(byoca_master_key_load(path, 0, &master, NULL), 0);
+  snprintf(path, sizeof(path), "%s/byocad.db", s->f.dir);
+  assert_int_equal(byoca_store_open(path, &master, &st, NULL), 0);
+  byoca_secret_free(&master);
+  return st;
+}
+
+static int cert_state(struct api_state *s, int64_t id) {
+  struct byoca_cert_row r;
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(byoca_store_cert_get(s->f.store, 0, id, 0, &r, NULL), 0);
+  int st = (int)r.state;
+  byoca_cert_row_clear(&r);
+  return st;
+}
+
+/* The requests in two steps (byocad runs the store part on a store lane):
+ * each *_store does its whole store part on the connection it is given
+ * (here a second one), the manager's part follows. */
+static void test_two_steps(void **state) {
+  struct api_state *s = *state;
+  struct byoca_store *st = second_store(s);
+  const char *names[] = {"two.example"};
+  struct byoca_manager_cert_req req = {.names = names, .nnames = 1};
+  struct byoca_err e = {0};
+  struct byoca_cert_row r;
+  int64_t id = 0, id2 = 0;
+  assert_int_equal(byoca_manager_add_store(st, s->f.tenant, &req, &id, &e), 0);
+  assert_int_equal(cert_state(s, id), BYOCA_CERT_PENDING);
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.added", id, NULL), 1);
+  byoca_manager_kick(s->m);
+  assert_int_equal(byoca_manager_renew_store(st, s->f.tenant, id, &e), 0);
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(byoca_store_cert_get(s->f.store, 0, id, 0, &r, NULL), 0);
+  assert_string_equal(r.next_source, "forced");
+  byoca_cert_row_clear(&r);
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.renew_forced", id, NULL), 1);
+  /* another tenant's lineage: not found */
+  assert_int_equal(byoca_manager_delete_store(st, s->f.tenant2, id, 1, &e),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&e);
+  assert_int_equal(byoca_manager_delete_store(st, s->f.tenant, id, 0, &e), 0);
+  assert_int_equal(cert_state(s, id), BYOCA_CERT_DELETING);
+  assert_int_equal(byoca_manager_renew_store(st, s->f.tenant, id, &e),
+                   BYOCA_E_CONFLICT);
+  byoca_err_clear(&e);
+  byoca_manager_delete_start(s->m, id); /* no job: the next claim starts it */
+  /* a tenant: it and every lineage of it marked at once */
+  assert_int_equal(byoca_manager_add_store(st, s->f.tenant2, &req, &id2, &e),
+                   0);
+  assert_int_equal(byoca_manager_delete_tenant_store(st, s->f.tenant2, &e), 0);
+  struct byoca_tenant t;
+  assert_int_equal(byoca_store_tenant_get(s->f.store, s->f.tenant2, &t, NULL),
+                   0);
+  assert_int_equal(t.deleting, 1);
+  assert_int_equal(cert_state(s, id2), BYOCA_CERT_DELETING);
+  assert_int_equal(byoca_manager_add_store(st, s->f.tenant2, &req, NULL, &e),
+                   BYOCA_E_CONFLICT);
+  byoca_err_clear(&e);
+  byoca_manager_delete_tenant_start(s->m, s->f.tenant2);
+  assert_int_equal(s->m->tenant_sweep, 1);
+  assert_int_equal(byoca_manager_delete_tenant_store(st, 999, &e),
+                   BYOCA_E_NOTFOUND);
+  byoca_err_clear(&e);
+  byoca_store_close(st);
+}
+
+/* An import in two steps: stored and audited by the store part, the
+ * files written only by the manager's part; freed without it, nothing is
+ * deployed. */
+static void test_import_two_steps(void **state) {
+  struct api_state *s = *state;
+  struct byoca_store *st = second_store(s);
+  struct byoca_secret key = {(unsigned char *)leaf_key, strlen(leaf_key)};
+  struct byoca_secret other = {(unsigned char *)other_key, strlen(other_key)};
+  struct byoca_imported *im = NULL;
+  struct byoca_err e = {0};
+  char dir[160];
+  struct stat sb;
+  assert_int_equal(byoca_manager_import_store(st, s->f.tenant, leaf_pem, &other,
+                                              NULL, &im, &e),
+                   BYOCA_E_INVAL);
+  assert_null(im);
+  byoca_err_clear(&e);
+  assert_int_equal(byoca_manager_import_store(st, s->f.tenant, leaf_pem, &key,
+                                              NULL, &im, &e),
+                   0);
+  int64_t id = byoca_manager_imported_id(im);
+  assert_true(id > 0);
+  assert_int_equal(cert_state(s, id), BYOCA_CERT_ISSUED);
+  assert_int_equal(
+      mfx_events(&s->f, s->f.tenant, "certificate.imported", id, NULL), 1);
+  snprintf(dir, sizeof(dir), "%s/%lld/live/%lld", s->deploy,
+           (long long)s->f.tenant, (long long)id);
+  assert_int_not_equal(stat(dir, &sb), 0); /* not deployed yet */
+  byoca_manager_imported_deploy(s->m, im);
+  check_file(dir, "privkey.pem", 0600, NULL);
+  check_file(dir, "cert.pem", 0644, leaf_pem);
+  /* freed without deploying */
+  im = NULL;
+  assert_int_equal(byoca_manager_import_store(st, s->f.tenant, leaf_pem, &key,
+                                              NULL, &im, &e),
+                   0);
+  id = byoca_manager_imported_id(im);
+  byoca_manager_imported_free(im);
+  byoca_manager_imported_free(NULL);
+  snprintf(dir, sizeof(dir), "%s/%lld/live/%lld", s->deploy,
+           (long long)s->f.tenant, (long long)id);
+  assert_int_not_equal(stat(dir, &sb), 0);
+  assert_int_equal(cert_state(s, id), BYOCA_CERT_ISSUED);
+  byoca_store_close(st);
+}
+
+/* A tenant's RFC 2136 entry is checked without a loop or a solver, with
+ * what was wrong named and the secret never shown. */
+static void test_rfc2136_row_check(void **state) {
+  (void)state;
+  struct byoca_rfc2136_row row = {.port = 53};
+  struct byoca_secret sec = {(unsigned char *)"c2VjcmV0LXNlY3JldA==", 20};
+  struct byoca_secret bad = {(unsigned char *)"sec ret!", 8};
+  struct byoca_err e = {0};
+  byoca_strlcpy(row.server, "127.0.0.1", sizeof(row.server));
+  byoca_strlcpy(row.key_name, "acme-key.", sizeof(row.key_name));
+  byoca_strlcpy(row.zone, "example.org", sizeof(row.zone));
+  assert_int_equal(byoca_rfc2136_row_check(&row, &sec, &e), 0);
+  byoca_strlcpy(row.server, "::1", sizeof(row.server));
+  assert_int_equal(byoca_rfc2136_row_check(&row, &sec, &e), 0);
+  assert_int_equal(byoca_rfc2136_row_check(&row, &bad, &e), BYOCA_E_INVAL);
+  assert_int_equal(e.cls, BYOCA_CLASS_INPUT);
+  assert_null(strstr(e.msg, "sec ret!"));
+  byoca_err_clear(&e);
+  byoca_strlcpy(row.algorithm, "hmac-md5", sizeof(row.algorithm));
+  assert_int_equal(byoca_rfc2136_row_check(&row, &sec, &e), BYOCA_E_INVAL);
+  assert_non_null(strstr(e.msg, "hmac-md5"));
+  byoca_err_clear(&e);
+  row.algorithm[0] = '\0';
+  row.port = 0;
+  assert_int_equal(byoca_rfc2136_row_check(&row, &sec, &e), BYOCA_E_INVAL);
+  assert_non_null(strstr(e.msg, "port 0"));
+  byoca_err_clear(&e);
+}
+
 /* byoca_manager_store_run on SQLite (or before the start): the work runs
  * at once on the manager's store, then done with 0, before it returns;
  * the metrics in three steps give what byoca_manager_metrics gives. */
@@ -444,6 +596,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_import, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deploy_layout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_store_run_inline, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_two_steps, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_import_two_steps, setup, teardown),
+      cmocka_unit_test(test_rfc2136_row_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -568,7 +568,16 @@ static void test_constructor(void **state) {
     assert_int_equal(e.cls, BYOCA_CLASS_INPUT);
     if (strstr(e.msg, bad[i].msg) == NULL)
       fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, bad[i].msg);
+    /* the check without a solver (nor a loop) says the same */
+    byoca_err_clear(&e);
+    assert_int_not_equal(byoca_rfc2136_check(&bad[i].o, &e), 0);
+    assert_int_equal(e.cls, BYOCA_CLASS_INPUT);
+    if (strstr(e.msg, bad[i].msg) == NULL)
+      fail_msg("check %zu: '%s' lacks '%s'", i, e.msg, bad[i].msg);
   }
+  byoca_err_clear(&e);
+  assert_int_equal(byoca_rfc2136_check(&o, &e), 0);
+  assert_int_equal(byoca_rfc2136_check(NULL, &e), BYOCA_E_INVAL);
   assert_null(byoca_solver_rfc2136(NULL, &o, NULL));
   assert_null(byoca_solver_rfc2136(loop, NULL, NULL));
   /* a bad secret is refused without being shown */
@@ -576,6 +585,10 @@ static void test_constructor(void **state) {
   o.secret = &badsec;
   byoca_err_clear(&e);
   assert_null(byoca_solver_rfc2136(loop, &o, &e));
+  assert_null(strstr(e.msg, "sec ret!"));
+  byoca_err_clear(&e);
+  assert_int_not_equal(byoca_rfc2136_check(&o, &e), 0);
+  assert_int_equal(e.cls, BYOCA_CLASS_INPUT);
   assert_null(strstr(e.msg, "sec ret!"));
   byoca_loop_free(loop);
 }
