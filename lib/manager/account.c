@@ -398,7 +398,8 @@ struct get_op {
   struct mgr_job *j;
   int64_t tenant_id;
   char *directory, *issuer;
-  char *stale; /* the account URL the CA does not know; may be NULL */
+  char *stale;        /* the account URL the CA does not know; may be NULL */
+  mgr_fetch_cb fetch; /* mgr_account_fetch: read only, no registration */
   int rc;
   struct byoca_err e;
   struct byoca_account_row row;
@@ -418,7 +419,8 @@ static void get_work(struct byoca_store *s, struct mgr_lane_op *op) {
   struct get_op *c = (struct get_op *)op;
   c->rc = byoca_store_account_get(s, c->tenant_id, c->directory, &c->row,
                                   &c->pem, &c->e);
-  if (get_usable(c) || (c->rc != 0 && c->rc != BYOCA_E_NOTFOUND))
+  if (c->fetch != NULL || get_usable(c) ||
+      (c->rc != 0 && c->rc != BYOCA_E_NOTFOUND))
     return;
   struct byoca_err e = {0}; /* none stored: the provider's are tried */
   c->eab_rc = byoca_store_eab_get(s, c->tenant_id, c->issuer, c->kid,
@@ -456,6 +458,14 @@ static void get_done(struct byoca_manager *m, struct mgr_lane_op *op) {
   int rc = c->rc;
   if (rc == 0) /* the key parsed on the loop, as it always was */
     rc = account_take(j, &c->row, &c->pem, url, sizeof(url), &c->e);
+  if (c->fetch != NULL) {
+    if (rc != 0 && c->e.code == 0)
+      byoca_err_set(&c->e, rc, BYOCA_CLASS_INTERNAL,
+                    "no account stored at %.200s", c->directory);
+    c->fetch(j, rc == 0 ? url : NULL, rc == 0 ? NULL : &c->e);
+    get_clear(c);
+    return;
+  }
   if (rc == 0 && usable) {
     byoca_acme_set_account(j->acme, j->acct_key, url);
     get_clear(c);
@@ -519,4 +529,25 @@ void mgr_account_register(struct mgr_job *j, mgr_account_cb cb) {
     return;
   }
   mgr_account_ensure(j, cb);
+}
+
+void mgr_account_fetch(struct mgr_job *j, const char *directory,
+                       mgr_fetch_cb cb) {
+  struct get_op *c = calloc(1, sizeof(*c));
+  if (c == NULL || (c->directory = strdup(directory)) == NULL) {
+    struct byoca_err e = {0};
+    free(c);
+    byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "out of memory");
+    cb(j, NULL, &e);
+    byoca_err_clear(&e);
+    return;
+  }
+  c->tenant_id = j->tenant_id;
+  c->j = j;
+  c->fetch = cb;
+  c->op.work = get_work;
+  c->op.done = get_done;
+  c->op.drop = get_drop;
+  j->pending++; /* the job's memory waits for the read */
+  mgr_lane_run_job(j->m, &c->op);
 }

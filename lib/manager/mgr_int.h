@@ -493,6 +493,15 @@ void mgr_account_release(struct mgr_job *j);
  * when none. */
 int mgr_account_load(struct mgr_job *j, const char *directory, char *url_out,
                      size_t urllen, struct byoca_err *err);
+/* What mgr_account_fetch found: the account's URL (its key in
+ * j->acct_key), or err (BYOCA_E_NOTFOUND when none is stored). */
+typedef void (*mgr_fetch_cb)(struct mgr_job *j, const char *url,
+                             const struct byoca_err *err);
+/* Reads the tenant's stored account at directory on the jobs' lane (a
+ * resumption, a revocation; never registers one) and calls cb on the
+ * loop, unless the job was stopped meanwhile. */
+void mgr_account_fetch(struct mgr_job *j, const char *directory,
+                       mgr_fetch_cb cb);
 
 /* outcome.c: the store writes go through the jobs' lane; the job ends
  * (or deploys) in the continuation, so j may be gone when these return. */
@@ -554,10 +563,6 @@ int mgr_alpn_ready(const struct byoca_manager *m);
  * (a name another lineage validates by it) is not NULL. */
 int mgr_solvers_build(struct mgr_job *j, const char *taken,
                       struct byoca_err *err);
-/* mgr_solvers_build after asking the store, on the loop's own connection,
- * whether another lineage validates one of j's names by tls-alpn-01 (the
- * resumption of an order in flight, persist.c). */
-int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err);
 typedef void (*mgr_taken_cb)(struct mgr_job *j, const char *taken);
 /* Asks on the jobs' store lane which of j's names (if any) another
  * lineage validates by tls-alpn-01 now; cb(j, that name or NULL) on the

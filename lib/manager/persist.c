@@ -253,29 +253,66 @@ static void on_resume_dir(void *arg, const struct byoca_err *err) {
   }
 }
 
-/* Client, account, key and solvers for the stored order; 0 when ready. */
+/* Resuming is under way: the directory, then the stored order. */
+static void resume_go(struct mgr_job *j) {
+  const char *dir = byoca_acme_directory_url(j->acme);
+  j->resuming = 1;
+  j->attempt_ms = byoca_now_ms();
+  mgr_job_log(j, BYOCA_LOG_INFO, "resuming the order %s at %s", j->resume_url,
+              j->cur_issuer);
+  mgr_event(j->m, j->tenant_id, j->cert_id, "order.resumed",
+            json_pack("{s:s,s:s}", "order", j->resume_url, "directory", dir),
+            0);
+  if (byoca_acme_directory(j->acme, on_resume_dir, j) != 0) {
+    struct byoca_err e = {0};
+    byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "cannot resume");
+    resume_failed(j, &e); /* goes on with a new order */
+    byoca_err_clear(&e);
+  }
+}
+
+/* Who validates the names by tls-alpn-01 is known: the solvers. */
+static void resume_solvers(struct mgr_job *j, const char *taken) {
+  struct byoca_err e = {0};
+  if (mgr_solvers_build(j, taken, &e) != 0) {
+    resume_failed(j, &e);
+    byoca_err_clear(&e);
+    return;
+  }
+  resume_go(j);
+}
+
+/* The account the order was placed with, read on the jobs' lane. */
+static void resume_account(struct mgr_job *j, const char *url,
+                           const struct byoca_err *err) {
+  if (err != NULL) {
+    resume_failed(j, err);
+    return;
+  }
+  byoca_acme_set_account(j->acme, j->acct_key, url);
+  mgr_alpn_check(j, resume_solvers);
+}
+
+/* Client, CA slot and certificate key for the stored order (no store
+ * call); 0 when the account can be read. */
 static int resume_prepare(struct mgr_job *j, const struct byoca_order_row *o,
                           struct byoca_secret *key_pem, struct byoca_err *err) {
-  char url[1024] = "";
   unsigned ours = mgr_methods_ours(j->m, j);
   int by_url = o->issuer[0] == '\0';
   if (mgr_attempt_set_ca(j, by_url ? o->directory : o->issuer, o->directory,
                          by_url, ours) != 0 ||
       (j->resume_url = strdup(o->order_url)) == NULL)
     return byoca_err_set(err, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "oom");
-  int rc = mgr_account_load(j, o->directory, url, sizeof(url), err);
-  if (rc == 0 && key_pem->data != NULL)
+  int rc = 0;
+  if (key_pem->data != NULL)
     rc = byoca_key_load_pem((const char *)key_pem->data, key_pem->len,
                             &j->cert_key, err);
-  if (rc == 0)
-    rc = mgr_solvers_make(j, err);
   if (rc == 0 && (j->acme = byoca_acme_new(j->m->loop, j->m->http, o->directory,
                                            err)) == NULL)
     rc = BYOCA_E_NOMEM;
   if (rc != 0)
     return rc;
   mgr_slot_take(j, 1);
-  byoca_acme_set_account(j->acme, j->acct_key, url);
   return 0;
 }
 
@@ -295,22 +332,14 @@ int mgr_resume_with(struct mgr_job *j, int rc, struct byoca_order_row *op,
   if (rc == 0)
     rc = resume_prepare(j, &o, &key, &e);
   byoca_secret_free(&key);
-  if (rc == 0) {
-    j->resuming = 1;
-    j->attempt_ms = byoca_now_ms();
-    mgr_job_log(j, BYOCA_LOG_INFO, "resuming the order %s at %s", o.order_url,
-                j->cur_issuer);
-    mgr_event(
-        j->m, j->tenant_id, j->cert_id, "order.resumed",
-        json_pack("{s:s,s:s}", "order", o.order_url, "directory", o.directory),
-        0);
-    rc = byoca_acme_directory(j->acme, on_resume_dir, j);
-  }
-  if (rc != 0) {
-    if (e.code == 0)
-      byoca_err_set(&e, rc, BYOCA_CLASS_INTERNAL, "cannot resume");
-    resume_failed(j, &e); /* goes on with a new order */
+  if (rc == 0) { /* the account, then the solvers, on the jobs' lane */
     byoca_err_clear(&e);
+    mgr_account_fetch(j, o.directory, resume_account);
+    return 1;
   }
+  if (e.code == 0)
+    byoca_err_set(&e, rc, BYOCA_CLASS_INTERNAL, "cannot resume");
+  resume_failed(j, &e); /* goes on with a new order */
+  byoca_err_clear(&e);
   return 1;
 }

@@ -387,22 +387,6 @@ static int name_token(const struct mgr_job *j, size_t i, char *token,
   return 0;
 }
 
-/* The first of j's names whose tls-alpn-01 row another lineage holds
- * (its validation under way), or NULL; on the loop's connection. */
-static const char *alpn_taken(struct mgr_job *j) {
-  for (size_t i = 0; i < j->nnames; i++) {
-    char token[TOKEN_MAX + 16];
-    int64_t owner = 0;
-    if (name_token(j, i, token, sizeof(token)) != 0)
-      continue;
-    if (byoca_store_challenge_owner(j->m->store, token, byoca_now(), &owner,
-                                    NULL) == 0 &&
-        owner != j->cert_id)
-      return j->names[i];
-  }
-  return NULL;
-}
-
 /* Who holds the tls-alpn-01 rows of a job's names, asked on the jobs'
  * store lane. */
 struct owner_op {
@@ -512,8 +496,4 @@ int mgr_solvers_build(struct mgr_job *j, const char *taken,
     j->nsolvers++;
   }
   return 0;
-}
-
-int mgr_solvers_make(struct mgr_job *j, struct byoca_err *err) {
-  return mgr_solvers_build(j, mgr_alpn_ready(j->m) ? alpn_taken(j) : NULL, err);
 }
