@@ -167,6 +167,10 @@ struct byoca_challenge_policy {
   int caa_restricts;
   const char *const *caa_allowed;
   size_t ncaa_allowed;
+  /* The identifier being validated: a solver that says which identifiers
+   * it covers (byoca_solver_ops covers) is eligible only for those. NULL:
+   * any (the engine sets it for each authorization). */
+  const char *identifier;
 };
 
 /* The default preference order, NULL-terminated: dns-account-01, dns-01,

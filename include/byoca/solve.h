@@ -50,6 +50,11 @@ struct byoca_solver_ops {
   void (*watch)(void *ctx, const struct byoca_challenge *ch,
                 void (*seen)(void *arg), void *arg);
   void (*free)(void *ctx);
+  /* Optional (NULL: supports decides alone): 1 if this solver can answer
+   * type for that identifier (a dns-01 solver holds a zone for it), so
+   * the challenge rule passes to the next type for a name it does not
+   * hold instead of failing the authorization. */
+  int (*covers)(void *ctx, const char *type, const char *identifier);
 };
 
 struct byoca_solver {

@@ -234,8 +234,10 @@ static int pick(struct authz *z, const struct acme_authz_obj *az, char *why,
                      ? c->type
                      : NULL;
   }
-  if (byoca_challenge_choose(&o->chall, types, n, o->solvers, o->nsolvers, &ci,
-                             &si, why, whylen) != 0)
+  struct byoca_challenge_policy rule = o->chall;
+  rule.identifier = z->ident; /* a dns-01 solver may hold some names only */
+  if (byoca_challenge_choose(&rule, types, n, o->solvers, o->nsolvers, &ci, &si,
+                             why, whylen) != 0)
     return -1;
   const struct acme_chall_obj *c = &az->challs[ci];
   const char *tok = c->token;

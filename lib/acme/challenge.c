@@ -80,28 +80,39 @@ static int caa_allows(const struct byoca_challenge_policy *p,
   return 0;
 }
 
+/* The first solver answering type for ident (NULL: any), or -1; *some
+ * says whether one answers type for other identifiers only. */
 static long solver_for(struct byoca_solver *const *solvers, size_t n,
-                       const char *type) {
+                       const char *type, const char *ident, int *some) {
   /* through ops: lib/acme does not link lib/solve */
-  for (size_t s = 0; s < n; s++)
-    if (solvers[s] != NULL && solvers[s]->ops != NULL &&
-        solvers[s]->ops->supports != NULL &&
-        solvers[s]->ops->supports(solvers[s]->ctx, type))
+  for (size_t s = 0; s < n; s++) {
+    const struct byoca_solver *v = solvers[s];
+    if (v == NULL || v->ops == NULL || v->ops->supports == NULL ||
+        !v->ops->supports(v->ctx, type))
+      continue;
+    if (ident == NULL || v->ops->covers == NULL ||
+        v->ops->covers(v->ctx, type, ident))
       return (long)s;
+    *some = 1;
+  }
   return -1;
 }
 
 /* Appends "type: reason, reason" for an excluded type. */
 static void explain(char *why, size_t whylen, size_t *used, const char *type,
-                    int in_order, int caa_ok, int have_solver) {
+                    int in_order, int caa_ok, int have_solver, int elsewhere) {
   const char *r[3];
   size_t nr = 0;
   if (!in_order)
     r[nr++] = "not in the challenge order";
   if (!caa_ok)
     r[nr++] = "not allowed by CAA validationmethods";
-  if (!have_solver)
+  if (!have_solver && !elsewhere)
     r[nr++] = "no configured solver";
+  else if (!have_solver && strncmp(type, "dns-", 4) == 0)
+    r[nr++] = "no zone or hook configured for this name";
+  else if (!have_solver)
+    r[nr++] = "no configured solver for this name";
   if (whylen == 0 || *used >= whylen)
     return;
   int k = snprintf(why + *used, whylen - *used, "%s%.40s:", *used ? "; " : "",
@@ -132,7 +143,9 @@ int byoca_challenge_choose(const struct byoca_challenge_policy *p,
       continue;
     long rank = rank_of(p, offered[i]);
     int caa_ok = caa_allows(p, offered[i]);
-    long s = solver_for(solvers, nsolvers, offered[i]);
+    int elsewhere = 0;
+    long s = solver_for(solvers, nsolvers, offered[i],
+                        p != NULL ? p->identifier : NULL, &elsewhere);
     if (rank >= 0 && caa_ok && s >= 0) {
       if (best < 0 || rank < best_rank) {
         best = (long)i;
@@ -141,7 +154,8 @@ int byoca_challenge_choose(const struct byoca_challenge_policy *p,
       }
       continue;
     }
-    explain(why, whylen, &used, offered[i], rank >= 0, caa_ok, s >= 0);
+    explain(why, whylen, &used, offered[i], rank >= 0, caa_ok, s >= 0,
+            elsewhere);
   }
   if (best < 0) {
     if (whylen > 0 && used == 0)

@@ -59,6 +59,17 @@ static int w_supports(void *ctx, const char *type) {
   return strcmp(type, "http-01") == 0;
 }
 
+/* dns-01 and dns-account-01 only for a name a zone of the tenant's or
+ * the provider's holds, unless the hook answers every name: a tenant's
+ * zone for one domain leaves its other names to the next type (http-01). */
+static int w_covers(void *ctx, const char *type, const char *identifier) {
+  struct mgr_solver *s = ctx;
+  (void)type;
+  return !s->dns || s->inner != NULL ||
+         mgr_dns_pick(s->tzones, identifier) != NULL ||
+         mgr_dns_pick(s->zones, identifier) != NULL;
+}
+
 static void inner_done(void *arg, const struct byoca_err *err) {
   struct call *c = arg;
   struct mgr_solver *s = c->s;
@@ -293,6 +304,7 @@ static void w_free(void *ctx) {
 
 static const struct byoca_solver_ops wrap_ops = {
     .supports = w_supports,
+    .covers = w_covers,
     .setup = w_setup,
     .cleanup = w_cleanup,
     .free = w_free,

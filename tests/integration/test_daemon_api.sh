@@ -43,6 +43,13 @@ json_check "$API_BODY" "assert d['id'] == $TID and d['name'] == 'hosting-1' and 
 assert 'token' not in d, 'token shown again'"
 pass "tenant created"
 
+# --- a tenant's RFC 2136 zone for one domain leaves its other names to
+# http-01 (dns-01 is preferred, but only for names a zone holds): the
+# certificate below is outside the zone and must still be issued
+api_expect 204 PUT /v1/rfc2136/elsewhere.test \
+  "{\"server\":\"127.0.0.1\",\"port\":9,\"key_name\":\"k.\",\"algorithm\":\"hmac-sha256\",\"secret\":\"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0\"}" \
+  "$T"
+
 # --- a certificate whose CAA prefers ca2
 NAME=shop.daemon.byoca.test
 cts_add_caa "$NAME" 0 issue "ca2.byoca.test; priority=1"

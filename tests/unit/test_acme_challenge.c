@@ -124,6 +124,55 @@ static void test_choose_edges(void **state) {
   assert_true(strlen(tiny) < sizeof(tiny));
 }
 
+/* ---- a dns-01 solver holding the zone example.com only ---- */
+
+static int zone_covers(void *ctx, const char *type, const char *ident) {
+  (void)ctx;
+  (void)type;
+  size_t n = strlen(ident);
+  return strcmp(ident, "example.com") == 0 ||
+         (n > 12 && strcmp(ident + n - 12, ".example.com") == 0);
+}
+
+static const struct byoca_solver_ops zone_ops = {.supports = fake_supports,
+                                                 .covers = zone_covers};
+static struct byoca_solver zone_solver = {"zone", &zone_ops, (void *)dns_types};
+
+/* A dns-01 solver that holds some names only: the rule passes to http-01
+ * for the others (a tenant's RFC 2136 zone must not break its other
+ * names), keeps dns-01 for its own, and says why when nothing else fits. */
+static void test_choose_covers(void **state) {
+  (void)state;
+  struct byoca_solver *sv[] = {&zone_solver, &http_solver};
+  struct byoca_challenge_policy p = {0};
+  size_t oi = 99, si = 99;
+  char why[512];
+  p.identifier = "www.example.com";
+  assert_int_equal(
+      byoca_challenge_choose(&p, pebble, 4, sv, 2, &oi, &si, why, sizeof(why)),
+      0);
+  assert_string_equal(pebble[oi], "dns-account-01");
+  assert_int_equal(si, 0);
+  p.identifier = "shop.example.org";
+  assert_int_equal(
+      byoca_challenge_choose(&p, pebble, 4, sv, 2, &oi, &si, why, sizeof(why)),
+      0);
+  assert_string_equal(pebble[oi], "http-01");
+  assert_int_equal(si, 1);
+  p.identifier = NULL; /* no identifier: supports alone decides */
+  assert_int_equal(
+      byoca_challenge_choose(&p, pebble, 4, sv, 2, &oi, &si, why, sizeof(why)),
+      0);
+  assert_string_equal(pebble[oi], "dns-account-01");
+  /* only the zone solver, a name outside it */
+  p.identifier = "shop.example.org";
+  assert_int_equal(
+      byoca_challenge_choose(&p, pebble, 4, sv, 1, &oi, &si, why, sizeof(why)),
+      BYOCA_E_INVAL);
+  assert_non_null(strstr(why, "dns-01: no zone or hook configured for this name"));
+  assert_non_null(strstr(why, "http-01: no configured solver;"));
+}
+
 static void test_order_parse(void **state) {
   (void)state;
   const char *out[BYOCA_CHALLENGE_TYPES_MAX];
@@ -205,9 +254,8 @@ static void test_account_label(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_choose),
-      cmocka_unit_test(test_choose_edges),
-      cmocka_unit_test(test_order_parse),
+      cmocka_unit_test(test_choose),        cmocka_unit_test(test_choose_edges),
+      cmocka_unit_test(test_choose_covers), cmocka_unit_test(test_order_parse),
       cmocka_unit_test(test_account_label),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
