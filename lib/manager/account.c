@@ -34,20 +34,6 @@ static int account_take(struct mgr_job *j, const struct byoca_account_row *row,
   return rc;
 }
 
-int mgr_account_load(struct mgr_job *j, const char *directory, char *url_out,
-                     size_t urllen, struct byoca_err *err) {
-  struct byoca_account_row row;
-  struct byoca_secret pem = {0};
-  memset(&row, 0, sizeof(row));
-  int rc = byoca_store_account_get(j->m->store, j->tenant_id, directory, &row,
-                                   &pem, err);
-  if (rc != 0) {
-    byoca_secret_free(&pem);
-    return rc;
-  }
-  return account_take(j, &row, &pem, url_out, urllen, err);
-}
-
 /* 1 if every byte is of the base64 or base64url alphabet. */
 static int looks_base64(const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++)

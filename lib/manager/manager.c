@@ -101,7 +101,9 @@ static void claim_done(struct byoca_manager *m, struct mgr_lane_op *op) {
 static void claim(struct byoca_manager *m) {
   size_t room =
       m->cfg.max_parallel > m->njobs ? m->cfg.max_parallel - m->njobs : 0;
-  if (m->claiming) {
+  if (m->deploy_checking) /* it kicks when it is done */
+    return;
+  if (m->claiming || m->retrying) { /* retrying: outcome.c */
     m->claim_again = 1;
     return;
   }

@@ -178,6 +178,7 @@ int mgr_metrics_text(const struct mgr_metrics *mt, struct byoca_buf *out);
 struct mgr_job;
 struct mgr_notice;
 struct mgr_ari_batch;
+struct mgr_ari_answer;
 
 struct mgr_dirent {
   char *issuer;
@@ -259,6 +260,15 @@ struct byoca_manager {
   int pump_again;                    /* pump the outbox once more */
   struct mgr_answers *answers;       /* this node's challenges (answers.c) */
   size_t lookups; /* other nodes' answers being read (answers.c) */
+
+  /* the periodic lane's other operations (at most one of each kind) */
+  int expiry_checking; /* an expiry check */
+  int sweeping;        /* a tenant sweep */
+  int sweep_again;     /* sweep once more after it */
+  int retrying;        /* outcomes the store refused, recorded again */
+  int deploy_checking; /* the start's deploy check (no claims meanwhile) */
+  int ari_applying;    /* renewal-window answers being stored */
+  struct mgr_ari_answer *ari_answers; /* answers waiting for the next */
 };
 
 /* ---- this node's challenge answers (answers.c) ---- */
@@ -488,11 +498,6 @@ void mgr_account_register(struct mgr_job *j, mgr_account_cb cb);
 /* Ends j's part in account registration (its own, or waiting for
  * another job's); the waiters of a registration it made look again. */
 void mgr_account_release(struct mgr_job *j);
-/* Loads the tenant's stored account at directory into j (key + url) on
- * the loop's own connection (revocation and resumption); BYOCA_E_NOTFOUND
- * when none. */
-int mgr_account_load(struct mgr_job *j, const char *directory, char *url_out,
-                     size_t urllen, struct byoca_err *err);
 /* What mgr_account_fetch found: the account's URL (its key in
  * j->acct_key), or err (BYOCA_E_NOTFOUND when none is stored). */
 typedef void (*mgr_fetch_cb)(struct mgr_job *j, const char *url,
@@ -631,8 +636,35 @@ void mgr_event_prepare(struct byoca_event *ev, int64_t tenant_id,
 void mgr_event_notify(struct byoca_manager *m, struct byoca_event *ev,
                       const json_t *detail);
 void mgr_event_done(struct byoca_event *ev);
-void mgr_event(struct byoca_manager *m, int64_t tenant_id, int64_t cert_id,
-               const char *type, json_t *detail, int notify);
+/* An audit event (and its notification) recorded by a lane operation:
+ * filled on either thread, recorded on the lane's connection, acted on
+ * back on the loop. */
+struct mgr_event_rec {
+  int armed; /* something to record */
+  int64_t tenant_id, cert_id, now_ms;
+  char type[48];
+  char *text, *url, *body;
+  int rc;
+  struct byoca_err e;
+};
+/* Fills r (detail not consumed, may be NULL; url: the webhook's, copied,
+ * or NULL for no notification). Touches no manager: safe on a lane.
+ * BYOCA_E_NOMEM: the event is still recorded, without its notification. */
+int mgr_event_rec_fill(struct mgr_event_rec *r, const char *url,
+                       int64_t tenant_id, int64_t cert_id, const char *type,
+                       const json_t *detail);
+/* On the lane: records r (nothing when it was never filled). */
+void mgr_event_rec_work(struct byoca_store *s, struct mgr_event_rec *r);
+/* On the loop: logs a failure, sends a recorded notification now. */
+void mgr_event_rec_done(struct byoca_manager *m, struct mgr_event_rec *r);
+void mgr_event_rec_clear(struct mgr_event_rec *r);
+/* Records an audit event (and its notification to the webhook when
+ * notify) as an operation on the jobs' lane (job_lane) or the periodic
+ * one: after what was queued there before (detail stolen); the
+ * notification is sent once it is recorded. */
+void mgr_event_queue(struct byoca_manager *m, int job_lane, int64_t tenant_id,
+                     int64_t cert_id, const char *type, json_t *detail,
+                     int notify);
 /* Expiry warnings (certificate.expiring), at most hourly. */
 void mgr_expiry_check(struct byoca_manager *m);
 

@@ -9,7 +9,9 @@
  * notification is sent by one node at a time; at least once, though: a
  * node that stops or dies between the POST and recording its answer
  * leaves it to be sent again, so every try carries the row's id as
- * Idempotency-Key for the receiver to drop repeats. */
+ * Idempotency-Key for the receiver to drop repeats. The claims and the
+ * answers' records (outbox_done, outbox_retry) go through the periodic
+ * store lane, never waiting on the loop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,54 +50,113 @@ static void notice_unlink(struct mgr_notice *n) {
   m->nnotices--;
 }
 
-/* The try failed: retried later, or given up with an audit event. */
-static void failed(struct mgr_notice *n, const char *why) {
-  struct byoca_manager *m = n->m;
-  struct byoca_err e = {0};
-  int tries = n->tries + 1, rc;
-  if (tries >= MGR_WEBHOOK_TRIES) {
-    byoca_log(BYOCA_LOG_WARN, "webhook %s: gave up after %d tries: %s", n->type,
-              tries, why);
-    rc = byoca_store_outbox_done(m->store, n->id, &e);
-    mgr_event(m, 0, 0, "webhook.failed",
-              json_pack("{s:s,s:i,s:s}", "event", n->type, "tries", tries,
-                        "error", why),
-              0);
-  } else {
-    rc = byoca_store_outbox_retry(
-        m->store, n->id, byoca_now_ms() + (1000LL << (tries - 1)), why, &e);
-  }
-  if (rc != 0)
+/* A webhook's answer recorded in the outbox, on the periodic lane: the
+ * row cleared (sent, or given up: with its webhook.failed event), or its
+ * next try set. The notice stays in m->notices (counted against
+ * PUMP_MAX) until the answer is recorded, so at most PUMP_MAX of these
+ * are queued. */
+struct answer_op {
+  struct mgr_lane_op op;
+  struct mgr_notice *n; /* freed with the operation */
+  int64_t id;
+  int sent;    /* a 2xx answer: the row goes */
+  int give_up; /* the last try failed: the row goes, audited */
+  int tries;   /* with this one */
+  int pump;    /* pump the outbox afterwards (more may be due) */
+  char why[600];
+  int rc;
+  struct byoca_err e;
+  struct mgr_event_rec ev; /* webhook.failed */
+};
+
+static void answer_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct answer_op *a = (struct answer_op *)op;
+  if (a->sent || a->give_up)
+    a->rc = byoca_store_outbox_done(s, a->id, &a->e);
+  else
+    a->rc = byoca_store_outbox_retry(
+        s, a->id, byoca_now_ms() + (1000LL << (a->tries - 1)), a->why, &a->e);
+  mgr_event_rec_work(s, &a->ev);
+}
+
+static void answer_drop(struct mgr_lane_op *op) {
+  struct answer_op *a = (struct answer_op *)op;
+  notice_unlink(a->n); /* nothing once the manager is gone */
+  notice_free(a->n);
+  mgr_event_rec_clear(&a->ev);
+  byoca_err_clear(&a->e);
+}
+
+static void answer_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct answer_op *a = (struct answer_op *)op;
+  /* a failed update: the lease runs out, and it is tried again then */
+  if (a->rc != 0 && a->sent)
+    byoca_log(BYOCA_LOG_WARN, "webhook %s sent, but cannot clear it: %s",
+              a->n->type, a->e.msg);
+  else if (a->rc != 0)
     byoca_log(BYOCA_LOG_WARN, "webhook %s: cannot update the outbox: %s",
-              n->type, e.msg); /* the lease runs out; tried again then */
-  byoca_err_clear(&e);
+              a->n->type, a->e.msg);
+  mgr_event_rec_done(m, &a->ev);
+  int pump = a->pump;
+  answer_drop(op);
+  if (pump)
+    mgr_notify_pump(m); /* more may be due */
+}
+
+/* Records the answer to n's try (why: NULL when it was sent) on the
+ * lane; n goes when it is recorded. */
+static void answered(struct mgr_notice *n, const char *why, int pump) {
+  struct byoca_manager *m = n->m;
+  struct answer_op *a = calloc(1, sizeof(*a));
+  if (a == NULL) {
+    byoca_log(BYOCA_LOG_WARN,
+              "webhook %s: cannot update the outbox: out of"
+              " memory",
+              n->type); /* the lease runs out; tried again then */
+    notice_unlink(n);
+    notice_free(n);
+    return;
+  }
+  a->n = n;
+  a->id = n->id;
+  a->sent = why == NULL;
+  a->tries = n->tries + 1;
+  a->pump = pump;
+  if (why != NULL) {
+    byoca_strlcpy(a->why, why, sizeof(a->why));
+    a->give_up = a->tries >= MGR_WEBHOOK_TRIES;
+  }
+  if (a->give_up) {
+    byoca_log(BYOCA_LOG_WARN, "webhook %s: gave up after %d tries: %s", n->type,
+              a->tries, why);
+    json_t *d = json_pack("{s:s,s:i,s:s}", "event", n->type, "tries", a->tries,
+                          "error", why);
+    (void)mgr_event_rec_fill(&a->ev, NULL, 0, 0, "webhook.failed", d);
+    json_decref(d);
+  }
+  a->op.work = answer_work;
+  a->op.done = answer_done;
+  a->op.drop = answer_drop;
+  mgr_lane_run(m, &a->op);
 }
 
 static void on_resp(void *arg, const struct byoca_http_resp *resp,
                     const struct byoca_err *err) {
   struct mgr_notice *n = arg;
-  struct byoca_err e = {0};
   char why[600];
   if (n->m == NULL) { /* the manager is gone; the lease runs out */
     notice_free(n);
     return;
   }
   if (err == NULL && resp->status >= 200 && resp->status < 300) {
-    if (byoca_store_outbox_done(n->m->store, n->id, &e) != 0)
-      byoca_log(BYOCA_LOG_WARN, "webhook %s sent, but cannot clear it: %s",
-                n->type, e.msg);
-    byoca_err_clear(&e);
-  } else {
-    if (err != NULL)
-      byoca_err_format(err, why, sizeof(why));
-    else
-      snprintf(why, sizeof(why), "HTTP status %ld", resp->status);
-    failed(n, why);
+    answered(n, NULL, 1);
+    return;
   }
-  struct byoca_manager *m = n->m;
-  notice_unlink(n);
-  notice_free(n);
-  mgr_notify_pump(m); /* more may be due */
+  if (err != NULL)
+    byoca_err_format(err, why, sizeof(why));
+  else
+    snprintf(why, sizeof(why), "HTTP status %ld", resp->status);
+  answered(n, why, 1);
 }
 
 static void send_notice(struct byoca_manager *m, struct byoca_outbox_row *r) {
@@ -132,9 +193,7 @@ static void send_notice(struct byoca_manager *m, struct byoca_outbox_row *r) {
   char why[600];
   byoca_err_format(&e, why, sizeof(why));
   byoca_err_clear(&e);
-  failed(n, why);
-  notice_unlink(n);
-  notice_free(n);
+  answered(n, why, 0); /* still pumping: no pump from here */
 }
 
 /* A claim of due notifications (on the store lane, one at a time). */
@@ -164,7 +223,7 @@ static void pump_done(struct byoca_manager *m, struct mgr_lane_op *op) {
   if (p->rc != 0)
     byoca_log(BYOCA_LOG_WARN, "cannot read the notification outbox: %s",
               p->e.msg);
-  /* still pumping: a send that fails at once re-enters through failed() */
+  /* still pumping: a send that fails at once records its answer */
   for (size_t i = 0; i < p->n; i++)
     send_notice(m, &p->rows[i]);
   pump_drop(op);
@@ -216,6 +275,7 @@ void mgr_notify_free_all(struct byoca_manager *m) {
   while (m->notices != NULL) {
     struct mgr_notice *n = m->notices;
     notice_unlink(n);
-    n->m = NULL; /* freed by its HTTP callback; its lease runs out */
+    n->m = NULL; /* freed by its HTTP callback, or with the operation
+                    recording its answer; its lease runs out */
   }
 }

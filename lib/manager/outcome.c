@@ -387,28 +387,78 @@ static void issued_done(struct byoca_manager *m, struct mgr_lane_op *op) {
   byoca_order_result_free(res);
 }
 
-void mgr_outcome_retry(struct byoca_manager *m) {
+/* The failures the store refused, recorded again on the periodic lane.
+ * No claim runs meanwhile (claim() waits for it): a lineage without a
+ * job when this was queued gets none before it is done, so cert_failed
+ * (which ends the lease) never hits a lineage a new job holds. */
+struct retry_op {
+  struct mgr_lane_op op;
+  int64_t base; /* cfg.retry_base_s */
+  size_t n;
+  struct retry_item {
+    int64_t id;
+    int failures;
+    int ok;
+  } v[];
+};
+
+static void retry_work(struct byoca_store *s, struct mgr_lane_op *op) {
+  struct retry_op *c = (struct retry_op *)op;
   int64_t now = byoca_now();
-  for (size_t i = m->unrecorded.n; i-- > 0;) {
-    int64_t id = m->unrecorded.v[i];
+  for (size_t i = 0; i < c->n; i++) {
     struct byoca_err e = {0};
-    if (mgr_job_find(m, id) != NULL) /* claimed again meanwhile */
-      continue;
     int64_t next =
-        now + mgr_sched_backoff(m->cfg.retry_base_s, m->unrecorded.count[i],
-                                mgr_random());
-    if (byoca_store_cert_failed(m->store, id,
-                                "the outcome of the last attempt could not be"
-                                " stored (see the log); trying again",
-                                next, now, &e) == 0) {
-      byoca_log(BYOCA_LOG_INFO,
-                "cert %lld: recorded its failed attempt now that the store"
-                " takes writes again",
-                (long long)id);
-      mgr_idset_del(&m->unrecorded, id);
-    }
+        now + mgr_sched_backoff(c->base, c->v[i].failures, mgr_random());
+    c->v[i].ok = byoca_store_cert_failed(
+                     s, c->v[i].id,
+                     "the outcome of the last attempt could not be stored (see"
+                     " the log); trying again",
+                     next, now, &e) == 0;
     byoca_err_clear(&e);
   }
+}
+
+static void retry_done(struct byoca_manager *m, struct mgr_lane_op *op) {
+  struct retry_op *c = (struct retry_op *)op;
+  m->retrying = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    if (!c->v[i].ok)
+      continue; /* at the next tick */
+    byoca_log(BYOCA_LOG_INFO,
+              "cert %lld: recorded its failed attempt now that the store"
+              " takes writes again",
+              (long long)c->v[i].id);
+    mgr_idset_del(&m->unrecorded, c->v[i].id);
+  }
+  if (m->claim_again) { /* a claim waited for this */
+    m->claim_again = 0;
+    mgr_kick(m);
+  }
+}
+
+void mgr_outcome_retry(struct byoca_manager *m) {
+  if (m->unrecorded.n == 0 || m->retrying || m->claiming)
+    return;
+  struct retry_op *c =
+      calloc(1, sizeof(*c) + m->unrecorded.n * sizeof(c->v[0]));
+  if (c == NULL)
+    return; /* at the next tick */
+  for (size_t i = m->unrecorded.n; i-- > 0;) {
+    if (mgr_job_find(m, m->unrecorded.v[i]) != NULL)
+      continue; /* claimed again meanwhile */
+    c->v[c->n].id = m->unrecorded.v[i];
+    c->v[c->n].failures = m->unrecorded.count[i];
+    c->n++;
+  }
+  if (c->n == 0) {
+    free(c);
+    return;
+  }
+  c->base = m->cfg.retry_base_s;
+  c->op.work = retry_work;
+  c->op.done = retry_done;
+  m->retrying = 1;
+  mgr_lane_run(m, &c->op);
 }
 
 void mgr_job_issued(struct mgr_job *j, struct byoca_order_result *res) {

@@ -260,9 +260,9 @@ static void resume_go(struct mgr_job *j) {
   j->attempt_ms = byoca_now_ms();
   mgr_job_log(j, BYOCA_LOG_INFO, "resuming the order %s at %s", j->resume_url,
               j->cur_issuer);
-  mgr_event(j->m, j->tenant_id, j->cert_id, "order.resumed",
-            json_pack("{s:s,s:s}", "order", j->resume_url, "directory", dir),
-            0);
+  mgr_event_queue(
+      j->m, 1, j->tenant_id, j->cert_id, "order.resumed",
+      json_pack("{s:s,s:s}", "order", j->resume_url, "directory", dir), 0);
   if (byoca_acme_directory(j->acme, on_resume_dir, j) != 0) {
     struct byoca_err e = {0};
     byoca_err_set(&e, BYOCA_E_NOMEM, BYOCA_CLASS_INTERNAL, "cannot resume");

@@ -9,9 +9,13 @@ is appended to OUT as one JSON line, with "_path" (the request path),
 arrived, unix seconds, float) and "_status" added; every
 body it answered 500 goes the same way to OUT.rejected. Bodies that are
 not JSON objects are recorded as {"_raw": TEXT}.
+With WEBHOOK_SINK_HOLD=FILE in the environment, a POST that arrives while
+FILE exists is appended to OUT.held at once and answered only once FILE
+is gone (at most 300 s later): a test holds byocad's answers back.
 Usage: webhook_sink.py PORT OUT [FAIL]"""
 import http.server
 import json
+import os
 import sys
 import threading
 import time
@@ -19,6 +23,7 @@ import time
 PORT, OUT = int(sys.argv[1]), sys.argv[2]
 FAIL = [int(sys.argv[3]) if len(sys.argv) > 3 else 0]
 LOCK = threading.Lock()
+HOLD = os.environ.get("WEBHOOK_SINK_HOLD")
 
 
 def record(path, line):
@@ -40,6 +45,12 @@ class Sink(http.server.BaseHTTPRequestHandler):
         note["_path"] = self.path  # which URL byocad used
         note["_key"] = self.headers.get("Idempotency-Key")
         note["_t"] = t
+        if HOLD and os.path.exists(HOLD):
+            with LOCK:
+                record(OUT + ".held", json.dumps(note))
+            end = time.time() + 300
+            while os.path.exists(HOLD) and time.time() < end:
+                time.sleep(0.05)
         with LOCK:
             status = 500 if FAIL[0] > 0 else 204
             if FAIL[0] > 0:
