@@ -29,6 +29,12 @@
 #   node_pg_stop I                  SIGSTOPs them (NODE_PG_STOPPED: the
 #                                   pids); node_pg_resume (also at exit)
 #                                   sends SIGCONT
+#   node_waits_on I ROLE [LIKE]     true if node I's connection ROLE
+#                                   (main, lane, job, api) waits for a lock
+#                                   (in a statement LIKE the pattern)
+#   node_healthz_stopped I [WHAT]   stops node I's server processes, asks
+#                                   its /healthz, resumes them; fails
+#                                   unless it answered 200 meanwhile
 
 nodes_init() {
   # shellcheck source=pg.sh
@@ -95,6 +101,25 @@ node_pg_resume() {
   [ ${#NODE_PG_STOPPED[@]} -eq 0 ] ||
     kill -CONT "${NODE_PG_STOPPED[@]}" 2>/dev/null || true
   NODE_PG_STOPPED=()
+}
+
+node_waits_on() {
+  [ "$(nodes_sql "SELECT count(*) FROM pg_stat_activity
+       WHERE application_name = 'byocad:node$1:$2'
+       AND wait_event_type = 'Lock' AND query LIKE '${3:-%}'")" -ge 1 ]
+}
+
+node_healthz_stopped() {
+  local code state what=${2:+ ($2)}
+  node_pg_stop "$1" || fail "cannot stop node $1's server processes$what"
+  [ ${#NODE_PG_STOPPED[@]} -ge 3 ] ||
+    fail "node $1's server processes$what: ${NODE_PG_STOPPED[*]}"
+  code=$("${ENV_CURL[@]}" --max-time 10 -o /dev/null -w '%{http_code}' \
+    --unix-socket "$BYOCAD_SOCK" http://localhost/healthz) || code="no answer"
+  state=$(ps -o state= -p "${NODE_PG_STOPPED[0]}" | tr -d ' ')
+  node_pg_resume
+  [ "$state" = T ] || fail "node $1's server process was not stopped$what: '$state'"
+  [ "$code" = 200 ] || fail "/healthz while PostgreSQL was stopped$what: $code"
 }
 
 # node__conf I [LINE...]

@@ -44,11 +44,7 @@ node_start 1 "${CONF[@]}"
 node_use 1
 [ "$(node_backends 1 | wc -l)" -ge 3 ] || fail "byocad's connections are not named"
 
-waits_on() { # application name suffix: its statement waits for a lock
-  [ "$(nodes_sql "SELECT count(*) FROM pg_stat_activity
-            WHERE application_name = 'byocad:node1:$1'
-            AND wait_event_type = 'Lock'")" -ge 1 ]
-}
+waits_on() { node_waits_on 1 "$@"; } # ROLE: its statement waits for a lock
 byocad_waits() { waits_on job || waits_on main; }
 count_events() { # TOKEN TYPE [CERT]: how many events of TYPE (of CERT)
   local cert=${3:-0}

@@ -40,24 +40,12 @@ api_expect 201 POST /v1/certificates '{"identifiers":["bad.pgstop.test"]}' "$T"
 FID=$(json_get "$API_BODY" 'd["id"]')
 api_expect 201 POST /v1/certificates '{"identifiers":["o1.pgstop.test"]}' "$T"
 ID=$(json_get "$API_BODY" 'd["id"]')
-waits_on() { # application name suffix: its statement waits for a lock
-  [ "$(nodes_sql "SELECT count(*) FROM pg_stat_activity
-            WHERE application_name = 'byocad:node1:$1'
-            AND wait_event_type = 'Lock'")" -ge 1 ]
-}
+waits_on() { node_waits_on 1 "$@"; } # ROLE: its statement waits for a lock
 wait_for 60 waits_on job || fail "the outcome does not wait for the lock on" \
   "the job connection (main waits: $(waits_on main && echo yes || echo no))"
 
 # PostgreSQL stops answering byocad
-node_pg_stop 1 || fail "cannot stop byocad's server processes"
-[ ${#NODE_PG_STOPPED[@]} -ge 3 ] ||
-  fail "byocad's server processes: ${NODE_PG_STOPPED[*]}"
-code=$("${ENV_CURL[@]}" --max-time 10 -o /dev/null -w '%{http_code}' \
-  --unix-socket "$BYOCAD_SOCK" http://localhost/healthz) || code="no answer"
-state=$(ps -o state= -p "${NODE_PG_STOPPED[0]}" | tr -d ' ')
-node_pg_resume
-[ "$state" = T ] || fail "byocad's server process was not stopped: '$state'"
-[ "$code" = 200 ] || fail "/healthz while PostgreSQL was stopped: $code"
+node_healthz_stopped 1
 api_expect 200 GET "/v1/certificates/$ID" "" "$T"
 [ "$(json_get "$API_BODY" 'd["state"]')" != issued ] ||
   fail "stored as issued while the lock was held"

@@ -57,29 +57,11 @@ TID2=$(env_tenant empty)
 
 # waits_on APP LIKE: a statement matching LIKE of byocad's connection
 # APP (main, lane, job, api) waits for a lock
-waits_on() {
-  [ "$(nodes_sql "SELECT count(*) FROM pg_stat_activity
-            WHERE application_name = 'byocad:node1:$1'
-            AND wait_event_type = 'Lock' AND query LIKE '$2'")" -ge 1 ]
-}
+waits_on() { node_waits_on 1 "$@"; } # ROLE [LIKE]
 # who_waits: the connections waiting for a lock, and their statements
 who_waits() {
   nodes_sql "SELECT application_name, query FROM pg_stat_activity
        WHERE wait_event_type = 'Lock'" | tr '\n' ';'
-}
-# healthz_while_stopped WHAT: /healthz answered with byocad's PostgreSQL
-# server processes stopped
-healthz_while_stopped() {
-  local code state
-  node_pg_stop 1 || fail "cannot stop byocad's server processes ($1)"
-  [ ${#NODE_PG_STOPPED[@]} -ge 3 ] ||
-    fail "byocad's server processes ($1): ${NODE_PG_STOPPED[*]}"
-  code=$("${ENV_CURL[@]}" --max-time 10 -o /dev/null -w '%{http_code}' \
-    --unix-socket "$BYOCAD_SOCK" http://localhost/healthz) || code="no answer"
-  state=$(ps -o state= -p "${NODE_PG_STOPPED[0]}" | tr -d ' ')
-  node_pg_resume
-  [ "$state" = T ] || fail "byocad's server process was not stopped ($1): '$state'"
-  [ "$code" = 200 ] || fail "/healthz while PostgreSQL was stopped ($1): $code"
 }
 # held N: the receiver holds N notifications
 held() { [ "$(cat "$ENV_DIR/webhook.jsonl.held" 2>/dev/null | wc -l)" -ge "$1" ]; }
@@ -97,7 +79,7 @@ api_expect 202 DELETE "/v1/tenants/$TID2" "" "$BYOCAD_OPERATOR"
 wait_for 60 waits_on lane '%FROM challenge_tokens WHERE %' || fail "the" \
   "tenant sweep does not wait for the lock on the lane connection: $(who_waits)"
 ! waits_on main '%' || fail "the loop's connection waits: $(who_waits)"
-healthz_while_stopped "deletion"
+node_healthz_stopped 1 "deletion"
 api_expect 200 GET "/v1/certificates/$ID" "" "$T"
 [ "$(json_get "$API_BODY" 'd["state"]')" = deleting ] ||
   fail "not in deletion while the lock was held: $API_BODY"
@@ -131,7 +113,7 @@ sleep 1 # byocad has the answers: their records wait for the lock
 wait_for 60 waits_on lane '%outbox%' || fail "the webhook's answer does not" \
   "wait for the lock on the lane connection: $(who_waits)"
 ! waits_on main '%' || fail "the loop's connection waits: $(who_waits)"
-healthz_while_stopped "webhook answer"
+node_healthz_stopped 1 "webhook answer"
 [ "$(nodes_sql "SELECT count(*) FROM outbox")" -ge 1 ] ||
   fail "the outbox was cleared while the lock was held"
 nodes_unlock

@@ -71,11 +71,7 @@ wait_for 10 row_stored || fail "the http-01 row was not stored"
 nodes_lock orders
 api_expect 201 POST /v1/certificates '{"identifiers":["p1.persist.test"]}' "$T"
 ID=$(json_get "$API_BODY" 'd["id"]')
-waits_on() { # application name suffix: its statement waits for a lock
-  [ "$(nodes_sql "SELECT count(*) FROM pg_stat_activity
-            WHERE application_name = 'byocad:node1:$1'
-            AND wait_event_type = 'Lock'")" -ge 1 ]
-}
+waits_on() { node_waits_on 1 "$@"; } # ROLE: its statement waits for a lock
 wait_for 30 waits_on job || fail "the order row does not wait for the lock" \
   "on the job connection (main waits: $(waits_on main && echo yes || echo no))"
 
