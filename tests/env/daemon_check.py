@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Test helper for byocad's durability tests (tests/integration/test_daemon_*).
 
-Reads byocad's SQLite store strictly read-only (URI mode=ro; safe while the
-daemon runs, the store is in WAL mode), talks to the REST API over its unix
+Reads byocad's store strictly read-only: DB is a SQLite file (URI mode=ro;
+safe while the daemon runs, the store is in WAL mode) or a postgresql://
+URL (read through psql, tests/env/pg.sh's cluster), talks to the REST API over its unix
 socket in bulk (one process instead of a curl per request), and counts what
 Pebble did from its log. Prints JSON on stdout; exits 1 with a reason on
 stderr when something is wrong. Tokens are read from files, never taken
@@ -64,6 +65,7 @@ import re
 import socket
 import sqlite3
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -77,7 +79,54 @@ def die(msg):
 # ------------------------------------------------------------------ store
 
 
+class PgRows(list):
+    def fetchone(self):
+        return self[0] if self else None
+
+
+class PgCon:
+    """A PostgreSQL store (a postgresql:// URL) read through psql, one call
+    per query: the few reads these checks make, with the sqlite3 calls
+    they use (execute with ? parameters, which are integers here;
+    fetchone; iteration; close; with). Each query is its own snapshot:
+    the checks read a store no byocad writes at that moment, or poll."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def execute(self, sql, params=()):
+        if sql in ("BEGIN", "COMMIT"):
+            return PgRows()
+        for p in params:
+            sql = sql.replace("?", str(int(p)), 1)
+        r = subprocess.run(
+            ["psql", self.url, "-XAtq", "-v", "ON_ERROR_STOP=1",
+             "-F", "\x1f", "-P", "null=\x1e", "-c", sql],
+            capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            die("psql: %s" % r.stderr.strip())
+        return PgRows(tuple(PgCon.value(v) for v in line.split("\x1f"))
+                      for line in r.stdout.splitlines())
+
+    @staticmethod
+    def value(v):
+        if v == "\x1e":
+            return None
+        return int(v) if re.fullmatch(r"-?[0-9]+", v) else v
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 def db_open(path):
+    if path.startswith("postgresql://"):
+        return PgCon(path)
     # mode=ro: never writes (no checkpoint, no schema change); reads the WAL.
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
     con.execute("PRAGMA busy_timeout = 10000")
@@ -85,6 +134,10 @@ def db_open(path):
 
 
 def columns(con, table):
+    if isinstance(con, PgCon):
+        return [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE "
+            "table_name = '%s' ORDER BY ordinal_position" % table)]
     return [r[1] for r in con.execute("PRAGMA table_info(%s)" % table)]
 
 
@@ -153,7 +206,7 @@ def db_wait(path, seconds, min_issued, keyed):
     end = time.monotonic() + seconds
     while True:
         issued, total = con.execute(
-            "SELECT coalesce(sum(state IN (1, 'issued')), 0), count(*)"
+            "SELECT coalesce(sum(CASE WHEN state = 1 THEN 1 ELSE 0 END), 0), count(*)"
             " FROM certificates").fetchone()
         ok = issued >= min_issued
         if ok and keyed and issued < total:
@@ -174,7 +227,7 @@ def db_final(path, seconds, count):
     end = time.monotonic() + seconds
     while True:
         issued, total = con.execute(
-            "SELECT coalesce(sum(state IN (1, 'issued')), 0), count(*)"
+            "SELECT coalesce(sum(CASE WHEN state = 1 THEN 1 ELSE 0 END), 0), count(*)"
             " FROM certificates").fetchone()
         orders = con.execute("SELECT count(*) FROM orders").fetchone()[0]
         if issued == total == count and orders == 0:

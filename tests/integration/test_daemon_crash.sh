@@ -73,7 +73,7 @@ pebble_json() { "${CHECK[@]}" pebble-log "$ENV_DIR/pebble.log"; }
 # db_state: the store's snapshot (JSON) into $W/state.json; ISSUED gets
 # the number of issued lineages
 db_state() {
-  "${CHECK[@]}" db-state "$BYOCAD_DB" >"$W/state.json" || fail "db-state"
+  "${CHECK[@]}" db-state "${BYOCAD_STORE_URL:-$BYOCAD_DB}" >"$W/state.json" || fail "db-state"
   ISSUED=$(json_get "$(cat "$W/state.json")" \
     'sum(n for s, n in d["states"].items() if s in ("1", "issued"))')
 }
@@ -106,7 +106,7 @@ crash() {
   echo "kill $1: $(json_get "$(cat "$W/state.json")" \
     '"issued %s, order rows %d (%d keyed), leased without order %d, events up to %d" % (d["states"], d["orders"], d["orders_keyed"], len(d["leased_unordered"]), d["max_event"])')"
   if [ $# -gt 1 ]; then
-    "${CHECK[@]}" wait-db "$BYOCAD_DB" 60 "$2" ${3:+"$3"} &
+    "${CHECK[@]}" wait-db "${BYOCAD_STORE_URL:-$BYOCAD_DB}" 60 "$2" ${3:+"$3"} &
     waiter=$!
   fi
   env_start_byocad "${CONF[@]}"
@@ -151,7 +151,7 @@ if [ "${#DEL_IDS[@]}" -gt 0 ]; then
 fi
 echo "$KILLS_WANTED kills in $((SECONDS - started)) s"
 LEFT=$((N - DELETES))
-"${CHECK[@]}" wait-final "$BYOCAD_DB" 180 "$LEFT" ||
+"${CHECK[@]}" wait-final "${BYOCAD_STORE_URL:-$BYOCAD_DB}" 180 "$LEFT" ||
   { stalled; fail "not all of $LEFT lineages issued (and $DELETES deleted) 180 s after the last kill"; }
 sleep 1 # let the last events land
 inflight=0
@@ -182,7 +182,7 @@ want = sorted("c%03d.crash.test" % (i + 1) for i, cid in enumerate(ids)
               if cid not in deleted)
 assert names == want, names[:5]
 PY
-"${CHECK[@]}" db-clean "$BYOCAD_DB" >"$W/clean.json" ||
+"${CHECK[@]}" db-clean "${BYOCAD_STORE_URL:-$BYOCAD_DB}" >"$W/clean.json" ||
   fail "in-flight order state left in the store: $(cat "$W/clean.json")"
 pass "no order row, no sealed order key and no stray certificate key left"
 "${CHECK[@]}" check-deploy "$DEPLOY" "$W/list.json" ||

@@ -86,7 +86,7 @@ T=$ENV_DIR/restart.token
   fail "expected $N distinct ids"
 echo "added $N lineages in $((SECONDS - T0)) s"
 for ((i = 0; i < 600; i++)); do
-  "${CHECK[@]}" db-state "$BYOCAD_DB" >"$W/state.json" || fail "db-state"
+  "${CHECK[@]}" db-state "${BYOCAD_STORE_URL:-$BYOCAD_DB}" >"$W/state.json" || fail "db-state"
   issued=$(json_get "$(cat "$W/state.json")" \
     'sum(n for s, n in d["states"].items() if s in ("1", "issued"))')
   [ "$issued" -lt "$N" ] || break
@@ -119,7 +119,7 @@ peb = set(json.load(open(sys.argv[2]))["serials"])
 assert api == peb, "API serials not Pebble's: %d only in API, %d only in Pebble" % (
     len(api - peb), len(peb - api))
 PY
-"${CHECK[@]}" db-clean "$BYOCAD_DB" >/dev/null || fail "orders left after issuance"
+"${CHECK[@]}" db-clean "${BYOCAD_STORE_URL:-$BYOCAD_DB}" >/dev/null || fail "orders left after issuance"
 pass "$N lineages issued, one Pebble certificate each"
 
 # --- restart: nothing may happen
@@ -142,7 +142,7 @@ PY
 [ "$(pebble_count orders)" = "$ORDERS0" ] ||
   fail "Pebble got $(($(pebble_count orders) - ORDERS0)) new orders after the restart"
 [ "$(pebble_count issued)" = "$ISSUED0" ] || fail "Pebble issued after the restart"
-"${CHECK[@]}" db-clean "$BYOCAD_DB" >/dev/null || fail "orders after the restart"
+"${CHECK[@]}" db-clean "${BYOCAD_STORE_URL:-$BYOCAD_DB}" >/dev/null || fail "orders after the restart"
 pass "restart: serials, next_check and last_attempt unchanged, no event, no order"
 
 # --- a forced renewal touches one lineage only
@@ -192,7 +192,7 @@ types = sorted(e["type"] for e in cert)
 assert types.count("certificate.renewed") == 1, types
 assert "certificate.issued" not in types and "certificate.failed" not in types, types
 PY
-"${CHECK[@]}" db-clean "$BYOCAD_DB" >/dev/null || fail "orders after the renewal"
+"${CHECK[@]}" db-clean "${BYOCAD_STORE_URL:-$BYOCAD_DB}" >/dev/null || fail "orders after the renewal"
 pass "forced renewal changed lineage $RID only"
 
 env_stop_byocad || fail "byocad did not stop cleanly"
