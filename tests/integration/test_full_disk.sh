@@ -12,7 +12,8 @@
 #    the full disk; byocad keeps running and answers reads;
 #  - a key export, which cannot be audited, is refused (507, key not sent);
 #  - once the filler is removed, without a restart, every lineage that was
-#    accepted gets issued, a new one is accepted and issued, the first
+#    accepted gets issued (one issued while the disk was full is resumed
+#    when its 10 s lease runs out, its certificate downloaded again), a new one is accepted and issued, the first
 #    lineage's key is exported and matches its leaf (no key lost), the store's
 #    integrity check passes and no temp file is left.
 # byoca (state dir on a 1 MiB tmpfs): with one lineage issued, the disk is
@@ -69,7 +70,11 @@ key_matches() { # ID: the exported key is the leaf's
 
 # --- byocad
 small_fs "$ENV_DIR/byocad-state" 4m
-env_start_byocad
+# lease = 10: a lineage whose certificate was issued while the disk was
+# full ("issued, but it could not be stored") keeps its order row and is
+# resumed when its lease runs out (outcome.c); with the default 600 s the
+# wait below would end first
+env_start_byocad "lease = 10"
 env_tenant full >/dev/null
 T=$ENV_DIR/full.token
 add() { # NAME: POST; sets API_STATUS, ID (on 201)
