@@ -32,6 +32,9 @@
 #   node_waits_on I ROLE [LIKE]     true if node I's connection ROLE
 #                                   (main, lane, job, api) waits for a lock
 #                                   (in a statement LIKE the pattern)
+#   node_http01_token I ID          the http-01 token node I last set up
+#                                   for certificate ID (its debug log);
+#                                   false while there is none
 #   node_healthz_stopped I [WHAT]   stops node I's server processes, asks
 #                                   its /healthz, resumes them; fails
 #                                   unless it answered 200 meanwhile
@@ -107,6 +110,13 @@ node_waits_on() {
   [ "$(nodes_sql "SELECT count(*) FROM pg_stat_activity
        WHERE application_name = 'byocad:node$1:$2'
        AND wait_event_type = 'Lock' AND query LIKE '${3:-%}'")" -ge 1 ]
+}
+
+node_http01_token() {
+  local t
+  t=$(sed -n "s/.*cert $2: http-01 token \([A-Za-z0-9_-]*\) set up.*/\1/p" \
+    "$(node_log "$1")" | tail -n 1)
+  [ -n "$t" ] && echo "$t"
 }
 
 node_healthz_stopped() {

@@ -55,11 +55,7 @@ T=$ENV_DIR/persist.token
 cts_add_a hold.persist.test "$HOLE"
 api_expect 201 POST /v1/certificates '{"identifiers":["hold.persist.test"]}' "$T"
 HID=$(json_get "$API_BODY" 'd["id"]')
-token_set_up() {
-  TOKEN=$(sed -n "s/.*cert $HID: http-01 token \([A-Za-z0-9_-]*\) set up.*/\1/p" \
-    "$(node_log 1)" | tail -n 1)
-  [ -n "$TOKEN" ]
-}
+token_set_up() { TOKEN=$(node_http01_token 1 "$HID"); }
 wait_for 30 token_set_up || fail "no http-01 token was set up"
 row_stored() { # the CA is told once the row is stored
   [ "$(nodes_sql "SELECT count(*) FROM challenge_tokens

@@ -48,18 +48,9 @@ env_tenant stop >/dev/null
 T=$ENV_DIR/stop.token
 api_expect 201 POST /v1/certificates '{"identifiers":["s1.pgstop.test"]}' "$T"
 ID=$(json_get "$API_BODY" 'd["id"]')
-token_set_up() {
-  TOKEN=$(sed -n "s/.*cert $ID: http-01 token \([A-Za-z0-9_-]*\) set up.*/\1/p" \
-    "$(node_log 1)" | tail -n 1)
-  [ -n "$TOKEN" ]
-}
+token_set_up() { TOKEN=$(node_http01_token 1 "$ID"); }
 wait_for 30 token_set_up || fail "no http-01 token was set up"
-row_waits() {
-  [ "$(nodes_sql "SELECT count(*) FROM pg_stat_activity
-            WHERE application_name LIKE 'byocad:node1:%'
-            AND wait_event_type = 'Lock'")" -ge 1 ]
-}
-wait_for 10 row_waits || fail "byocad's http-01 row does not wait for the lock"
+wait_for 10 node_waits_on 1 job || fail "byocad's http-01 row does not wait for the lock"
 
 # PostgreSQL stops answering byocad
 node_pg_stop 1 || fail "cannot stop byocad's server processes"
